@@ -1,0 +1,104 @@
+//! Verified credentials, remembered so that argon2 (~25 ms) runs once per credential and not
+//! once per request. Keyed by an HMAC of what the client presented under a per-process random
+//! key, so the map never holds a usable secret. Bounded in size; entries are rechecked against
+//! their row after a short time, so a revoked credential stops working within that time on
+//! every replica.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const MAX_ENTRIES: usize = 10_000;
+
+pub type CacheKey = [u8; 32];
+
+#[derive(Debug, Clone)]
+pub struct CachedCredential<P> {
+    pub principal: P,
+    /// The hash the secret was verified against: a recheck only has to see it unchanged.
+    pub secret_hash: String,
+    pub verified_at: Instant,
+}
+
+pub struct CredentialCache<P> {
+    key: [u8; 32],
+    entries: Mutex<HashMap<CacheKey, CachedCredential<P>>>,
+    recheck_after: Duration,
+}
+
+pub enum Lookup<P> {
+    Fresh(P),
+    Stale(CachedCredential<P>),
+    Missing,
+}
+
+impl<P: Clone> CredentialCache<P> {
+    pub fn new(recheck_after: Duration) -> Self {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        CredentialCache { key, entries: Mutex::new(HashMap::new()), recheck_after }
+    }
+
+    /// The cache key of a presentation: tenant, kind, public id and secret, unambiguously joined.
+    pub fn key_of(&self, parts: &[&str]) -> CacheKey {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        for p in parts {
+            mac.update(&(p.len() as u64).to_le_bytes());
+            mac.update(p.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    pub fn lookup(&self, key: &CacheKey) -> Lookup<P> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match entries.get(key) {
+            Some(e) if e.verified_at.elapsed() < self.recheck_after => Lookup::Fresh(e.principal.clone()),
+            Some(e) => Lookup::Stale(e.clone()),
+            None => Lookup::Missing,
+        }
+    }
+
+    pub fn insert(&self, key: CacheKey, principal: P, secret_hash: String) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
+            let horizon = self.recheck_after;
+            entries.retain(|_, e| e.verified_at.elapsed() < horizon);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, CachedCredential { principal, secret_hash, verified_at: Instant::now() });
+    }
+
+    pub fn remove(&self, key: &CacheKey) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_separate_their_parts() {
+        let c: CredentialCache<u8> = CredentialCache::new(Duration::from_secs(5));
+        assert_ne!(c.key_of(&["ab", "c"]), c.key_of(&["a", "bc"]));
+        assert_eq!(c.key_of(&["a", "b"]), c.key_of(&["a", "b"]));
+    }
+
+    #[test]
+    fn entries_go_stale_after_the_recheck_time() {
+        let c: CredentialCache<u8> = CredentialCache::new(Duration::ZERO);
+        let k = c.key_of(&["t", "x"]);
+        assert!(matches!(c.lookup(&k), Lookup::Missing));
+        c.insert(k, 7, "h".into());
+        assert!(matches!(c.lookup(&k), Lookup::Stale(e) if e.principal == 7));
+        let fresh: CredentialCache<u8> = CredentialCache::new(Duration::from_secs(60));
+        fresh.insert(k, 7, "h".into());
+        assert!(matches!(fresh.lookup(&k), Lookup::Fresh(7)));
+        fresh.remove(&k);
+        assert!(matches!(fresh.lookup(&k), Lookup::Missing));
+    }
+}

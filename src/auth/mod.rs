@@ -1,0 +1,124 @@
+//! Who is calling: turns a tenant name and an `Authorization` header into a `Principal`, or a
+//! 401 that says nothing about whether the tenant exists.
+
+mod cache;
+pub mod secrets;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::store::{Store, TenantId};
+use cache::{CredentialCache, Lookup};
+use secrets::BearerToken;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the client presented in `Authorization`.
+#[derive(Debug, Clone)]
+pub enum Presented {
+    Bearer(String),
+    Basic { username: String, password: String },
+}
+
+impl Presented {
+    fn kind(&self) -> &'static str {
+        match self {
+            Presented::Bearer(_) => "bearer",
+            Presented::Basic { .. } => "basic",
+        }
+    }
+
+    /// (credential id, secret) as stored, if the presentation is well formed.
+    fn id_and_secret(&self) -> Option<(String, String)> {
+        match self {
+            Presented::Bearer(token) => BearerToken::parse(token).map(|t| (t.id, t.secret)),
+            Presented::Basic { username, password } => Some((username.clone(), password.clone())),
+        }
+    }
+}
+
+/// An authenticated caller of one tenant's SCIM API.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant: TenantId,
+    pub tenant_name: String,
+    pub credential_id: String,
+}
+
+pub struct Authenticator {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    cache: CredentialCache<Principal>,
+    /// Verified when the tenant or credential does not exist, so a miss costs what a hit does.
+    decoy_hash: String,
+}
+
+fn rejected() -> Error {
+    Error::Unauthorized("authentication failed: missing, malformed, unknown, revoked or expired credential".into())
+}
+
+impl Authenticator {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, recheck_after: Duration) -> Result<Self> {
+        let decoy_hash = secrets::hash_secret(&secrets::random_alphanumeric(32))?;
+        Ok(Authenticator { store, clock, cache: CredentialCache::new(recheck_after), decoy_hash })
+    }
+
+    /// The principal of a presentation verified moments ago, without blocking; `None` means
+    /// ask `authenticate`.
+    pub fn cached(&self, tenant_name: &str, presented: &Presented) -> Option<Principal> {
+        let (id, secret) = presented.id_and_secret()?;
+        match self.cache.lookup(&self.cache.key_of(&[tenant_name, presented.kind(), &id, &secret])) {
+            Lookup::Fresh(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Blocking (argon2 on a cache miss, a database read on a stale entry): call it off the
+    /// async workers.
+    pub fn authenticate(&self, tenant_name: &str, presented: &Presented) -> Result<Principal> {
+        let Some((id, secret)) = presented.id_and_secret() else {
+            return Err(rejected());
+        };
+        let key = self.cache.key_of(&[tenant_name, presented.kind(), &id, &secret]);
+        match self.cache.lookup(&key) {
+            Lookup::Fresh(principal) => return Ok(principal),
+            Lookup::Stale(entry) => {
+                if self.still_valid(&entry.principal, presented.kind(), &entry.secret_hash)? {
+                    self.cache.insert(key, entry.principal.clone(), entry.secret_hash);
+                    return Ok(entry.principal);
+                }
+                self.cache.remove(&key);
+                return Err(rejected());
+            }
+            Lookup::Missing => {}
+        }
+        let now = self.clock.now();
+        let found = self.store.read(|tx| {
+            let Some(tenant) = tx.tenant_by_name(tenant_name)?.filter(|t| !t.disabled) else {
+                return Ok(None);
+            };
+            let cred = tx.credential(tenant.id, &id)?;
+            Ok(cred.filter(|c| c.kind == presented.kind() && c.usable_at(now)).map(|c| (tenant, c)))
+        })?;
+        let Some((tenant, cred)) = found else {
+            secrets::verify_secret(&secret, &self.decoy_hash);
+            return Err(rejected());
+        };
+        if !secrets::verify_secret(&secret, &cred.secret_hash) {
+            return Err(rejected());
+        }
+        let principal = Principal { tenant: tenant.id, tenant_name: tenant.name, credential_id: cred.id };
+        self.cache.insert(key, principal.clone(), cred.secret_hash);
+        Ok(principal)
+    }
+
+    fn still_valid(&self, p: &Principal, kind: &str, secret_hash: &str) -> Result<bool> {
+        let now = self.clock.now();
+        self.store.read(|tx| {
+            let tenant_ok = tx.tenant_by_name(&p.tenant_name)?.is_some_and(|t| t.id == p.tenant && !t.disabled);
+            let cred_ok = tx
+                .credential(p.tenant, &p.credential_id)?
+                .is_some_and(|c| c.kind == kind && c.secret_hash == secret_hash && c.usable_at(now));
+            Ok(tenant_ok && cred_ok)
+        })
+    }
+}

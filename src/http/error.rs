@@ -1,0 +1,119 @@
+//! The one rendering of errors: RFC 7644 §3.12 error JSON with `status` as a string.
+
+use crate::error::Error;
+use crate::scim::schema::ERROR_SCHEMA;
+use actix_web::body::BoxBody;
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{json, Value};
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// The HTTP status of each error (RFC 7644 §3.12).
+pub fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+        Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        // Retries ran out under contention: the client should simply try again.
+        Error::WriteConflict => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The error body; `Internal` causes are replaced by a generic detail.
+pub fn error_body(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Value {
+    let mut body = json!({
+        "schemas": [ERROR_SCHEMA],
+        "status": status.as_u16().to_string(),
+        "detail": detail,
+    });
+    if let Some(t) = scim_type {
+        body["scimType"] = Value::from(t);
+    }
+    body
+}
+
+pub fn error_response(status: StatusCode, scim_type: Option<&str>, detail: &str) -> HttpResponse {
+    HttpResponse::build(status).content_type(SCIM_CONTENT_TYPE).body(error_body(status, scim_type, detail).to_string())
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        status_of(self)
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let status = status_of(self);
+        let (scim_type, detail) = match self {
+            Error::BadRequest { scim_type, detail } => (Some(scim_type.as_str()), detail.clone()),
+            Error::Conflict(d) => (Some("uniqueness"), d.clone()),
+            Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                (None, "internal server error; the cause is in the server log".to_string())
+            }
+            other => (None, other.to_string()),
+        };
+        let mut response = error_response(status, scim_type, &detail);
+        let headers = response.headers_mut();
+        match self {
+            Error::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"scimd\""));
+            }
+            Error::MethodNotAllowed(allow) => {
+                headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
+            }
+            Error::WriteConflict => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ScimType;
+
+    #[test]
+    fn every_error_maps_to_its_status_and_scim_type() {
+        let cases: Vec<(Error, u16, Option<&str>)> = vec![
+            (Error::invalid_filter("f"), 400, Some("invalidFilter")),
+            (Error::invalid_syntax("s"), 400, Some("invalidSyntax")),
+            (Error::invalid_value("v"), 400, Some("invalidValue")),
+            (Error::invalid_path("p"), 400, Some("invalidPath")),
+            (Error::no_target("n"), 400, Some("noTarget")),
+            (Error::mutability("m"), 400, Some("mutability")),
+            (Error::bad_request(ScimType::TooMany, "t"), 400, Some("tooMany")),
+            (Error::Conflict("c".into()), 409, Some("uniqueness")),
+            (Error::NotFound("n".into()), 404, None),
+            (Error::Unauthorized("u".into()), 401, None),
+            (Error::MethodNotAllowed("GET"), 405, None),
+            (Error::PayloadTooLarge(10), 413, None),
+            (Error::WriteConflict, 503, None),
+            (Error::internal("secret cause"), 500, None),
+        ];
+        for (e, status, scim_type) in cases {
+            let r = e.error_response();
+            assert_eq!(r.status().as_u16(), status, "{e:?}");
+            assert_eq!(r.headers().get(header::CONTENT_TYPE).unwrap(), SCIM_CONTENT_TYPE);
+            let body = actix_web::body::to_bytes(r.into_body());
+            let body: Value =
+                serde_json::from_slice(&futures_util::FutureExt::now_or_never(body).unwrap().unwrap()).unwrap();
+            assert_eq!(body["status"], status.to_string(), "{e:?}");
+            assert_eq!(body["schemas"][0], ERROR_SCHEMA);
+            assert_eq!(body["scimType"].as_str(), scim_type, "{e:?}");
+            assert!(!body["detail"].as_str().unwrap().is_empty());
+            assert!(!body["detail"].as_str().unwrap().contains("secret cause"));
+        }
+        let r = Error::Unauthorized("u".into()).error_response();
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_some());
+        let r = Error::MethodNotAllowed("GET, POST").error_response();
+        assert_eq!(r.headers().get(header::ALLOW).unwrap(), "GET, POST");
+    }
+}

@@ -1,0 +1,146 @@
+//! Extractors: the authenticated tenant, the JSON body (size-limited, any JSON media type),
+//! and the query string.
+
+use super::AppState;
+use crate::auth::Presented;
+use crate::error::Error;
+use crate::scim::list::QueryParams;
+use crate::scim::service::TenantScope;
+use actix_web::dev::Payload;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::web::{self, BytesMut};
+use actix_web::{FromRequest, HttpRequest};
+use base64::Engine;
+use futures_util::future::{ready, LocalBoxFuture, Ready};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+/// Reads `Authorization`: `Bearer <token>`, `Basic <base64 user:pass>`, or (as some admins
+/// paste it into Okta's header field) a bare scimd token.
+pub fn presented_credential(headers: &HeaderMap) -> Option<Presented> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(Presented::Bearer(rest.to_string()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+        let (user, pass) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+        return Some(Presented::Basic { username: user.to_string(), password: pass.to_string() });
+    }
+    value.starts_with(crate::auth::secrets::TOKEN_PREFIX).then(|| Presented::Bearer(value.to_string()))
+}
+
+/// A request authenticated for the tenant named in its path.
+pub struct Authenticated {
+    pub scope: TenantScope,
+}
+
+impl FromRequest for Authenticated {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let tenant = req.match_info().get("tenant").map(str::to_string);
+        let presented = presented_credential(req.headers());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| Error::internal("application state missing"))?;
+            let (Some(tenant), Some(presented)) = (tenant, presented) else {
+                return Err(Error::Unauthorized("authentication required: send Authorization: Bearer <token>".into()));
+            };
+            let principal = match state.auth.cached(&tenant, &presented) {
+                Some(p) => p,
+                None => {
+                    let state = state.clone();
+                    web::block(move || state.auth.authenticate(&tenant, &presented))
+                        .await
+                        .map_err(Error::internal)??
+                }
+            };
+            let scope = TenantScope { tenant: principal.tenant, base_url: state.base_url(&principal.tenant_name) };
+            Ok(Authenticated { scope })
+        })
+    }
+}
+
+/// A JSON request body. Any or no Content-Type is read as JSON (IdPs send
+/// `application/scim+json`, `application/json`, with or without charset); bodies over the
+/// configured limit are refused with 413 before they are buffered whole.
+pub struct ScimJson(pub Value);
+
+impl FromRequest for ScimJson {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<web::Data<AppState>>().map_or(1024 * 1024, |s| s.max_body_bytes);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|n| n > limit) {
+                return Err(Error::PayloadTooLarge(limit));
+            }
+            let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| Error::invalid_syntax(format!("could not read the request body: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(Error::PayloadTooLarge(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Err(Error::invalid_syntax("the request body is empty; a JSON object is required"));
+            }
+            serde_json::from_slice(&body)
+                .map(ScimJson)
+                .map_err(|e| Error::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+        })
+    }
+}
+
+/// The query string, decoded with case-insensitive names.
+pub struct Query(pub QueryParams);
+
+impl FromRequest for Query {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Query(QueryParams::parse(req.query_string()))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    fn with_auth(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn authorization_forms() {
+        assert!(matches!(presented_credential(&with_auth("Bearer abc")), Some(Presented::Bearer(t)) if t == "abc"));
+        assert!(matches!(presented_credential(&with_auth("bearer  abc ")), Some(Presented::Bearer(t)) if t == "abc"));
+        assert!(matches!(
+            presented_credential(&with_auth("Basic dXNlcjpwYTpzcw==")),
+            Some(Presented::Basic { username, password }) if username == "user" && password == "pa:ss"
+        ));
+        assert!(
+            matches!(presented_credential(&with_auth("scimd_abc")), Some(Presented::Bearer(t)) if t == "scimd_abc")
+        );
+        assert!(presented_credential(&with_auth("Basic !!!")).is_none());
+        assert!(presented_credential(&with_auth("non-token")).is_none());
+        assert!(presented_credential(&HeaderMap::new()).is_none());
+    }
+}

@@ -1,0 +1,94 @@
+//! Thin actix-web handlers: extract, run the use case off the async workers, render. No SQL
+//! and no protocol rules live here.
+
+pub mod error;
+mod extract;
+mod users;
+
+use crate::auth::Authenticator;
+use crate::error::Error;
+use crate::scim::service::ScimService;
+use crate::tenancy;
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{web, HttpResponse, HttpResponseBuilder};
+use error::SCIM_CONTENT_TYPE;
+use serde_json::Value;
+
+/// What every handler shares.
+pub struct AppState {
+    pub service: ScimService,
+    pub auth: Authenticator,
+    pub public_url: String,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn base_url(&self, tenant: &str) -> String {
+        tenancy::base_url(&self.public_url, tenant)
+    }
+}
+
+/// Runs blocking use-case code (database, argon2) on actix's blocking pool.
+pub async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> crate::error::Result<R> + Send + 'static,
+) -> Result<R, Error> {
+    web::block(f).await.map_err(Error::internal)?
+}
+
+pub fn scim_json(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
+    builder.content_type(SCIM_CONTENT_TYPE).body(body.to_string())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+        .service(
+            web::scope("/scim/v2/{tenant}")
+                .service(
+                    web::resource("/Users")
+                        .route(web::get().to(users::list))
+                        .route(web::post().to(users::create))
+                        .default_service(web::to(|| async {
+                            Err::<HttpResponse, _>(Error::MethodNotAllowed("GET, POST"))
+                        })),
+                )
+                .service(
+                    web::resource("/Users/{id}")
+                        .route(web::get().to(users::get))
+                        .route(web::put().to(users::replace))
+                        .route(web::patch().to(users::patch))
+                        .route(web::delete().to(users::delete))
+                        .default_service(web::to(|| async {
+                            Err::<HttpResponse, _>(Error::MethodNotAllowed("GET, PUT, PATCH, DELETE"))
+                        })),
+                )
+                .default_service(web::to(not_found)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, Error> {
+    Err(Error::NotFound("no such endpoint".into()))
+}
+
+/// Rewrites error responses that actix itself produced (malformed request line, bad headers,
+/// …) into SCIM errors, so a client never sees a plain-text or HTML error.
+pub fn scim_error_fallback<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_scim = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(SCIM_CONTENT_TYPE));
+    if is_scim {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = status.canonical_reason().unwrap_or("request failed");
+    let (req, _) = res.into_parts();
+    let response = error::error_response(status, None, detail).map_into_boxed_body();
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
+}

@@ -1,0 +1,102 @@
+//! Query parameters and paging of list responses (RFC 7644 §3.4.2).
+
+use super::schema::LIST_RESPONSE;
+use crate::error::{Error, Result};
+use serde_json::{json, Value};
+
+/// Query parameters with names matched case-insensitively (clients send `startindex`,
+/// `Filter`, …). The last occurrence of a name wins.
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    /// From a raw query string: percent-decoding, `+` as space, a trailing `&` or `?` ignored.
+    pub fn parse(query: &str) -> Self {
+        QueryParams(form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k.trim_start_matches('?').eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paging {
+    /// 1-based (RFC 7644 §3.4.2.4).
+    pub start_index: u64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    pub default_count: u64,
+    pub max_count: u64,
+}
+
+fn integer(params: &QueryParams, name: &str) -> Result<Option<i64>> {
+    match params.get(name).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| Error::invalid_value(format!("{name} must be an integer, not {v:?}"))),
+    }
+}
+
+/// RFC 7644 §3.4.2.4: startIndex below 1 means 1; a negative count means 0; a count above
+/// the limit is cut to it.
+pub fn paging(params: &QueryParams, limits: PageLimits) -> Result<Paging> {
+    let start_index = integer(params, "startIndex")?.unwrap_or(1).max(1) as u64;
+    let count = match integer(params, "count")? {
+        None => limits.default_count,
+        Some(c) => (c.max(0) as u64).min(limits.max_count),
+    };
+    Ok(Paging { start_index, count: count.min(limits.max_count) })
+}
+
+/// RFC 7644 §3.4.2: `itemsPerPage` is what this page holds; `Resources` is always present.
+pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: PageLimits = PageLimits { default_count: 100, max_count: 1000 };
+
+    #[test]
+    fn paging_follows_rfc_7644() {
+        let cases: &[(&str, u64, u64)] = &[
+            ("", 1, 100),
+            ("startIndex=1&count=2", 1, 2),
+            ("startindex=101&COUNT=100", 101, 100),
+            ("startIndex=0&count=-5", 1, 0),
+            ("startIndex=-3", 1, 100),
+            ("count=5000", 1, 1000),
+            ("count=0", 1, 0),
+            ("filter=userName+eq+%22x%22&", 1, 100),
+        ];
+        for (q, start, count) in cases {
+            let p = paging(&QueryParams::parse(q), LIMITS).unwrap();
+            assert_eq!((p.start_index, p.count), (*start, *count), "{q}");
+        }
+        for bad in ["count=abc", "startIndex=1.5", "count=%ZZ9"] {
+            assert!(paging(&QueryParams::parse(bad), LIMITS).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_decoding_matches_what_clients_send() {
+        let p = QueryParams::parse("filter=userName+eq+%22a%40b.c%22&");
+        assert_eq!(p.get("FILTER"), Some("userName eq \"a@b.c\""));
+        let p = QueryParams::parse("filter=userName eq \"x\"");
+        assert_eq!(p.get("filter"), Some("userName eq \"x\""));
+    }
+}

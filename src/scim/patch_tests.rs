@@ -1,0 +1,184 @@
+//! Table-driven tests of the PATCH engine on canonical users.
+
+use super::patch::{apply, parse_request, OpKind};
+use super::schema::Registry;
+use super::user::user_schema;
+use crate::error::{Error, ScimType};
+use serde_json::{json, Value};
+
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn base() -> Value {
+    json!({
+        "userName": "bjensen",
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "active": true,
+        "emails": [{"value": "b@x.com", "type": "work", "primary": true}],
+    })
+}
+
+/// Applies `ops` to `base()` and re-validates, as the service does.
+fn run(ops: Value) -> Result<Value, Error> {
+    let registry = Registry::load();
+    let schema = user_schema(&registry);
+    let ops = parse_request(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}))?;
+    let Value::Object(mut doc) = base() else { unreachable!() };
+    apply(&schema, &mut doc, &ops)?;
+    let c = schema.canonicalize(&Value::Object(doc))?;
+    Ok(Value::Object(c.attrs))
+}
+
+/// (case name, operations, what must hold of the patched user)
+type Case = (&'static str, Value, Box<dyn Fn(&Value) -> bool>);
+
+#[test]
+fn operations_change_what_rfc_7644_says() {
+    let cases: Vec<Case> = vec![
+        (
+            "okta deactivate, no path",
+            json!([{"op": "replace", "value": {"active": false}}]),
+            Box::new(|u| u["active"] == false),
+        ),
+        (
+            "replace by path",
+            json!([{"op": "replace", "path": "active", "value": false}]),
+            Box::new(|u| u["active"] == false),
+        ),
+        (
+            "capitalised op",
+            json!([{"op": "Replace", "path": "displayName", "value": "B"}]),
+            Box::new(|u| u["displayName"] == "B"),
+        ),
+        (
+            "sub-attribute path",
+            json!([{"op": "replace", "path": "name.givenName", "value": "Babs"}]),
+            Box::new(|u| u["name"]["givenName"] == "Babs" && u["name"]["familyName"] == "Jensen"),
+        ),
+        (
+            "complex replace merges",
+            json!([{"op": "replace", "path": "name", "value": {"middleName": "J"}}]),
+            Box::new(|u| u["name"]["middleName"] == "J" && u["name"]["givenName"] == "Barbara"),
+        ),
+        (
+            "path-less dotted key",
+            json!([{"op": "replace", "value": {"name.familyName": "Doe"}}]),
+            Box::new(|u| u["name"]["familyName"] == "Doe"),
+        ),
+        (
+            "add appends to multi-valued",
+            json!([{"op": "add", "path": "emails", "value": [{"value": "c@y.com", "type": "home"}]}]),
+            Box::new(|u| u["emails"].as_array().unwrap().len() == 2),
+        ),
+        (
+            "add of an equal value is a no-op",
+            json!([{"op": "add", "path": "emails", "value": [{"value": "b@x.com", "type": "work", "primary": true}]}]),
+            Box::new(|u| u["emails"].as_array().unwrap().len() == 1),
+        ),
+        (
+            "replace swaps the whole multi-valued attribute",
+            json!([{"op": "replace", "path": "emails", "value": [{"value": "z@z.com"}]}]),
+            Box::new(|u| u["emails"] == json!([{"value": "z@z.com"}])),
+        ),
+        ("remove attribute", json!([{"op": "remove", "path": "name"}]), Box::new(|u| u.get("name").is_none())),
+        (
+            "remove sub-attribute",
+            json!([{"op": "remove", "path": "name.givenName"}]),
+            Box::new(|u| u["name"].get("givenName").is_none()),
+        ),
+        (
+            "remove of an absent attribute is a no-op",
+            json!([{"op": "remove", "path": "title"}]),
+            Box::new(|u| u["userName"] == "bjensen"),
+        ),
+        (
+            "urn-qualified extension path",
+            json!([{"op": "add", "path": format!("{ENT}:department"), "value": "Sales"}]),
+            Box::new(|u| u[ENT]["department"] == "Sales"),
+        ),
+        (
+            "path-less extension object",
+            json!([{"op": "replace", "value": {ENT: {"employeeNumber": "42"}}}]),
+            Box::new(|u| u[ENT]["employeeNumber"] == "42"),
+        ),
+        (
+            "path-less urn-qualified key",
+            json!([{"op": "replace", "value": {format!("{ENT}:costCenter"): "CC"}}]),
+            Box::new(|u| u[ENT]["costCenter"] == "CC"),
+        ),
+        (
+            "echoed id and schemas are ignored",
+            json!([{"op": "replace", "value": {"id": "x", "schemas": [], "displayName": "D"}}]),
+            Box::new(|u| u["displayName"] == "D" && u.get("id").is_none()),
+        ),
+        (
+            "null value unassigns",
+            json!([{"op": "replace", "path": "active", "value": null}]),
+            Box::new(|u| u.get("active").is_none()),
+        ),
+        (
+            "ops apply in order",
+            json!([{"op": "replace", "path": "title", "value": "A"}, {"op": "replace", "path": "title", "value": "B"}]),
+            Box::new(|u| u["title"] == "B"),
+        ),
+        (
+            "password goes to the writeOnly side",
+            json!([{"op": "replace", "path": "password", "value": "s3cret"}]),
+            Box::new(|u| u.get("password").is_none()),
+        ),
+    ];
+    for (name, ops, check) in cases {
+        let out = run(ops).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(check(&out), "{name}: {out}");
+    }
+}
+
+#[test]
+fn bad_operations_get_the_right_scim_type() {
+    let cases: Vec<(&str, Value, ScimType)> = vec![
+        ("unknown op", json!([{"op": "move", "path": "title", "value": "x"}]), ScimType::InvalidSyntax),
+        ("add without value", json!([{"op": "add", "path": "title"}]), ScimType::InvalidSyntax),
+        ("remove without path", json!([{"op": "remove"}]), ScimType::NoTarget),
+        ("read-only id", json!([{"op": "replace", "path": "id", "value": "x"}]), ScimType::Mutability),
+        ("read-only meta", json!([{"op": "replace", "path": "meta.created", "value": "x"}]), ScimType::Mutability),
+        ("read-only groups", json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]), ScimType::Mutability),
+        ("unknown attribute", json!([{"op": "replace", "path": "nosuch", "value": "x"}]), ScimType::InvalidPath),
+        (
+            "unknown sub-attribute",
+            json!([{"op": "replace", "path": "name.nosuch", "value": "x"}]),
+            ScimType::InvalidPath,
+        ),
+        ("wrong type", json!([{"op": "replace", "path": "active", "value": "maybe"}]), ScimType::InvalidValue),
+        ("remove required userName", json!([{"op": "remove", "path": "userName"}]), ScimType::InvalidValue),
+        ("path-less with non-object", json!([{"op": "replace", "value": "x"}]), ScimType::InvalidSyntax),
+        ("path not a string", json!([{"op": "replace", "path": 7, "value": "x"}]), ScimType::InvalidPath),
+        (
+            "two primaries",
+            json!([{"op": "add", "path": "emails", "value": [{"value": "c@y.com", "primary": true}]}]),
+            ScimType::InvalidValue,
+        ),
+    ];
+    for (name, ops, want) in cases {
+        match run(ops) {
+            Err(Error::BadRequest { scim_type, .. }) => assert_eq!(scim_type, want, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_message_itself_is_checked() {
+    let ok = parse_request(&json!({"Operations": [{"Op": "ADD", "Path": "title", "Value": "x"}]})).unwrap();
+    assert_eq!(ok[0].op, OpKind::Add);
+    assert!(parse_request(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "operations": []}))
+        .unwrap()
+        .is_empty());
+    for bad in [
+        json!([]),
+        json!({}),
+        json!({"Operations": {}}),
+        json!({"schemas": ["wrong"], "Operations": []}),
+        json!({"Operations": [1]}),
+    ] {
+        assert!(parse_request(&bad).is_err(), "{bad}");
+    }
+}

@@ -1,0 +1,133 @@
+//! The User resource (RFC 7643 §4.1, §4.3): the columns derived from its canonical form and its
+//! rendering with `id` and `meta`.
+
+use super::normalize;
+use super::resource::{Canonical, ResourceSchema};
+use super::schema::{Registry, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use crate::clock::format_datetime;
+use crate::error::{Error, Result};
+use crate::store::{UserRow, UserValueRow, UserWrite};
+use serde_json::{json, Map, Value};
+
+/// Multi-valued attributes indexed in `user_values`, by their schema names.
+const INDEXED_MULTI_VALUED: [&str; 8] =
+    ["emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates"];
+
+pub fn user_schema(registry: &Registry) -> ResourceSchema<'_> {
+    ResourceSchema { core: &registry.user, extensions: vec![&registry.enterprise_user], common: &registry.common }
+}
+
+/// Sets `active: true` on a new user that does not say (RFC 7643 leaves the default to the
+/// service provider; IdPs expect a created user to be active).
+pub fn default_active(attrs: &mut Map<String, Value>) {
+    attrs.entry("active").or_insert(Value::Bool(true));
+}
+
+/// The database columns of a canonical user.
+pub fn derive_write(attrs: &Map<String, Value>) -> Result<UserWrite> {
+    let user_name = attrs
+        .get("userName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid_value("userName is required"))?
+        .to_string();
+    let text = |name: &str| attrs.get(name).and_then(Value::as_str).map(str::to_string);
+    let mut values = Vec::new();
+    for attr in INDEXED_MULTI_VALUED {
+        let Some(Value::Array(items)) = attrs.get(attr) else { continue };
+        for (position, item) in items.iter().enumerate() {
+            let sub = |name: &str| item.get(name).and_then(Value::as_str).map(normalize);
+            values.push(UserValueRow {
+                attr,
+                position: position as i32,
+                value_norm: sub("value"),
+                type_norm: sub("type"),
+                is_primary: item.get("primary") == Some(&Value::Bool(true)),
+            });
+        }
+    }
+    Ok(UserWrite {
+        user_name_norm: normalize(&user_name),
+        user_name,
+        external_id: text("externalId"),
+        display_name_norm: text("displayName").as_deref().map(normalize),
+        active: attrs.get("active").and_then(Value::as_bool).unwrap_or(true),
+        data: Value::Object(attrs.clone()).to_string(),
+        values,
+    })
+}
+
+/// The canonical attributes stored for `row`.
+pub fn stored_attrs(row: &UserRow) -> Result<Map<String, Value>> {
+    match serde_json::from_str(&row.data) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) | Err(_) => Err(Error::internal(format!("user {} has unreadable stored data", row.id))),
+    }
+}
+
+/// A user as the client sees it, with `meta.location` under `base_url`.
+pub struct RenderedUser {
+    pub body: Value,
+    pub location: String,
+    pub etag: String,
+}
+
+/// RFC 7644 §3.14: scimd's versions are weak entity tags over the row's version counter.
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+pub fn render(row: &UserRow, base_url: &str) -> Result<RenderedUser> {
+    let attrs = stored_attrs(row)?;
+    let location = format!("{base_url}/Users/{}", row.id);
+    let mut schemas = vec![Value::from(USER_SCHEMA)];
+    if attrs.contains_key(ENTERPRISE_USER_SCHEMA) {
+        schemas.push(Value::from(ENTERPRISE_USER_SCHEMA));
+    }
+    let mut body = Map::with_capacity(attrs.len() + 3);
+    body.insert("schemas".into(), Value::Array(schemas));
+    body.insert("id".into(), Value::from(row.id.as_str()));
+    body.extend(attrs);
+    let etag = etag(row.version);
+    body.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": format_datetime(row.created_at),
+            "lastModified": format_datetime(row.last_modified),
+            "location": location,
+            "version": etag,
+        }),
+    );
+    Ok(RenderedUser { body: Value::Object(body), location, etag })
+}
+
+/// The password to store, if the client set one (writeOnly, RFC 7643 §4.1.1).
+pub fn password_of(c: &Canonical) -> Option<&str> {
+    c.write_only.get("password").and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_columns_follow_the_resource() {
+        let registry = Registry::load();
+        let input = json!({
+            "userName": "Alice@Example.COM",
+            "externalId": "ext-1",
+            "displayName": "Alice",
+            "active": false,
+            "emails": [{"value": "A@x.com", "type": "Work", "primary": true}, {"value": "b@y.com"}],
+        });
+        let c = user_schema(&registry).canonicalize(&input).unwrap();
+        let w = derive_write(&c.attrs).unwrap();
+        assert_eq!((w.user_name.as_str(), w.user_name_norm.as_str()), ("Alice@Example.COM", "alice@example.com"));
+        assert_eq!(w.external_id.as_deref(), Some("ext-1"));
+        assert!(!w.active);
+        assert_eq!(w.values.len(), 2);
+        assert_eq!(w.values[0].value_norm.as_deref(), Some("a@x.com"));
+        assert_eq!(w.values[0].type_norm.as_deref(), Some("work"));
+        assert!(w.values[0].is_primary && !w.values[1].is_primary);
+    }
+}

@@ -1,0 +1,71 @@
+//! Building the running server from `Settings`: used by `main` and by the integration tests,
+//! which start it on port 0 with a fresh database.
+
+use crate::auth::Authenticator;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::http::{self, AppState};
+use crate::scim::list::PageLimits;
+use crate::scim::service::ScimService;
+use crate::store::Store;
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, NormalizePath};
+use actix_web::{web, App, HttpServer};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use tracing_actix_web::TracingLogger;
+
+pub struct Application {
+    addr: SocketAddr,
+    public_url: String,
+    server: Server,
+}
+
+impl Application {
+    /// Opens (and migrates) the database, binds the listener, and prepares the server.
+    pub fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Application> {
+        let store = Store::open(&settings.database_url, settings.pool_size)?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.bind)))?;
+        let addr = listener.local_addr().map_err(Error::internal)?;
+        let public_url =
+            settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
+        let limits = PageLimits { default_count: settings.default_page_size, max_count: settings.max_page_size };
+        let state = web::Data::new(AppState {
+            service: ScimService::new(store.clone(), clock.clone(), limits),
+            auth: Authenticator::new(store, clock, settings.credential_recheck)?,
+            public_url: public_url.clone(),
+            max_body_bytes: settings.max_body_bytes,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(http::scim_error_fallback))
+                .wrap(NormalizePath::trim())
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(http::configure)
+        });
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener).map_err(Error::internal)?.run();
+        Ok(Application { addr, public_url, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,178 @@
+//! Connections and pools chosen by URL scheme, SQLite pragmas, and embedded migrations.
+//!
+//! Diesel's own `ConnectionManager<AnyConnection>` tries PostgreSQL then SQLite and hides the
+//! real connection error, so this small manager picks the variant from the URL itself.
+
+use crate::error::{Error, Result};
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Held while migrating so replicas starting together on one PostgreSQL take turns.
+const MIGRATION_LOCK_KEY: i64 = 0x5c1d_0001;
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Sqlite { path: String, read_only: bool },
+    Postgres { url: String },
+}
+
+fn parse_url(url: &str) -> Target {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Target::Postgres { url: url.to_string() };
+    }
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    Target::Sqlite { path: path.to_string(), read_only: false }
+}
+
+pub struct Manager {
+    target: Target,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        match &self.target {
+            Target::Postgres { url } => Ok(AnyConnection::Postgresql(PgConnection::establish(url)?)),
+            Target::Sqlite { path, read_only } => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // synchronous=FULL: a 201 means the user survives a power cut.
+                let mut pragmas = String::from(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = FULL; PRAGMA cache_size = -16000;",
+                );
+                if *read_only {
+                    pragmas.push_str(" PRAGMA query_only = ON;");
+                }
+                conn.batch_execute(&pragmas).map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// Builds (read pool, write pool, backend) for `url`.
+pub fn pools(url: &str, pool_size: u32) -> Result<(Pool, Pool, Backend)> {
+    let target = parse_url(url);
+    let build = |target: Target, size: u32, check: bool| {
+        r2d2::Pool::builder()
+            .max_size(size)
+            // Connections open on demand in the calling thread. With min_idle > 0 r2d2 opens
+            // them on its own threads, and a CLI process could exit while one of those is
+            // inside libpq, which crashes it.
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(30))
+            .test_on_check_out(check)
+            .build(Manager { target })
+            .map_err(|e| Error::internal(format!("cannot open the database: {e}")))
+    };
+    match target {
+        Target::Postgres { .. } => {
+            let pool = build(target, pool_size.max(2), true)?;
+            Ok((pool.clone(), pool, Backend::Postgres))
+        }
+        Target::Sqlite { path, .. } => {
+            // WAL lets readers run beside the one writer; it is a property of the file, so
+            // set it (and a cap on the WAL's size) once before the pools open.
+            let mut conn = SqliteConnection::establish(&path)
+                .map_err(|e| Error::internal(format!("cannot open the database {path}: {e}")))?;
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864; \
+                 PRAGMA wal_checkpoint(TRUNCATE);",
+            )?;
+            let write = build(Target::Sqlite { path: path.clone(), read_only: false }, 1, false)?;
+            let read = build(Target::Sqlite { path, read_only: true }, pool_size.max(1), false)?;
+            Ok((read, write, Backend::Sqlite))
+        }
+    }
+}
+
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<()> {
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result
+        }
+    }
+    .map_err(|e| Error::internal(format!("migrations failed: {e}")))?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_picks_the_backend() {
+        let cases = [
+            ("sqlite://scimd.db", Target::Sqlite { path: "scimd.db".into(), read_only: false }),
+            ("sqlite:///tmp/x.db", Target::Sqlite { path: "/tmp/x.db".into(), read_only: false }),
+            ("sqlite:x.db", Target::Sqlite { path: "x.db".into(), read_only: false }),
+            ("data/x.db", Target::Sqlite { path: "data/x.db".into(), read_only: false }),
+            ("postgres://u@h/db", Target::Postgres { url: "postgres://u@h/db".into() }),
+            ("postgresql://u@h/db", Target::Postgres { url: "postgresql://u@h/db".into() }),
+        ];
+        for (url, want) in cases {
+            assert_eq!(parse_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migration_names() {
+        let names = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert!(!names("sqlite").is_empty());
+        assert_eq!(names("sqlite"), names("postgres"));
+    }
+}

@@ -1,0 +1,28 @@
+//! How database errors become scimd errors: unique violations are the client's 409, the rest
+//! are internal.
+
+use crate::error::Error;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+impl From<DieselError> for Error {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                Error::Conflict(format!("a unique value is already in use ({})", info.message()))
+            }
+            DieselError::NotFound => Error::NotFound("the resource does not exist".into()),
+            other => Error::internal(other),
+        }
+    }
+}
+
+/// Whether `e` is a unique violation on an index or constraint whose name or columns mention
+/// `needle` (PostgreSQL reports the constraint name, SQLite the column list).
+pub(super) fn is_unique_violation_on(e: &DieselError, needle: &str) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            info.constraint_name().is_some_and(|c| c.contains(needle)) || info.message().contains(needle)
+        }
+        _ => false,
+    }
+}

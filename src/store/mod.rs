@@ -1,0 +1,72 @@
+//! The only module that names Diesel: connections and pools by URL scheme, migrations, and the
+//! queries per table. Everything above it sees `Store`, `Tx` and plain row types.
+//!
+//! Every query function takes a `TenantId`, so no query can forget which tenant it serves.
+
+mod connection;
+mod credentials;
+mod errors;
+mod schema;
+mod tenants;
+mod users;
+
+pub use connection::Backend;
+pub use credentials::{CredentialRow, NewCredential};
+pub use tenants::TenantRow;
+pub use users::{ListedUsers, NewUser, UserPredicate, UserRow, UserValueRow, UserWrite};
+
+use crate::error::{Error, Result};
+use connection::{AnyConnection, Pool};
+use diesel::connection::Connection;
+
+/// A tenant's internal key. Only the store creates one (from a row), so holding one means the
+/// tenant existed when it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TenantId(i64);
+
+impl TenantId {
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// The database behind scimd: a read pool and a write pool (one connection on SQLite, where a
+/// single writer is as fast as several and keeps the WAL small; the read pool on PostgreSQL).
+#[derive(Clone)]
+pub struct Store {
+    read: Pool,
+    write: Pool,
+    backend: Backend,
+}
+
+/// One open transaction. Query functions are methods on it, defined per table.
+pub struct Tx<'a> {
+    conn: &'a mut AnyConnection,
+}
+
+impl Store {
+    /// Connects, applies pending migrations, and returns the pools.
+    pub fn open(database_url: &str, pool_size: u32) -> Result<Store> {
+        let (read, write, backend) = connection::pools(database_url, pool_size)?;
+        let store = Store { read, write, backend };
+        let mut conn = store.write.get().map_err(Error::internal)?;
+        connection::run_migrations(&mut conn)?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` in a read transaction: one consistent snapshot for, e.g., a page and its total.
+    pub fn read<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+        let mut conn = self.read.get().map_err(Error::internal)?;
+        conn.transaction(|conn| f(&mut Tx { conn }))
+    }
+
+    /// Runs `f` in one write transaction: all of it commits or none of it does.
+    pub fn write<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+        let mut conn = self.write.get().map_err(Error::internal)?;
+        conn.transaction(|conn| f(&mut Tx { conn }))
+    }
+}

@@ -1,0 +1,59 @@
+//! Diesel's view of the tables in migrations/; portable types only (both backends share it).
+
+diesel::table! {
+    tenants (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    credentials (tenant_id, id) {
+        tenant_id -> BigInt,
+        id -> Text,
+        kind -> Text,
+        label -> Nullable<Text>,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    users (pk) {
+        pk -> BigInt,
+        tenant_id -> BigInt,
+        id -> Text,
+        user_name -> Text,
+        user_name_norm -> Text,
+        external_id -> Nullable<Text>,
+        display_name_norm -> Nullable<Text>,
+        active -> Bool,
+        data -> Text,
+        password_hash -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        last_modified -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_values (tenant_id, user_pk, attr, position) {
+        tenant_id -> BigInt,
+        user_pk -> BigInt,
+        attr -> Text,
+        position -> Integer,
+        value_norm -> Nullable<Text>,
+        type_norm -> Nullable<Text>,
+        is_primary -> Bool,
+    }
+}
+
+diesel::joinable!(credentials -> tenants (tenant_id));
+diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(user_values -> users (user_pk));
+diesel::allow_tables_to_appear_in_same_query!(tenants, credentials, users, user_values);

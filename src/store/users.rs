@@ -1,0 +1,224 @@
+//! Queries on `users` and their multi-valued index `user_values`.
+
+use super::connection::AnyConnection;
+use super::errors::is_unique_violation_on;
+use super::schema::{user_values, users};
+use super::{TenantId, Tx};
+use crate::error::{Error, Result};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+type Db = <AnyConnection as Connection>::Backend;
+
+/// The columns derived from a user resource, written on create and on every change.
+#[derive(Debug, Clone)]
+pub struct UserWrite {
+    pub user_name: String,
+    pub user_name_norm: String,
+    pub external_id: Option<String>,
+    pub display_name_norm: Option<String>,
+    pub active: bool,
+    /// The canonical resource JSON (all attributes but id and meta).
+    pub data: String,
+    pub values: Vec<UserValueRow>,
+}
+
+/// One element of a multi-valued attribute, as the filter index sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserValueRow {
+    pub attr: &'static str,
+    pub position: i32,
+    pub value_norm: Option<String>,
+    pub type_norm: Option<String>,
+    pub is_primary: bool,
+}
+
+pub struct NewUser {
+    pub id: String,
+    pub write: UserWrite,
+    pub password_hash: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub pk: i64,
+    pub id: String,
+    pub data: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_modified: DateTime<Utc>,
+}
+
+/// What a user list is restricted to; the filter compiler in `scim::filter` produces it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserPredicate {
+    All,
+    /// userName equals (already normalised, as in the unique index).
+    UserNameEq(String),
+}
+
+pub struct ListedUsers {
+    pub total: u64,
+    pub rows: Vec<UserRow>,
+}
+
+type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime);
+const ROW_COLUMNS: (users::pk, users::id, users::data, users::version, users::created_at, users::last_modified) =
+    (users::pk, users::id, users::data, users::version, users::created_at, users::last_modified);
+
+fn from_columns((pk, id, data, version, created_at, last_modified): RowColumns) -> UserRow {
+    UserRow { pk, id, data, version, created_at: created_at.and_utc(), last_modified: last_modified.and_utc() }
+}
+
+fn map_write_error(e: diesel::result::Error, user_name: &str) -> Error {
+    if is_unique_violation_on(&e, "user_name") {
+        Error::Conflict(format!("a user with userName {user_name:?} already exists"))
+    } else {
+        e.into()
+    }
+}
+
+fn filtered(tenant: TenantId, predicate: &UserPredicate) -> users::BoxedQuery<'static, Db> {
+    let query = users::table.filter(users::tenant_id.eq(tenant.0)).into_boxed::<Db>();
+    match predicate {
+        UserPredicate::All => query,
+        UserPredicate::UserNameEq(norm) => query.filter(users::user_name_norm.eq(norm.clone())),
+    }
+}
+
+impl Tx<'_> {
+    pub fn insert_user(&mut self, tenant: TenantId, user: &NewUser) -> Result<UserRow> {
+        let w = &user.write;
+        let now = user.now.naive_utc();
+        let pks: Vec<i64> = diesel::insert_into(users::table)
+            .values((
+                users::tenant_id.eq(tenant.0),
+                users::id.eq(&user.id),
+                users::user_name.eq(&w.user_name),
+                users::user_name_norm.eq(&w.user_name_norm),
+                users::external_id.eq(&w.external_id),
+                users::display_name_norm.eq(&w.display_name_norm),
+                users::active.eq(w.active),
+                users::data.eq(&w.data),
+                users::password_hash.eq(&user.password_hash),
+                users::version.eq(1i64),
+                users::created_at.eq(now),
+                users::last_modified.eq(now),
+            ))
+            .returning(users::pk)
+            .get_results(self.conn)
+            .map_err(|e| map_write_error(e, &w.user_name))?;
+        let pk = pks.first().copied().ok_or_else(|| Error::internal("insert returned no pk"))?;
+        self.insert_user_values(tenant, pk, &w.values)?;
+        Ok(UserRow {
+            pk,
+            id: user.id.clone(),
+            data: w.data.clone(),
+            version: 1,
+            created_at: user.now,
+            last_modified: user.now,
+        })
+    }
+
+    fn insert_user_values(&mut self, tenant: TenantId, user_pk: i64, values: &[UserValueRow]) -> Result<()> {
+        // One statement per element: multi-row VALUES is not available over MultiConnection,
+        // and a user has a handful of emails and phone numbers.
+        for v in values {
+            diesel::insert_into(user_values::table)
+                .values((
+                    user_values::tenant_id.eq(tenant.0),
+                    user_values::user_pk.eq(user_pk),
+                    user_values::attr.eq(v.attr),
+                    user_values::position.eq(v.position),
+                    user_values::value_norm.eq(&v.value_norm),
+                    user_values::type_norm.eq(&v.type_norm),
+                    user_values::is_primary.eq(v.is_primary),
+                ))
+                .execute(self.conn)?;
+        }
+        Ok(())
+    }
+
+    pub fn user_by_id(&mut self, tenant: TenantId, id: &str) -> Result<Option<UserRow>> {
+        let row = users::table
+            .filter(users::tenant_id.eq(tenant.0).and(users::id.eq(id)))
+            .select(ROW_COLUMNS)
+            .first::<RowColumns>(self.conn)
+            .optional()?;
+        Ok(row.map(from_columns))
+    }
+
+    /// Writes `w` over the user `pk` if it is still at `expected_version`; otherwise
+    /// `Error::WriteConflict` (someone else changed it since it was read).
+    /// `password_hash`: `Some` sets a new password, `None` keeps the current one.
+    pub fn update_user(
+        &mut self,
+        tenant: TenantId,
+        current: &UserRow,
+        w: &UserWrite,
+        password_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<UserRow> {
+        let version = current.version + 1;
+        let target = users::table.filter(
+            users::tenant_id.eq(tenant.0).and(users::pk.eq(current.pk)).and(users::version.eq(current.version)),
+        );
+        let set = (
+            users::user_name.eq(&w.user_name),
+            users::user_name_norm.eq(&w.user_name_norm),
+            users::external_id.eq(&w.external_id),
+            users::display_name_norm.eq(&w.display_name_norm),
+            users::active.eq(w.active),
+            users::data.eq(&w.data),
+            users::version.eq(version),
+            users::last_modified.eq(now.naive_utc()),
+        );
+        let updated = match password_hash {
+            Some(hash) => diesel::update(target).set((set, users::password_hash.eq(hash))).execute(self.conn),
+            None => diesel::update(target).set(set).execute(self.conn),
+        }
+        .map_err(|e| map_write_error(e, &w.user_name))?;
+        if updated == 0 {
+            return Err(Error::WriteConflict);
+        }
+        diesel::delete(
+            user_values::table.filter(user_values::tenant_id.eq(tenant.0).and(user_values::user_pk.eq(current.pk))),
+        )
+        .execute(self.conn)?;
+        self.insert_user_values(tenant, current.pk, &w.values)?;
+        Ok(UserRow { data: w.data.clone(), version, last_modified: now, ..current.clone() })
+    }
+
+    /// Deletes the user (its index rows go by ON DELETE CASCADE). False if there was none.
+    pub fn delete_user(&mut self, tenant: TenantId, id: &str) -> Result<bool> {
+        let n = diesel::delete(users::table.filter(users::tenant_id.eq(tenant.0).and(users::id.eq(id))))
+            .execute(self.conn)?;
+        Ok(n > 0)
+    }
+
+    /// One page in creation order (stable across pages) and the exact total of the same WHERE.
+    pub fn list_users(
+        &mut self,
+        tenant: TenantId,
+        predicate: &UserPredicate,
+        offset: u64,
+        limit: u64,
+    ) -> Result<ListedUsers> {
+        let total: i64 = filtered(tenant, predicate).count().get_result(self.conn)?;
+        let rows = if limit == 0 || offset >= total as u64 {
+            Vec::new()
+        } else {
+            filtered(tenant, predicate)
+                .select(ROW_COLUMNS)
+                .order(users::pk.asc())
+                .offset(offset as i64)
+                .limit(limit as i64)
+                .load::<RowColumns>(self.conn)?
+                .into_iter()
+                .map(from_columns)
+                .collect()
+        };
+        Ok(ListedUsers { total: total as u64, rows })
+    }
+}

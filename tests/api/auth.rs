@@ -1,0 +1,101 @@
+//! Authentication and tenant isolation on the SCIM endpoints.
+
+use crate::helpers::okta_user;
+use crate::scim_test;
+use awc::http::{Method, StatusCode};
+use serde_json::json;
+
+scim_test!(missing_or_wrong_credentials_are_401_with_a_challenge, |app| {
+    let url = format!("{}/Users", app.base);
+    let wrong_secret = format!("Bearer {}x", &app.token[..app.token.len() - 1]);
+    for auth in [
+        None,
+        Some("non-token"),
+        Some("Bearer "),
+        Some("Bearer scimd_nope"),
+        Some(wrong_secret.as_str()),
+        Some("Basic Zm9vOmJhcg=="),
+    ] {
+        let r = app.send_raw(Method::GET, &url, auth, &[], None).await;
+        r.assert_error(401, None);
+        assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"), "{auth:?}");
+    }
+    let r = app
+        .send_raw(
+            Method::GET,
+            &format!("{}/scim/v2/nosuchtenant/Users", app.root),
+            Some(&format!("Bearer {}", app.token)),
+            &[],
+            None,
+        )
+        .await;
+    r.assert_error(401, None);
+    // Okta's header-auth field sometimes holds the bare token.
+    let r = app.send_raw(Method::GET, &url, Some(&app.token), &[], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+});
+
+scim_test!(a_tenant_sees_and_touches_only_its_own_users, |app| {
+    let (other_base, other_token) = app.tenant("globex");
+    let mine = app.create_user("same@x.com").await;
+    let id = mine["id"].as_str().unwrap();
+    let other_auth = format!("Bearer {other_token}");
+    // acme's token on globex's URL and the other way round: 401, no data.
+    let r = app
+        .send_raw(Method::GET, &format!("{other_base}/Users"), Some(&format!("Bearer {}", app.token)), &[], None)
+        .await;
+    r.assert_error(401, None);
+    let r = app.send_raw(Method::GET, &format!("{}/Users/{id}", app.base), Some(&other_auth), &[], None).await;
+    r.assert_error(401, None);
+    // With its own token globex cannot reach acme's user by id, list or filter.
+    let get = |path: String| {
+        let url = format!("{other_base}{path}");
+        let auth = other_auth.clone();
+        let app = &app;
+        async move { app.send_raw(Method::GET, &url, Some(&auth), &[], None).await }
+    };
+    get(format!("/Users/{id}")).await.assert_error(404, None);
+    assert_eq!(get("/Users".into()).await.body["totalResults"], 0);
+    assert_eq!(get("/Users?filter=userName%20eq%20%22same%40x.com%22".into()).await.body["totalResults"], 0);
+    for (method, body) in [
+        (Method::PUT, Some(okta_user("same@x.com"))),
+        (Method::PATCH, Some(json!({"Operations": []}))),
+        (Method::DELETE, None),
+    ] {
+        let r = app
+            .send_raw(
+                method,
+                &format!("{other_base}/Users/{id}"),
+                Some(&other_auth),
+                &[("Content-Type", "application/json")],
+                body.map(|b| b.to_string().into_bytes()),
+            )
+            .await;
+        r.assert_error(404, None);
+    }
+    // The same userName is free in another tenant.
+    let r = app
+        .send_raw(
+            Method::POST,
+            &format!("{other_base}/Users"),
+            Some(&other_auth),
+            &[("Content-Type", "application/json")],
+            Some(okta_user("same@x.com").to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(app.get(&format!("/Users/{id}")).await.body, mine);
+});
+
+scim_test!(a_deleted_tenant_s_token_stops_working, |app| {
+    let (base, token) = app.tenant("initech");
+    let auth = format!("Bearer {token}");
+    assert_eq!(
+        app.send_raw(Method::GET, &format!("{base}/Users"), Some(&auth), &[], None).await.status,
+        StatusCode::OK
+    );
+    scimd::tenancy::delete_tenant(&app.store, "initech").unwrap();
+    // The cache trusts a verified credential for at most the recheck interval (1 s in tests).
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1200)).await;
+    app.send_raw(Method::GET, &format!("{base}/Users"), Some(&auth), &[], None).await.assert_error(401, None);
+});

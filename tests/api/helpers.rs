@@ -1,0 +1,249 @@
+//! The test kit: a real scimd on port 0 with a fresh database per test (a SQLite file in a
+//! temporary directory, or a new schema in the PostgreSQL database named by
+//! `SCIMD_TEST_POSTGRES_URL`), a tenant `acme` with a bearer token, and a small HTTP client.
+
+use awc::http::{header::HeaderMap, Method, StatusCode};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use scimd::clock::SystemClock;
+use scimd::config::Settings;
+use scimd::startup::Application;
+use scimd::store::Store;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body on SQLite and, when configured, on PostgreSQL.
+#[macro_export]
+macro_rules! scim_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[actix_web::test]
+            async fn sqlite() {
+                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap();
+                $body
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await else {
+                    eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
+/// Where a test's database lives, removed when the test ends.
+pub enum TestDb {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { admin_url: String, schema: String, url: String },
+}
+
+impl TestDb {
+    pub fn create(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
+                Some(TestDb::Sqlite { _dir: dir, url })
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&admin_url).expect("SCIMD_TEST_POSTGRES_URL connects");
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
+                let sep = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+                Some(TestDb::Postgres { admin_url, schema, url })
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    /// Runs raw SQL against the test database (to set up states the API cannot reach).
+    pub fn execute(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite { url, .. } => {
+                let mut c = diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://")).unwrap();
+                c.batch_execute(sql).unwrap();
+            }
+            TestDb::Postgres { url, .. } => {
+                let mut c = diesel::PgConnection::establish(url).unwrap();
+                c.batch_execute(sql).unwrap();
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, schema, .. } = self {
+            if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a SCIM error with `status` (and `scim_type` if given).
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert!(self.header("content-type").unwrap_or("").starts_with("application/scim+json"), "{:?}", self.headers);
+        assert_eq!(self.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{}", self.body);
+        assert_eq!(self.body["status"], json!(status.to_string()), "{}", self.body);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.body);
+        if let Some(t) = scim_type {
+            assert_eq!(self.body["scimType"], json!(t), "{}", self.body);
+        }
+    }
+}
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub root: String,
+    /// Base URL of tenant `acme`.
+    pub base: String,
+    pub token: String,
+    pub store: Store,
+    client: awc::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+        let db = TestDb::create(backend)?;
+        let mut settings = Settings::new(db.url());
+        settings.bind = "127.0.0.1:0".into();
+        settings.workers = Some(2);
+        settings.pool_size = 4;
+        settings.credential_recheck = std::time::Duration::from_secs(1);
+        configure(&mut settings);
+        let app = Application::build(&settings, Arc::new(SystemClock)).expect("scimd starts");
+        let root = app.public_url().to_string();
+        actix_web::rt::spawn(app.run());
+        let store = Store::open(db.url(), 2).expect("store opens");
+        let created = scimd::tenancy::create_tenant(&store, &SystemClock, "acme", None).expect("tenant");
+        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
+        Some(TestApp {
+            base: scimd::tenancy::base_url(&root, "acme"),
+            root,
+            token: created.bearer_token,
+            store,
+            db,
+            client,
+        })
+    }
+
+    /// A second tenant: (base URL, token).
+    pub fn tenant(&self, name: &str) -> (String, String) {
+        let created = scimd::tenancy::create_tenant(&self.store, &SystemClock, name, None).expect("tenant");
+        (scimd::tenancy::base_url(&self.root, name), created.bearer_token)
+    }
+
+    /// Sends a request with a raw body and any headers; `auth` None sends no Authorization.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        url: &str,
+        auth: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Response {
+        let mut req = self.client.request(method, url);
+        if let Some(a) = auth {
+            req = req.insert_header(("Authorization", a.to_string()));
+        }
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let mut res = match body {
+            Some(b) => req.send_body(b).await,
+            None => req.send().await,
+        }
+        .expect("request sent");
+        let raw = res.body().limit(64 * 1024 * 1024).await.expect("body read").to_vec();
+        let body = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap_or(Value::Null) };
+        Response { status: res.status(), headers: res.headers().clone(), body, raw }
+    }
+
+    /// A request to `path` under acme's Base URL with acme's token.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let url = format!("{}{path}", self.base);
+        let auth = format!("Bearer {}", self.token);
+        let headers: &[(&str, &str)] = if body.is_some() { &[("Content-Type", "application/scim+json")] } else { &[] };
+        self.send_raw(method, &url, Some(&auth), headers, body.map(|b| b.to_string().into_bytes())).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.call(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.call(Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Response {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Response {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Response {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates a user the way Okta does and returns the response body.
+    pub async fn create_user(&self, user_name: &str) -> Value {
+        let r = self.post("/Users", okta_user(user_name)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+}
+
+/// Okta's create-user body (Okta SCIM 2.0 reference).
+pub fn okta_user(user_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "name": {"givenName": "Test", "familyName": "User"},
+        "emails": [{"primary": true, "value": user_name, "type": "work"}],
+        "displayName": "Test User",
+        "locale": "en-US",
+        "externalId": format!("ext-{user_name}"),
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true
+    })
+}
+
+pub fn patch_op(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}

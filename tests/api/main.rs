@@ -1,0 +1,10 @@
+//! The integration tests: every test starts its own scimd on port 0 with a fresh database,
+//! on SQLite and (with SCIMD_TEST_POSTGRES_URL) on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod errors;
+mod users_list;
+mod users_write;

@@ -1,0 +1,97 @@
+//! GET /Users: paging, filters, and what lists must always contain.
+
+use crate::scim_test;
+use awc::http::StatusCode;
+use serde_json::{json, Value};
+
+fn names(list: &Value) -> Vec<String> {
+    list["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap().to_string()).collect()
+}
+
+scim_test!(an_empty_list_still_has_every_member, |app| {
+    let r = app.get("/Users?startIndex=1&count=2").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body,
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0,
+               "startIndex": 1, "itemsPerPage": 0, "Resources": []})
+    );
+});
+
+scim_test!(pages_are_stable_exact_and_one_based, |app| {
+    for i in 0..7 {
+        app.create_user(&format!("u{i}@x.com")).await;
+    }
+    let all = names(&app.get("/Users").await.body);
+    assert_eq!(all.len(), 7);
+    assert_eq!(all, (0..7).map(|i| format!("u{i}@x.com")).collect::<Vec<_>>(), "creation order");
+    let mut paged = Vec::new();
+    let mut start = 1;
+    loop {
+        let page = app.get(&format!("/Users?startIndex={start}&count=3")).await.body;
+        assert_eq!(page["totalResults"], 7);
+        assert_eq!(page["startIndex"], start);
+        let got = names(&page);
+        assert_eq!(page["itemsPerPage"], got.len());
+        if got.is_empty() {
+            break;
+        }
+        paged.extend(got);
+        start += 3;
+    }
+    assert_eq!(paged, all);
+    let beyond = app.get("/Users?startIndex=101&count=100").await.body;
+    assert_eq!((beyond["itemsPerPage"].clone(), beyond["Resources"].clone()), (json!(0), json!([])));
+    assert_eq!(beyond["totalResults"], 7);
+    let totals = app.get("/Users?count=0").await.body;
+    assert_eq!((totals["totalResults"].clone(), totals["itemsPerPage"].clone()), (json!(7), json!(0)));
+    let clamped = app.get("/Users?startIndex=-4&count=-1").await.body;
+    assert_eq!((clamped["startIndex"].clone(), clamped["itemsPerPage"].clone()), (json!(1), json!(0)));
+    let lower = app.get("/Users?startindex=2&COUNT=1").await.body;
+    assert_eq!(names(&lower), vec!["u1@x.com"]);
+});
+
+scim_test!(user_name_eq_finds_any_case_and_nothing_else, |app| {
+    app.create_user("Jane.Doe@Example.com").await;
+    app.create_user("john@example.com").await;
+    for q in [
+        "filter=userName%20eq%20%22jane.doe%40example.com%22",
+        "filter=userName+eq+%22JANE.DOE%40EXAMPLE.COM%22&",
+        "filter=userName%20Eq%20%22Jane.Doe%40Example.com%22&startIndex=1&count=100",
+        "filter=urn%3Aietf%3Aparams%3Ascim%3Aschemas%3Acore%3A2.0%3AUser%3AuserName%20eq%20%22jane.doe%40example.com%22",
+    ] {
+        let r = app.get(&format!("/Users?{q}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.body);
+        assert_eq!(names(&r.body), vec!["Jane.Doe@Example.com"], "{q}");
+        assert_eq!(r.body["totalResults"], 1);
+    }
+    let none = app.get("/Users?filter=userName%20eq%20%22abcdefgh%40atko.com%22").await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert_eq!(none.body["totalResults"], 0);
+    assert_eq!(none.body["Resources"], json!([]));
+});
+
+scim_test!(filters_that_cannot_be_evaluated_are_400_never_all_rows, |app| {
+    app.create_user("x@x.com").await;
+    for f in [
+        "title%20pr",
+        "userName%20eq%20%22x%40x.com%22%20or%20title%20pr",
+        "userName%20co%20%22x%22",
+        "userName%20eq",
+        "userName%20eq%20%22x",
+        "((((",
+        "emails%5Btype%20eq%20%22work%22",
+        "nosuch%20eq%20%22x%22",
+    ] {
+        app.get(&format!("/Users?filter={f}")).await.assert_error(400, Some("invalidFilter"));
+    }
+    let long = format!("/Users?filter=userName%20eq%20%22{}%22", "a".repeat(20_000));
+    app.get(&long).await.assert_error(400, Some("invalidFilter"));
+    let deep = format!("/Users?filter={}a%20pr{}", "(".repeat(5_000), ")".repeat(5_000));
+    app.get(&deep).await.assert_error(400, Some("invalidFilter"));
+});
+
+scim_test!(bad_paging_parameters_are_400_invalid_value, |app| {
+    app.get("/Users?count=ten").await.assert_error(400, Some("invalidValue"));
+    app.get("/Users?startIndex=1.5").await.assert_error(400, Some("invalidValue"));
+});
