@@ -1,50 +1,444 @@
-//! Filters (RFC 7644 §3.4.2.2) to store predicates. A filter that does not parse, or that
-//! scimd cannot evaluate exactly, is a 400 invalidFilter: never an unfiltered answer.
+//! Filters (RFC 7644 §3.4.2.2) and `sortBy` (§3.4.2.3), checked against the User schema and
+//! lowered to a store `Predicate` that runs as one SQL query. A filter that does not parse or
+//! does not fit the schema is a 400 invalidFilter: never an unfiltered answer.
 
 use super::normalize;
-use super::schema::USER_SCHEMA;
+use super::schema::{
+    AttrType, AttributeDef, Mutability, Registry, Returned, SchemaDef, ENTERPRISE_USER_SCHEMA, USER_SCHEMA,
+};
 use crate::error::{Error, Result};
-use crate::store::UserPredicate;
-use scim_filter_parser::{parse_filter, CompValue, CompareOp, Filter};
+use crate::store::predicate::{CmpOp, Literal, Operand, Predicate, SortKey, UserColumn, ValueKind, ValuesColumn};
+use scim_filter_parser::{parse_filter, AttrPath, CompValue, CompareOp, Filter};
 
-pub fn user_predicate(filter: Option<&str>) -> Result<UserPredicate> {
-    let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
-        return Ok(UserPredicate::All);
-    };
-    let ast = parse_filter(text).map_err(|e| Error::invalid_filter(format!("invalid filter: {e}")))?;
-    match &ast {
-        Filter::Compare(path, CompareOp::Eq, CompValue::String(value))
-            if path.name.eq_ignore_ascii_case("userName")
-                && path.sub.is_none()
-                && path.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(USER_SCHEMA)) =>
-        {
-            // RFC 7643 §4.1.1: userName is caseExact false; same normalisation as its index.
-            Ok(UserPredicate::UserNameEq(normalize(value)))
-        }
-        _ => Err(Error::invalid_filter(format!(
-            "scimd cannot evaluate this filter yet; supported: userName eq \"…\" (got: {ast})"
-        ))),
+use super::user::INDEXED_MULTI_VALUED;
+
+fn bad(detail: impl Into<String>) -> Error {
+    Error::invalid_filter(detail)
+}
+
+/// How one attribute path is reached in storage.
+enum Target<'r> {
+    Column {
+        column: UserColumn,
+        kind: ValueKind,
+        case_exact: bool,
+    },
+    /// A fixed answer: `meta.resourceType` is always "User".
+    ResourceType,
+    /// `schemas`: the core URN always, the enterprise URN when the extension is present.
+    Schemas,
+    /// A singular attribute (or sub-attribute) in the JSON document.
+    Doc {
+        path: Vec<String>,
+        def: &'r AttributeDef,
+    },
+    /// A singular complex attribute named without a sub-attribute: only `pr` applies.
+    ComplexWhole {
+        path: Vec<String>,
+    },
+    /// A sub-attribute of a multi-valued complex attribute (any element matches).
+    Multi {
+        attr: &'r AttributeDef,
+        sub: &'r AttributeDef,
+        path: Vec<String>,
+    },
+    /// A multi-valued attribute itself (`emails pr`).
+    MultiWhole {
+        path: Vec<String>,
+    },
+}
+
+pub struct UserFilters<'r> {
+    core: &'r SchemaDef,
+    enterprise: &'r SchemaDef,
+}
+
+fn kind_of(def: &AttributeDef) -> Result<ValueKind> {
+    Ok(match def.ty {
+        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime => ValueKind::Text,
+        AttrType::Boolean => ValueKind::Bool,
+        AttrType::Integer | AttrType::Decimal => ValueKind::Number,
+        AttrType::Complex => return Err(bad(format!("{} is complex; name one of its sub-attributes", def.name))),
+    })
+}
+
+impl<'r> UserFilters<'r> {
+    pub fn new(registry: &'r Registry) -> Self {
+        UserFilters { core: &registry.user, enterprise: &registry.enterprise_user }
     }
+
+    /// The predicate for a `filter` parameter; no filter means every user.
+    pub fn predicate(&self, filter: Option<&str>) -> Result<Predicate> {
+        let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
+            return Ok(Predicate::Const(true));
+        };
+        let ast = parse_filter(text).map_err(|e| bad(format!("invalid filter: {e}")))?;
+        self.lower(&ast)
+    }
+
+    fn lower(&self, f: &Filter) -> Result<Predicate> {
+        Ok(match f {
+            Filter::And(items) => Predicate::And(items.iter().map(|i| self.lower(i)).collect::<Result<_>>()?),
+            Filter::Or(items) => Predicate::Or(items.iter().map(|i| self.lower(i)).collect::<Result<_>>()?),
+            Filter::Not(inner) => Predicate::Not(Box::new(self.lower(inner)?)),
+            Filter::Present(path) => self.present(self.resolve(path)?),
+            Filter::Compare(path, op, value) => self.compare(self.resolve(path)?, path, *op, value)?,
+            Filter::ValuePath(path, inner) => self.value_path(path, inner)?,
+        })
+    }
+
+    /// `attr` with an optional schema URN: core (and common) attributes, then the extension.
+    fn resolve(&self, path: &AttrPath) -> Result<Target<'r>> {
+        let in_extension = match path.urn.as_deref() {
+            None => false,
+            Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) => false,
+            Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) => true,
+            Some(u) => return Err(bad(format!("unknown schema {u} in filter"))),
+        };
+        let name = path.name.as_str();
+        let sub = path.sub.as_deref();
+        if !in_extension {
+            let column = |column, kind, case_exact| Ok(Target::Column { column, kind, case_exact });
+            match (name.to_ascii_lowercase().as_str(), sub.map(str::to_ascii_lowercase).as_deref()) {
+                ("id", None) => return column(UserColumn::Id, ValueKind::Text, true),
+                ("externalid", None) => return column(UserColumn::ExternalId, ValueKind::Text, true),
+                ("username", None) => return column(UserColumn::UserNameNorm, ValueKind::Text, false),
+                ("displayname", None) => return column(UserColumn::DisplayNameNorm, ValueKind::Text, false),
+                ("active", None) => return column(UserColumn::Active, ValueKind::Bool, true),
+                ("meta", Some("created")) => return column(UserColumn::Created, ValueKind::Timestamp, true),
+                ("meta", Some("lastmodified")) => return column(UserColumn::LastModified, ValueKind::Timestamp, true),
+                ("meta", Some("resourcetype")) => return Ok(Target::ResourceType),
+                ("meta", _) => return Err(bad(format!("{path} cannot be filtered on"))),
+                ("schemas", None) => return Ok(Target::Schemas),
+                _ => {}
+            }
+        }
+        let (schema, prefix) = if in_extension {
+            (self.enterprise, Some(ENTERPRISE_USER_SCHEMA))
+        } else if self.core.attribute(name).is_some() {
+            (self.core, None)
+        } else if self.enterprise.attribute(name).is_some() {
+            // Unqualified extension names are accepted too (RFC 7644 §3.10 makes the URN
+            // optional where the name is unambiguous).
+            (self.enterprise, Some(ENTERPRISE_USER_SCHEMA))
+        } else {
+            return Err(bad(format!("unknown attribute {path} in filter")));
+        };
+        let def = schema.attribute(name).ok_or_else(|| bad(format!("unknown attribute {path} in filter")))?;
+        if def.returned == Returned::Never || def.mutability == Mutability::WriteOnly {
+            return Err(bad(format!("{} cannot be filtered on", def.name)));
+        }
+        if def.name == "groups" {
+            return Err(bad("filtering on groups is not supported yet"));
+        }
+        let mut json_path: Vec<String> = prefix.map(|p| vec![p.to_string()]).unwrap_or_default();
+        json_path.push(def.name.clone());
+        let sub_def = match sub {
+            Some(s) => Some(def.sub_attribute(s).ok_or_else(|| bad(format!("unknown attribute {path} in filter")))?),
+            None => None,
+        };
+        Ok(match (def.multi_valued, def.ty == AttrType::Complex, sub_def) {
+            (_, false, Some(_)) => return Err(bad(format!("{} has no sub-attributes", def.name))),
+            (false, false, None) => Target::Doc { path: json_path, def },
+            (false, true, Some(sub)) => {
+                json_path.push(sub.name.clone());
+                Target::Doc { path: json_path, def: sub }
+            }
+            // `manager eq "id"`: a complex attribute compared as a whole means its value.
+            (false, true, None) => match def.sub_attribute("value") {
+                Some(value) => {
+                    json_path.push(value.name.clone());
+                    Target::Doc { path: json_path, def: value }
+                }
+                None => Target::ComplexWhole { path: json_path },
+            },
+            (true, true, Some(sub)) => Target::Multi { attr: def, sub, path: json_path },
+            (true, true, None) => match def.sub_attribute("value") {
+                Some(value) => Target::Multi { attr: def, sub: value, path: json_path },
+                None => Target::MultiWhole { path: json_path },
+            },
+            (true, false, _) => Target::MultiWhole { path: json_path },
+        })
+    }
+
+    fn present(&self, target: Target<'r>) -> Predicate {
+        match target {
+            Target::Column { column, kind, .. } => Predicate::Present { operand: Operand::Column(column), kind },
+            Target::ResourceType | Target::Schemas => Predicate::Const(true),
+            Target::Doc { path, def } => {
+                Predicate::Present { operand: Operand::Doc(path), kind: kind_of(def).unwrap_or(ValueKind::Text) }
+            }
+            Target::ComplexWhole { path } | Target::MultiWhole { path } => {
+                Predicate::Present { operand: Operand::Doc(path), kind: ValueKind::Text }
+            }
+            Target::Multi { attr, sub, path } => {
+                let inner =
+                    Predicate::Present { operand: Operand::Element(vec![sub.name.clone()]), kind: ValueKind::Text };
+                self.any_element(attr, &[sub], path, inner)
+            }
+        }
+    }
+
+    fn compare(&self, target: Target<'r>, path: &AttrPath, op: CompareOp, value: &CompValue) -> Result<Predicate> {
+        match target {
+            Target::Column { column, kind, case_exact } => {
+                comparison(Operand::Column(column), kind, case_exact, path, op, value)
+            }
+            Target::ResourceType => {
+                let CompValue::String(s) = value else { return Err(bad("meta.resourceType takes a string")) };
+                let is_user = match op {
+                    CompareOp::Eq => s == "User",
+                    CompareOp::Ne => s != "User",
+                    CompareOp::Co => "User".contains(s.as_str()),
+                    CompareOp::Sw => "User".starts_with(s.as_str()),
+                    CompareOp::Ew => "User".ends_with(s.as_str()),
+                    _ => return Err(bad("meta.resourceType supports eq, ne, co, sw, ew")),
+                };
+                Ok(Predicate::Const(is_user))
+            }
+            Target::Schemas => {
+                let CompValue::String(s) = value else { return Err(bad("schemas takes a string")) };
+                let has = if s.eq_ignore_ascii_case(USER_SCHEMA) {
+                    Predicate::Const(true)
+                } else if s.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
+                    Predicate::Present {
+                        operand: Operand::Doc(vec![ENTERPRISE_USER_SCHEMA.into()]),
+                        kind: ValueKind::Text,
+                    }
+                } else {
+                    Predicate::Const(false)
+                };
+                match op {
+                    CompareOp::Eq => Ok(has),
+                    CompareOp::Ne => Ok(Predicate::Not(Box::new(has))),
+                    _ => Err(bad("schemas supports eq and ne")),
+                }
+            }
+            Target::Doc { path: json, def } => {
+                comparison(Operand::Doc(json), kind_of(def)?, def.case_exact(), path, op, value)
+            }
+            Target::ComplexWhole { .. } | Target::MultiWhole { .. } => {
+                Err(bad(format!("{path} is complex; compare one of its sub-attributes")))
+            }
+            Target::Multi { attr, sub, path: json } => {
+                let element = Operand::Element(vec![sub.name.clone()]);
+                let inner = comparison(element, kind_of(sub)?, sub.case_exact(), path, op, value)?;
+                // `ne` reads "no element equals": not(any element equals).
+                match inner {
+                    Predicate::Not(eq) => Ok(Predicate::Not(Box::new(self.any_element(attr, &[sub], json, *eq)))),
+                    p => Ok(self.any_element(attr, &[sub], json, p)),
+                }
+            }
+        }
+    }
+
+    /// `attr[filter]`: one element satisfies the whole inner filter (RFC 7644 §3.4.2.2).
+    fn value_path(&self, path: &AttrPath, inner: &Filter) -> Result<Predicate> {
+        if path.sub.is_some() {
+            return Err(bad(format!("{path}[…]: brackets follow an attribute, not a sub-attribute")));
+        }
+        let target = self.resolve(&AttrPath { urn: path.urn.clone(), name: path.name.clone(), sub: None })?;
+        let (attr, json) = match target {
+            Target::Multi { attr, path, .. } => (attr, path),
+            Target::MultiWhole { path: json } => {
+                let def = self.core.attribute(&path.name).or_else(|| self.enterprise.attribute(&path.name));
+                match def {
+                    Some(d) if d.ty == AttrType::Complex => (d, json),
+                    _ => return Err(bad(format!("{path} is not a complex attribute"))),
+                }
+            }
+            // A singular complex attribute: the filter applies to it directly.
+            Target::Doc { .. } | Target::ComplexWhole { .. } => return self.lower(&prefix_filter(inner, path)),
+            _ => return Err(bad(format!("{path} cannot take a value filter"))),
+        };
+        let mut names = Vec::new();
+        collect_subs(inner, &mut names);
+        let mut subs = Vec::new();
+        for n in &names {
+            subs.push(
+                attr.sub_attribute(n).ok_or_else(|| bad(format!("unknown attribute {}.{n} in filter", attr.name)))?,
+            );
+        }
+        let pred = self.lower_element(attr, inner)?;
+        Ok(self.any_element(attr, &subs, json, pred))
+    }
+
+    /// A filter over the sub-attributes of one element of `attr`.
+    fn lower_element(&self, attr: &'r AttributeDef, f: &Filter) -> Result<Predicate> {
+        let sub_of = |p: &AttrPath| -> Result<&'r AttributeDef> {
+            if p.urn.is_some() || p.sub.is_some() {
+                return Err(bad(format!("inside {}[…] name sub-attributes only, not {p}", attr.name)));
+            }
+            attr.sub_attribute(&p.name)
+                .ok_or_else(|| bad(format!("unknown attribute {}.{} in filter", attr.name, p.name)))
+        };
+        Ok(match f {
+            Filter::And(items) => {
+                Predicate::And(items.iter().map(|i| self.lower_element(attr, i)).collect::<Result<_>>()?)
+            }
+            Filter::Or(items) => {
+                Predicate::Or(items.iter().map(|i| self.lower_element(attr, i)).collect::<Result<_>>()?)
+            }
+            Filter::Not(inner) => Predicate::Not(Box::new(self.lower_element(attr, inner)?)),
+            Filter::Present(p) => {
+                let sub = sub_of(p)?;
+                Predicate::Present { operand: Operand::Element(vec![sub.name.clone()]), kind: kind_of(sub)? }
+            }
+            Filter::Compare(p, op, value) => {
+                let sub = sub_of(p)?;
+                comparison(Operand::Element(vec![sub.name.clone()]), kind_of(sub)?, sub.case_exact(), p, *op, value)?
+            }
+            Filter::ValuePath(p, _) => return Err(bad(format!("value filters do not nest ({p}[…])"))),
+        })
+    }
+
+    /// "Some element matches": over the `user_values` index when every sub-attribute used is
+    /// indexed there, else over the JSON array.
+    fn any_element(
+        &self,
+        attr: &AttributeDef,
+        subs: &[&AttributeDef],
+        json: Vec<String>,
+        pred: Predicate,
+    ) -> Predicate {
+        let indexed = INDEXED_MULTI_VALUED.iter().find(|a| **a == attr.name && json.len() == 1);
+        let all_indexed = subs.iter().all(|s| matches!(s.name.as_str(), "value" | "type" | "primary"));
+        match indexed {
+            Some(name) if all_indexed => Predicate::ValuesAny { attr: name, pred: Box::new(to_values(pred)) },
+            _ => Predicate::JsonAny { path: json, pred: Box::new(pred) },
+        }
+    }
+
+    /// RFC 7644 §3.4.2.3: `sortBy` names a singular attribute; `sortOrder` is
+    /// ascending (default) or descending.
+    pub fn sort_key(&self, sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
+        let descending = match sort_order.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("ascending") => false,
+            Some("descending") => true,
+            Some(other) => {
+                return Err(Error::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}")))
+            }
+        };
+        let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+        let path = match scim_filter_parser::parse_path(text) {
+            Ok(scim_filter_parser::PatchPath::Attr(p)) => p,
+            _ => return Err(Error::invalid_value(format!("sortBy {text:?} is not an attribute path"))),
+        };
+        let target = self.resolve(&path).map_err(|e| Error::invalid_value(e.to_string()))?;
+        let (operand, kind) = match target {
+            Target::Column { column, kind, .. } => (Operand::Column(column), kind),
+            Target::Doc { path, def } => (Operand::Doc(path), kind_of(def)?),
+            _ => return Err(Error::invalid_value(format!("sortBy {text:?} must name a singular attribute"))),
+        };
+        Ok(Some(SortKey { operand, kind, descending }))
+    }
+}
+
+/// Rewrites element operands to the columns of the `user_values` row.
+fn to_values(p: Predicate) -> Predicate {
+    let col = |operand: Operand| match operand {
+        Operand::Element(path) => Operand::Values(match path.first().map(String::as_str) {
+            Some("type") => ValuesColumn::TypeNorm,
+            Some("primary") => ValuesColumn::Primary,
+            _ => ValuesColumn::ValueNorm,
+        }),
+        other => other,
+    };
+    match p {
+        Predicate::And(items) => Predicate::And(items.into_iter().map(to_values).collect()),
+        Predicate::Or(items) => Predicate::Or(items.into_iter().map(to_values).collect()),
+        Predicate::Not(inner) => Predicate::Not(Box::new(to_values(*inner))),
+        Predicate::Compare { operand, kind, op, value } => {
+            Predicate::Compare { operand: col(operand), kind, op, value }
+        }
+        Predicate::Present { operand, kind } => Predicate::Present { operand: col(operand), kind },
+        other => other,
+    }
+}
+
+fn collect_subs(f: &Filter, out: &mut Vec<String>) {
+    match f {
+        Filter::And(items) | Filter::Or(items) => items.iter().for_each(|i| collect_subs(i, out)),
+        Filter::Not(inner) => collect_subs(inner, out),
+        Filter::Present(p) | Filter::Compare(p, _, _) => out.push(p.name.clone()),
+        Filter::ValuePath(p, _) => out.push(p.name.clone()),
+    }
+}
+
+/// `name[givenName eq "x"]` on a singular complex attribute is `name.givenName eq "x"`.
+fn prefix_filter(f: &Filter, parent: &AttrPath) -> Filter {
+    let prefix =
+        |p: &AttrPath| AttrPath { urn: parent.urn.clone(), name: parent.name.clone(), sub: Some(p.name.clone()) };
+    match f {
+        Filter::And(items) => Filter::And(items.iter().map(|i| prefix_filter(i, parent)).collect()),
+        Filter::Or(items) => Filter::Or(items.iter().map(|i| prefix_filter(i, parent)).collect()),
+        Filter::Not(inner) => Filter::Not(Box::new(prefix_filter(inner, parent))),
+        Filter::Present(p) => Filter::Present(prefix(p)),
+        Filter::Compare(p, op, v) => Filter::Compare(prefix(p), *op, v.clone()),
+        Filter::ValuePath(p, inner) => Filter::ValuePath(p.clone(), inner.clone()),
+    }
+}
+
+/// One typed comparison (RFC 7644 §3.4.2.2 operator rules by attribute type).
+fn comparison(
+    operand: Operand,
+    kind: ValueKind,
+    case_exact: bool,
+    path: &AttrPath,
+    op: CompareOp,
+    value: &CompValue,
+) -> Result<Predicate> {
+    if *value == CompValue::Null {
+        let present = Predicate::Present { operand, kind };
+        return match op {
+            CompareOp::Eq => Ok(Predicate::Not(Box::new(present))),
+            CompareOp::Ne => Ok(present),
+            _ => Err(bad(format!("{path} {}: null compares only with eq and ne", op.as_str()))),
+        };
+    }
+    let cmp = match op {
+        CompareOp::Eq | CompareOp::Ne => CmpOp::Eq,
+        CompareOp::Co => CmpOp::Contains,
+        CompareOp::Sw => CmpOp::StartsWith,
+        CompareOp::Ew => CmpOp::EndsWith,
+        CompareOp::Gt => CmpOp::Gt,
+        CompareOp::Ge => CmpOp::Ge,
+        CompareOp::Lt => CmpOp::Lt,
+        CompareOp::Le => CmpOp::Le,
+    };
+    let substring = matches!(cmp, CmpOp::Contains | CmpOp::StartsWith | CmpOp::EndsWith);
+    let ordered = matches!(cmp, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le);
+    let literal = match (kind, value) {
+        (ValueKind::Text, CompValue::String(s)) => Literal::Text(if case_exact { s.clone() } else { normalize(s) }),
+        (ValueKind::Bool, CompValue::Bool(b)) if !substring && !ordered => Literal::Bool(*b),
+        (ValueKind::Bool, CompValue::Bool(_)) => {
+            return Err(bad(format!("{path} is boolean: only eq, ne and pr apply, not {}", op.as_str())));
+        }
+        (ValueKind::Number, CompValue::Number(n)) if !substring => {
+            Literal::Number(n.parse().map_err(|_| bad(format!("{n} is not a number")))?)
+        }
+        (ValueKind::Timestamp, CompValue::String(s)) if !substring => {
+            let t = chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|_| bad(format!("{path} is a dateTime; {s:?} is not an RFC 3339 date and time")))?;
+            Literal::Timestamp(t.naive_utc())
+        }
+        (ValueKind::Number | ValueKind::Timestamp, _) if substring => {
+            return Err(bad(format!("{} applies to strings only, not to {path}", op.as_str())));
+        }
+        (kind, v) => {
+            let want = match kind {
+                ValueKind::Text => "a string",
+                ValueKind::Bool => "true or false",
+                ValueKind::Number => "a number",
+                ValueKind::Timestamp => "a dateTime string",
+            };
+            return Err(bad(format!("{path} compares with {want}, not {v}")));
+        }
+    };
+    let compare = Predicate::Compare { operand, kind, op: cmp, value: literal };
+    Ok(if op == CompareOp::Ne { Predicate::Not(Box::new(compare)) } else { compare })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_name_eq_is_case_insensitive_and_other_filters_are_refused() {
-        assert_eq!(user_predicate(None).unwrap(), UserPredicate::All);
-        assert_eq!(user_predicate(Some("  ")).unwrap(), UserPredicate::All);
-        for text in [
-            r#"userName eq "Alice@X.com""#,
-            r#"USERNAME Eq "alice@x.com""#,
-            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "ALICE@x.com""#,
-        ] {
-            assert_eq!(user_predicate(Some(text)).unwrap(), UserPredicate::UserNameEq("alice@x.com".into()), "{text}");
-        }
-        for text in [r#"userName eq "x" or title pr"#, r#"displayName eq "x""#, "userName pr", "userName eq", "((("] {
-            let e = user_predicate(Some(text)).unwrap_err();
-            assert!(matches!(e, Error::BadRequest { scim_type: crate::error::ScimType::InvalidFilter, .. }), "{text}");
-        }
-    }
-}
+#[path = "filter_tests.rs"]
+mod tests;

@@ -10,7 +10,7 @@ use super::{filter, patch};
 use crate::auth::secrets::hash_secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{NewUser, Store, TenantId, Tx};
+use crate::store::{NewUser, Store, TenantId, Tx, UserListQuery};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -67,7 +67,7 @@ impl ScimService {
         let mut c = schema.canonicalize(body)?;
         note_dropped(&c);
         user::default_active(&mut c.attrs);
-        let write = user::derive_write(&c.attrs)?;
+        let write = user::derive_write(&schema, &c.attrs)?;
         // Hashed before the transaction: argon2 takes milliseconds the writer should not wait.
         let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
         let new = NewUser { id: uuid::Uuid::new_v4().to_string(), write, password_hash, now: self.clock.now() };
@@ -84,9 +84,14 @@ impl ScimService {
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
     pub fn list_users(&self, scope: &TenantScope, params: &QueryParams) -> Result<Value> {
         let paging = list::paging(params, self.limits)?;
-        let predicate = filter::user_predicate(params.get("filter"))?;
-        let listed =
-            self.store.read(|tx| tx.list_users(scope.tenant, &predicate, paging.start_index - 1, paging.count))?;
+        let filters = filter::UserFilters::new(&self.registry);
+        let query = UserListQuery {
+            predicate: filters.predicate(params.get("filter"))?,
+            sort: filters.sort_key(params.get("sortBy"), params.get("sortOrder"))?,
+            offset: paging.start_index - 1,
+            limit: paging.count,
+        };
+        let listed = self.store.read(|tx| tx.list_users(scope.tenant, &query))?;
         let resources = listed
             .rows
             .iter()
@@ -110,7 +115,7 @@ impl ScimService {
                 let stored = user::stored_attrs(&current)?;
                 attrs.insert("active".into(), stored.get("active").cloned().unwrap_or(Value::Bool(true)));
             }
-            let write = user::derive_write(&attrs)?;
+            let write = user::derive_write(&schema, &attrs)?;
             tx.update_user(scope.tenant, &current, &write, None, now)
         })?;
         user::render(&row, &scope.base_url)
@@ -132,7 +137,7 @@ impl ScimService {
                 // Nothing changed (e.g. Entra's empty Operations): keep the version.
                 return Ok(current);
             }
-            let write = user::derive_write(&c.attrs)?;
+            let write = user::derive_write(&schema, &c.attrs)?;
             tx.update_user(scope.tenant, &current, &write, password_hash.as_deref(), now)
         })?;
         user::render(&row, &scope.base_url)

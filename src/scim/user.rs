@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 use crate::store::{UserRow, UserValueRow, UserWrite};
 use serde_json::{json, Map, Value};
 
-/// Multi-valued attributes indexed in `user_values`, by their schema names.
-const INDEXED_MULTI_VALUED: [&str; 8] =
+/// Multi-valued attributes whose `value`, `type` and `primary` are indexed in `user_values`.
+pub const INDEXED_MULTI_VALUED: [&str; 8] =
     ["emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates"];
 
 pub fn user_schema(registry: &Registry) -> ResourceSchema<'_> {
@@ -24,7 +24,7 @@ pub fn default_active(attrs: &mut Map<String, Value>) {
 }
 
 /// The database columns of a canonical user.
-pub fn derive_write(attrs: &Map<String, Value>) -> Result<UserWrite> {
+pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> Result<UserWrite> {
     let user_name = attrs
         .get("userName")
         .and_then(Value::as_str)
@@ -52,6 +52,7 @@ pub fn derive_write(attrs: &Map<String, Value>) -> Result<UserWrite> {
         display_name_norm: text("displayName").as_deref().map(normalize),
         active: attrs.get("active").and_then(Value::as_bool).unwrap_or(true),
         data: Value::Object(attrs.clone()).to_string(),
+        data_norm: schema.normalized(attrs).to_string(),
         values,
     })
 }
@@ -121,7 +122,11 @@ mod tests {
             "emails": [{"value": "A@x.com", "type": "Work", "primary": true}, {"value": "b@y.com"}],
         });
         let c = user_schema(&registry).canonicalize(&input).unwrap();
-        let w = derive_write(&c.attrs).unwrap();
+        let w = derive_write(&user_schema(&registry), &c.attrs).unwrap();
+        let norm: Value = serde_json::from_str(&w.data_norm).unwrap();
+        assert_eq!(norm["userName"], "alice@example.com");
+        assert_eq!(norm["externalId"], "ext-1", "externalId is caseExact");
+        assert_eq!(norm["emails"][0]["type"], "work");
         assert_eq!((w.user_name.as_str(), w.user_name_norm.as_str()), ("Alice@Example.COM", "alice@example.com"));
         assert_eq!(w.external_id.as_deref(), Some("ext-1"));
         assert!(!w.active);

@@ -67,10 +67,12 @@ impl r2d2::ManageConnection for Manager {
             Target::Postgres { url } => Ok(AnyConnection::Postgresql(PgConnection::establish(url)?)),
             Target::Sqlite { path, read_only } => {
                 let mut conn = SqliteConnection::establish(path)?;
-                // synchronous=FULL: a 201 means the user survives a power cut.
+                // synchronous=FULL: a 201 means the user survives a power cut. case_sensitive_like:
+                // LIKE compares exactly, as on PostgreSQL (filters normalise case themselves).
                 let mut pragmas = String::from(
                     "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = FULL; PRAGMA cache_size = -16000;",
+                     PRAGMA synchronous = FULL; PRAGMA cache_size = -16000; \
+                     PRAGMA case_sensitive_like = ON;",
                 );
                 if *read_only {
                     pragmas.push_str(" PRAGMA query_only = ON;");

@@ -6,14 +6,16 @@
 mod connection;
 mod credentials;
 mod errors;
+pub mod predicate;
 mod schema;
+mod sql;
 mod tenants;
 mod users;
 
 pub use connection::Backend;
 pub use credentials::{CredentialRow, NewCredential};
 pub use tenants::TenantRow;
-pub use users::{ListedUsers, NewUser, UserPredicate, UserRow, UserValueRow, UserWrite};
+pub use users::{ListedUsers, NewUser, UserListQuery, UserRow, UserValueRow, UserWrite};
 
 use crate::error::{Error, Result};
 use connection::{AnyConnection, Pool};
@@ -42,6 +44,15 @@ pub struct Store {
 /// One open transaction. Query functions are methods on it, defined per table.
 pub struct Tx<'a> {
     conn: &'a mut AnyConnection,
+}
+
+impl Tx<'_> {
+    fn backend(&self) -> Backend {
+        match self.conn {
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+        }
+    }
 }
 
 impl Store {

@@ -34,6 +34,7 @@ diesel::table! {
         display_name_norm -> Nullable<Text>,
         active -> Bool,
         data -> Text,
+        data_norm -> Text,
         password_hash -> Nullable<Text>,
         version -> BigInt,
         created_at -> Timestamp,

@@ -2,8 +2,9 @@
 
 use super::connection::AnyConnection;
 use super::errors::is_unique_violation_on;
+use super::predicate::{Predicate, SortKey};
 use super::schema::{user_values, users};
-use super::{TenantId, Tx};
+use super::{sql, Backend, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -20,6 +21,8 @@ pub struct UserWrite {
     pub active: bool,
     /// The canonical resource JSON (all attributes but id and meta).
     pub data: String,
+    /// `data` with caseExact=false strings normalised, for filters.
+    pub data_norm: String,
     pub values: Vec<UserValueRow>,
 }
 
@@ -50,12 +53,14 @@ pub struct UserRow {
     pub last_modified: DateTime<Utc>,
 }
 
-/// What a user list is restricted to; the filter compiler in `scim::filter` produces it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UserPredicate {
-    All,
-    /// userName equals (already normalised, as in the unique index).
-    UserNameEq(String),
+/// One page of a user list: which users, in what order, which slice.
+#[derive(Debug, Clone)]
+pub struct UserListQuery {
+    pub predicate: Predicate,
+    pub sort: Option<SortKey>,
+    /// 0-based.
+    pub offset: u64,
+    pub limit: u64,
 }
 
 pub struct ListedUsers {
@@ -79,12 +84,24 @@ fn map_write_error(e: diesel::result::Error, user_name: &str) -> Error {
     }
 }
 
-fn filtered(tenant: TenantId, predicate: &UserPredicate) -> users::BoxedQuery<'static, Db> {
+fn filtered(backend: Backend, tenant: TenantId, predicate: &Predicate) -> users::BoxedQuery<'static, Db> {
     let query = users::table.filter(users::tenant_id.eq(tenant.0)).into_boxed::<Db>();
     match predicate {
-        UserPredicate::All => query,
-        UserPredicate::UserNameEq(norm) => query.filter(users::user_name_norm.eq(norm.clone())),
+        Predicate::Const(true) => query,
+        p => query.filter(sql::filter_sql(backend, tenant.0, p)),
     }
+}
+
+#[derive(QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    plan: String,
 }
 
 impl Tx<'_> {
@@ -101,6 +118,7 @@ impl Tx<'_> {
                 users::display_name_norm.eq(&w.display_name_norm),
                 users::active.eq(w.active),
                 users::data.eq(&w.data),
+                users::data_norm.eq(&w.data_norm),
                 users::password_hash.eq(&user.password_hash),
                 users::version.eq(1i64),
                 users::created_at.eq(now),
@@ -171,6 +189,7 @@ impl Tx<'_> {
             users::display_name_norm.eq(&w.display_name_norm),
             users::active.eq(w.active),
             users::data.eq(&w.data),
+            users::data_norm.eq(&w.data_norm),
             users::version.eq(version),
             users::last_modified.eq(now.naive_utc()),
         );
@@ -197,28 +216,52 @@ impl Tx<'_> {
         Ok(n > 0)
     }
 
-    /// One page in creation order (stable across pages) and the exact total of the same WHERE.
-    pub fn list_users(
-        &mut self,
-        tenant: TenantId,
-        predicate: &UserPredicate,
-        offset: u64,
-        limit: u64,
-    ) -> Result<ListedUsers> {
-        let total: i64 = filtered(tenant, predicate).count().get_result(self.conn)?;
-        let rows = if limit == 0 || offset >= total as u64 {
-            Vec::new()
-        } else {
-            filtered(tenant, predicate)
-                .select(ROW_COLUMNS)
-                .order(users::pk.asc())
-                .offset(offset as i64)
-                .limit(limit as i64)
-                .load::<RowColumns>(self.conn)?
-                .into_iter()
-                .map(from_columns)
-                .collect()
+    /// One page and the exact total of the same WHERE. Without a sort key the order is
+    /// creation order, which keeps pages stable while users are added.
+    pub fn list_users(&mut self, tenant: TenantId, q: &UserListQuery) -> Result<ListedUsers> {
+        let backend = self.backend();
+        let total: i64 = filtered(backend, tenant, &q.predicate).count().get_result(self.conn)?;
+        if q.limit == 0 || q.offset >= total as u64 {
+            return Ok(ListedUsers { total: total as u64, rows: Vec::new() });
+        }
+        let query = filtered(backend, tenant, &q.predicate).select(ROW_COLUMNS);
+        let query = match &q.sort {
+            Some(key) => query.order(sql::order_sql(backend, key)),
+            None => query.order(users::pk.asc()),
         };
-        Ok(ListedUsers { total: total as u64, rows })
+        let rows = query.offset(q.offset as i64).limit(q.limit as i64).load::<RowColumns>(self.conn)?;
+        Ok(ListedUsers { total: total as u64, rows: rows.into_iter().map(from_columns).collect() })
+    }
+
+    /// The database's plan for selecting the users `predicate` matches: how a test checks
+    /// that hot filters use indexes. On PostgreSQL sequential scans are disabled for the
+    /// statement, so the plan shows whether an index *can* serve it.
+    pub fn explain_user_filter(&mut self, tenant: TenantId, predicate: &Predicate) -> Result<Vec<String>> {
+        let backend = self.backend();
+        let rendered = sql::filter_sql(backend, tenant.0, predicate);
+        let text = sql::placeholder_text(backend, &rendered.pieces, 2);
+        match self.conn {
+            AnyConnection::Sqlite(c) => {
+                let q = diesel::sql_query(format!(
+                    "EXPLAIN QUERY PLAN SELECT users.pk FROM users WHERE users.tenant_id = ? AND {text}"
+                ))
+                .into_boxed::<diesel::sqlite::Sqlite>()
+                .bind::<diesel::sql_types::BigInt, _>(tenant.0);
+                let q = sql::bind_pieces_sqlite(q, &rendered.pieces);
+                Ok(q.load::<SqlitePlanRow>(c)?.into_iter().map(|r| r.detail).collect())
+            }
+            AnyConnection::Postgresql(c) => {
+                diesel::connection::SimpleConnection::batch_execute(c, "SET enable_seqscan = off")?;
+                let q = diesel::sql_query(format!(
+                    "EXPLAIN SELECT users.pk FROM users WHERE users.tenant_id = $1 AND {text}"
+                ))
+                .into_boxed::<diesel::pg::Pg>()
+                .bind::<diesel::sql_types::BigInt, _>(tenant.0);
+                let q = sql::bind_pieces_pg(q, &rendered.pieces);
+                let plan = q.load::<PgPlanRow>(c);
+                diesel::connection::SimpleConnection::batch_execute(c, "SET enable_seqscan = on")?;
+                Ok(plan?.into_iter().map(|r| r.plan).collect())
+            }
+        }
     }
 }

@@ -6,5 +6,6 @@ mod helpers;
 mod auth;
 mod cli;
 mod errors;
+mod filters;
 mod users_list;
 mod users_write;

@@ -73,16 +73,9 @@ scim_test!(user_name_eq_finds_any_case_and_nothing_else, |app| {
 
 scim_test!(filters_that_cannot_be_evaluated_are_400_never_all_rows, |app| {
     app.create_user("x@x.com").await;
-    for f in [
-        "title%20pr",
-        "userName%20eq%20%22x%40x.com%22%20or%20title%20pr",
-        "userName%20co%20%22x%22",
-        "userName%20eq",
-        "userName%20eq%20%22x",
-        "((((",
-        "emails%5Btype%20eq%20%22work%22",
-        "nosuch%20eq%20%22x%22",
-    ] {
+    for f in
+        ["userName%20eq", "userName%20eq%20%22x", "((((", "emails%5Btype%20eq%20%22work%22", "nosuch%20eq%20%22x%22"]
+    {
         app.get(&format!("/Users?filter={f}")).await.assert_error(400, Some("invalidFilter"));
     }
     let long = format!("/Users?filter=userName%20eq%20%22{}%22", "a".repeat(20_000));

@@ -34,6 +34,9 @@ CREATE TABLE users (
     -- The whole SCIM resource but id and meta, as canonical JSON: the source of truth. The
     -- typed columns above and user_values are derived from it on every write.
     data TEXT NOT NULL,
+    -- The same document with every caseExact=false string normalised in Rust (as the unique
+    -- indexes are): what filters on attributes without a typed column compare against.
+    data_norm TEXT NOT NULL,
     password_hash TEXT,
     version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
@@ -45,6 +48,8 @@ CREATE INDEX users_tenant_pk ON users (tenant_id, pk);
 CREATE INDEX users_tenant_external_id ON users (tenant_id, external_id);
 CREATE INDEX users_tenant_display_name ON users (tenant_id, display_name_norm);
 CREATE INDEX users_tenant_last_modified ON users (tenant_id, last_modified);
+CREATE INDEX users_tenant_created ON users (tenant_id, created_at);
+CREATE INDEX users_tenant_active ON users (tenant_id, active);
 
 -- One row per element of a multi-valued attribute (emails, phoneNumbers, ...): the index that
 -- filters such as emails[type eq "work" and value eq "x"] run on.
@@ -58,5 +63,5 @@ CREATE TABLE user_values (
     is_primary BOOLEAN NOT NULL,
     PRIMARY KEY (tenant_id, user_pk, attr, position)
 );
-CREATE INDEX user_values_tenant_attr_value ON user_values (tenant_id, attr, value_norm);
+CREATE INDEX user_values_tenant_attr_value ON user_values (tenant_id, attr, value_norm, type_norm);
 CREATE INDEX user_values_user ON user_values (user_pk);

@@ -1,0 +1,46 @@
+//! How filters lower to store predicates: which attributes use indexes.
+
+use super::UserFilters;
+use crate::scim::schema::Registry;
+use crate::store::predicate::{Operand, Predicate, UserColumn, ValuesColumn};
+
+fn lower(f: &str) -> Predicate {
+    let registry = Registry::load();
+    UserFilters::new(&registry).predicate(Some(f)).unwrap_or_else(|e| panic!("{f}: {e}"))
+}
+
+#[test]
+fn hot_attributes_lower_to_indexed_columns() {
+    let column = |p: &Predicate| match p {
+        Predicate::Compare { operand: Operand::Column(c), .. }
+        | Predicate::Present { operand: Operand::Column(c), .. } => Some(*c),
+        _ => None,
+    };
+    for (f, c) in [
+        (r#"userName eq "x""#, UserColumn::UserNameNorm),
+        (r#"externalId eq "x""#, UserColumn::ExternalId),
+        (r#"displayName eq "x""#, UserColumn::DisplayNameNorm),
+        (r#"id eq "x""#, UserColumn::Id),
+        ("active eq true", UserColumn::Active),
+        (r#"meta.lastModified gt "2026-01-01T00:00:00Z""#, UserColumn::LastModified),
+        (r#"meta.created le "2026-01-01T00:00:00Z""#, UserColumn::Created),
+    ] {
+        assert_eq!(column(&lower(f)), Some(c), "{f}");
+    }
+}
+
+#[test]
+fn emails_value_and_type_use_the_values_index_and_the_rest_json() {
+    match lower(r#"emails[type eq "work" and value eq "X@Y.COM"]"#) {
+        Predicate::ValuesAny { attr: "emails", pred } => {
+            let Predicate::And(items) = *pred else { panic!("{pred:?}") };
+            assert!(matches!(&items[0], Predicate::Compare { operand: Operand::Values(ValuesColumn::TypeNorm), .. }));
+            assert!(
+                matches!(&items[1], Predicate::Compare { operand: Operand::Values(ValuesColumn::ValueNorm), value: crate::store::predicate::Literal::Text(v), .. } if v == "x@y.com")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(lower(r#"emails.display eq "x""#), Predicate::JsonAny { .. }));
+    assert!(matches!(lower(r#"title eq "x""#), Predicate::Compare { operand: Operand::Doc(_), .. }));
+}

@@ -1,0 +1,105 @@
+//! What a list query is restricted to and ordered by, as plain data. `scim::filter` builds it
+//! from a validated filter; `sql` renders it for each backend. Text literals arrive already
+//! normalised where the attribute is caseExact false.
+
+use chrono::NaiveDateTime;
+
+/// Typed, indexed columns of `users`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserColumn {
+    Id,
+    UserNameNorm,
+    ExternalId,
+    DisplayNameNorm,
+    Active,
+    Created,
+    LastModified,
+}
+
+/// Columns of the `user_values` row (one element of a multi-valued attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValuesColumn {
+    ValueNorm,
+    TypeNorm,
+    Primary,
+}
+
+/// Where a compared value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Column(UserColumn),
+    /// A JSON path (object keys) into the user's normalised document.
+    Doc(Vec<String>),
+    /// A JSON path into the array element of the enclosing `JsonAny`.
+    Element(Vec<String>),
+    /// A column of the row of the enclosing `ValuesAny`.
+    Values(ValuesColumn),
+}
+
+/// How the operand's value is typed (RFC 7643 §2.3), which decides the SQL comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Text,
+    Bool,
+    Number,
+    /// `users` timestamp columns.
+    Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Text(String),
+    Bool(bool),
+    Number(f64),
+    Timestamp(NaiveDateTime),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    Const(bool),
+    And(Vec<Predicate>),
+    Or(Vec<Predicate>),
+    /// Absent values count as "not matching", so `not` of a comparison on an absent attribute
+    /// is true (RFC 7644 leaves this open; scimd's reference evaluator agrees).
+    Not(Box<Predicate>),
+    Compare {
+        operand: Operand,
+        kind: ValueKind,
+        op: CmpOp,
+        value: Literal,
+    },
+    Present {
+        operand: Operand,
+        kind: ValueKind,
+    },
+    /// Some element of the multi-valued attribute `attr` (indexed in `user_values`) matches.
+    ValuesAny {
+        attr: &'static str,
+        pred: Box<Predicate>,
+    },
+    /// Some element of the JSON array at `path` in the document matches.
+    JsonAny {
+        path: Vec<String>,
+        pred: Box<Predicate>,
+    },
+}
+
+/// `ORDER BY` of a list: a singular operand, then creation order for stability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub operand: Operand,
+    pub kind: ValueKind,
+    pub descending: bool,
+}

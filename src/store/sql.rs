@@ -1,0 +1,417 @@
+//! Rendering a `Predicate` or `SortKey` as SQL for one backend: a list of SQL text and bound
+//! values, wrapped in a Diesel node so it composes with the DSL. Values are always bound
+//! parameters; only fixed identifiers are written into the text.
+
+use super::connection::{Backend, MultiBackend};
+use super::predicate::{CmpOp, Literal, Operand, Predicate, SortKey, UserColumn, ValueKind, ValuesColumn};
+use chrono::NaiveDateTime;
+use diesel::backend::Backend as DieselBackend;
+use diesel::expression::TypedExpressionType;
+use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, Double, HasSqlType, SqlType, Text, Timestamp};
+use diesel::sqlite::Sqlite;
+use diesel::QueryResult;
+use std::marker::PhantomData;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Piece {
+    Sql(String),
+    Text(String),
+    Double(f64),
+    Bool(bool),
+    Timestamp(NaiveDateTime),
+    BigInt(i64),
+}
+
+/// Rendered SQL typed as `ST`, usable in `.filter()` (Bool) and `.order()`.
+#[derive(Debug, Clone)]
+pub struct RawSql<ST> {
+    pub(super) pieces: Vec<Piece>,
+    _type: PhantomData<ST>,
+}
+
+/// Collects pieces for one dialect.
+struct Writer {
+    backend: Backend,
+    tenant: i64,
+    pieces: Vec<Piece>,
+}
+
+impl Writer {
+    fn sql(&mut self, s: &str) {
+        match self.pieces.last_mut() {
+            Some(Piece::Sql(prev)) => prev.push_str(s),
+            _ => self.pieces.push(Piece::Sql(s.to_string())),
+        }
+    }
+
+    fn bind(&mut self, p: Piece) {
+        self.pieces.push(p);
+    }
+
+    fn pg(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
+    /// A JSON path argument list: SQLite takes one `$."a"."b"` path, PostgreSQL one text
+    /// argument per key.
+    fn json_path(&mut self, path: &[String]) {
+        if self.pg() {
+            for (i, key) in path.iter().enumerate() {
+                if i > 0 {
+                    self.sql(", ");
+                }
+                self.bind(Piece::Text(key.clone()));
+            }
+        } else {
+            let mut p = String::from("$");
+            for key in path {
+                p.push_str(&format!(".\"{key}\""));
+            }
+            self.bind(Piece::Text(p));
+        }
+    }
+
+    /// The document a path starts from: the user's normalised JSON, or the current element.
+    fn json_source(&mut self, element: bool) {
+        match (element, self.pg()) {
+            (false, false) => self.sql("users.data_norm"),
+            (false, true) => self.sql("users.data_norm::jsonb"),
+            (true, _) => self.sql("e.value"),
+        }
+    }
+
+    /// The operand as a SQL expression of `kind`.
+    fn operand(&mut self, operand: &Operand, kind: ValueKind) {
+        match operand {
+            Operand::Column(c) => self.sql(column_name(*c)),
+            Operand::Values(c) => self.sql(match c {
+                ValuesColumn::ValueNorm => "v.value_norm",
+                ValuesColumn::TypeNorm => "v.type_norm",
+                ValuesColumn::Primary => "v.is_primary",
+            }),
+            Operand::Doc(path) | Operand::Element(path) => {
+                let element = matches!(operand, Operand::Element(_));
+                // Booleans compare as the text 'true'/'false' on both backends.
+                let (open, close) = match (kind, self.pg()) {
+                    (ValueKind::Bool, false) => ("json_type(", ")"),
+                    (ValueKind::Number, true) => ("CAST(jsonb_extract_path_text(", ") AS double precision)"),
+                    (_, true) => ("jsonb_extract_path_text(", ")"),
+                    (_, false) => ("json_extract(", ")"),
+                };
+                self.sql(open);
+                self.json_source(element);
+                self.sql(", ");
+                self.json_path(path);
+                self.sql(close);
+            }
+        }
+    }
+
+    fn literal(&mut self, value: &Literal, json_bool: bool) {
+        match value {
+            Literal::Text(s) => self.bind(Piece::Text(s.clone())),
+            Literal::Bool(b) if json_bool => self.bind(Piece::Text(b.to_string())),
+            Literal::Bool(b) => self.bind(Piece::Bool(*b)),
+            Literal::Number(n) => self.bind(Piece::Double(*n)),
+            Literal::Timestamp(t) => self.bind(Piece::Timestamp(*t)),
+        }
+    }
+
+    fn predicate(&mut self, p: &Predicate) {
+        match p {
+            Predicate::Const(true) => self.sql("1 = 1"),
+            Predicate::Const(false) => self.sql("1 = 0"),
+            Predicate::And(items) | Predicate::Or(items) if items.is_empty() => {
+                self.sql(if matches!(p, Predicate::And(_)) { "1 = 1" } else { "1 = 0" })
+            }
+            Predicate::And(items) | Predicate::Or(items) => {
+                let joiner = if matches!(p, Predicate::And(_)) { " AND " } else { " OR " };
+                self.sql("(");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.sql(joiner);
+                    }
+                    self.predicate(item);
+                }
+                self.sql(")");
+            }
+            Predicate::Not(inner) => {
+                // A comparison with an absent value is NULL; NOT NULL would drop the row.
+                self.sql("NOT COALESCE((");
+                self.predicate(inner);
+                self.sql("), FALSE)");
+            }
+            Predicate::Compare { operand, kind, op, value } => self.compare(operand, *kind, *op, value),
+            Predicate::Present { operand, kind } => self.present(operand, *kind),
+            Predicate::ValuesAny { attr, pred } => {
+                // IN, not a correlated EXISTS: SQLite then drives the lookup from the
+                // (tenant_id, attr, value_norm) index instead of scanning users.
+                self.sql("users.pk IN (SELECT v.user_pk FROM user_values v WHERE v.tenant_id = ");
+                self.bind(Piece::BigInt(self.tenant));
+                self.sql(" AND v.attr = ");
+                self.bind(Piece::Text(attr.to_string()));
+                self.sql(" AND (");
+                self.predicate(pred);
+                self.sql("))");
+            }
+            Predicate::JsonAny { path, pred } => {
+                if self.pg() {
+                    self.sql("EXISTS (SELECT 1 FROM jsonb_array_elements(jsonb_extract_path(users.data_norm::jsonb, ");
+                    self.json_path(path);
+                    self.sql(")) e WHERE ");
+                } else {
+                    self.sql("EXISTS (SELECT 1 FROM json_each(users.data_norm, ");
+                    self.json_path(path);
+                    self.sql(") e WHERE ");
+                }
+                self.predicate(pred);
+                self.sql(")");
+            }
+        }
+    }
+
+    fn compare(&mut self, operand: &Operand, kind: ValueKind, op: CmpOp, value: &Literal) {
+        let json_bool = kind == ValueKind::Bool && matches!(operand, Operand::Doc(_) | Operand::Element(_));
+        let ordered_text = kind == ValueKind::Text && matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le);
+        // PostgreSQL orders text by the database collation; "C" orders by code point as
+        // SQLite's BINARY does, so both backends agree.
+        if ordered_text && self.pg() {
+            self.sql("(");
+            self.operand(operand, kind);
+            self.sql(") COLLATE \"C\"");
+        } else {
+            self.operand(operand, kind);
+        }
+        let (sql_op, pattern) = match op {
+            CmpOp::Eq => (" = ", None),
+            CmpOp::Gt => (" > ", None),
+            CmpOp::Ge => (" >= ", None),
+            CmpOp::Lt => (" < ", None),
+            CmpOp::Le => (" <= ", None),
+            CmpOp::Contains => (" LIKE ", Some((true, true))),
+            CmpOp::StartsWith => (" LIKE ", Some((false, true))),
+            CmpOp::EndsWith => (" LIKE ", Some((true, false))),
+        };
+        self.sql(sql_op);
+        match (pattern, value) {
+            (Some((lead, trail)), Literal::Text(s)) => {
+                let mut pat = String::with_capacity(s.len() + 2);
+                if lead {
+                    pat.push('%');
+                }
+                pat.push_str(&escape_like(s));
+                if trail {
+                    pat.push('%');
+                }
+                self.bind(Piece::Text(pat));
+                self.sql(" ESCAPE '\\'");
+            }
+            _ => self.literal(value, json_bool),
+        }
+    }
+
+    fn present(&mut self, operand: &Operand, kind: ValueKind) {
+        match operand {
+            Operand::Column(UserColumn::ExternalId | UserColumn::DisplayNameNorm) | Operand::Values(_) => {
+                self.operand(operand, kind);
+                self.sql(" IS NOT NULL");
+            }
+            Operand::Column(_) => self.sql("1 = 1"),
+            Operand::Doc(path) | Operand::Element(path) => {
+                self.sql(if self.pg() { "jsonb_extract_path(" } else { "json_type(" });
+                self.json_source(matches!(operand, Operand::Element(_)));
+                self.sql(", ");
+                self.json_path(path);
+                self.sql(") IS NOT NULL");
+            }
+        }
+    }
+
+    fn sort(&mut self, key: &SortKey) {
+        let text = key.kind == ValueKind::Text && self.pg();
+        if text {
+            self.sql("(");
+        }
+        self.operand(&key.operand, key.kind);
+        if text {
+            self.sql(") COLLATE \"C\"");
+        }
+        // RFC 7644 §3.4.2.3: resources without a value sort last ascending, first descending.
+        self.sql(if key.descending { " DESC NULLS FIRST" } else { " ASC NULLS LAST" });
+        self.sql(", users.pk ASC");
+    }
+}
+
+fn column_name(c: UserColumn) -> &'static str {
+    match c {
+        UserColumn::Id => "users.id",
+        UserColumn::UserNameNorm => "users.user_name_norm",
+        UserColumn::ExternalId => "users.external_id",
+        UserColumn::DisplayNameNorm => "users.display_name_norm",
+        UserColumn::Active => "users.active",
+        UserColumn::Created => "users.created_at",
+        UserColumn::LastModified => "users.last_modified",
+    }
+}
+
+/// `%`, `_` and the escape character itself match literally (with `ESCAPE '\'`).
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl<ST> RawSql<ST> {
+    fn new(pieces: Vec<Piece>) -> Self {
+        RawSql { pieces, _type: PhantomData }
+    }
+}
+
+pub fn filter_sql(backend: Backend, tenant: i64, pred: &Predicate) -> RawSql<Bool> {
+    let mut w = Writer { backend, tenant, pieces: Vec::new() };
+    w.predicate(pred);
+    RawSql::new(w.pieces)
+}
+
+pub fn order_sql(backend: Backend, key: &SortKey) -> RawSql<Text> {
+    let mut w = Writer { backend, tenant: 0, pieces: Vec::new() };
+    w.sort(key);
+    RawSql::new(w.pieces)
+}
+
+/// The pieces as text with the backend's placeholders, for EXPLAIN.
+pub(super) fn placeholder_text(backend: Backend, pieces: &[Piece], first_index: usize) -> String {
+    let mut out = String::new();
+    let mut n = first_index;
+    for p in pieces {
+        match p {
+            Piece::Sql(s) => out.push_str(s),
+            _ if backend == Backend::Postgres => {
+                out.push_str(&format!("${n}"));
+                n += 1;
+            }
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+fn walk_pieces<'b, DB>(pieces: &'b [Piece], mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+where
+    DB: DieselBackend
+        + HasSqlType<Text>
+        + HasSqlType<Double>
+        + HasSqlType<Bool>
+        + HasSqlType<Timestamp>
+        + HasSqlType<BigInt>,
+    String: ToSql<Text, DB>,
+    f64: ToSql<Double, DB>,
+    bool: ToSql<Bool, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    i64: ToSql<BigInt, DB>,
+{
+    for piece in pieces {
+        match piece {
+            Piece::Sql(s) => out.push_sql(s),
+            Piece::Text(v) => out.push_bind_param::<Text, String>(v)?,
+            Piece::Double(v) => out.push_bind_param::<Double, f64>(v)?,
+            Piece::Bool(v) => out.push_bind_param::<Bool, bool>(v)?,
+            Piece::Timestamp(v) => out.push_bind_param::<Timestamp, NaiveDateTime>(v)?,
+            Piece::BigInt(v) => out.push_bind_param::<BigInt, i64>(v)?,
+        }
+    }
+    Ok(())
+}
+
+impl<ST> QueryFragment<Sqlite> for RawSql<ST> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        walk_pieces(&self.pieces, pass)
+    }
+}
+
+impl<ST> QueryFragment<Pg> for RawSql<ST> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        walk_pieces(&self.pieces, pass)
+    }
+}
+
+impl<ST> QueryFragment<MultiBackend> for RawSql<ST> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
+}
+
+impl<ST> QueryId for RawSql<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST: SqlType + TypedExpressionType> Expression for RawSql<ST> {
+    type SqlType = ST;
+}
+
+impl<ST: SqlType + TypedExpressionType, QS> AppearsOnTable<QS> for RawSql<ST> {}
+impl<ST: SqlType + TypedExpressionType, QS> SelectableExpression<QS> for RawSql<ST> {}
+
+impl<ST, GB> ValidGrouping<GB> for RawSql<ST> {
+    type IsAggregate = is_aggregate::Never;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_their_wildcards() {
+        assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
+    }
+
+    #[test]
+    fn values_are_bound_never_written_into_the_text() {
+        let evil = "x' OR 1=1 --".to_string();
+        let p = Predicate::Compare {
+            operand: Operand::Doc(vec!["title".into()]),
+            kind: ValueKind::Text,
+            op: CmpOp::Eq,
+            value: Literal::Text(evil.clone()),
+        };
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let sql = filter_sql(backend, 1, &p);
+            let text = placeholder_text(backend, &sql.pieces, 1);
+            assert!(!text.contains(&evil), "{text}");
+            assert!(sql.pieces.contains(&Piece::Text(evil.clone())));
+        }
+    }
+}
+
+macro_rules! bind_pieces {
+    ($name:ident, $db:ty) => {
+        pub(super) fn $name<'a>(
+            mut q: diesel::query_builder::BoxedSqlQuery<'a, $db, diesel::query_builder::SqlQuery>,
+            pieces: &[Piece],
+        ) -> diesel::query_builder::BoxedSqlQuery<'a, $db, diesel::query_builder::SqlQuery> {
+            for p in pieces {
+                q = match p.clone() {
+                    Piece::Sql(_) => q,
+                    Piece::Text(v) => q.bind::<Text, _>(v),
+                    Piece::Double(v) => q.bind::<Double, _>(v),
+                    Piece::Bool(v) => q.bind::<Bool, _>(v),
+                    Piece::Timestamp(v) => q.bind::<Timestamp, _>(v),
+                    Piece::BigInt(v) => q.bind::<BigInt, _>(v),
+                };
+            }
+            q
+        }
+    };
+}
+bind_pieces!(bind_pieces_sqlite, Sqlite);
+bind_pieces!(bind_pieces_pg, Pg);
