@@ -55,6 +55,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         })),
                 )
                 .service(
+                    web::resource("/Users/.search")
+                        .route(web::post().to(users::search))
+                        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("POST")) })),
+                )
+                .service(
+                    web::resource("/.search")
+                        .route(web::post().to(users::search))
+                        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("POST")) })),
+                )
+                .service(
                     web::resource("/Users/{id}")
                         .route(web::get().to(users::get))
                         .route(web::put().to(users::replace))

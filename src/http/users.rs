@@ -3,6 +3,7 @@
 use super::extract::{Authenticated, Query, ScimJson};
 use super::{blocking, scim_json, AppState};
 use crate::error::Error;
+use crate::scim::list::QueryParams;
 use crate::scim::user::RenderedUser;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -29,6 +30,16 @@ pub async fn get(state: State, auth: Authenticated, id: web::Path<(String, Strin
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
     let body = blocking(move || state.service.list_users(&auth.scope, &query.0)).await?;
+    Ok(scim_json(HttpResponse::Ok(), &body))
+}
+
+/// RFC 7644 §3.4.3. The Base URL root searches every resource type, which today is Users.
+pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
+    let body = blocking(move || {
+        let params = QueryParams::from_search_request(&body.0)?;
+        state.service.list_users(&auth.scope, &params)
+    })
+    .await?;
     Ok(scim_json(HttpResponse::Ok(), &body))
 }
 

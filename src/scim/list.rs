@@ -1,6 +1,6 @@
 //! Query parameters and paging of list responses (RFC 7644 §3.4.2).
 
-use super::schema::LIST_RESPONSE;
+use super::schema::{LIST_RESPONSE, SEARCH_REQUEST};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 
@@ -13,6 +13,38 @@ impl QueryParams {
     /// From a raw query string: percent-decoding, `+` as space, a trailing `&` or `?` ignored.
     pub fn parse(query: &str) -> Self {
         QueryParams(form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
+    /// RFC 7644 §3.4.3: a SearchRequest body carries the same parameters as a GET query.
+    pub fn from_search_request(body: &Value) -> Result<Self> {
+        let Value::Object(fields) = body else {
+            return Err(Error::invalid_syntax("a SearchRequest must be a JSON object"));
+        };
+        let mut params = Vec::new();
+        for (name, value) in fields {
+            let text = match (name.to_ascii_lowercase().as_str(), value) {
+                ("schemas", Value::Array(items)) => {
+                    if !items.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST))) {
+                        return Err(Error::invalid_syntax(format!("schemas must contain {SEARCH_REQUEST}")));
+                    }
+                    continue;
+                }
+                (_, Value::Null) => continue,
+                ("filter" | "sortby" | "sortorder", Value::String(s)) => s.clone(),
+                ("startindex" | "count", Value::Number(n)) => n.to_string(),
+                ("attributes" | "excludedattributes", Value::Array(items)) => {
+                    let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                    names.ok_or_else(|| Error::invalid_value(format!("{name} must be an array of strings")))?.join(",")
+                }
+                ("attributes" | "excludedattributes", Value::String(s)) => s.clone(),
+                ("schemas" | "filter" | "sortby" | "sortorder" | "startindex" | "count" | "attributes" | "excludedattributes", _) => {
+                    return Err(Error::invalid_value(format!("{name} has the wrong type")));
+                }
+                _ => continue,
+            };
+            params.push((name.clone(), text));
+        }
+        Ok(QueryParams(params))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -89,6 +121,28 @@ mod tests {
         }
         for bad in ["count=abc", "startIndex=1.5", "count=%ZZ9"] {
             assert!(paging(&QueryParams::parse(bad), LIMITS).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn search_requests_become_parameters() {
+        let p = QueryParams::from_search_request(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName eq \"x\"", "startIndex": 3, "count": 7, "attributes": ["userName", "emails"],
+            "sortBy": null,
+        }))
+        .unwrap();
+        assert_eq!(p.get("filter"), Some("userName eq \"x\""));
+        assert_eq!(paging(&p, LIMITS).unwrap(), Paging { start_index: 3, count: 7 });
+        assert_eq!(p.get("attributes"), Some("userName,emails"));
+        for bad in [
+            serde_json::json!([]),
+            serde_json::json!({"filter": 5}),
+            serde_json::json!({"count": "x"}),
+            serde_json::json!({"schemas": ["urn:wrong"]}),
+            serde_json::json!({"attributes": [1]}),
+        ] {
+            assert!(QueryParams::from_search_request(&bad).is_err(), "{bad}");
         }
     }
 
