@@ -37,7 +37,11 @@ impl QueryParams {
                     names.ok_or_else(|| Error::invalid_value(format!("{name} must be an array of strings")))?.join(",")
                 }
                 ("attributes" | "excludedattributes", Value::String(s)) => s.clone(),
-                ("schemas" | "filter" | "sortby" | "sortorder" | "startindex" | "count" | "attributes" | "excludedattributes", _) => {
+                (
+                    "schemas" | "filter" | "sortby" | "sortorder" | "startindex" | "count" | "attributes"
+                    | "excludedattributes",
+                    _,
+                ) => {
                     return Err(Error::invalid_value(format!("{name} has the wrong type")));
                 }
                 _ => continue,

@@ -2,6 +2,7 @@
 //! filters, paging, and the service that runs each request in one transaction.
 
 pub mod filter;
+pub mod filter_eval;
 pub mod list;
 pub mod patch;
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
                 position: position as i32,
                 value_norm: sub("value"),
                 type_norm: sub("type"),
-                is_primary: item.get("primary") == Some(&Value::Bool(true)),
+                is_primary: item.get("primary").and_then(Value::as_bool),
             });
         }
     }
@@ -133,6 +133,6 @@ mod tests {
         assert_eq!(w.values.len(), 2);
         assert_eq!(w.values[0].value_norm.as_deref(), Some("a@x.com"));
         assert_eq!(w.values[0].type_norm.as_deref(), Some("work"));
-        assert!(w.values[0].is_primary && !w.values[1].is_primary);
+        assert_eq!((w.values[0].is_primary, w.values[1].is_primary), (Some(true), None));
     }
 }

@@ -50,7 +50,7 @@ diesel::table! {
         position -> Integer,
         value_norm -> Nullable<Text>,
         type_norm -> Nullable<Text>,
-        is_primary -> Bool,
+        is_primary -> Nullable<Bool>,
     }
 }
 

@@ -214,14 +214,24 @@ impl Writer {
         }
     }
 
+    /// RFC 7644 §3.4.2.2 `pr`: a non-empty value, so an empty string is not present.
     fn present(&mut self, operand: &Operand, kind: ValueKind) {
-        match operand {
-            Operand::Column(UserColumn::ExternalId | UserColumn::DisplayNameNorm) | Operand::Values(_) => {
+        match (operand, kind) {
+            (
+                Operand::Column(UserColumn::ExternalId | UserColumn::DisplayNameNorm) | Operand::Values(_),
+                ValueKind::Text,
+            )
+            | (Operand::Doc(_) | Operand::Element(_), ValueKind::Text) => {
+                self.sql("COALESCE(");
+                self.operand(operand, kind);
+                self.sql(", '') <> ''");
+            }
+            (Operand::Column(UserColumn::ExternalId | UserColumn::DisplayNameNorm) | Operand::Values(_), _) => {
                 self.operand(operand, kind);
                 self.sql(" IS NOT NULL");
             }
-            Operand::Column(_) => self.sql("1 = 1"),
-            Operand::Doc(path) | Operand::Element(path) => {
+            (Operand::Column(_), _) => self.sql("1 = 1"),
+            (Operand::Doc(path) | Operand::Element(path), _) => {
                 self.sql(if self.pg() { "jsonb_extract_path(" } else { "json_type(" });
                 self.json_source(matches!(operand, Operand::Element(_)));
                 self.sql(", ");

@@ -33,7 +33,7 @@ pub struct UserValueRow {
     pub position: i32,
     pub value_norm: Option<String>,
     pub type_norm: Option<String>,
-    pub is_primary: bool,
+    pub is_primary: Option<bool>,
 }
 
 pub struct NewUser {

@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod errors;
+mod filter_agreement;
 mod filters;
 mod users_list;
 mod users_write;

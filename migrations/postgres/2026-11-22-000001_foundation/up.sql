@@ -60,7 +60,7 @@ CREATE TABLE user_values (
     position INTEGER NOT NULL,
     value_norm TEXT,
     type_norm TEXT,
-    is_primary BOOLEAN NOT NULL,
+    is_primary BOOLEAN,
     PRIMARY KEY (tenant_id, user_pk, attr, position)
 );
 CREATE INDEX user_values_tenant_attr_value ON user_values (tenant_id, attr, value_norm, type_norm);

@@ -1,0 +1,208 @@
+//! The strongest filter test: random users, random schema-valid filters, and the SQL answer
+//! must equal the in-memory reference evaluator's, on each backend.
+
+use crate::helpers::TestApp;
+use crate::scim_test;
+use awc::http::StatusCode;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
+use scimd::scim::filter_eval::UserEvaluator;
+use scimd::scim::schema::Registry;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const WORDS: &[&str] = &[
+    "a", "A", "alice", "ALICE", "ärger", "Ärger", "x1", "X1", "", "%", "_", "a%b", "a_b", "b@y.org", "work", "WORK",
+    "boss", "z",
+];
+
+fn word() -> impl Strategy<Value = String> {
+    proptest::sample::select(WORDS).prop_map(str::to_string)
+}
+
+fn opt_word() -> impl Strategy<Value = Option<String>> {
+    proptest::option::weighted(0.7, word())
+}
+
+fn user(i: usize) -> impl Strategy<Value = Value> {
+    let email =
+        (word(), proptest::option::of(proptest::sample::select(&["work", "home", "WORK", "Other"][..])), opt_word());
+    (
+        word(),
+        opt_word(),
+        opt_word(),
+        opt_word(),
+        proptest::option::of(any::<bool>()),
+        opt_word(),
+        proptest::collection::vec(email, 0..3),
+        any::<bool>(),
+        opt_word(),
+    )
+        .prop_map(move |(name, ext, display, title, active, given, emails, primary, dept)| {
+            let mut u = Map::new();
+            u.insert("userName".into(), json!(format!("{name}-{i}")));
+            let mut put = |k: &str, v: Option<String>| {
+                if let Some(v) = v {
+                    u.insert(k.into(), json!(v));
+                }
+            };
+            put("externalId", ext);
+            put("displayName", display);
+            put("title", title);
+            if let Some(a) = active {
+                u.insert("active".into(), json!(a));
+            }
+            if let Some(g) = given {
+                u.insert("name".into(), json!({"givenName": g}));
+            }
+            let emails: Vec<Value> = emails
+                .into_iter()
+                .enumerate()
+                .map(|(n, (value, ty, disp))| {
+                    let mut e = json!({"value": value});
+                    if let Some(t) = ty {
+                        e["type"] = json!(t);
+                    }
+                    if let Some(d) = disp {
+                        e["display"] = json!(d);
+                    }
+                    if n == 0 && primary {
+                        e["primary"] = json!(true);
+                    }
+                    e
+                })
+                .collect();
+            if !emails.is_empty() {
+                u.insert("emails".into(), Value::Array(emails));
+            }
+            if let Some(d) = dept {
+                u.insert(ENT.into(), json!({"department": d}));
+            }
+            Value::Object(u)
+        })
+}
+
+fn path(s: &str) -> AttrPath {
+    match s.split_once(':') {
+        Some(_) => {
+            let (urn, name) = s.rsplit_once(':').unwrap();
+            AttrPath { urn: Some(urn.into()), name: name.into(), sub: None }
+        }
+        None => match s.split_once('.') {
+            Some((n, sub)) => AttrPath { urn: None, name: n.into(), sub: Some(sub.into()) },
+            None => AttrPath::new(s),
+        },
+    }
+}
+
+const TEXT_PATHS: &[&str] = &[
+    "userName",
+    "externalId",
+    "displayName",
+    "title",
+    "name.givenName",
+    "emails",
+    "emails.value",
+    "emails.type",
+    "emails.display",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+    "department",
+];
+const OPS: &[CompareOp] = &[
+    CompareOp::Eq,
+    CompareOp::Ne,
+    CompareOp::Co,
+    CompareOp::Sw,
+    CompareOp::Ew,
+    CompareOp::Gt,
+    CompareOp::Ge,
+    CompareOp::Lt,
+    CompareOp::Le,
+];
+
+fn text_leaf(paths: &'static [&'static str]) -> impl Strategy<Value = Filter> {
+    let sample = proptest::sample::select(paths);
+    prop_oneof![
+        4 => (sample.clone(), proptest::sample::select(OPS), word())
+            .prop_map(|(p, op, w)| Filter::Compare(path(p), op, CompValue::String(w))),
+        1 => sample.clone().prop_map(|p| Filter::Present(path(p))),
+        1 => (sample, proptest::sample::select(&[CompareOp::Eq, CompareOp::Ne][..]))
+            .prop_map(|(p, op)| Filter::Compare(path(p), op, CompValue::Null)),
+    ]
+}
+
+fn bool_leaf(p: &'static str) -> impl Strategy<Value = Filter> {
+    (proptest::sample::select(&[CompareOp::Eq, CompareOp::Ne][..]), any::<bool>())
+        .prop_map(move |(op, b)| Filter::Compare(path(p), op, CompValue::Bool(b)))
+}
+
+fn element_filter() -> impl Strategy<Value = Filter> {
+    let leaf = prop_oneof![4 => text_leaf(&["value", "type", "display"]), 1 => bool_leaf("primary")];
+    leaf.prop_recursive(2, 6, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 2..3).prop_map(Filter::And),
+            proptest::collection::vec(inner.clone(), 2..3).prop_map(Filter::Or),
+            inner.prop_map(|f| Filter::Not(Box::new(f))),
+        ]
+    })
+}
+
+fn filter() -> impl Strategy<Value = Filter> {
+    let leaf = prop_oneof![
+        6 => text_leaf(TEXT_PATHS),
+        1 => bool_leaf("active"),
+        1 => bool_leaf("emails.primary"),
+        2 => element_filter().prop_map(|f| Filter::ValuePath(AttrPath::new("emails"), Box::new(f))),
+        1 => proptest::sample::select(&["gt", "lt"][..]).prop_map(|op| Filter::Compare(
+            path("meta.created"),
+            if op == "gt" { CompareOp::Gt } else { CompareOp::Lt },
+            CompValue::String("2020-01-01T00:00:00Z".into()),
+        )),
+    ];
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),
+            inner.prop_map(|f| Filter::Not(Box::new(f))),
+        ]
+    })
+}
+
+async fn check_agreement(app: &TestApp, filters: usize) {
+    let mut runner = TestRunner::deterministic();
+    for i in 0..40 {
+        let body = user(i).new_tree(&mut runner).unwrap().current();
+        let r = app.post("/Users", body.clone()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{body}: {}", r.body);
+    }
+    let all = app.get("/Users?count=1000").await.body["Resources"].as_array().unwrap().clone();
+    let registry = Registry::load();
+    let eval = UserEvaluator::new(&registry);
+    let strategy = filter();
+    for _ in 0..filters {
+        let f = strategy.new_tree(&mut runner).unwrap().current();
+        let text = f.to_string();
+        let r = app
+            .get(&format!(
+                "/Users?count=1000&filter={}",
+                form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{text}: {}", r.body);
+        let got: BTreeSet<&str> =
+            r.body["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap()).collect();
+        let want: BTreeSet<&str> = all
+            .iter()
+            .filter(|u| eval.matches(&f, u.as_object().unwrap()))
+            .map(|u| u["userName"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, want, "SQL and the reference evaluator disagree on: {text}");
+    }
+}
+
+scim_test!(sql_filters_agree_with_the_reference_evaluator, |app| {
+    check_agreement(&app, 400).await;
+});
