@@ -178,8 +178,8 @@ impl Writer {
         let json_bool = kind == ValueKind::Bool && matches!(operand, Operand::Doc(_) | Operand::Element(_));
         let ordered_text = kind == ValueKind::Text && matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le);
         // PostgreSQL orders text by the database collation; "C" orders by code point as
-        // SQLite's BINARY does, so both backends agree.
-        if ordered_text && self.pg() {
+        // SQLite's BINARY does, so both backends agree. Typed columns are declared "C".
+        if ordered_text && self.needs_collate(operand) {
             self.sql("(");
             self.operand(operand, kind);
             self.sql(") COLLATE \"C\"");
@@ -241,8 +241,13 @@ impl Writer {
         }
     }
 
+    /// JSON values on PostgreSQL carry the database collation; columns are declared "C".
+    fn needs_collate(&self, operand: &Operand) -> bool {
+        self.pg() && matches!(operand, Operand::Doc(_) | Operand::Element(_))
+    }
+
     fn sort(&mut self, key: &SortKey) {
-        let text = key.kind == ValueKind::Text && self.pg();
+        let text = key.kind == ValueKind::Text && self.needs_collate(&key.operand);
         if text {
             self.sql("(");
         }

@@ -8,7 +8,7 @@
 use crate::ast::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use nom::branch::alt;
 use nom::bytes::complete::{tag, tag_no_case, take_while, take_while1};
-use nom::character::complete::{char, digit0, digit1, multispace0, multispace1, one_of, satisfy};
+use nom::character::complete::{char, multispace0, multispace1, satisfy};
 use nom::combinator::{opt, peek, recognize};
 use nom::{Err as NomErr, IResult, Parser};
 use std::fmt;
@@ -115,7 +115,7 @@ fn name_and_sub(i: &str) -> Res<'_, (String, Option<String>)> {
 
 /// attrPath = [URI ":"] ATTRNAME *1subAttr. A URN prefix runs to the last ':' of the token.
 fn attr_path(i: &str) -> Res<'_, AttrPath> {
-    if i.len() >= 4 && i[..4].eq_ignore_ascii_case("urn:") {
+    if i.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
         let (rest, run) = take_while1(|c: char| is_name_char(c) || matches!(c, ':' | '.' | '$')).parse(i)?;
         let colon = run.rfind(':').expect("starts with urn:");
         let tail = &run[colon + 1..];
@@ -148,14 +148,26 @@ fn compare_op(i: &str) -> Res<'_, CompareOp> {
     error(i, "an operator (eq ne co sw ew gt lt ge le pr)")
 }
 
+/// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
 fn json_number(i: &str) -> Res<'_, &str> {
-    recognize((
-        opt(char('-')),
-        alt((tag("0"), recognize((one_of("123456789"), digit0)))),
-        opt((char('.'), digit1)),
-        opt((one_of("eE"), opt(one_of("+-")), digit1)),
-    ))
-    .parse(i)
+    let b = i.as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut n = usize::from(b.first() == Some(&b'-'));
+    match b.get(n) {
+        Some(b'0') => n += 1,
+        Some(b'1'..=b'9') => n += digits(n),
+        _ => return error(i, "a number"),
+    }
+    if b.get(n) == Some(&b'.') && digits(n + 1) > 0 {
+        n += 1 + digits(n + 1);
+    }
+    if matches!(b.get(n), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(n + 1), Some(b'+' | b'-')));
+        if digits(n + 1 + sign) > 0 {
+            n += 1 + sign + digits(n + 1 + sign);
+        }
+    }
+    Ok((&i[n..], &i[..n]))
 }
 
 fn hex4(s: &str) -> Option<u32> {

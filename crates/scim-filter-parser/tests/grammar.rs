@@ -160,3 +160,28 @@ fn deep_nesting_and_huge_input_fail_cleanly() {
     let huge = format!("userName eq \"{}\"", "x".repeat(100_000));
     assert_eq!(parse_filter(&huge).unwrap_err().kind, ErrorKind::TooLong);
 }
+
+#[test]
+fn multi_digit_numbers_parse_whole() {
+    for (text, n) in [("a eq 10", "10"), ("a pr and a eq 10", "10"), ("a eq 105.5e2", "105.5e2"), ("a eq -0.5", "-0.5")]
+    {
+        let f = parse_filter(text).unwrap();
+        let found = match &f {
+            Filter::Compare(_, _, CompValue::Number(v)) => v.clone(),
+            Filter::And(items) => match &items[1] {
+                Filter::Compare(_, _, CompValue::Number(v)) => v.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(found, n, "{text}");
+    }
+}
+
+#[test]
+fn non_ascii_input_is_an_error_not_a_panic() {
+    for text in [".𐫱ଆ", "𐫱", "é eq 1", "urn𐫱", "a eq \"é\" and 𐫱 pr"] {
+        assert!(parse_filter(text).is_err(), "{text}");
+        assert!(parse_path(text).is_err(), "{text}");
+    }
+}
