@@ -28,9 +28,5 @@ if [ "$BACKEND" = postgres ]; then psql -q "$BENCH_POSTGRES_URL" -c "ANALYZE sci
 echo "| $BACKEND, $USERS users | req/s | p50 ms | p99 ms | errors |"
 echo "|---|---:|---:|---:|---:|"
 for s in get_by_id user_name external_id email_value_path last_modified sorted_page; do
-  SCENARIO=$s wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/filter.lua "$BASE" | grep '^RESULT' | python3 -c '
-import sys
-kv = dict(p.split("=") for p in sys.stdin.read().split()[1:])
-rps = float(kv["requests"]) / float(kv["seconds"])
-print(f"| '"$s"' | {rps:,.0f} | {int(kv["p50_us"])/1000:.2f} | {int(kv["p99_us"])/1000:.2f} | {kv["errors"]} |")'
+  SCENARIO=$s wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/filter.lua "$BASE" | python3 bench/row.py "$s"
 done

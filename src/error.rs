@@ -51,11 +51,16 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
     /// The method is not allowed here; carries the `Allow` list.
     #[error("the method is not allowed on this resource (allowed: {0})")]
     MethodNotAllowed(&'static str),
     #[error("the request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// If-Match named another version (RFC 7644 §3.14).
+    #[error("the resource has changed: If-Match does not name its current version")]
+    PreconditionFailed,
     /// Lost an optimistic-concurrency race inside a transaction; the service retries it and
     /// it reaches a client only if retries run out.
     #[error("the resource was changed concurrently; retry the request")]

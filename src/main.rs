@@ -69,6 +69,15 @@ enum TenantCommand {
         /// Print one JSON object {"tenant", "base_url", "bearer_token"}.
         #[arg(long)]
         json: bool,
+        /// Refuse the client quirks scimd otherwise accepts (see README, "Compatibility").
+        #[arg(long)]
+        strict_rfc: bool,
+    },
+    /// Switch a tenant between compatible (default) and strict RFC mode.
+    SetMode {
+        name: String,
+        #[arg(value_parser = ["compatible", "strict"])]
+        mode: String,
     },
     /// List tenants.
     List {
@@ -146,8 +155,11 @@ fn tenant(options: &Options, cmd: &TenantCommand) -> scimd::error::Result<()> {
     let store = Store::open(&options.database_url, 1)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cmd {
-        TenantCommand::Create { name, json } => {
+        TenantCommand::Create { name, json, strict_rfc } => {
             let created = tenancy::create_tenant(&store, clock.as_ref(), name, Some("initial"))?;
+            if *strict_rfc {
+                tenancy::set_strict_rfc(&store, name, true)?;
+            }
             let base_url = tenancy::base_url(&options.public_url(), &created.tenant.name);
             if *json {
                 let out = serde_json::json!({
@@ -185,6 +197,10 @@ fn tenant(options: &Options, cmd: &TenantCommand) -> scimd::error::Result<()> {
                     println!("{}\t{}", t.name, tenancy::base_url(&options.public_url(), &t.name));
                 }
             }
+        }
+        TenantCommand::SetMode { name, mode } => {
+            tenancy::set_strict_rfc(&store, name, mode == "strict")?;
+            println!("tenant {name} is now in {mode} mode");
         }
         TenantCommand::Delete { name } => {
             tenancy::delete_tenant(&store, name)?;

@@ -50,6 +50,14 @@ pub fn list_tenants(store: &Store) -> Result<Vec<TenantRow>> {
     store.read(|tx| tx.list_tenants())
 }
 
+/// Strict RFC mode refuses the client quirks `scim::compat` otherwise accepts.
+pub fn set_strict_rfc(store: &Store, name: &str, strict: bool) -> Result<()> {
+    store.write(|tx| {
+        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| Error::NotFound(format!("no tenant named {name:?}")))?;
+        tx.set_strict_rfc(tenant.id, strict)
+    })
+}
+
 pub fn delete_tenant(store: &Store, name: &str) -> Result<()> {
     store.write(|tx| {
         let tenant = tx.tenant_by_name(name)?.ok_or_else(|| Error::NotFound(format!("no tenant named {name:?}")))?;

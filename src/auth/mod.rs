@@ -42,6 +42,8 @@ pub struct Principal {
     pub tenant: TenantId,
     pub tenant_name: String,
     pub credential_id: String,
+    /// The tenant's strict RFC mode, as of the last check of its row.
+    pub strict: bool,
 }
 
 pub struct Authenticator {
@@ -106,7 +108,12 @@ impl Authenticator {
         if !secrets::verify_secret(&secret, &cred.secret_hash) {
             return Err(rejected());
         }
-        let principal = Principal { tenant: tenant.id, tenant_name: tenant.name, credential_id: cred.id };
+        let principal = Principal {
+            tenant: tenant.id,
+            tenant_name: tenant.name,
+            credential_id: cred.id,
+            strict: tenant.strict_rfc,
+        };
         self.cache.insert(key, principal.clone(), cred.secret_hash);
         Ok(principal)
     }

@@ -16,8 +16,10 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         // Retries ran out under contention: the client should simply try again.
         Error::WriteConflict => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -93,8 +95,10 @@ mod tests {
             (Error::Conflict("c".into()), 409, Some("uniqueness")),
             (Error::NotFound("n".into()), 404, None),
             (Error::Unauthorized("u".into()), 401, None),
+            (Error::Forbidden("f".into()), 403, None),
             (Error::MethodNotAllowed("GET"), 405, None),
             (Error::PayloadTooLarge(10), 413, None),
+            (Error::PreconditionFailed, 412, None),
             (Error::WriteConflict, 503, None),
             (Error::internal("secret cause"), 500, None),
         ];

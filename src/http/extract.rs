@@ -59,7 +59,11 @@ impl FromRequest for Authenticated {
                         .map_err(Error::internal)??
                 }
             };
-            let scope = TenantScope { tenant: principal.tenant, base_url: state.base_url(&principal.tenant_name) };
+            let scope = TenantScope {
+                tenant: principal.tenant,
+                base_url: state.base_url(&principal.tenant_name),
+                strict: principal.strict,
+            };
             Ok(Authenticated { scope })
         })
     }

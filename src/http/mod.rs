@@ -1,6 +1,7 @@
 //! Thin actix-web handlers: extract, run the use case off the async workers, render. No SQL
 //! and no protocol rules live here.
 
+mod discovery;
 pub mod error;
 mod extract;
 mod users;
@@ -38,6 +39,15 @@ pub async fn blocking<R: Send + 'static>(
     web::block(f).await.map_err(Error::internal)?
 }
 
+/// Names the compatibility rules a request needed (`scim::compat`), so an operator or a test
+/// can see which client quirks were accommodated.
+pub fn with_compat(builder: &mut HttpResponseBuilder, fired: &[crate::scim::compat::Rule]) {
+    if !fired.is_empty() {
+        let names: Vec<&str> = fired.iter().map(|r| r.name()).collect();
+        builder.insert_header(("X-Scimd-Compat", names.join(",")));
+    }
+}
+
 pub fn scim_json(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
     builder.content_type(SCIM_CONTENT_TYPE).body(body.to_string())
 }
@@ -64,6 +74,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(users::search))
                         .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("POST")) })),
                 )
+                .service(get_only("/ServiceProviderConfig", web::get().to(discovery::service_provider_config)))
+                .service(get_only("/ResourceTypes", web::get().to(discovery::resource_types)))
+                .service(get_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
+                .service(get_only("/Schemas", web::get().to(discovery::schemas)))
+                .service(get_only("/Schemas/{id}", web::get().to(discovery::schema)))
                 .service(
                     web::resource("/Users/{id}")
                         .route(web::get().to(users::get))
@@ -77,6 +92,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(not_found)),
         )
         .default_service(web::to(not_found));
+}
+
+fn get_only(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("GET")) }))
 }
 
 async fn not_found() -> Result<HttpResponse, Error> {

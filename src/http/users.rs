@@ -1,72 +1,116 @@
-//! /Users handlers (RFC 7644 §3.3–3.6).
+//! /Users handlers (RFC 7644 §3.3–3.6), and `/.search` (§3.4.3).
 
 use super::extract::{Authenticated, Query, ScimJson};
-use super::{blocking, scim_json, AppState};
+use super::{blocking, scim_json, with_compat, AppState};
 use crate::error::Error;
+use crate::scim::compat::{Compat, Rule};
 use crate::scim::list::QueryParams;
+use crate::scim::service::{if_match_allows, Request};
 use crate::scim::user::RenderedUser;
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 type State = web::Data<AppState>;
 
-fn resource(mut builder: actix_web::HttpResponseBuilder, user: RenderedUser) -> HttpResponse {
+fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+fn resource(mut builder: HttpResponseBuilder, user: RenderedUser, fired: &[Rule]) -> HttpResponse {
     builder.insert_header((header::ETAG, user.etag));
+    with_compat(&mut builder, fired);
     scim_json(builder, &user.body)
 }
 
-pub async fn create(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    let user = blocking(move || state.service.create_user(&auth.scope, &body.0)).await?;
-    let mut builder = HttpResponse::Created();
-    builder.insert_header((header::LOCATION, user.location.clone()));
-    Ok(resource(builder, user))
+/// Runs `f` with the request's context off the async workers; returns its value and the
+/// compatibility rules that fired.
+async fn run<R: Send + 'static>(
+    state: State,
+    auth: Authenticated,
+    params: QueryParams,
+    if_match: Option<String>,
+    f: impl FnOnce(&AppState, &Request<'_>) -> crate::error::Result<R> + Send + 'static,
+) -> Result<(R, Vec<Rule>), Error> {
+    blocking(move || {
+        let compat = Compat::new(auth.scope.strict);
+        let req = Request { scope: &auth.scope, params: &params, compat: &compat, if_match: if_match.as_deref() };
+        let out = f(&state, &req)?;
+        Ok((out, compat.fired()))
+    })
+    .await
 }
 
-pub async fn get(state: State, auth: Authenticated, id: web::Path<(String, String)>) -> Result<HttpResponse, Error> {
+pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
+    let (user, fired) = run(state, auth, query.0, None, move |s, r| s.service.create_user(r, &body.0)).await?;
+    let mut builder = HttpResponse::Created();
+    builder.insert_header((header::LOCATION, user.location.clone()));
+    Ok(resource(builder, user, &fired))
+}
+
+pub async fn get(
+    state: State,
+    auth: Authenticated,
+    query: Query,
+    id: web::Path<(String, String)>,
+    http: HttpRequest,
+) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    let user = blocking(move || state.service.get_user(&auth.scope, &id)).await?;
-    Ok(resource(HttpResponse::Ok(), user))
+    let (user, fired) = run(state, auth, query.0, None, move |s, r| s.service.get_user(r, &id)).await?;
+    // RFC 7644 §3.14: If-None-Match naming the current version → 304 without a body.
+    let none_match = http.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    if none_match.is_some() && if_match_allows(none_match, &user.etag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, user.etag)).finish());
+    }
+    Ok(resource(HttpResponse::Ok(), user, &fired))
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    let body = blocking(move || state.service.list_users(&auth.scope, &query.0)).await?;
+    let (body, _) = run(state, auth, query.0, None, |s, r| s.service.list_users(r)).await?;
     Ok(scim_json(HttpResponse::Ok(), &body))
 }
 
 /// RFC 7644 §3.4.3. The Base URL root searches every resource type, which today is Users.
 pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    let body = blocking(move || {
-        let params = QueryParams::from_search_request(&body.0)?;
-        state.service.list_users(&auth.scope, &params)
-    })
-    .await?;
+    let params = QueryParams::from_search_request(&body.0)?;
+    let (body, _) = run(state, auth, params, None, |s, r| s.service.list_users(r)).await?;
     Ok(scim_json(HttpResponse::Ok(), &body))
 }
 
 pub async fn replace(
     state: State,
     auth: Authenticated,
+    query: Query,
     id: web::Path<(String, String)>,
     body: ScimJson,
+    http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    let user = blocking(move || state.service.replace_user(&auth.scope, &id, &body.0)).await?;
-    Ok(resource(HttpResponse::Ok(), user))
+    let (user, fired) =
+        run(state, auth, query.0, if_match(&http), move |s, r| s.service.replace_user(r, &id, &body.0)).await?;
+    Ok(resource(HttpResponse::Ok(), user, &fired))
 }
 
 pub async fn patch(
     state: State,
     auth: Authenticated,
+    query: Query,
     id: web::Path<(String, String)>,
     body: ScimJson,
+    http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    let user = blocking(move || state.service.patch_user(&auth.scope, &id, &body.0)).await?;
-    Ok(resource(HttpResponse::Ok(), user))
+    let (user, fired) =
+        run(state, auth, query.0, if_match(&http), move |s, r| s.service.patch_user(r, &id, &body.0)).await?;
+    Ok(resource(HttpResponse::Ok(), user, &fired))
 }
 
-pub async fn delete(state: State, auth: Authenticated, id: web::Path<(String, String)>) -> Result<HttpResponse, Error> {
+pub async fn delete(
+    state: State,
+    auth: Authenticated,
+    id: web::Path<(String, String)>,
+    http: HttpRequest,
+) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    blocking(move || state.service.delete_user(&auth.scope, &id)).await?;
+    run(state, auth, QueryParams::default(), if_match(&http), move |s, r| s.service.delete_user(r, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -119,7 +119,8 @@ impl<'r> UserEvaluator<'r> {
     }
 }
 
-fn matches_element(attr: &AttributeDef, f: &Filter, element: &Value) -> bool {
+/// Whether one element of the multi-valued `attr` satisfies `f` (paths are its sub-attributes).
+pub fn matches_element(attr: &AttributeDef, f: &Filter, element: &Value) -> bool {
     match f {
         Filter::And(items) => items.iter().all(|i| matches_element(attr, i, element)),
         Filter::Or(items) => items.iter().any(|i| matches_element(attr, i, element)),

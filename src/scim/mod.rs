@@ -1,12 +1,15 @@
 //! The SCIM protocol and its use cases, free of HTTP: schemas, resource validation, PATCH,
 //! filters, paging, and the service that runs each request in one transaction.
 
+pub mod compat;
+pub mod discovery;
 pub mod filter;
 pub mod filter_eval;
 pub mod list;
 pub mod patch;
 #[cfg(test)]
 mod patch_tests;
+pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod service;

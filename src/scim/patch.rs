@@ -3,9 +3,12 @@
 //! validated as a whole. All operations apply or none do: the caller stores the result only if
 //! every operation and the final validation succeed.
 
+use super::compat::{Compat, Rule};
+use super::filter_eval::matches_element;
 use super::resource::{Located, ResourceSchema};
 use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef, PATCH_OP};
 use crate::error::{Error, Result};
+use scim_filter_parser::{parse_path, AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,46 +25,65 @@ pub struct PatchOperation {
     pub value: Option<Value>,
 }
 
-/// Field names of the PatchOp message are matched case-insensitively: clients send
-/// `Operations`, `operations`, `Op`.
-fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+/// A member of the PatchOp message by its exact name, or by another spelling if the layer
+/// allows it (`operations`, `Op`).
+fn field<'a>(obj: &'a Map<String, Value>, name: &str, compat: &Compat) -> Result<Option<&'a Value>> {
+    if let Some(v) = obj.get(name) {
+        return Ok(Some(v));
+    }
+    match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        Some((k, v)) => {
+            compat.allow(Rule::PatchNameCase, || format!("{k:?} must be spelled {name:?}"))?;
+            Ok(Some(v))
+        }
+        None => Ok(None),
+    }
 }
 
 /// RFC 7644 §3.5.2: `{"schemas": [PatchOp], "Operations": [{op, path?, value?}, …]}`.
-pub fn parse_request(body: &Value) -> Result<Vec<PatchOperation>> {
+pub fn parse_request(body: &Value, compat: &Compat) -> Result<Vec<PatchOperation>> {
     let Value::Object(obj) = body else {
         return Err(Error::invalid_syntax("the PATCH body must be a JSON object"));
     };
-    if let Some(schemas) = field(obj, "schemas") {
-        let names: Option<Vec<&str>> = schemas.as_array().map(|a| a.iter().filter_map(Value::as_str).collect());
-        if !names.is_some_and(|n| n.iter().any(|s| s.eq_ignore_ascii_case(PATCH_OP))) {
-            return Err(Error::invalid_syntax(format!("schemas must contain {PATCH_OP}")));
+    match field(obj, "schemas", compat)? {
+        None => compat.allow(Rule::MissingSchemas, || format!("schemas must be [{PATCH_OP:?}]"))?,
+        Some(schemas) => {
+            let names: Option<Vec<&str>> = schemas.as_array().map(|a| a.iter().filter_map(Value::as_str).collect());
+            if !names.is_some_and(|n| n.iter().any(|s| s.eq_ignore_ascii_case(PATCH_OP))) {
+                return Err(Error::invalid_syntax(format!("schemas must contain {PATCH_OP}")));
+            }
         }
     }
-    let Some(Value::Array(ops)) = field(obj, "Operations") else {
+    let Some(Value::Array(ops)) = field(obj, "Operations", compat)? else {
         return Err(Error::invalid_syntax("the PATCH body needs an Operations array"));
     };
-    ops.iter().map(parse_operation).collect()
+    if ops.is_empty() {
+        compat.allow(Rule::EmptyOperations, || "Operations must hold at least one operation".into())?;
+    }
+    ops.iter().map(|op| parse_operation(op, compat)).collect()
 }
 
-fn parse_operation(op: &Value) -> Result<PatchOperation> {
+fn parse_operation(op: &Value, compat: &Compat) -> Result<PatchOperation> {
     let Value::Object(obj) = op else {
         return Err(Error::invalid_syntax("each operation must be a JSON object"));
     };
-    let kind = match field(obj, "op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
-        Some("add") => OpKind::Add,
-        Some("replace") => OpKind::Replace,
-        Some("remove") => OpKind::Remove,
-        _ => return Err(Error::invalid_syntax("op must be one of add, replace, remove")),
+    let name = field(obj, "op", compat)?.and_then(Value::as_str).unwrap_or("");
+    let kind = match name.to_ascii_lowercase().as_str() {
+        "add" => OpKind::Add,
+        "replace" => OpKind::Replace,
+        "remove" => OpKind::Remove,
+        _ => return Err(Error::invalid_syntax(format!("op must be add, replace or remove, not {name:?}"))),
     };
-    let path = match field(obj, "path") {
+    if !matches!(name, "add" | "replace" | "remove") {
+        compat.allow(Rule::PatchNameCase, || format!("op {name:?} must be lower-case"))?;
+    }
+    let path = match field(obj, "path", compat)? {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) if p.trim().is_empty() => None,
         Some(Value::String(p)) => Some(p.trim().to_string()),
         Some(_) => return Err(Error::invalid_path("path must be a string")),
     };
-    let value = field(obj, "value").cloned();
+    let value = field(obj, "value", compat)?.cloned();
     if kind != OpKind::Remove && value.is_none() {
         return Err(Error::invalid_syntax("add and replace operations need a value"));
     }
@@ -70,177 +92,402 @@ fn parse_operation(op: &Value) -> Result<PatchOperation> {
 
 /// Applies `ops` in order to `doc` (canonical attributes plus any writeOnly values the
 /// operations set, which the caller splits off again when it re-validates `doc`).
-pub fn apply(schema: &ResourceSchema<'_>, doc: &mut Map<String, Value>, ops: &[PatchOperation]) -> Result<()> {
-    for op in ops {
-        match &op.path {
-            Some(path) => apply_at(schema, doc, op.op, path, op.value.as_ref())?,
-            None => apply_pathless(schema, doc, op)?,
-        }
-    }
-    Ok(())
-}
-
-/// RFC 7644 §3.5.2.1/§3.5.2.3 without `path`: the value is a partial resource whose keys are
-/// attribute names, sub-attribute paths (`name.givenName`) or URN-qualified paths.
-fn apply_pathless(schema: &ResourceSchema<'_>, doc: &mut Map<String, Value>, op: &PatchOperation) -> Result<()> {
-    if op.op == OpKind::Remove {
-        return Err(Error::no_target("remove needs a path (RFC 7644 §3.5.2.2)"));
-    }
-    let Some(Value::Object(fields)) = &op.value else {
-        return Err(Error::invalid_syntax("an add or replace without path needs an object value"));
-    };
-    for (key, value) in fields {
-        match schema.locate(key) {
-            // Clients echo id, meta and schemas back in partial resources; they cannot change
-            // them and RFC 7644 §3.5.2 lets a service ignore unchanged read-only values.
-            Located::ReadOnly(_) => {}
-            Located::Extension(ext) => match value {
-                Value::Object(inner) => {
-                    for (k, v) in inner {
-                        apply_at(schema, doc, op.op, &format!("{}:{k}", ext.id), Some(v))?;
-                    }
-                }
-                Value::Null => {}
-                _ => return Err(Error::invalid_value(format!("{} must be an object", ext.id))),
-            },
-            _ => apply_at(schema, doc, op.op, key, Some(value))?,
-        }
-    }
-    Ok(())
-}
-
-/// A resolved attribute path: which container holds it, its definition, an optional
-/// sub-attribute.
-struct Target<'r> {
-    extension: Option<&'r SchemaDef>,
-    def: &'r AttributeDef,
-    sub: Option<&'r AttributeDef>,
-}
-
-fn resolve<'r>(schema: &ResourceSchema<'r>, path: &str) -> Result<Target<'r>> {
-    if path.contains('[') {
-        return Err(Error::invalid_path(format!("value-path filters are not supported yet: {path}")));
-    }
-    let unknown = || Error::invalid_path(format!("unknown attribute path {path:?}"));
-    // RFC 7644 §3.10: an attribute may be qualified by its schema URN.
-    let (extension, rest) = match schema.extensions.iter().find(|e| {
-        path.len() > e.id.len() && path[..e.id.len()].eq_ignore_ascii_case(&e.id) && path.as_bytes()[e.id.len()] == b':'
-    }) {
-        Some(ext) => (Some(*ext), &path[ext.id.len() + 1..]),
-        None => {
-            let core = &schema.core.id;
-            let is_core = path.len() > core.len() && path[..core.len()].eq_ignore_ascii_case(core);
-            (None, if is_core { path[core.len()..].trim_start_matches(':') } else { path })
-        }
-    };
-    let (attr, sub) = match rest.split_once('.') {
-        Some((a, s)) => (a, Some(s)),
-        None => (rest, None),
-    };
-    let def = match extension {
-        Some(ext) => ext.attribute(attr).ok_or_else(unknown)?,
-        None => match schema.locate(attr) {
-            Located::Core(def) | Located::Common(def) => def,
-            Located::ReadOnly(name) => return Err(Error::mutability(format!("{name} is read-only"))),
-            _ => return Err(unknown()),
-        },
-    };
-    if def.mutability == Mutability::ReadOnly {
-        return Err(Error::mutability(format!("{} is read-only", def.name)));
-    }
-    let sub = match sub {
-        None => None,
-        Some(s) => {
-            let sub = def.sub_attribute(s).ok_or_else(unknown)?;
-            if sub.mutability == Mutability::ReadOnly {
-                return Err(Error::mutability(format!("{}.{} is read-only", def.name, sub.name)));
-            }
-            Some(sub)
-        }
-    };
-    Ok(Target { extension, def, sub })
-}
-
-fn apply_at(
+pub fn apply(
     schema: &ResourceSchema<'_>,
     doc: &mut Map<String, Value>,
-    op: OpKind,
-    path: &str,
-    value: Option<&Value>,
+    ops: &[PatchOperation],
+    compat: &Compat,
 ) -> Result<()> {
-    let target = resolve(schema, path)?;
-    let container = match target.extension {
-        None => doc,
-        Some(ext) => {
-            let entry = doc.entry(ext.id.clone()).or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            entry.as_object_mut().expect("just made an object")
-        }
-    };
-    let name = target.def.name.clone();
-    match (op, target.sub) {
-        (OpKind::Remove, None) => {
-            container.remove(&name);
-        }
-        (OpKind::Remove, Some(sub)) => match container.get_mut(&name) {
-            Some(Value::Object(obj)) => {
-                obj.remove(&sub.name);
-            }
-            Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|o| {
-                o.remove(&sub.name);
-            }),
-            _ => {}
-        },
-        (_, Some(sub)) => {
-            let value = value.cloned().unwrap_or(Value::Null);
-            match container.entry(name).or_insert_with(|| empty_of(target.def)) {
-                // Without a filter a sub-attribute of a multi-valued attribute means every element.
-                Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|o| {
-                    o.insert(sub.name.clone(), value.clone());
-                }),
-                slot => {
-                    if !slot.is_object() {
-                        *slot = Value::Object(Map::new());
-                    }
-                    slot.as_object_mut().expect("object").insert(sub.name.clone(), value);
-                }
-            }
-        }
-        (op, None) => {
-            let value = value.cloned().unwrap_or(Value::Null);
-            if target.def.multi_valued {
-                let new_items = match value {
-                    Value::Array(items) => items,
-                    Value::Null => Vec::new(),
-                    single => vec![single],
-                };
-                let slot = container.entry(name).or_insert_with(|| Value::Array(Vec::new()));
-                if op == OpKind::Replace || !slot.is_array() {
-                    *slot = Value::Array(Vec::new());
-                }
-                let items = slot.as_array_mut().expect("array");
-                for item in new_items {
-                    // RFC 7644 §3.5.2.1: adding a value that is already there changes nothing.
-                    if !items.contains(&item) {
-                        items.push(item);
-                    }
-                }
-            } else if target.def.ty == AttrType::Complex {
-                // RFC 7644 §3.5.2.1/§3.5.2.3: sub-attributes given replace, others are kept.
-                match (container.get_mut(&name), value) {
-                    (Some(Value::Object(existing)), Value::Object(fields)) => existing.extend(fields),
-                    (_, v) => {
-                        container.insert(name, v);
-                    }
-                }
-            } else {
-                container.insert(name, value);
-            }
+    let engine = Engine { schema, compat };
+    for op in ops {
+        match &op.path {
+            Some(path) => engine.apply_at(doc, op.op, path, op.value.as_ref())?,
+            None => engine.apply_pathless(doc, op)?,
         }
     }
     Ok(())
+}
+
+struct Engine<'a, 'r> {
+    schema: &'a ResourceSchema<'r>,
+    compat: &'a Compat,
+}
+
+/// Where a path points.
+enum Target<'r> {
+    /// An extension as a whole (`urn:…:enterprise:2.0:User`).
+    Extension(&'r SchemaDef),
+    Attr {
+        extension: Option<&'r SchemaDef>,
+        def: &'r AttributeDef,
+        sub: Option<&'r AttributeDef>,
+    },
+    /// `attr[filter]` or `attr[filter].sub`.
+    Filtered {
+        extension: Option<&'r SchemaDef>,
+        def: &'r AttributeDef,
+        filter: Filter,
+        sub: Option<&'r AttributeDef>,
+    },
+}
+
+impl<'r> Engine<'_, 'r> {
+    /// RFC 7644 §3.5.2.1/§3.5.2.3 without `path`: the value is a partial resource whose keys
+    /// are attribute names, sub-attribute paths (`name.givenName`) or URN-qualified paths.
+    fn apply_pathless(&self, doc: &mut Map<String, Value>, op: &PatchOperation) -> Result<()> {
+        if op.op == OpKind::Remove {
+            return Err(Error::no_target("remove needs a path (RFC 7644 §3.5.2.2)"));
+        }
+        let Some(Value::Object(fields)) = &op.value else {
+            return Err(Error::invalid_syntax("an add or replace without path needs an object value"));
+        };
+        for (key, value) in fields {
+            match self.schema.locate(key) {
+                Located::ReadOnly(name) => {
+                    self.compat.allow(Rule::PathlessReadOnlyEcho, || format!("{name} is read-only"))?;
+                }
+                Located::Extension(ext) => match value {
+                    Value::Object(inner) => {
+                        for (k, v) in inner {
+                            self.apply_at(doc, op.op, &format!("{}:{k}", ext.id), Some(v))?;
+                        }
+                    }
+                    Value::Null => {}
+                    _ => return Err(Error::invalid_value(format!("{} must be an object", ext.id))),
+                },
+                _ => self.apply_at(doc, op.op, key, Some(value))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, path: &str) -> Result<Target<'r>> {
+        if let Some(ext) = self.schema.extensions.iter().find(|e| e.id.eq_ignore_ascii_case(path)) {
+            return Ok(Target::Extension(ext));
+        }
+        let parsed = parse_path(path).map_err(|e| Error::invalid_path(format!("invalid path {path:?}: {e}")))?;
+        let (attr_path, filter, filter_sub) = match parsed {
+            PatchPath::Attr(p) => (p, None, None),
+            PatchPath::ValuePath { attr, filter, sub } => (attr, Some(filter), sub),
+        };
+        let (extension, def) = self.attribute(&attr_path, path)?;
+        if def.mutability == Mutability::ReadOnly {
+            return Err(Error::mutability(format!("{} is read-only", def.name)));
+        }
+        let sub_name = attr_path.sub.as_deref().or(filter_sub.as_deref());
+        let sub = match sub_name {
+            None => None,
+            Some(s) => {
+                let sub = def
+                    .sub_attribute(s)
+                    .ok_or_else(|| Error::invalid_path(format!("unknown attribute path {path:?}")))?;
+                if sub.mutability == Mutability::ReadOnly {
+                    return Err(Error::mutability(format!("{}.{} is read-only", def.name, sub.name)));
+                }
+                Some(sub)
+            }
+        };
+        match filter {
+            None => Ok(Target::Attr { extension, def, sub }),
+            Some(filter) => {
+                if !(def.multi_valued && def.ty == AttrType::Complex) {
+                    return Err(Error::invalid_path(format!("{} is not a multi-valued complex attribute", def.name)));
+                }
+                check_element_filter(def, &filter, path)?;
+                Ok(Target::Filtered { extension, def, filter, sub })
+            }
+        }
+    }
+
+    fn attribute(&self, p: &AttrPath, path: &str) -> Result<(Option<&'r SchemaDef>, &'r AttributeDef)> {
+        let unknown = || Error::invalid_path(format!("unknown attribute path {path:?}"));
+        let ext = match p.urn.as_deref() {
+            None => None,
+            Some(u) if u.eq_ignore_ascii_case(&self.schema.core.id) => None,
+            Some(u) => Some(*self.schema.extensions.iter().find(|e| e.id.eq_ignore_ascii_case(u)).ok_or_else(unknown)?),
+        };
+        if let Some(ext) = ext {
+            return Ok((Some(ext), ext.attribute(&p.name).ok_or_else(unknown)?));
+        }
+        match self.schema.locate(&p.name) {
+            Located::Core(def) | Located::Common(def) => Ok((None, def)),
+            Located::ReadOnly(name) => Err(Error::mutability(format!("{name} is read-only"))),
+            _ => Err(unknown()),
+        }
+    }
+
+    fn apply_at(&self, doc: &mut Map<String, Value>, op: OpKind, path: &str, value: Option<&Value>) -> Result<()> {
+        let target = self.resolve(path)?;
+        let (extension, def) = match &target {
+            Target::Extension(ext) => return self.apply_extension(doc, ext, op, value),
+            Target::Attr { extension, def, .. } | Target::Filtered { extension, def, .. } => (*extension, *def),
+        };
+        let container = match extension {
+            None => doc,
+            Some(ext) => {
+                let entry = doc.entry(ext.id.clone()).or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                entry.as_object_mut().expect("just made an object")
+            }
+        };
+        if def.mutability == Mutability::Immutable && op != OpKind::Add && container.contains_key(&def.name) {
+            return Err(Error::mutability(format!("{} is immutable once set", def.name)));
+        }
+        match target {
+            Target::Filtered { filter, sub, .. } => self.apply_filtered(container, def, &filter, sub, op, value),
+            Target::Attr { sub, .. } => self.apply_plain(container, def, sub, op, value),
+            Target::Extension(_) => unreachable!(),
+        }
+    }
+
+    fn apply_extension(
+        &self,
+        doc: &mut Map<String, Value>,
+        ext: &SchemaDef,
+        op: OpKind,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        match (op, value) {
+            (OpKind::Remove, _) => {
+                doc.remove(&ext.id);
+            }
+            (_, Some(Value::Object(fields))) => {
+                if op == OpKind::Replace {
+                    doc.remove(&ext.id);
+                }
+                for (k, v) in fields {
+                    self.apply_at(doc, OpKind::Replace, &format!("{}:{k}", ext.id), Some(v))?;
+                }
+            }
+            _ => return Err(Error::invalid_value(format!("{} takes an object", ext.id))),
+        }
+        Ok(())
+    }
+
+    fn apply_plain(
+        &self,
+        container: &mut Map<String, Value>,
+        def: &AttributeDef,
+        sub: Option<&AttributeDef>,
+        op: OpKind,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let name = def.name.clone();
+        match (op, sub) {
+            (OpKind::Remove, None) => match value {
+                // Entra ID removes members by value: {"op":"Remove","path":"members","value":[…]}.
+                Some(v) if def.multi_valued && !v.is_null() => {
+                    self.compat.allow(Rule::RemoveWithValue, || {
+                        format!("remove takes no value; use a path filter on {name}")
+                    })?;
+                    let doomed: Vec<Value> = match v {
+                        Value::Array(items) => items.clone(),
+                        single => vec![single.clone()],
+                    };
+                    if let Some(Value::Array(items)) = container.get_mut(&name) {
+                        items.retain(|item| !doomed.iter().any(|d| same_value(def, item, d)));
+                    }
+                }
+                _ => {
+                    container.remove(&name);
+                }
+            },
+            (OpKind::Remove, Some(sub)) => match container.get_mut(&name) {
+                Some(Value::Object(obj)) => {
+                    obj.remove(&sub.name);
+                }
+                Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|o| {
+                    o.remove(&sub.name);
+                }),
+                _ => {}
+            },
+            (_, Some(sub)) => {
+                let value = value.cloned().unwrap_or(Value::Null);
+                match container.entry(name).or_insert_with(|| empty_of(def)) {
+                    // Without a filter a sub-attribute of a multi-valued attribute means every element.
+                    Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|o| {
+                        o.insert(sub.name.clone(), value.clone());
+                    }),
+                    slot => {
+                        if !slot.is_object() {
+                            *slot = Value::Object(Map::new());
+                        }
+                        slot.as_object_mut().expect("object").insert(sub.name.clone(), value);
+                    }
+                }
+            }
+            (op, None) => {
+                let value = value.cloned().unwrap_or(Value::Null);
+                if def.multi_valued {
+                    let new_items = match value {
+                        Value::Array(items) => items,
+                        Value::Null => Vec::new(),
+                        single => vec![single],
+                    };
+                    let slot = container.entry(name).or_insert_with(|| Value::Array(Vec::new()));
+                    if op == OpKind::Replace || !slot.is_array() {
+                        *slot = Value::Array(Vec::new());
+                    }
+                    let items = slot.as_array_mut().expect("array");
+                    let mut touched = Vec::new();
+                    for item in new_items {
+                        // RFC 7644 §3.5.2.1: adding a value that is already there changes nothing.
+                        if !items.iter().any(|i| same_value(def, i, &item)) {
+                            touched.push(items.len());
+                            items.push(item);
+                        }
+                    }
+                    single_primary(items, &touched);
+                } else if def.ty == AttrType::Complex {
+                    // RFC 7644 §3.5.2.1/§3.5.2.3: sub-attributes given replace, others are kept.
+                    match (container.get_mut(&name), value) {
+                        (Some(Value::Object(existing)), Value::Object(fields)) => existing.extend(fields),
+                        (_, v) => {
+                            container.insert(name, v);
+                        }
+                    }
+                } else {
+                    container.insert(name, value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 7644 §3.5.2.1–3 with a value selection filter.
+    fn apply_filtered(
+        &self,
+        container: &mut Map<String, Value>,
+        def: &AttributeDef,
+        filter: &Filter,
+        sub: Option<&AttributeDef>,
+        op: OpKind,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let slot = container.entry(def.name.clone()).or_insert_with(|| Value::Array(Vec::new()));
+        if !slot.is_array() {
+            *slot = Value::Array(Vec::new());
+        }
+        let items = slot.as_array_mut().expect("array");
+        let matched: Vec<usize> = (0..items.len()).filter(|i| matches_element(def, filter, &items[*i])).collect();
+        if op == OpKind::Remove {
+            match sub {
+                None => {
+                    let mut i = 0;
+                    items.retain(|_| {
+                        i += 1;
+                        !matched.contains(&(i - 1))
+                    });
+                }
+                Some(sub) => matched.iter().for_each(|i| {
+                    if let Some(o) = items[*i].as_object_mut() {
+                        o.remove(&sub.name);
+                    }
+                }),
+            }
+            return Ok(());
+        }
+        let value = value.cloned().unwrap_or(Value::Null);
+        let touched = if matched.is_empty() {
+            // RFC 7644 §3.5.2.3 says noTarget; Entra ID expects the element to be made.
+            self.compat
+                .allow(Rule::FilterCreatesElement, || format!("no element of {} matches the path filter", def.name))?;
+            let mut element = element_from_filter(def, filter).ok_or_else(|| {
+                Error::no_target(format!(
+                    "no element of {} matches, and the filter does not describe one to create",
+                    def.name
+                ))
+            })?;
+            match (sub, value) {
+                (Some(sub), v) => {
+                    element.insert(sub.name.clone(), v);
+                }
+                (None, Value::Object(fields)) => element.extend(fields),
+                (None, _) => return Err(Error::invalid_value(format!("{} elements are objects", def.name))),
+            }
+            items.push(Value::Object(element));
+            vec![items.len() - 1]
+        } else {
+            for i in &matched {
+                match (op, sub, &value) {
+                    (_, Some(sub), v) => {
+                        if let Some(o) = items[*i].as_object_mut() {
+                            o.insert(sub.name.clone(), v.clone());
+                        }
+                    }
+                    (OpKind::Replace, None, v) => items[*i] = v.clone(),
+                    (_, None, Value::Object(fields)) => {
+                        if let Some(o) = items[*i].as_object_mut() {
+                            o.extend(fields.clone());
+                        }
+                    }
+                    (_, None, _) => return Err(Error::invalid_value(format!("{} elements are objects", def.name))),
+                }
+            }
+            matched
+        };
+        single_primary(items, &touched);
+        Ok(())
+    }
+}
+
+/// Two elements are the same value: equal `value` sub-attributes where both have one
+/// (Entra's remove carries `$ref: null` beside the id), else equal JSON.
+fn same_value(def: &AttributeDef, a: &Value, b: &Value) -> bool {
+    match (a.get("value"), b.get("value")) {
+        (Some(x), Some(y)) => match (x.as_str(), y.as_str(), def.sub_attribute("value")) {
+            (Some(x), Some(y), Some(v)) if !v.case_exact() => super::normalize(x) == super::normalize(y),
+            _ => x == y,
+        },
+        _ => a == b,
+    }
+}
+
+/// RFC 7644 §3.5.2: setting `primary: true` on a value makes the others `false`.
+fn single_primary(items: &mut [Value], touched: &[usize]) {
+    let chosen = touched.iter().rev().find(|i| items[**i].get("primary") == Some(&Value::Bool(true))).copied();
+    let Some(chosen) = chosen else { return };
+    for (i, item) in items.iter_mut().enumerate() {
+        if i != chosen && item.get("primary") == Some(&Value::Bool(true)) {
+            item["primary"] = Value::Bool(false);
+        }
+    }
+}
+
+/// The element an `eq`-only filter describes: `type eq "work"` → `{"type": "work"}`.
+fn element_from_filter(def: &AttributeDef, f: &Filter) -> Option<Map<String, Value>> {
+    let mut out = Map::new();
+    let parts: Vec<&Filter> = match f {
+        Filter::And(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for part in parts {
+        let Filter::Compare(p, CompareOp::Eq, v) = part else { return None };
+        let sub = def.sub_attribute(&p.name)?;
+        let value = match v {
+            CompValue::String(s) => Value::String(s.clone()),
+            CompValue::Bool(b) => Value::Bool(*b),
+            CompValue::Number(n) => serde_json::from_str(n).ok()?,
+            CompValue::Null => return None,
+        };
+        out.insert(sub.name.clone(), value);
+    }
+    Some(out)
+}
+
+fn check_element_filter(def: &AttributeDef, f: &Filter, path: &str) -> Result<()> {
+    match f {
+        Filter::And(items) | Filter::Or(items) => items.iter().try_for_each(|i| check_element_filter(def, i, path)),
+        Filter::Not(inner) => check_element_filter(def, inner, path),
+        Filter::Present(p) | Filter::Compare(p, _, _)
+            if p.urn.is_none() && p.sub.is_none() && def.sub_attribute(&p.name).is_some() =>
+        {
+            Ok(())
+        }
+        _ => Err(Error::invalid_path(format!("the filter in {path:?} must compare sub-attributes of {}", def.name))),
+    }
 }
 
 fn empty_of(def: &AttributeDef) -> Value {

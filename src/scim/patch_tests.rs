@@ -1,5 +1,6 @@
 //! Table-driven tests of the PATCH engine on canonical users.
 
+use super::compat::Compat;
 use super::patch::{apply, parse_request, OpKind};
 use super::schema::Registry;
 use super::user::user_schema;
@@ -21,10 +22,14 @@ fn base() -> Value {
 fn run(ops: Value) -> Result<Value, Error> {
     let registry = Registry::load();
     let schema = user_schema(&registry);
-    let ops = parse_request(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}))?;
+    let compat = Compat::new(false);
+    let ops = parse_request(
+        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),
+        &compat,
+    )?;
     let Value::Object(mut doc) = base() else { unreachable!() };
-    apply(&schema, &mut doc, &ops)?;
-    let c = schema.canonicalize(&Value::Object(doc))?;
+    apply(&schema, &mut doc, &ops, &compat)?;
+    let c = schema.canonicalize(&Value::Object(doc), &compat)?;
     Ok(Value::Object(c.attrs))
 }
 
@@ -121,6 +126,81 @@ fn operations_change_what_rfc_7644_says() {
             Box::new(|u| u["title"] == "B"),
         ),
         (
+            "a new primary clears the old one",
+            json!([{"op": "add", "path": "emails", "value": [{"value": "c@y.com", "primary": true}]}]),
+            Box::new(|u| u["emails"][0]["primary"] == false && u["emails"][1]["primary"] == true),
+        ),
+        (
+            "replace a filtered sub-attribute (Entra)",
+            json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"}]),
+            Box::new(|u| u["emails"] == json!([{"value": "new@x.com", "type": "work", "primary": true}])),
+        ),
+        (
+            "filters compare case-insensitively",
+            json!([{"op": "replace", "path": "emails[type eq \"WORK\"].value", "value": "n@x.com"}]),
+            Box::new(|u| u["emails"][0]["value"] == "n@x.com"),
+        ),
+        (
+            "add to a filter that matches nothing creates the element (Entra)",
+            json!([{"op": "add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "555"}]),
+            Box::new(|u| u["phoneNumbers"] == json!([{"type": "mobile", "value": "555"}])),
+        ),
+        (
+            "replace by primary filter",
+            json!([{"op": "replace", "path": "emails[primary eq true].display", "value": "Main"}]),
+            Box::new(|u| u["emails"][0]["display"] == "Main"),
+        ),
+        (
+            "remove by filter",
+            json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]),
+            Box::new(|u| u.get("emails").is_none()),
+        ),
+        (
+            "remove by a filter matching nothing is a no-op",
+            json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]),
+            Box::new(|u| u["emails"].as_array().unwrap().len() == 1),
+        ),
+        (
+            "remove a filtered sub-attribute",
+            json!([{"op": "remove", "path": "emails[type eq \"work\"].primary"}]),
+            Box::new(|u| u["emails"][0].get("primary").is_none()),
+        ),
+        (
+            "replace a matched element whole",
+            json!([{"op": "replace", "path": "emails[type eq \"work\"]", "value": {"value": "w@x.com", "type": "work"}}]),
+            Box::new(|u| u["emails"] == json!([{"value": "w@x.com", "type": "work"}])),
+        ),
+        (
+            "remove with value (Entra members style)",
+            json!([{"op": "Remove", "path": "emails", "value": [{"$ref": null, "value": "B@X.COM"}]}]),
+            Box::new(|u| u.get("emails").is_none()),
+        ),
+        (
+            "string booleans (Entra default mode)",
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            Box::new(|u| u["active"] == false),
+        ),
+        (
+            "manager as a bare id (Entra)",
+            json!([{"op": "add", "path": format!("{ENT}:manager"), "value": "m-1"}]),
+            Box::new(|u| u[ENT]["manager"] == json!({"value": "m-1"})),
+        ),
+        (
+            "manager object (MS validator)",
+            json!([{"op": "replace", "path": format!("{ENT}:manager"), "value": {"value": "m-2"}}]),
+            Box::new(|u| u[ENT]["manager"] == json!({"value": "m-2"})),
+        ),
+        (
+            "the extension replaced whole",
+            json!([{"op": "replace", "path": ENT, "value": {"department": "X"}}]),
+            Box::new(|u| u[ENT] == json!({"department": "X"})),
+        ),
+        (
+            "the extension removed whole",
+            json!([{"op": "add", "path": format!("{ENT}:division"), "value": "D"}, {"op": "remove", "path": ENT}]),
+            Box::new(|u| u.get(ENT).is_none()),
+        ),
+        (
             "password goes to the writeOnly side",
             json!([{"op": "replace", "path": "password", "value": "s3cret"}]),
             Box::new(|u| u.get("password").is_none()),
@@ -152,9 +232,20 @@ fn bad_operations_get_the_right_scim_type() {
         ("path-less with non-object", json!([{"op": "replace", "value": "x"}]), ScimType::InvalidSyntax),
         ("path not a string", json!([{"op": "replace", "path": 7, "value": "x"}]), ScimType::InvalidPath),
         (
-            "two primaries",
-            json!([{"op": "add", "path": "emails", "value": [{"value": "c@y.com", "primary": true}]}]),
-            ScimType::InvalidValue,
+            "filter on a singular attribute",
+            json!([{"op": "replace", "path": "name[givenName eq \"x\"]", "value": {}}]),
+            ScimType::InvalidPath,
+        ),
+        (
+            "filter naming no sub-attribute",
+            json!([{"op": "replace", "path": "emails[nope eq \"x\"].value", "value": "v"}]),
+            ScimType::InvalidPath,
+        ),
+        ("unparseable path", json!([{"op": "replace", "path": "emails[type eq", "value": "v"}]), ScimType::InvalidPath),
+        (
+            "filter that describes no element",
+            json!([{"op": "replace", "path": "emails[type co \"x\"].value", "value": "v"}]),
+            ScimType::NoTarget,
         ),
     ];
     for (name, ops, want) in cases {
@@ -167,11 +258,11 @@ fn bad_operations_get_the_right_scim_type() {
 
 #[test]
 fn the_message_itself_is_checked() {
-    let ok = parse_request(&json!({"Operations": [{"Op": "ADD", "Path": "title", "Value": "x"}]})).unwrap();
+    let compat = Compat::new(false);
+    let ok = parse_request(&json!({"Operations": [{"Op": "ADD", "Path": "title", "Value": "x"}]}), &compat).unwrap();
     assert_eq!(ok[0].op, OpKind::Add);
-    assert!(parse_request(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "operations": []}))
-        .unwrap()
-        .is_empty());
+    let empty = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "operations": []});
+    assert!(parse_request(&empty, &compat).unwrap().is_empty());
     for bad in [
         json!([]),
         json!({}),
@@ -179,6 +270,17 @@ fn the_message_itself_is_checked() {
         json!({"schemas": ["wrong"], "Operations": []}),
         json!({"Operations": [1]}),
     ] {
-        assert!(parse_request(&bad).is_err(), "{bad}");
+        assert!(parse_request(&bad, &compat).is_err(), "{bad}");
+    }
+    // Strict mode takes the message only as RFC 7644 spells it.
+    let strict = Compat::new(true);
+    let p = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+    for quirky in [
+        json!({"Operations": [{"op": "add", "path": "title", "value": "x"}]}),
+        json!({"schemas": [p], "Operations": [{"op": "Add", "path": "title", "value": "x"}]}),
+        json!({"schemas": [p], "operations": [{"op": "add", "path": "title", "value": "x"}]}),
+        json!({"schemas": [p], "Operations": []}),
+    ] {
+        assert!(parse_request(&quirky, &strict).is_err(), "{quirky}");
     }
 }

@@ -2,7 +2,8 @@
 //! case-insensitively and rewritten as the schema spells them, values type-checked, read-only
 //! and unknown attributes left out, nulls and empty arrays treated as unassigned (§2.5).
 
-use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef};
+use super::compat::{Compat, Rule};
+use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef, ENTERPRISE_USER_SCHEMA};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -24,6 +25,12 @@ pub struct Canonical {
     /// Attributes the client sent that no schema defines; left out and reported.
     pub dropped: Vec<String>,
 }
+
+/// Schema URNs of SCIM 1.x drafts that IdP templates still send, and what they stand for.
+const LEGACY_EXTENSIONS: [(&str, &str); 2] = [
+    ("urn:scim:schemas:extension:enterprise:1.0", ENTERPRISE_USER_SCHEMA),
+    ("urn:scim:schemas:extension:enterprise:2.0", ENTERPRISE_USER_SCHEMA),
+];
 
 /// Where an attribute named at the top level of a resource lives.
 pub enum Located<'r> {
@@ -56,16 +63,55 @@ impl<'r> ResourceSchema<'r> {
         }
     }
 
-    /// Checks `input` (a whole resource, as in POST and PUT) and returns its canonical form.
-    pub fn canonicalize(&self, input: &Value) -> Result<Canonical> {
+    /// A client's whole resource (POST, PUT): its `schemas` checked (RFC 7643 §3), then
+    /// canonicalised.
+    pub fn canonicalize_request(&self, input: &Value, compat: &Compat) -> Result<Canonical> {
+        let Value::Object(obj) = input else {
+            return Err(Error::invalid_syntax("the request body must be a JSON object"));
+        };
+        match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas")).map(|(_, v)| v) {
+            None => compat.allow(Rule::MissingSchemas, || format!("schemas must list {}", self.core.id))?,
+            Some(Value::Array(urns)) => {
+                let urns: Vec<&str> = urns
+                    .iter()
+                    .map(|u| u.as_str().ok_or_else(|| Error::invalid_syntax("schemas must be an array of URN strings")))
+                    .collect::<Result<_>>()?;
+                let known = |u: &str| {
+                    u.eq_ignore_ascii_case(&self.core.id)
+                        || self.extensions.iter().any(|e| e.id.eq_ignore_ascii_case(u))
+                };
+                if let Some(foreign) = urns.iter().find(|u| !known(u)) {
+                    compat.allow(Rule::ForeignSchemaUrn, || format!("unknown schema {foreign}"))?;
+                }
+                if !urns.iter().any(|u| u.eq_ignore_ascii_case(&self.core.id)) {
+                    compat.allow(Rule::ForeignSchemaUrn, || format!("schemas must contain {}", self.core.id))?;
+                }
+            }
+            Some(_) => return Err(Error::invalid_syntax("schemas must be an array of URN strings")),
+        }
+        self.canonicalize(input, compat)
+    }
+
+    /// Checks the attributes of `input` (a whole resource) and returns its canonical form.
+    pub fn canonicalize(&self, input: &Value, compat: &Compat) -> Result<Canonical> {
         let Value::Object(input) = input else {
             return Err(Error::invalid_syntax("the request body must be a JSON object"));
         };
         let mut out = Canonical::default();
         for (name, value) in input {
-            match self.locate(name) {
+            let mut located = self.locate(name);
+            if let (Located::Unknown, Some((legacy, modern))) =
+                (&located, LEGACY_EXTENSIONS.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)))
+            {
+                if let Some(ext) = self.extensions.iter().find(|e| e.id == *modern) {
+                    compat
+                        .allow(Rule::ForeignSchemaUrn, || format!("{legacy} is not a SCIM 2.0 schema; use {modern}"))?;
+                    located = Located::Extension(ext);
+                }
+            }
+            match located {
                 Located::ReadOnly(_) => {}
-                Located::Core(def) | Located::Common(def) => put(&mut out, def, value, name)?,
+                Located::Core(def) | Located::Common(def) => put(&mut out, def, value, name, compat)?,
                 Located::Extension(ext) => {
                     let mut ext_out = Canonical::default();
                     match value {
@@ -74,8 +120,8 @@ impl<'r> ResourceSchema<'r> {
                             for (field, v) in fields {
                                 match ext.attribute(field) {
                                     Some(def) if def.mutability == Mutability::ReadOnly => {}
-                                    Some(def) => put(&mut ext_out, def, v, &format!("{}:{field}", ext.id))?,
-                                    None => out.dropped.push(format!("{}:{field}", ext.id)),
+                                    Some(def) => put(&mut ext_out, def, v, &format!("{}:{field}", ext.id), compat)?,
+                                    None => drop_unknown(&mut out.dropped, format!("{}:{field}", ext.id), compat)?,
                                 }
                             }
                         }
@@ -86,7 +132,7 @@ impl<'r> ResourceSchema<'r> {
                         out.attrs.insert(ext.id.clone(), Value::Object(ext_out.attrs));
                     }
                 }
-                Located::Unknown => out.dropped.push(name.clone()),
+                Located::Unknown => drop_unknown(&mut out.dropped, name.clone(), compat)?,
             }
         }
         self.check_required(&out.attrs)?;
@@ -149,8 +195,14 @@ fn normalize_value(def: &AttributeDef, value: &Value) -> Value {
     }
 }
 
-fn put(out: &mut Canonical, def: &AttributeDef, value: &Value, path: &str) -> Result<()> {
-    let Some(v) = check_attribute(def, value, path, &mut out.dropped)? else {
+fn drop_unknown(dropped: &mut Vec<String>, path: String, compat: &Compat) -> Result<()> {
+    compat.allow(Rule::UnknownAttribute, || format!("unknown attribute {path}"))?;
+    dropped.push(path);
+    Ok(())
+}
+
+fn put(out: &mut Canonical, def: &AttributeDef, value: &Value, path: &str, compat: &Compat) -> Result<()> {
+    let Some(v) = check_attribute(def, value, path, &mut out.dropped, compat)? else {
         return Ok(());
     };
     let target = if def.mutability == Mutability::WriteOnly { &mut out.write_only } else { &mut out.attrs };
@@ -159,19 +211,31 @@ fn put(out: &mut Canonical, def: &AttributeDef, value: &Value, path: &str) -> Re
 }
 
 /// The canonical value of one attribute, or `None` when it is unassigned.
-fn check_attribute(def: &AttributeDef, value: &Value, path: &str, dropped: &mut Vec<String>) -> Result<Option<Value>> {
+fn check_attribute(
+    def: &AttributeDef,
+    value: &Value,
+    path: &str,
+    dropped: &mut Vec<String>,
+    compat: &Compat,
+) -> Result<Option<Value>> {
     if value.is_null() {
         return Ok(None);
     }
     if !def.multi_valued {
-        return check_single(def, value, path, dropped);
+        return check_single(def, value, path, dropped, compat);
     }
-    let Value::Array(items) = value else {
-        return Err(Error::invalid_value(format!("{path} is multi-valued and must be an array")));
+    let single;
+    let items = match value {
+        Value::Array(items) => items,
+        other => {
+            compat.allow(Rule::SingleValueForMultiValued, || format!("{path} is multi-valued and must be an array"))?;
+            single = vec![other.clone()];
+            &single
+        }
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        if let Some(v) = check_single(def, item, path, dropped)? {
+        if let Some(v) = check_single(def, item, path, dropped, compat)? {
             out.push(v);
         }
     }
@@ -183,32 +247,63 @@ fn check_attribute(def: &AttributeDef, value: &Value, path: &str, dropped: &mut 
     Ok(if out.is_empty() { None } else { Some(Value::Array(out)) })
 }
 
-fn check_single(def: &AttributeDef, value: &Value, path: &str, dropped: &mut Vec<String>) -> Result<Option<Value>> {
+fn check_single(
+    def: &AttributeDef,
+    value: &Value,
+    path: &str,
+    dropped: &mut Vec<String>,
+    compat: &Compat,
+) -> Result<Option<Value>> {
     if value.is_null() {
         return Ok(None);
     }
     if def.ty != AttrType::Complex {
-        return check_simple(def.ty, value, path).map(Some);
+        return check_simple(def.ty, value, path, compat).map(Some);
     }
-    let Value::Object(fields) = value else {
-        return Err(Error::invalid_value(format!("{path} must be an object")));
+    let fields = match value {
+        Value::Object(fields) => fields,
+        // Entra ID sends the manager as a bare id, and "" to clear it.
+        Value::String(s) if def.sub_attribute("value").is_some() => {
+            compat.allow(Rule::BareComplexValue, || format!("{path} must be an object such as {{\"value\": …}}"))?;
+            if s.is_empty() {
+                return Ok(None);
+            }
+            return Ok(Some(serde_json::json!({ "value": s })));
+        }
+        _ => return Err(Error::invalid_value(format!("{path} must be an object"))),
     };
     let mut out = Map::new();
     for (name, v) in fields {
         match def.sub_attribute(name) {
             Some(sub) if sub.mutability == Mutability::ReadOnly => {}
             Some(sub) => {
-                if let Some(v) = check_single(sub, v, &format!("{path}.{}", sub.name), dropped)? {
+                if let Some(v) = check_single(sub, v, &format!("{path}.{}", sub.name), dropped, compat)? {
                     out.insert(sub.name.clone(), v);
                 }
             }
-            None => dropped.push(format!("{path}.{name}")),
+            None => drop_unknown(dropped, format!("{path}.{name}"), compat)?,
         }
     }
     Ok(if out.is_empty() { None } else { Some(Value::Object(out)) })
 }
 
-fn check_simple(ty: AttrType, value: &Value, path: &str) -> Result<Value> {
+/// Scalars as strings (`"False"`, `"42"`), as Entra ID and others send them, read by type.
+fn coerce_string(ty: AttrType, value: &Value) -> Option<Value> {
+    let s = value.as_str()?.trim();
+    match ty {
+        AttrType::Boolean if s.eq_ignore_ascii_case("true") => Some(Value::Bool(true)),
+        AttrType::Boolean if s.eq_ignore_ascii_case("false") => Some(Value::Bool(false)),
+        AttrType::Integer => s.parse::<i64>().ok().map(Value::from),
+        AttrType::Decimal => s.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number),
+        _ => None,
+    }
+}
+
+fn check_simple(ty: AttrType, value: &Value, path: &str, compat: &Compat) -> Result<Value> {
+    if let Some(coerced) = coerce_string(ty, value) {
+        compat.allow(Rule::StringScalars, || format!("{path} must be a JSON {}, not a string", type_name(ty)))?;
+        return Ok(coerced);
+    }
     let ok = match ty {
         AttrType::String | AttrType::Reference | AttrType::Binary => value.is_string(),
         AttrType::Boolean => value.is_boolean(),
@@ -221,16 +316,19 @@ fn check_simple(ty: AttrType, value: &Value, path: &str) -> Result<Value> {
     if ok {
         Ok(value.clone())
     } else {
-        let want = match ty {
-            AttrType::String => "a string",
-            AttrType::Reference => "a reference (string)",
-            AttrType::Binary => "base64 binary (string)",
-            AttrType::Boolean => "a boolean",
-            AttrType::Integer => "an integer",
-            AttrType::Decimal => "a number",
-            AttrType::DateTime => "an RFC 3339 dateTime string",
-            AttrType::Complex => "an object",
-        };
-        Err(Error::invalid_value(format!("{path} must be {want}")))
+        Err(Error::invalid_value(format!("{path} must be {}", type_name(ty))))
+    }
+}
+
+fn type_name(ty: AttrType) -> &'static str {
+    match ty {
+        AttrType::String => "a string",
+        AttrType::Reference => "a reference (string)",
+        AttrType::Binary => "base64 binary (string)",
+        AttrType::Boolean => "a boolean",
+        AttrType::Integer => "an integer",
+        AttrType::Decimal => "a number",
+        AttrType::DateTime => "an RFC 3339 dateTime string",
+        AttrType::Complex => "an object",
     }
 }

@@ -2,15 +2,17 @@
 //! loses an optimistic-concurrency race is retried from a fresh read, so concurrent PATCHes
 //! of one resource never lose an update.
 
+use super::compat::{Compat, Rule};
 use super::list::{self, PageLimits, QueryParams};
-use super::resource::Canonical;
+use super::projection::Projection;
+use super::resource::{Canonical, ResourceSchema};
 use super::schema::Registry;
 use super::user::{self, RenderedUser};
 use super::{filter, patch};
 use crate::auth::secrets::hash_secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{NewUser, Store, TenantId, Tx, UserListQuery};
+use crate::store::{NewUser, Store, TenantId, Tx, UserListQuery, UserRow};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -23,6 +25,18 @@ pub struct TenantScope {
     pub tenant: TenantId,
     /// The tenant's SCIM Base URL, for `meta.location`.
     pub base_url: String,
+    /// Strict RFC mode: the compatibility layer refuses instead of accepting.
+    pub strict: bool,
+}
+
+/// Everything a use case needs to know about the request besides its body.
+pub struct Request<'a> {
+    pub scope: &'a TenantScope,
+    /// `attributes`, `excludedAttributes` and, for lists, filter, sort and paging.
+    pub params: &'a QueryParams,
+    pub compat: &'a Compat,
+    /// `If-Match` (RFC 7644 §3.14), checked inside the write's transaction.
+    pub if_match: Option<&'a str>,
 }
 
 pub struct ScimService {
@@ -42,6 +56,15 @@ fn note_dropped(c: &Canonical) {
     }
 }
 
+/// RFC 7232 §3.1 over weak tags: `*`, or a list naming the current version.
+pub fn if_match_allows(header: Option<&str>, etag: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").trim_matches('"').to_string();
+    match header {
+        None => true,
+        Some(h) => h.split(',').any(|t| t.trim() == "*" || opaque(t) == opaque(etag)),
+    }
+}
+
 impl ScimService {
     pub fn new(store: Store, clock: Arc<dyn Clock>, limits: PageLimits) -> Self {
         ScimService { store, clock, registry: Registry::load(), limits }
@@ -49,6 +72,14 @@ impl ScimService {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    pub fn limits(&self) -> PageLimits {
+        self.limits
+    }
+
+    fn schema(&self) -> ResourceSchema<'_> {
+        user::user_schema(&self.registry)
     }
 
     fn write_retrying<R>(&self, mut f: impl FnMut(&mut Tx<'_>) -> Result<R>) -> Result<R> {
@@ -61,94 +92,111 @@ impl ScimService {
         }
     }
 
+    /// The user as the request asked to see it.
+    fn view(&self, row: &UserRow, req: &Request<'_>) -> Result<RenderedUser> {
+        let mut rendered = user::render(row, &req.scope.base_url)?;
+        let schema = self.schema();
+        Projection::parse(&schema, req.params.get("attributes"), req.params.get("excludedAttributes"))
+            .apply(&schema, &mut rendered.body);
+        Ok(rendered)
+    }
+
+    fn current(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<UserRow> {
+        let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
+        if !if_match_allows(req.if_match, &user::etag(row.version)) {
+            return Err(Error::PreconditionFailed);
+        }
+        Ok(row)
+    }
+
     /// RFC 7644 §3.3.
-    pub fn create_user(&self, scope: &TenantScope, body: &Value) -> Result<RenderedUser> {
-        let schema = user::user_schema(&self.registry);
-        let mut c = schema.canonicalize(body)?;
+    pub fn create_user(&self, req: &Request<'_>, body: &Value) -> Result<RenderedUser> {
+        let schema = self.schema();
+        let mut c = schema.canonicalize_request(body, req.compat)?;
         note_dropped(&c);
         user::default_active(&mut c.attrs);
         let write = user::derive_write(&schema, &c.attrs)?;
         // Hashed before the transaction: argon2 takes milliseconds the writer should not wait.
         let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
         let new = NewUser { id: uuid::Uuid::new_v4().to_string(), write, password_hash, now: self.clock.now() };
-        let row = self.store.write(|tx| tx.insert_user(scope.tenant, &new))?;
-        user::render(&row, &scope.base_url)
+        let row = self.store.write(|tx| tx.insert_user(req.scope.tenant, &new))?;
+        self.view(&row, req)
     }
 
     /// RFC 7644 §3.4.1.
-    pub fn get_user(&self, scope: &TenantScope, id: &str) -> Result<RenderedUser> {
-        let row = self.store.read(|tx| tx.user_by_id(scope.tenant, id))?.ok_or_else(|| user_not_found(id))?;
-        user::render(&row, &scope.base_url)
+    pub fn get_user(&self, req: &Request<'_>, id: &str) -> Result<RenderedUser> {
+        let row = self.store.read(|tx| tx.user_by_id(req.scope.tenant, id))?.ok_or_else(|| user_not_found(id))?;
+        self.view(&row, req)
     }
 
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
-    pub fn list_users(&self, scope: &TenantScope, params: &QueryParams) -> Result<Value> {
-        let paging = list::paging(params, self.limits)?;
+    pub fn list_users(&self, req: &Request<'_>) -> Result<Value> {
+        let paging = list::paging(req.params, self.limits)?;
         let filters = filter::UserFilters::new(&self.registry);
         let query = UserListQuery {
-            predicate: filters.predicate(params.get("filter"))?,
-            sort: filters.sort_key(params.get("sortBy"), params.get("sortOrder"))?,
+            predicate: filters.predicate(req.params.get("filter"))?,
+            sort: filters.sort_key(req.params.get("sortBy"), req.params.get("sortOrder"))?,
             offset: paging.start_index - 1,
             limit: paging.count,
         };
-        let listed = self.store.read(|tx| tx.list_users(scope.tenant, &query))?;
-        let resources = listed
-            .rows
-            .iter()
-            .map(|row| user::render(row, &scope.base_url).map(|u| u.body))
-            .collect::<Result<Vec<_>>>()?;
+        let listed = self.store.read(|tx| tx.list_users(req.scope.tenant, &query))?;
+        let resources =
+            listed.rows.iter().map(|row| self.view(row, req).map(|u| u.body)).collect::<Result<Vec<_>>>()?;
         Ok(list::list_response(listed.total, paging.start_index, resources))
     }
 
-    /// RFC 7644 §3.5.1: replaces every writable attribute. `id`, `meta`, `groups` and
-    /// `password` in the body are ignored (IdPs echo what they read); a body without `active`
-    /// keeps the current value, since Okta and OneLogin PUT templates that omit it.
-    pub fn replace_user(&self, scope: &TenantScope, id: &str, body: &Value) -> Result<RenderedUser> {
-        let schema = user::user_schema(&self.registry);
-        let c = schema.canonicalize(body)?;
+    /// RFC 7644 §3.5.1: replaces every writable attribute. `id`, `meta` and `groups` in the
+    /// body are read-only and ignored (IdPs echo what they read).
+    pub fn replace_user(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<RenderedUser> {
+        let schema = self.schema();
+        let c = schema.canonicalize_request(body, req.compat)?;
         note_dropped(&c);
+        let keep_active = !c.attrs.contains_key("active") && req.compat.prefer(Rule::PutKeepsActive);
+        let password = user::password_of(&c).filter(|_| !req.compat.prefer(Rule::PutIgnoresPassword));
+        let password_hash = password.map(hash_secret).transpose()?;
         let now = self.clock.now();
         let row = self.write_retrying(|tx| {
-            let current = tx.user_by_id(scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
+            let current = self.current(tx, req, id)?;
             let mut attrs = c.attrs.clone();
-            if !attrs.contains_key("active") {
-                let stored = user::stored_attrs(&current)?;
-                attrs.insert("active".into(), stored.get("active").cloned().unwrap_or(Value::Bool(true)));
+            if keep_active {
+                if let Some(active) = user::stored_attrs(&current)?.get("active") {
+                    attrs.insert("active".into(), active.clone());
+                }
             }
             let write = user::derive_write(&schema, &attrs)?;
-            tx.update_user(scope.tenant, &current, &write, None, now)
+            tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)
         })?;
-        user::render(&row, &scope.base_url)
+        self.view(&row, req)
     }
 
     /// RFC 7644 §3.5.2: all operations apply, and the result validates, or nothing changes.
-    pub fn patch_user(&self, scope: &TenantScope, id: &str, body: &Value) -> Result<RenderedUser> {
-        let ops = patch::parse_request(body)?;
-        let schema = user::user_schema(&self.registry);
+    pub fn patch_user(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<RenderedUser> {
+        let ops = patch::parse_request(body, req.compat)?;
+        let schema = self.schema();
         let now = self.clock.now();
         let row = self.write_retrying(|tx| {
-            let current = tx.user_by_id(scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
+            let current = self.current(tx, req, id)?;
             let stored = user::stored_attrs(&current)?;
             let mut doc = stored.clone();
-            patch::apply(&schema, &mut doc, &ops)?;
-            let c = schema.canonicalize(&Value::Object(doc))?;
+            patch::apply(&schema, &mut doc, &ops, req.compat)?;
+            let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
             let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
             if c.attrs == stored && password_hash.is_none() {
-                // Nothing changed (e.g. Entra's empty Operations): keep the version.
+                // Nothing changed (e.g. an add of what is there): keep the version.
                 return Ok(current);
             }
             let write = user::derive_write(&schema, &c.attrs)?;
-            tx.update_user(scope.tenant, &current, &write, password_hash.as_deref(), now)
+            tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)
         })?;
-        user::render(&row, &scope.base_url)
+        self.view(&row, req)
     }
 
     /// RFC 7644 §3.6.
-    pub fn delete_user(&self, scope: &TenantScope, id: &str) -> Result<()> {
-        if self.store.write(|tx| tx.delete_user(scope.tenant, id))? {
+    pub fn delete_user(&self, req: &Request<'_>, id: &str) -> Result<()> {
+        self.store.write(|tx| {
+            let current = self.current(tx, req, id)?;
+            tx.delete_user(req.scope.tenant, &current.id)?;
             Ok(())
-        } else {
-            Err(user_not_found(id))
-        }
+        })
     }
 }

@@ -50,7 +50,7 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         user_name,
         external_id: text("externalId"),
         display_name_norm: text("displayName").as_deref().map(normalize),
-        active: attrs.get("active").and_then(Value::as_bool).unwrap_or(true),
+        active: attrs.get("active").and_then(Value::as_bool),
         data: Value::Object(attrs.clone()).to_string(),
         data_norm: schema.normalized(attrs).to_string(),
         values,
@@ -121,7 +121,7 @@ mod tests {
             "active": false,
             "emails": [{"value": "A@x.com", "type": "Work", "primary": true}, {"value": "b@y.com"}],
         });
-        let c = user_schema(&registry).canonicalize(&input).unwrap();
+        let c = user_schema(&registry).canonicalize(&input, &crate::scim::compat::Compat::new(false)).unwrap();
         let w = derive_write(&user_schema(&registry), &c.attrs).unwrap();
         let norm: Value = serde_json::from_str(&w.data_norm).unwrap();
         assert_eq!(norm["userName"], "alice@example.com");
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(norm["emails"][0]["type"], "work");
         assert_eq!((w.user_name.as_str(), w.user_name_norm.as_str()), ("Alice@Example.COM", "alice@example.com"));
         assert_eq!(w.external_id.as_deref(), Some("ext-1"));
-        assert!(!w.active);
+        assert_eq!(w.active, Some(false));
         assert_eq!(w.values.len(), 2);
         assert_eq!(w.values[0].value_norm.as_deref(), Some("a@x.com"));
         assert_eq!(w.values[0].type_norm.as_deref(), Some("work"));

@@ -10,6 +10,9 @@ impl From<DieselError> for Error {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 Error::Conflict(format!("a unique value is already in use ({})", info.message()))
             }
+            // Both are PostgreSQL telling one of two racing transactions to start again.
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::WriteConflict,
+            DieselError::DatabaseError(_, info) if info.message().contains("deadlock detected") => Error::WriteConflict,
             DieselError::NotFound => Error::NotFound("the resource does not exist".into()),
             other => Error::internal(other),
         }

@@ -6,6 +6,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
+        strict_rfc -> Bool,
     }
 }
 
@@ -32,7 +33,7 @@ diesel::table! {
         user_name_norm -> Text,
         external_id -> Nullable<Text>,
         display_name_norm -> Nullable<Text>,
-        active -> Bool,
+        active -> Nullable<Bool>,
         data -> Text,
         data_norm -> Text,
         password_hash -> Nullable<Text>,

@@ -226,7 +226,11 @@ impl Writer {
                 self.operand(operand, kind);
                 self.sql(", '') <> ''");
             }
-            (Operand::Column(UserColumn::ExternalId | UserColumn::DisplayNameNorm) | Operand::Values(_), _) => {
+            (
+                Operand::Column(UserColumn::ExternalId | UserColumn::DisplayNameNorm | UserColumn::Active)
+                | Operand::Values(_),
+                _,
+            ) => {
                 self.operand(operand, kind);
                 self.sql(" IS NOT NULL");
             }

@@ -12,16 +12,17 @@ pub struct TenantRow {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub disabled: bool,
+    pub strict_rfc: bool,
 }
 
-type Columns = (i64, String, NaiveDateTime, Option<NaiveDateTime>);
+type Columns = (i64, String, NaiveDateTime, Option<NaiveDateTime>, bool);
 
-fn from_columns((id, name, created_at, disabled_at): Columns) -> TenantRow {
-    TenantRow { id: TenantId(id), name, created_at: created_at.and_utc(), disabled: disabled_at.is_some() }
+fn from_columns((id, name, created_at, disabled_at, strict_rfc): Columns) -> TenantRow {
+    TenantRow { id: TenantId(id), name, created_at: created_at.and_utc(), disabled: disabled_at.is_some(), strict_rfc }
 }
 
-const COLUMNS: (tenants::id, tenants::name, tenants::created_at, tenants::disabled_at) =
-    (tenants::id, tenants::name, tenants::created_at, tenants::disabled_at);
+const COLUMNS: (tenants::id, tenants::name, tenants::created_at, tenants::disabled_at, tenants::strict_rfc) =
+    (tenants::id, tenants::name, tenants::created_at, tenants::disabled_at, tenants::strict_rfc);
 
 impl Tx<'_> {
     pub fn create_tenant(&mut self, name: &str, now: DateTime<Utc>) -> Result<TenantRow> {
@@ -38,7 +39,7 @@ impl Tx<'_> {
                 }
             })?;
         let id = ids.first().copied().ok_or_else(|| Error::internal("insert returned no id"))?;
-        Ok(TenantRow { id: TenantId(id), name: name.to_string(), created_at: now, disabled: false })
+        Ok(TenantRow { id: TenantId(id), name: name.to_string(), created_at: now, disabled: false, strict_rfc: false })
     }
 
     pub fn tenant_by_name(&mut self, name: &str) -> Result<Option<TenantRow>> {
@@ -50,6 +51,13 @@ impl Tx<'_> {
     pub fn list_tenants(&mut self) -> Result<Vec<TenantRow>> {
         let rows = tenants::table.select(COLUMNS).order(tenants::name.asc()).load::<Columns>(self.conn)?;
         Ok(rows.into_iter().map(from_columns).collect())
+    }
+
+    pub fn set_strict_rfc(&mut self, tenant: TenantId, strict: bool) -> Result<()> {
+        diesel::update(tenants::table.filter(tenants::id.eq(tenant.0)))
+            .set(tenants::strict_rfc.eq(strict))
+            .execute(self.conn)?;
+        Ok(())
     }
 
     /// Deletes the tenant and, through ON DELETE CASCADE, all of its data.

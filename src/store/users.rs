@@ -18,7 +18,7 @@ pub struct UserWrite {
     pub user_name_norm: String,
     pub external_id: Option<String>,
     pub display_name_norm: Option<String>,
-    pub active: bool,
+    pub active: Option<bool>,
     /// The canonical resource JSON (all attributes but id and meta).
     pub data: String,
     /// `data` with caseExact=false strings normalised, for filters.

@@ -235,3 +235,15 @@ scim_test!(hot_filters_use_indexes_on_both_backends, |app| {
         }
     }
 });
+
+scim_test!(a_user_whose_active_was_removed_is_neither_active_nor_inactive, |app| {
+    let u = app.create_user("noactive@x.com").await;
+    let path = format!("/Users/{}", u["id"].as_str().unwrap());
+    let r = app.patch(&path, crate::helpers::patch_op(json!([{"op": "remove", "path": "active"}]))).await;
+    assert!(r.body.get("active").is_none(), "{}", r.body);
+    for (f, n) in
+        [("active eq true", 0), ("active eq false", 0), ("active pr", 0), ("not (active pr)", 1), ("active ne true", 1)]
+    {
+        assert_eq!(app.get(&format!("/Users?filter={}", enc(f))).await.body["totalResults"], n, "{f}");
+    }
+});

@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod clients;
 mod errors;
 mod filter_agreement;
 mod filters;

@@ -32,7 +32,7 @@ CREATE TABLE users (
     user_name_norm TEXT COLLATE "C" NOT NULL,
     external_id TEXT COLLATE "C",
     display_name_norm TEXT COLLATE "C",
-    active BOOLEAN NOT NULL,
+    active BOOLEAN,
     -- The whole SCIM resource but id and meta, as canonical JSON: the source of truth. The
     -- typed columns above and user_values are derived from it on every write.
     data TEXT NOT NULL,

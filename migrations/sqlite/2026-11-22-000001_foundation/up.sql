@@ -30,7 +30,7 @@ CREATE TABLE users (
     user_name_norm TEXT NOT NULL,
     external_id TEXT,
     display_name_norm TEXT,
-    active BOOLEAN NOT NULL,
+    active BOOLEAN,
     -- The whole SCIM resource but id and meta, as canonical JSON: the source of truth. The
     -- typed columns above and user_values are derived from it on every write.
     data TEXT NOT NULL,

@@ -1,0 +1,219 @@
+//! `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) over a rendered resource,
+//! honouring each attribute's `returned` (RFC 7643 §7): `always` is kept whatever is asked,
+//! `request` only when asked for, `never` is never stored in the first place.
+
+use super::resource::{Located, ResourceSchema};
+use super::schema::{AttributeDef, Returned};
+use serde_json::Value;
+
+/// One requested path: a top-level key of the rendered resource (an attribute, or an
+/// extension's URN) and optionally one level below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wanted {
+    key: String,
+    sub: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    attributes: Option<Vec<Wanted>>,
+    excluded: Vec<Wanted>,
+}
+
+impl Projection {
+    /// From the comma-separated parameter values. Unknown names are ignored: clients ask for
+    /// extension attributes a resource may not carry.
+    pub fn parse(schema: &ResourceSchema<'_>, attributes: Option<&str>, excluded: Option<&str>) -> Projection {
+        let list = |text: Option<&str>| -> Vec<Wanted> {
+            text.unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .filter_map(|p| resolve(schema, p))
+                .collect()
+        };
+        let attributes = attributes.filter(|a| !a.trim().is_empty()).map(|a| list(Some(a)));
+        Projection { attributes, excluded: list(excluded) }
+    }
+
+    pub fn is_identity(&self) -> bool {
+        self.attributes.is_none() && self.excluded.is_empty()
+    }
+
+    /// Whether the top-level attribute `name` will be in the output at all: lets a caller
+    /// skip loading what nobody will see (a group's members).
+    pub fn includes(&self, name: &str) -> bool {
+        let excluded = self.excluded.iter().any(|w| w.key.eq_ignore_ascii_case(name) && w.sub.is_none());
+        let asked = self.attributes.as_ref().is_none_or(|a| a.iter().any(|w| w.key.eq_ignore_ascii_case(name)));
+        !excluded && asked
+    }
+
+    pub fn apply(&self, schema: &ResourceSchema<'_>, resource: &mut Value) {
+        let Value::Object(obj) = resource else { return };
+        if self.is_identity() {
+            return;
+        }
+        let keys: Vec<String> = obj.keys().cloned().collect();
+        for key in keys {
+            let located = schema.locate(&key);
+            let always = key == "schemas" || key == "id" || returned(&located) == Some(Returned::Always);
+            if always {
+                continue;
+            }
+            let Some(value) = obj.get_mut(&key) else { continue };
+            let keep = match &self.attributes {
+                None => true,
+                Some(wanted) => {
+                    let subs: Vec<&Wanted> = wanted.iter().filter(|w| w.key == key).collect();
+                    if subs.is_empty() {
+                        false
+                    } else if subs.iter().all(|w| w.sub.is_some()) {
+                        let names: Vec<&str> = subs.iter().filter_map(|w| w.sub.as_deref()).collect();
+                        retain_subs(value, &names);
+                        true
+                    } else {
+                        true
+                    }
+                }
+            };
+            if !keep || (self.attributes.is_none() && returned(&located) == Some(Returned::Request)) {
+                obj.remove(&key);
+                continue;
+            }
+            for w in self.excluded.iter().filter(|w| w.key == key) {
+                match &w.sub {
+                    None => {
+                        obj.remove(&key);
+                        break;
+                    }
+                    Some(sub) => remove_sub(value, sub),
+                }
+            }
+        }
+    }
+}
+
+fn returned(located: &Located<'_>) -> Option<Returned> {
+    match located {
+        Located::Core(def) | Located::Common(def) => Some(def.returned),
+        _ => None,
+    }
+}
+
+/// Maps a path to the rendered key it lives under: `name.givenName` → (name, givenName);
+/// `urn:…:enterprise:2.0:User:department` → (the extension URN, department);
+/// `urn:…:core:2.0:User:userName` → (userName).
+fn resolve(schema: &ResourceSchema<'_>, path: &str) -> Option<Wanted> {
+    let lower = path.to_ascii_lowercase();
+    if let Some(ext) = schema.extensions.iter().find(|e| lower.starts_with(&e.id.to_ascii_lowercase())) {
+        let rest = path[ext.id.len()..].trim_start_matches(':');
+        if rest.is_empty() {
+            return Some(Wanted { key: ext.id.clone(), sub: None });
+        }
+        let name = rest.split('.').next().unwrap_or(rest);
+        let def = ext.attribute(name)?;
+        return Some(Wanted { key: ext.id.clone(), sub: Some(def.name.clone()) });
+    }
+    let core = schema.core.id.to_ascii_lowercase();
+    let rest = if lower.starts_with(&core) { path[core.len()..].trim_start_matches(':') } else { path };
+    let (name, sub) = match rest.split_once('.') {
+        Some((n, s)) => (n, Some(s)),
+        None => (rest, None),
+    };
+    let def: &AttributeDef = match schema.locate(name) {
+        Located::Core(d) | Located::Common(d) => d,
+        Located::ReadOnly(n) => {
+            let d = schema.common.attribute(n).or_else(|| schema.core.attribute(n))?;
+            return Some(Wanted {
+                key: d.name.clone(),
+                sub: sub.and_then(|s| d.sub_attribute(s)).map(|s| s.name.clone()),
+            });
+        }
+        _ => return None,
+    };
+    let sub = match sub {
+        Some(s) => Some(def.sub_attribute(s)?.name.clone()),
+        None => None,
+    };
+    Some(Wanted { key: def.name.clone(), sub })
+}
+
+fn retain_subs(value: &mut Value, names: &[&str]) {
+    match value {
+        Value::Object(o) => o.retain(|k, _| names.contains(&k.as_str())),
+        Value::Array(items) => items.iter_mut().for_each(|i| retain_subs(i, names)),
+        _ => {}
+    }
+}
+
+fn remove_sub(value: &mut Value, name: &str) {
+    match value {
+        Value::Object(o) => {
+            o.remove(name);
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| remove_sub(i, name)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::Registry;
+    use crate::scim::user::user_schema;
+    use serde_json::json;
+
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    fn user() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENT],
+            "id": "1", "userName": "b", "displayName": "B", "active": true,
+            "name": {"givenName": "G", "familyName": "F"},
+            "emails": [{"value": "a@x", "type": "work"}, {"value": "b@x", "type": "home"}],
+            ENT: {"department": "D", "employeeNumber": "7"},
+            "meta": {"resourceType": "User", "location": "l", "version": "W/\"1\""},
+        })
+    }
+
+    #[test]
+    fn attributes_and_excluded_attributes_shape_the_output() {
+        let registry = Registry::load();
+        let schema = user_schema(&registry);
+        let department = format!("{ENT}:department");
+        let cases: Vec<(Option<&str>, Option<&str>, Value)> = vec![
+            (Some("userName"), None, json!({"schemas": user()["schemas"], "id": "1", "userName": "b"})),
+            (Some("ID"), None, json!({"schemas": user()["schemas"], "id": "1"})),
+            (
+                Some("name.givenName,emails.value"),
+                None,
+                json!({"schemas": user()["schemas"], "id": "1", "name": {"givenName": "G"}, "emails": [{"value": "a@x"}, {"value": "b@x"}]}),
+            ),
+            (Some(&department), None, json!({"schemas": user()["schemas"], "id": "1", ENT: {"department": "D"}})),
+            (
+                Some(ENT),
+                None,
+                json!({"schemas": user()["schemas"], "id": "1", ENT: {"department": "D", "employeeNumber": "7"}}),
+            ),
+            (
+                Some("urn:ietf:params:scim:schemas:core:2.0:User:userName,meta.version"),
+                None,
+                json!({"schemas": user()["schemas"], "id": "1", "userName": "b", "meta": {"version": "W/\"1\""}}),
+            ),
+            (Some("nosuch,userName"), None, json!({"schemas": user()["schemas"], "id": "1", "userName": "b"})),
+        ];
+        for (attributes, excluded, want) in cases {
+            let mut u = user();
+            Projection::parse(&schema, attributes, excluded).apply(&schema, &mut u);
+            assert_eq!(u, want, "{attributes:?}");
+        }
+        let mut u = user();
+        Projection::parse(&schema, None, Some("emails,name.familyName,id,meta")).apply(&schema, &mut u);
+        assert!(u.get("emails").is_none() && u.get("meta").is_none());
+        assert_eq!(u["id"], "1", "id is returned always");
+        assert_eq!(u["name"], json!({"givenName": "G"}));
+        let p = Projection::parse(&schema, None, Some("emails"));
+        assert!(!p.includes("emails") && p.includes("userName"));
+        assert!(Projection::parse(&schema, None, None).is_identity());
+    }
+}

@@ -1,0 +1,269 @@
+//! Real client traffic replayed: Okta's SCIM 2.0 spec test, Okta profile push and
+//! (de)activation, Entra ID's default and aadOptscim062020 PATCH shapes, OneLogin templates,
+//! and strict RFC mode refusing each quirk.
+
+use crate::helpers::{patch_op, TestApp};
+use crate::scim_test;
+use awc::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn compat_rules(r: &crate::helpers::Response) -> Vec<String> {
+    r.header("x-scimd-compat").map(|h| h.split(',').map(str::to_string).collect()).unwrap_or_default()
+}
+
+scim_test!(okta_scim_2_0_spec_test_passes, |app| {
+    app.create_user("existing@atko.com").await;
+    let okta = |method: Method, path: String, body: Option<Value>, auth: Option<String>| {
+        let app = &app;
+        async move {
+            let auth = auth.unwrap_or_else(|| format!("Bearer {}", app.token));
+            let headers = [
+                ("Accept", "application/scim+json"),
+                ("Accept-Charset", "utf-8"),
+                ("Content-Type", "application/scim+json; charset=utf-8"),
+                ("User-Agent", "OKTA SCIM Integration"),
+            ];
+            app.send_raw(
+                method,
+                &format!("{}{path}", app.base),
+                Some(&auth),
+                &headers,
+                body.map(|b| b.to_string().into_bytes()),
+            )
+            .await
+        }
+    };
+    // 1. Users endpoint.
+    let r = okta(Method::GET, "/Users?count=1&startIndex=1".into(), None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let first = &r.body["Resources"][0];
+    for k in ["id", "userName", "active"] {
+        assert!(!first[k].is_null(), "{k}");
+    }
+    assert!(first["name"]["familyName"].is_string() && first["emails"][0]["value"].is_string());
+    // 2. By id.
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(okta(Method::GET, format!("/Users/{id}"), None, None).await.body["id"], id);
+    // 3, 5. Unknown userName: an empty list.
+    let r = okta(Method::GET, "/Users?filter=userName%20eq%20%22abcdefgh%40atko.com%22".into(), None, None).await;
+    assert_eq!((r.status, r.body["totalResults"].clone()), (StatusCode::OK, json!(0)));
+    // 4, 12. Unknown ids: 404 with a SCIM error.
+    okta(Method::GET, "/Users/010101001010101011001010101011".into(), None, None).await.assert_error(404, None);
+    okta(Method::GET, "/Users/00919288221112222".into(), None, None).await.assert_error(404, None);
+    // 6-8. Create with realistic values, read back, create again: 409.
+    let name = "RunscopeAbc123@atko.com";
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+        "name": {"givenName": "Runscope123", "familyName": "Abcdefghi123"},
+        "emails": [{"primary": true, "value": name, "type": "work"}], "displayName": "Runscope123 Abcdefghi123", "active": true});
+    let r = okta(Method::POST, "/Users".into(), Some(body.clone()), None).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!((r.body["active"].clone(), r.body["userName"].clone()), (json!(true), json!(name)));
+    let created = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(okta(Method::GET, format!("/Users/{created}"), None, None).await.body["name"], body["name"]);
+    okta(Method::POST, "/Users".into(), Some(body), None).await.assert_error(409, Some("uniqueness"));
+    // 9. Username case sensitivity check.
+    let r = okta(Method::GET, format!("/Users?filter=userName%20eq%20%22{}%22", name.to_uppercase()), None, None).await;
+    assert_eq!(r.body["Resources"][0]["id"], created);
+    // 11. A non-token: 401 with a SCIM error.
+    okta(Method::GET, "/Users".into(), None, Some("non-token".into())).await.assert_error(401, None);
+});
+
+scim_test!(okta_profile_push_deactivation_and_reactivation, |app| {
+    let u = app.create_user("crud@okta.local").await;
+    let path = format!("/Users/{}", u["id"].as_str().unwrap());
+    let mut push = app.get(&path).await.body;
+    push["name"]["givenName"] = json!("Changed");
+    push["password"] = json!("TkdFNVdIVkxhM2c9");
+    push.as_object_mut().unwrap().remove("active");
+    let r = app.put(&path, push).await;
+    assert_eq!(
+        (r.status, r.body["name"]["givenName"].clone(), r.body["active"].clone()),
+        (StatusCode::OK, json!("Changed"), json!(true))
+    );
+    assert_eq!(compat_rules(&r), ["put-keeps-active", "put-ignores-password"]);
+    let off = app.patch(&path, patch_op(json!([{"op": "replace", "value": {"active": false}}]))).await;
+    assert_eq!(off.body["active"], false);
+    let found = app.get("/Users?filter=userName%20eq%20%22crud%40okta.local%22").await;
+    assert_eq!(found.body["Resources"][0]["active"], false);
+    let on = app.patch(&path, patch_op(json!([{"op": "replace", "value": {"active": true}}]))).await;
+    assert_eq!(on.body["active"], true);
+    assert!(compat_rules(&on).is_empty(), "Okta's (de)activation is plain RFC 7644");
+});
+
+async fn entra_user(app: &TestApp) -> String {
+    // Entra's create, with its nulls and empty roles.
+    let r = app
+        .post("/Users", json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENT],
+            "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef", "userName": "Test_User_00aa00aa@testuser.com",
+            "active": true, "emails": [{"primary": true, "type": "work", "value": "Test_User_11bb@testuser.com"}],
+            "meta": {"resourceType": "User"}, "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+            "roles": [], "addresses": null, "title": null, "manager": null,
+        }))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+scim_test!(entra_default_patch_shapes, |app| {
+    let id = entra_user(&app).await;
+    let path = format!("/Users/{id}");
+    let r = app
+        .patch(
+            &path,
+            patch_op(json!([
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@microsoft.com"},
+                {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+                {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0100"},
+                {"op": "Replace", "path": format!("{ENT}:employeeNumber"), "value": "42"},
+                {"op": "Add", "path": format!("{ENT}:manager"), "value": "26118915-6090"},
+            ])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["emails"], json!([{"primary": true, "type": "work", "value": "updatedEmail@microsoft.com"}]));
+    assert_eq!(r.body["name"]["familyName"], "updatedFamilyName");
+    assert_eq!(r.body["phoneNumbers"], json!([{"type": "mobile", "value": "+1 555 0100"}]));
+    assert_eq!(r.body[ENT], json!({"employeeNumber": "42", "manager": {"value": "26118915-6090"}}));
+    let rules = compat_rules(&r);
+    for rule in ["patch-name-case", "filter-creates-element", "bare-complex-value"] {
+        assert!(rules.contains(&rule.to_string()), "{rule} in {rules:?}");
+    }
+    // Disable with a string boolean, then the user is still found, inactive.
+    let r = app.patch(&path, patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}]))).await;
+    assert_eq!(r.body["active"], false);
+    assert!(compat_rules(&r).contains(&"string-scalars".to_string()));
+    let found = app.get("/Users?filter=userName%20eq%20%22test_user_00aa00aa%40testuser.com%22").await;
+    assert_eq!(found.body["Resources"][0]["active"], false);
+    // Clear the manager with "", rename, and the validator's empty Operations.
+    let r = app.patch(&path, patch_op(json!([{"op": "Replace", "path": format!("{ENT}:manager"), "value": ""}]))).await;
+    assert!(r.body[ENT].get("manager").is_none(), "{}", r.body);
+    let r = app
+        .patch(&path, patch_op(json!([{"op": "Replace", "path": "userName", "value": "renamed@testuser.com"}])))
+        .await;
+    assert_eq!(r.body["userName"], "renamed@testuser.com");
+    let r = app.patch(&path, patch_op(json!([]))).await;
+    assert_eq!((r.status, compat_rules(&r)), (StatusCode::OK, vec!["empty-operations".to_string()]));
+    // The MS validator's manager object forms.
+    let r = app
+        .patch(
+            &path,
+            patch_op(json!([{"op": "add", "path": format!("{ENT}:manager"), "value": {"value": "AXTKDLNRKMKT"}}])),
+        )
+        .await;
+    assert_eq!(r.body[ENT]["manager"], json!({"value": "AXTKDLNRKMKT"}));
+    let r = app.patch(&path, patch_op(json!([{"op": "remove", "path": format!("{ENT}:manager")}]))).await;
+    assert!(r.body[ENT].get("manager").is_none());
+});
+
+scim_test!(entra_aad_opt_scim_062020_patch_shapes, |app| {
+    let id = entra_user(&app).await;
+    let path = format!("/Users/{id}");
+    let r = app
+        .patch(
+            &path,
+            patch_op(json!([
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@contoso.com"},
+                {"op": "replace", "value": {"displayName": "Bjfe", "name.givenName": "Kkom", "name.familyName": "Unua",
+                                              format!("{ENT}:employeeNumber"): "Aklq"}},
+                {"op": "add", "path": "nickName", "value": "Babs"},
+                {"op": "replace", "path": "active", "value": false},
+            ])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let b = &r.body;
+    assert_eq!(
+        (b["displayName"].clone(), b["nickName"].clone(), b["active"].clone()),
+        (json!("Bjfe"), json!("Babs"), json!(false))
+    );
+    assert_eq!(b["name"], json!({"formatted": "givenName familyName", "familyName": "Unua", "givenName": "Kkom"}));
+    assert_eq!(b[ENT]["employeeNumber"], "Aklq");
+    assert_eq!(b["emails"][0]["value"], "new@contoso.com");
+    assert!(compat_rules(&r).is_empty(), "the compliant shapes need no quirks: {:?}", compat_rules(&r));
+});
+
+scim_test!(onelogin_templates_with_legacy_urns_and_single_objects, |app| {
+    let r = app
+        .post(
+            "/Users",
+            json!({
+                "schemas": ["urn:scim:schemas:core:1.0", "urn:scim:schemas:extension:enterprise:1.0"],
+                "userName": "onelogin-test-user01",
+                "name": {"givenName": "AAA Test", "familyName": " User 01", "formatted": ""},
+                "emails": {"value": "ol@example.com", "type": "work", "primary": true},
+                "urn:scim:schemas:extension:enterprise:1.0": {"department": "Sales", "manager": {"managerId": "m1"}},
+                "customAttribute": "x",
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["emails"], json!([{"value": "ol@example.com", "type": "work", "primary": true}]));
+    assert_eq!(r.body["name"]["familyName"], " User 01", "values are stored as sent");
+    assert_eq!(r.body[ENT]["department"], "Sales");
+    let mut rules = compat_rules(&r);
+    rules.sort();
+    assert_eq!(rules, ["foreign-schema-urn", "single-value-for-multi-valued", "unknown-attribute"]);
+    // OneLogin updates by PUT of the same template, without active.
+    let path = format!("/Users/{}", r.body["id"].as_str().unwrap());
+    app.patch(&path, patch_op(json!([{"op": "replace", "path": "active", "value": false}]))).await;
+    let r = app
+        .put(&path, json!({"schemas": ["urn:scim:schemas:core:1.0"], "userName": "onelogin-test-user01", "title": "T"}))
+        .await;
+    assert_eq!((r.body["title"].clone(), r.body["active"].clone()), (json!("T"), json!(false)));
+});
+
+scim_test!(strict_rfc_mode_refuses_every_quirk, |app| {
+    let (base, token) = app.tenant("rfc");
+    scimd::tenancy::set_strict_rfc(&app.store, "rfc", true).unwrap();
+    let send = |method: Method, path: String, body: Value| {
+        let app = &app;
+        let url = format!("{base}{path}");
+        let auth = format!("Bearer {token}");
+        async move {
+            app.send_raw(
+                method,
+                &url,
+                Some(&auth),
+                &[("Content-Type", "application/scim+json")],
+                Some(body.to_string().into_bytes()),
+            )
+            .await
+        }
+    };
+    let core = "urn:ietf:params:scim:schemas:core:2.0:User";
+    let r = send(Method::POST, "/Users".into(), json!({"schemas": [core], "userName": "s@x.com"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let path = format!("/Users/{}", r.body["id"].as_str().unwrap());
+    let refused: Vec<(Method, Value, &str)> = vec![
+        (Method::POST, json!({"userName": "a"}), "invalidSyntax"),
+        (Method::POST, json!({"schemas": ["urn:scim:schemas:core:1.0"], "userName": "a"}), "invalidSyntax"),
+        (Method::POST, json!({"schemas": [core], "userName": "a", "custom": 1}), "invalidSyntax"),
+        (Method::POST, json!({"schemas": [core], "userName": "a", "emails": {"value": "x"}}), "invalidValue"),
+        (Method::POST, json!({"schemas": [core], "userName": "a", "active": "True"}), "invalidValue"),
+        (Method::PATCH, patch_op(json!([{"op": "Replace", "path": "title", "value": "x"}])), "invalidSyntax"),
+        (Method::PATCH, patch_op(json!([])), "invalidSyntax"),
+        (
+            Method::PATCH,
+            patch_op(json!([{"op": "add", "path": "emails[type eq \"work\"].value", "value": "x"}])),
+            "noTarget",
+        ),
+        (Method::PATCH, patch_op(json!([{"op": "replace", "value": {"id": "x", "title": "t"}}])), "mutability"),
+        (
+            Method::PATCH,
+            patch_op(json!([{"op": "add", "path": format!("{ENT}:manager"), "value": "m"}])),
+            "invalidValue",
+        ),
+        (Method::PATCH, json!({"Operations": [{"op": "replace", "path": "title", "value": "x"}]}), "invalidSyntax"),
+    ];
+    for (method, body, scim_type) in refused {
+        let target = if method == Method::POST { "/Users".to_string() } else { path.clone() };
+        send(method, target, body.clone()).await.assert_error(400, Some(scim_type));
+    }
+    // A PUT without active clears it in strict mode; with a password it sets one.
+    let r = send(Method::PUT, path.clone(), json!({"schemas": [core], "userName": "s@x.com", "password": "pw"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("active").is_none() && r.header("x-scimd-compat").is_none());
+});
