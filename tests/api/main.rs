@@ -9,5 +9,6 @@ mod clients;
 mod errors;
 mod filter_agreement;
 mod filters;
+mod projection;
 mod users_list;
 mod users_write;

@@ -1,0 +1,104 @@
+//! attributes/excludedAttributes on every read and write, ETags with If-Match and
+//! If-None-Match, and the discovery endpoints.
+
+use crate::helpers::{okta_user, patch_op};
+use crate::scim_test;
+use awc::http::{Method, StatusCode};
+use serde_json::json;
+
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+scim_test!(attributes_and_excluded_attributes_apply_to_every_response, |app| {
+    let mut body = okta_user("proj@x.com");
+    body[ENT] = json!({"department": "D", "costCenter": "C"});
+    let r = app.post("/Users?attributes=userName", body).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let keys: Vec<&String> = r.body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["schemas", "id", "userName"]);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/Users/{id}");
+    let r = app.get(&format!("{path}?attributes=emails.value,{ENT}:department")).await;
+    assert_eq!(r.body["emails"], json!([{"value": "proj@x.com"}]));
+    assert_eq!(r.body[ENT], json!({"department": "D"}));
+    assert!(r.body.get("name").is_none() && r.body.get("meta").is_none());
+    let r = app.get(&format!("{path}?excludedAttributes=emails,name.familyName,meta,id")).await;
+    assert!(r.body.get("emails").is_none() && r.body.get("meta").is_none());
+    assert_eq!(r.body["id"], id, "id is returned always");
+    assert_eq!(r.body["name"], json!({"givenName": "Test"}));
+    let list = app.get("/Users?attributes=id").await;
+    assert_eq!(list.body["Resources"][0].as_object().unwrap().len(), 2, "{}", list.body);
+    let search = app.post("/Users/.search", json!({"excludedAttributes": ["emails"]})).await;
+    assert!(search.body["Resources"][0].get("emails").is_none() && search.body["Resources"][0]["userName"].is_string());
+    let r = app
+        .patch(
+            &format!("{path}?attributes=active"),
+            patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_eq!(r.body, json!({"schemas": r.body["schemas"], "id": id, "active": false}));
+    let r = app.put(&format!("{path}?excludedAttributes=emails"), okta_user("proj@x.com")).await;
+    assert!(r.status == StatusCode::OK && r.body.get("emails").is_none());
+});
+
+scim_test!(etags_guard_writes_and_save_reads, |app| {
+    let u = app.create_user("etag@x.com").await;
+    let path = format!("/Users/{}", u["id"].as_str().unwrap());
+    let url = format!("{}{path}", app.base);
+    let auth = format!("Bearer {}", app.token);
+    let ct = ("Content-Type", "application/scim+json");
+    let patch = patch_op(json!([{"op": "replace", "path": "title", "value": "T"}])).to_string().into_bytes();
+    // A stale or foreign version: 412 and nothing written.
+    for stale in ["W/\"7\"", "\"7\"", "W/\"1\"x"] {
+        let r = app.send_raw(Method::PATCH, &url, Some(&auth), &[ct, ("If-Match", stale)], Some(patch.clone())).await;
+        r.assert_error(412, None);
+    }
+    assert!(app.get(&path).await.body.get("title").is_none());
+    // The current version (weak or not, or *) lets the write through and moves the version.
+    let r = app.send_raw(Method::PATCH, &url, Some(&auth), &[ct, ("If-Match", "W/\"1\"")], Some(patch.clone())).await;
+    assert_eq!((r.status, r.header("etag")), (StatusCode::OK, Some("W/\"2\"")));
+    let put = okta_user("etag@x.com").to_string().into_bytes();
+    let r = app.send_raw(Method::PUT, &url, Some(&auth), &[ct, ("If-Match", "\"1\"")], Some(put.clone())).await;
+    r.assert_error(412, None);
+    let r = app.send_raw(Method::PUT, &url, Some(&auth), &[ct, ("If-Match", "\"9\", W/\"2\"")], Some(put)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // If-None-Match: 304 while unchanged, 200 once changed.
+    let r = app.send_raw(Method::GET, &url, Some(&auth), &[("If-None-Match", "W/\"3\"")], None).await;
+    assert_eq!((r.status, r.header("etag"), r.raw.is_empty()), (StatusCode::NOT_MODIFIED, Some("W/\"3\""), true));
+    let r = app.send_raw(Method::GET, &url, Some(&auth), &[("If-None-Match", "W/\"2\"")], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // DELETE honours If-Match too.
+    app.send_raw(Method::DELETE, &url, Some(&auth), &[("If-Match", "W/\"1\"")], None).await.assert_error(412, None);
+    let r = app.send_raw(Method::DELETE, &url, Some(&auth), &[("If-Match", "*")], None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+});
+
+scim_test!(discovery_states_what_scimd_supports, |app| {
+    let spc = app.get("/ServiceProviderConfig").await;
+    assert_eq!(spc.status, StatusCode::OK);
+    assert_eq!(spc.body["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]));
+    for (feature, supported) in
+        [("patch", true), ("bulk", false), ("filter", true), ("sort", true), ("etag", true), ("changePassword", true)]
+    {
+        assert_eq!(spc.body[feature]["supported"], supported, "{feature}");
+    }
+    assert_eq!(spc.body["filter"]["maxResults"], 1000);
+    assert_eq!(spc.body["authenticationSchemes"][0]["type"], "oauthbearertoken");
+    assert_eq!(spc.body["meta"]["location"], format!("{}/ServiceProviderConfig", app.base));
+    let types = app.get("/ResourceTypes").await.body;
+    assert_eq!(types["totalResults"], 1);
+    assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+    assert_eq!(app.get("/ResourceTypes/User").await.body["schema"], "urn:ietf:params:scim:schemas:core:2.0:User");
+    let schemas = app.get("/Schemas").await.body;
+    assert_eq!(schemas["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
+    assert_eq!(schemas["totalResults"], 2);
+    let user = app.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await.body;
+    let password = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "password").unwrap();
+    assert_eq!((password["mutability"].clone(), password["returned"].clone()), (json!("writeOnly"), json!("never")));
+    app.get(&format!("/Schemas/{ENT}")).await;
+    app.get("/Schemas/urn:nope").await.assert_error(404, None);
+    app.get("/ResourceTypes/Nope").await.assert_error(404, None);
+    app.get("/Schemas?filter=id%20pr").await.assert_error(403, None);
+    app.call(Method::POST, "/ServiceProviderConfig", Some(json!({}))).await.assert_error(405, None);
+    let r = app.send_raw(Method::GET, &format!("{}/Schemas", app.base), None, &[], None).await;
+    r.assert_error(401, None);
+});
