@@ -7,7 +7,7 @@ use super::compat::{Compat, Rule};
 use super::filter_eval::matches_element;
 use super::resource::{Located, ResourceSchema};
 use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef, PATCH_OP};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ScimType};
 use scim_filter_parser::{parse_path, AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use serde_json::{Map, Value};
 
@@ -149,16 +149,30 @@ impl<'r> Engine<'_, 'r> {
                 Located::Extension(ext) => match value {
                     Value::Object(inner) => {
                         for (k, v) in inner {
-                            self.apply_at(doc, op.op, &format!("{}:{k}", ext.id), Some(v))?;
+                            self.apply_named(doc, op.op, &format!("{}:{k}", ext.id), v)?;
                         }
                     }
                     Value::Null => {}
                     _ => return Err(Error::invalid_value(format!("{} must be an object", ext.id))),
                 },
-                _ => self.apply_at(doc, op.op, key, Some(value))?,
+                _ => self.apply_named(doc, op.op, key, value)?,
             }
         }
         Ok(())
+    }
+
+    /// A key of a path-less value: unknown names are dropped like unknown attributes in a
+    /// POST (IdP templates carry them), or refused in strict mode.
+    fn apply_named(&self, doc: &mut Map<String, Value>, op: OpKind, key: &str, value: &Value) -> Result<()> {
+        if key.eq_ignore_ascii_case("schemas") {
+            return Ok(());
+        }
+        match self.resolve(key) {
+            Err(Error::BadRequest { scim_type: ScimType::InvalidPath, .. }) => {
+                self.compat.allow(Rule::UnknownAttribute, || format!("unknown attribute {key}"))
+            }
+            _ => self.apply_at(doc, op, key, Some(value)),
+        }
     }
 
     fn resolve(&self, path: &str) -> Result<Target<'r>> {
@@ -258,7 +272,7 @@ impl<'r> Engine<'_, 'r> {
                     doc.remove(&ext.id);
                 }
                 for (k, v) in fields {
-                    self.apply_at(doc, OpKind::Replace, &format!("{}:{k}", ext.id), Some(v))?;
+                    self.apply_named(doc, OpKind::Replace, &format!("{}:{k}", ext.id), v)?;
                 }
             }
             _ => return Err(Error::invalid_value(format!("{} takes an object", ext.id))),
