@@ -23,6 +23,8 @@ pub struct Settings {
     pub pool_size: u32,
     /// How long a verified credential is trusted before its row is checked again.
     pub credential_recheck: Duration,
+    /// Members read per query while a group's members are streamed out.
+    pub member_page_size: usize,
 }
 
 impl Settings {
@@ -37,6 +39,7 @@ impl Settings {
             workers: None,
             pool_size: 8,
             credential_recheck: Duration::from_secs(5),
+            member_page_size: 1000,
         }
     }
 }

@@ -100,6 +100,7 @@ impl Options {
             workers: self.workers,
             pool_size: self.pool_size,
             credential_recheck: Duration::from_secs(self.credential_recheck_secs),
+            ..Settings::new(&self.database_url)
         }
     }
 

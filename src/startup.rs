@@ -37,6 +37,7 @@ impl Application {
             auth: Authenticator::new(store, clock, settings.credential_recheck)?,
             public_url: public_url.clone(),
             max_body_bytes: settings.max_body_bytes,
+            member_page_size: settings.member_page_size.max(1),
         });
         let mut server = HttpServer::new(move || {
             App::new()

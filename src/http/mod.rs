@@ -4,6 +4,7 @@
 mod discovery;
 pub mod error;
 mod extract;
+mod groups;
 mod users;
 
 use crate::auth::Authenticator;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub auth: Authenticator,
     pub public_url: String,
     pub max_body_bytes: usize,
+    pub member_page_size: usize,
 }
 
 impl AppState {
@@ -46,6 +48,33 @@ pub fn with_compat(builder: &mut HttpResponseBuilder, fired: &[crate::scim::comp
         let names: Vec<&str> = fired.iter().map(|r| r.name()).collect();
         builder.insert_header(("X-Scimd-Compat", names.join(",")));
     }
+}
+
+fn if_match(req: &actix_web::HttpRequest) -> Option<String> {
+    req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// Runs `f` with the request's context off the async workers; returns its value and the
+/// compatibility rules that fired.
+async fn run<R: Send + 'static>(
+    state: web::Data<AppState>,
+    auth: extract::Authenticated,
+    params: crate::scim::list::QueryParams,
+    if_match: Option<String>,
+    f: impl FnOnce(&AppState, &crate::scim::service::Request<'_>) -> crate::error::Result<R> + Send + 'static,
+) -> Result<(R, Vec<crate::scim::compat::Rule>), Error> {
+    blocking(move || {
+        let compat = crate::scim::compat::Compat::new(auth.scope.strict);
+        let req = crate::scim::service::Request {
+            scope: &auth.scope,
+            params: &params,
+            compat: &compat,
+            if_match: if_match.as_deref(),
+        };
+        let out = f(&state, &req)?;
+        Ok((out, compat.fired()))
+    })
+    .await
 }
 
 pub fn scim_json(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
@@ -71,8 +100,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/.search")
-                        .route(web::post().to(users::search))
+                        .route(web::post().to(groups::search_root))
                         .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("POST")) })),
+                )
+                .service(
+                    web::resource("/Groups")
+                        .route(web::get().to(groups::list))
+                        .route(web::post().to(groups::create))
+                        .default_service(web::to(|| async {
+                            Err::<HttpResponse, _>(Error::MethodNotAllowed("GET, POST"))
+                        })),
+                )
+                .service(
+                    web::resource("/Groups/.search")
+                        .route(web::post().to(groups::search))
+                        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("POST")) })),
+                )
+                .service(
+                    web::resource("/Groups/{id}")
+                        .route(web::get().to(groups::get))
+                        .route(web::put().to(groups::replace))
+                        .route(web::patch().to(groups::patch))
+                        .route(web::delete().to(groups::delete))
+                        .default_service(web::to(|| async {
+                            Err::<HttpResponse, _>(Error::MethodNotAllowed("GET, PUT, PATCH, DELETE"))
+                        })),
                 )
                 .service(get_only("/ServiceProviderConfig", web::get().to(discovery::service_provider_config)))
                 .service(get_only("/ResourceTypes", web::get().to(discovery::resource_types)))

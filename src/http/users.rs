@@ -1,43 +1,21 @@
 //! /Users handlers (RFC 7644 §3.3–3.6), and `/.search` (§3.4.3).
 
 use super::extract::{Authenticated, Query, ScimJson};
-use super::{blocking, scim_json, with_compat, AppState};
+use super::{if_match, run, scim_json, with_compat, AppState};
 use crate::error::Error;
-use crate::scim::compat::{Compat, Rule};
+use crate::scim::compat::Rule;
 use crate::scim::list::QueryParams;
-use crate::scim::service::{if_match_allows, Request};
+use crate::scim::service::if_match_allows;
 use crate::scim::user::RenderedUser;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 type State = web::Data<AppState>;
 
-fn if_match(req: &HttpRequest) -> Option<String> {
-    req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string)
-}
-
 fn resource(mut builder: HttpResponseBuilder, user: RenderedUser, fired: &[Rule]) -> HttpResponse {
     builder.insert_header((header::ETAG, user.etag));
     with_compat(&mut builder, fired);
     scim_json(builder, &user.body)
-}
-
-/// Runs `f` with the request's context off the async workers; returns its value and the
-/// compatibility rules that fired.
-async fn run<R: Send + 'static>(
-    state: State,
-    auth: Authenticated,
-    params: QueryParams,
-    if_match: Option<String>,
-    f: impl FnOnce(&AppState, &Request<'_>) -> crate::error::Result<R> + Send + 'static,
-) -> Result<(R, Vec<Rule>), Error> {
-    blocking(move || {
-        let compat = Compat::new(auth.scope.strict);
-        let req = Request { scope: &auth.scope, params: &params, compat: &compat, if_match: if_match.as_deref() };
-        let out = f(&state, &req)?;
-        Ok((out, compat.fired()))
-    })
-    .await
 }
 
 pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
@@ -69,7 +47,7 @@ pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<Htt
     Ok(scim_json(HttpResponse::Ok(), &body))
 }
 
-/// RFC 7644 §3.4.3. The Base URL root searches every resource type, which today is Users.
+/// RFC 7644 §3.4.3 on /Users.
 pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
     let params = QueryParams::from_search_request(&body.0)?;
     let (body, _) = run(state, auth, params, None, |s, r| s.service.list_users(r)).await?;

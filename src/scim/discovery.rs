@@ -3,7 +3,7 @@
 //! state exactly what this server does.
 
 use super::list::PageLimits;
-use super::schema::{Registry, SchemaDef, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use super::schema::{Registry, SchemaDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use serde_json::{json, Value};
 
 pub const SERVICE_PROVIDER_CONFIG: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -33,7 +33,8 @@ pub fn service_provider_config(base_url: &str, limits: PageLimits) -> Value {
 
 /// RFC 7643 §6: the resource types served under the Base URL.
 pub fn resource_types(base_url: &str) -> Vec<Value> {
-    vec![json!({
+    vec![
+        json!({
         "schemas": [RESOURCE_TYPE],
         "id": "User",
         "name": "User",
@@ -42,7 +43,17 @@ pub fn resource_types(base_url: &str) -> Vec<Value> {
         "schema": USER_SCHEMA,
         "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
         "meta": {"resourceType": "ResourceType", "location": format!("{base_url}/ResourceTypes/User")},
-    })]
+        }),
+        json!({
+            "schemas": [RESOURCE_TYPE],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "Group",
+            "schema": GROUP_SCHEMA,
+            "meta": {"resourceType": "ResourceType", "location": format!("{base_url}/ResourceTypes/Group")},
+        }),
+    ]
 }
 
 fn schema_resource(def: &SchemaDef, base_url: &str) -> Value {
@@ -54,7 +65,10 @@ fn schema_resource(def: &SchemaDef, base_url: &str) -> Value {
 
 /// RFC 7643 §7: the schemas of the resource types served.
 pub fn schemas(registry: &Registry, base_url: &str) -> Vec<Value> {
-    [&registry.user, &registry.enterprise_user].into_iter().map(|d| schema_resource(d, base_url)).collect()
+    [&registry.user, &registry.enterprise_user, &registry.group]
+        .into_iter()
+        .map(|d| schema_resource(d, base_url))
+        .collect()
 }
 
 #[cfg(test)]
@@ -66,7 +80,7 @@ mod tests {
         let registry = Registry::load();
         let all = schemas(&registry, "https://x/scim/v2/t");
         let ids: Vec<&str> = all.iter().map(|s| s["id"].as_str().unwrap()).collect();
-        assert_eq!(ids, [USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+        assert_eq!(ids, [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA]);
         let user = &all[0];
         assert_eq!(user["meta"]["location"], format!("https://x/scim/v2/t/Schemas/{USER_SCHEMA}"));
         let user_name = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "userName").unwrap();

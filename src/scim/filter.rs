@@ -7,7 +7,7 @@ use super::schema::{
     AttrType, AttributeDef, Mutability, Registry, Returned, SchemaDef, ENTERPRISE_USER_SCHEMA, USER_SCHEMA,
 };
 use crate::error::{Error, Result};
-use crate::store::predicate::{CmpOp, Literal, Operand, Predicate, SortKey, UserColumn, ValueKind, ValuesColumn};
+use crate::store::predicate::{CmpOp, Column, Literal, Operand, Predicate, SortKey, ValueKind, ValuesColumn};
 use scim_filter_parser::{parse_filter, AttrPath, CompValue, CompareOp, Filter};
 
 use super::user::INDEXED_MULTI_VALUED;
@@ -19,7 +19,7 @@ fn bad(detail: impl Into<String>) -> Error {
 /// How one attribute path is reached in storage.
 enum Target<'r> {
     Column {
-        column: UserColumn,
+        column: Column,
         kind: ValueKind,
         case_exact: bool,
     },
@@ -100,13 +100,13 @@ impl<'r> UserFilters<'r> {
         if !in_extension {
             let column = |column, kind, case_exact| Ok(Target::Column { column, kind, case_exact });
             match (name.to_ascii_lowercase().as_str(), sub.map(str::to_ascii_lowercase).as_deref()) {
-                ("id", None) => return column(UserColumn::Id, ValueKind::Text, true),
-                ("externalid", None) => return column(UserColumn::ExternalId, ValueKind::Text, true),
-                ("username", None) => return column(UserColumn::UserNameNorm, ValueKind::Text, false),
-                ("displayname", None) => return column(UserColumn::DisplayNameNorm, ValueKind::Text, false),
-                ("active", None) => return column(UserColumn::Active, ValueKind::Bool, true),
-                ("meta", Some("created")) => return column(UserColumn::Created, ValueKind::Timestamp, true),
-                ("meta", Some("lastmodified")) => return column(UserColumn::LastModified, ValueKind::Timestamp, true),
+                ("id", None) => return column(Column::Id, ValueKind::Text, true),
+                ("externalid", None) => return column(Column::ExternalId, ValueKind::Text, true),
+                ("username", None) => return column(Column::UserNameNorm, ValueKind::Text, false),
+                ("displayname", None) => return column(Column::DisplayNameNorm, ValueKind::Text, false),
+                ("active", None) => return column(Column::Active, ValueKind::Bool, true),
+                ("meta", Some("created")) => return column(Column::Created, ValueKind::Timestamp, true),
+                ("meta", Some("lastmodified")) => return column(Column::LastModified, ValueKind::Timestamp, true),
                 ("meta", Some("resourcetype")) => return Ok(Target::ResourceType),
                 ("meta", _) => return Err(bad(format!("{path} cannot be filtered on"))),
                 ("schemas", None) => return Ok(Target::Schemas),
@@ -380,7 +380,7 @@ fn prefix_filter(f: &Filter, parent: &AttrPath) -> Filter {
 }
 
 /// One typed comparison (RFC 7644 §3.4.2.2 operator rules by attribute type).
-fn comparison(
+pub(super) fn comparison(
     operand: Operand,
     kind: ValueKind,
     case_exact: bool,

@@ -2,7 +2,7 @@
 
 use super::UserFilters;
 use crate::scim::schema::Registry;
-use crate::store::predicate::{Operand, Predicate, UserColumn, ValuesColumn};
+use crate::store::predicate::{Column, Operand, Predicate, ValuesColumn};
 
 fn lower(f: &str) -> Predicate {
     let registry = Registry::load();
@@ -17,13 +17,13 @@ fn hot_attributes_lower_to_indexed_columns() {
         _ => None,
     };
     for (f, c) in [
-        (r#"userName eq "x""#, UserColumn::UserNameNorm),
-        (r#"externalId eq "x""#, UserColumn::ExternalId),
-        (r#"displayName eq "x""#, UserColumn::DisplayNameNorm),
-        (r#"id eq "x""#, UserColumn::Id),
-        ("active eq true", UserColumn::Active),
-        (r#"meta.lastModified gt "2026-01-01T00:00:00Z""#, UserColumn::LastModified),
-        (r#"meta.created le "2026-01-01T00:00:00Z""#, UserColumn::Created),
+        (r#"userName eq "x""#, Column::UserNameNorm),
+        (r#"externalId eq "x""#, Column::ExternalId),
+        (r#"displayName eq "x""#, Column::DisplayNameNorm),
+        (r#"id eq "x""#, Column::Id),
+        ("active eq true", Column::Active),
+        (r#"meta.lastModified gt "2026-01-01T00:00:00Z""#, Column::LastModified),
+        (r#"meta.created le "2026-01-01T00:00:00Z""#, Column::Created),
     ] {
         assert_eq!(column(&lower(f)), Some(c), "{f}");
     }

@@ -5,6 +5,9 @@ pub mod compat;
 pub mod discovery;
 pub mod filter;
 pub mod filter_eval;
+pub mod group;
+pub mod group_filter;
+pub mod group_service;
 pub mod list;
 pub mod patch;
 #[cfg(test)]

@@ -12,8 +12,8 @@ use super::{filter, patch};
 use crate::auth::secrets::hash_secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{NewUser, Store, TenantId, Tx, UserListQuery, UserRow};
-use serde_json::Value;
+use crate::store::{NewUser, Store, TenantId, Tx, UserGroup, UserListQuery, UserRow};
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// How often a write that lost a race is tried again before the client is told to retry.
@@ -40,10 +40,10 @@ pub struct Request<'a> {
 }
 
 pub struct ScimService {
-    store: Store,
-    clock: Arc<dyn Clock>,
-    registry: Registry,
-    limits: PageLimits,
+    pub(super) store: Store,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) registry: Registry,
+    pub(super) limits: PageLimits,
 }
 
 fn user_not_found(id: &str) -> Error {
@@ -82,7 +82,7 @@ impl ScimService {
         user::user_schema(&self.registry)
     }
 
-    fn write_retrying<R>(&self, mut f: impl FnMut(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+    pub(super) fn write_retrying<R>(&self, mut f: impl FnMut(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let mut attempt = 1;
         loop {
             match self.store.write(&mut f) {
@@ -92,16 +92,46 @@ impl ScimService {
         }
     }
 
-    /// The user as the request asked to see it.
-    fn view(&self, row: &UserRow, req: &Request<'_>) -> Result<RenderedUser> {
+    /// The user as the request asked to see it, with its read-only `groups`.
+    pub(super) fn view(&self, row: &UserRow, groups: &[UserGroup], req: &Request<'_>) -> Result<RenderedUser> {
         let mut rendered = user::render(row, &req.scope.base_url)?;
+        let mine: Vec<Value> = groups
+            .iter()
+            .filter(|g| g.user_pk == row.pk)
+            .map(|g| {
+                json!({"value": g.group_id, "$ref": format!("{}/Groups/{}", req.scope.base_url, g.group_id),
+                       "display": g.display, "type": if g.direct { "direct" } else { "indirect" }})
+            })
+            .collect();
+        if !mine.is_empty() {
+            // RFC 7643 §4.1.2: groups, computed from memberships (direct and nested).
+            let meta = rendered.body.as_object_mut().and_then(|o| o.remove("meta"));
+            rendered.body["groups"] = Value::Array(mine);
+            if let Some(meta) = meta {
+                rendered.body["meta"] = meta;
+            }
+        }
         let schema = self.schema();
         Projection::parse(&schema, req.params.get("attributes"), req.params.get("excludedAttributes"))
             .apply(&schema, &mut rendered.body);
         Ok(rendered)
     }
 
-    fn current(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<UserRow> {
+    pub(super) fn wants_groups(&self, req: &Request<'_>) -> bool {
+        let schema = self.schema();
+        Projection::parse(&schema, req.params.get("attributes"), req.params.get("excludedAttributes"))
+            .includes("groups")
+    }
+
+    fn groups_of(&self, tx: &mut Tx<'_>, req: &Request<'_>, pks: &[i64]) -> Result<Vec<UserGroup>> {
+        if self.wants_groups(req) {
+            tx.groups_of_users(req.scope.tenant, pks)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    pub(super) fn current(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<UserRow> {
         let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
         if !if_match_allows(req.if_match, &user::etag(row.version)) {
             return Err(Error::PreconditionFailed);
@@ -120,13 +150,17 @@ impl ScimService {
         let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
         let new = NewUser { id: uuid::Uuid::new_v4().to_string(), write, password_hash, now: self.clock.now() };
         let row = self.store.write(|tx| tx.insert_user(req.scope.tenant, &new))?;
-        self.view(&row, req)
+        self.view(&row, &[], req)
     }
 
     /// RFC 7644 §3.4.1.
     pub fn get_user(&self, req: &Request<'_>, id: &str) -> Result<RenderedUser> {
-        let row = self.store.read(|tx| tx.user_by_id(req.scope.tenant, id))?.ok_or_else(|| user_not_found(id))?;
-        self.view(&row, req)
+        let (row, groups) = self.store.read(|tx| {
+            let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
+            let groups = self.groups_of(tx, req, &[row.pk])?;
+            Ok((row, groups))
+        })?;
+        self.view(&row, &groups, req)
     }
 
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
@@ -139,9 +173,14 @@ impl ScimService {
             offset: paging.start_index - 1,
             limit: paging.count,
         };
-        let listed = self.store.read(|tx| tx.list_users(req.scope.tenant, &query))?;
+        let (listed, groups) = self.store.read(|tx| {
+            let listed = tx.list_users(req.scope.tenant, &query)?;
+            let pks: Vec<i64> = listed.rows.iter().map(|r| r.pk).collect();
+            let groups = self.groups_of(tx, req, &pks)?;
+            Ok((listed, groups))
+        })?;
         let resources =
-            listed.rows.iter().map(|row| self.view(row, req).map(|u| u.body)).collect::<Result<Vec<_>>>()?;
+            listed.rows.iter().map(|row| self.view(row, &groups, req).map(|u| u.body)).collect::<Result<Vec<_>>>()?;
         Ok(list::list_response(listed.total, paging.start_index, resources))
     }
 
@@ -164,9 +203,10 @@ impl ScimService {
                 }
             }
             let write = user::derive_write(&schema, &attrs)?;
-            tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)
+            let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
+            Ok((self.groups_of(tx, req, &[row.pk])?, row))
         })?;
-        self.view(&row, req)
+        self.view(&row.1, &row.0, req)
     }
 
     /// RFC 7644 §3.5.2: all operations apply, and the result validates, or nothing changes.
@@ -181,22 +221,23 @@ impl ScimService {
             patch::apply(&schema, &mut doc, &ops, req.compat)?;
             let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
             let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
-            if c.attrs == stored && password_hash.is_none() {
+            let row = if c.attrs == stored && password_hash.is_none() {
                 // Nothing changed (e.g. an add of what is there): keep the version.
-                return Ok(current);
-            }
-            let write = user::derive_write(&schema, &c.attrs)?;
-            tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)
+                current
+            } else {
+                let write = user::derive_write(&schema, &c.attrs)?;
+                tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?
+            };
+            Ok((self.groups_of(tx, req, &[row.pk])?, row))
         })?;
-        self.view(&row, req)
+        self.view(&row.1, &row.0, req)
     }
 
     /// RFC 7644 §3.6.
     pub fn delete_user(&self, req: &Request<'_>, id: &str) -> Result<()> {
         self.store.write(|tx| {
             let current = self.current(tx, req, id)?;
-            tx.delete_user(req.scope.tenant, &current.id)?;
-            Ok(())
+            tx.delete_user(req.scope.tenant, &current)
         })
     }
 }

@@ -6,6 +6,7 @@
 mod connection;
 mod credentials;
 mod errors;
+mod groups;
 pub mod predicate;
 mod schema;
 mod sql;
@@ -14,6 +15,7 @@ mod users;
 
 pub use connection::Backend;
 pub use credentials::{CredentialRow, NewCredential};
+pub use groups::{GroupListQuery, GroupRow, GroupWrite, ListedGroups, MemberKind, MemberRef, MemberView, UserGroup};
 pub use tenants::TenantRow;
 pub use users::{ListedUsers, NewUser, UserListQuery, UserRow, UserValueRow, UserWrite};
 

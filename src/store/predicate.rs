@@ -4,9 +4,10 @@
 
 use chrono::NaiveDateTime;
 
-/// Typed, indexed columns of `users`.
+/// Typed, indexed columns of the resource's table (`users` or `groups`, which name them alike;
+/// `UserNameNorm` and `Active` exist on `users` only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserColumn {
+pub enum Column {
     Id,
     UserNameNorm,
     ExternalId,
@@ -24,16 +25,27 @@ pub enum ValuesColumn {
     Primary,
 }
 
+/// Sub-attributes of a group member (the row of the enclosing `MembersAny`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberColumn {
+    /// The member's SCIM id.
+    Value,
+    /// "User" or "Group".
+    Type,
+}
+
 /// Where a compared value comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
-    Column(UserColumn),
+    Column(Column),
     /// A JSON path (object keys) into the user's normalised document.
     Doc(Vec<String>),
     /// A JSON path into the array element of the enclosing `JsonAny`.
     Element(Vec<String>),
     /// A column of the row of the enclosing `ValuesAny`.
     Values(ValuesColumn),
+    /// A sub-attribute of the member row of the enclosing `MembersAny`.
+    Member(MemberColumn),
 }
 
 /// How the operand's value is typed (RFC 7643 §2.3), which decides the SQL comparison.
@@ -94,6 +106,26 @@ pub enum Predicate {
         path: Vec<String>,
         pred: Box<Predicate>,
     },
+    /// Some member of the group matches (groups only).
+    MembersAny {
+        pred: Box<Predicate>,
+    },
+}
+
+/// Which resource table a predicate is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Users,
+    Groups,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Users => "users",
+            Table::Groups => "groups",
+        }
+    }
 }
 
 /// `ORDER BY` of a list: a singular operand, then creation order for stability.

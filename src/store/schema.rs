@@ -58,4 +58,33 @@ diesel::table! {
 diesel::joinable!(credentials -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(user_values -> users (user_pk));
-diesel::allow_tables_to_appear_in_same_query!(tenants, credentials, users, user_values);
+
+diesel::table! {
+    groups (pk) {
+        pk -> BigInt,
+        tenant_id -> BigInt,
+        id -> Text,
+        display_name -> Text,
+        display_name_norm -> Text,
+        external_id -> Nullable<Text>,
+        data -> Text,
+        data_norm -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        last_modified -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (tenant_id, group_pk, member_type, member_pk) {
+        tenant_id -> BigInt,
+        group_pk -> BigInt,
+        member_type -> Text,
+        member_pk -> BigInt,
+        display -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(group_members -> groups (group_pk));
+diesel::allow_tables_to_appear_in_same_query!(groups, group_members, users, tenants, credentials, user_values);

@@ -2,8 +2,10 @@
 //! values, wrapped in a Diesel node so it composes with the DSL. Values are always bound
 //! parameters; only fixed identifiers are written into the text.
 
-use super::connection::{Backend, MultiBackend};
-use super::predicate::{CmpOp, Literal, Operand, Predicate, SortKey, UserColumn, ValueKind, ValuesColumn};
+use super::connection::{AnyConnection, Backend, MultiBackend};
+use super::predicate::{
+    CmpOp, Column, Literal, MemberColumn, Operand, Predicate, SortKey, Table, ValueKind, ValuesColumn,
+};
 use chrono::NaiveDateTime;
 use diesel::backend::Backend as DieselBackend;
 use diesel::expression::TypedExpressionType;
@@ -17,13 +19,15 @@ use diesel::QueryResult;
 use std::marker::PhantomData;
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Piece {
+pub enum Piece {
     Sql(String),
     Text(String),
     Double(f64),
     Bool(bool),
     Timestamp(NaiveDateTime),
     BigInt(i64),
+    /// A NULL text value.
+    Null,
 }
 
 /// Rendered SQL typed as `ST`, usable in `.filter()` (Bool) and `.order()`.
@@ -34,21 +38,40 @@ pub struct RawSql<ST> {
 }
 
 /// Collects pieces for one dialect.
-struct Writer {
+pub(super) struct Writer {
     backend: Backend,
     tenant: i64,
+    table: Table,
     pieces: Vec<Piece>,
 }
 
 impl Writer {
-    fn sql(&mut self, s: &str) {
+    pub(super) fn new(backend: Backend, tenant: i64, table: Table) -> Self {
+        Writer { backend, tenant, table, pieces: Vec::new() }
+    }
+
+    pub(super) fn into_pieces(self) -> Vec<Piece> {
+        self.pieces
+    }
+
+    /// `?, ?, ?` for each value.
+    pub(super) fn bind_list(&mut self, values: impl IntoIterator<Item = Piece>) {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.bind(v);
+        }
+    }
+
+    pub(super) fn sql(&mut self, s: &str) {
         match self.pieces.last_mut() {
             Some(Piece::Sql(prev)) => prev.push_str(s),
             _ => self.pieces.push(Piece::Sql(s.to_string())),
         }
     }
 
-    fn bind(&mut self, p: Piece) {
+    pub(super) fn bind(&mut self, p: Piece) {
         self.pieces.push(p);
     }
 
@@ -77,9 +100,10 @@ impl Writer {
 
     /// The document a path starts from: the user's normalised JSON, or the current element.
     fn json_source(&mut self, element: bool) {
+        let table = self.table.name();
         match (element, self.pg()) {
-            (false, false) => self.sql("users.data_norm"),
-            (false, true) => self.sql("users.data_norm::jsonb"),
+            (false, false) => self.sql(&format!("{table}.data_norm")),
+            (false, true) => self.sql(&format!("{table}.data_norm::jsonb")),
             (true, _) => self.sql("e.value"),
         }
     }
@@ -87,7 +111,15 @@ impl Writer {
     /// The operand as a SQL expression of `kind`.
     fn operand(&mut self, operand: &Operand, kind: ValueKind) {
         match operand {
-            Operand::Column(c) => self.sql(column_name(*c)),
+            Operand::Column(c) => {
+                let name = format!("{}.{}", self.table.name(), column_name(*c));
+                self.sql(&name);
+            }
+            Operand::Member(MemberColumn::Type) => self.sql("m.member_type"),
+            Operand::Member(MemberColumn::Value) => self.sql(
+                "(CASE WHEN m.member_type = 'User' THEN (SELECT mu.id FROM users mu WHERE mu.pk = m.member_pk) \
+                 ELSE (SELECT mg.id FROM groups mg WHERE mg.pk = m.member_pk) END)",
+            ),
             Operand::Values(c) => self.sql(match c {
                 ValuesColumn::ValueNorm => "v.value_norm",
                 ValuesColumn::TypeNorm => "v.type_norm",
@@ -150,7 +182,10 @@ impl Writer {
             Predicate::ValuesAny { attr, pred } => {
                 // IN, not a correlated EXISTS: SQLite then drives the lookup from the
                 // (tenant_id, attr, value_norm) index instead of scanning users.
-                self.sql("users.pk IN (SELECT v.user_pk FROM user_values v WHERE v.tenant_id = ");
+                self.sql(&format!(
+                    "{}.pk IN (SELECT v.user_pk FROM user_values v WHERE v.tenant_id = ",
+                    self.table.name()
+                ));
                 self.bind(Piece::BigInt(self.tenant));
                 self.sql(" AND v.attr = ");
                 self.bind(Piece::Text(attr.to_string()));
@@ -158,13 +193,26 @@ impl Writer {
                 self.predicate(pred);
                 self.sql("))");
             }
+            Predicate::MembersAny { pred } => {
+                self.sql(&format!(
+                    "{}.pk IN (SELECT m.group_pk FROM group_members m WHERE m.tenant_id = ",
+                    self.table.name()
+                ));
+                self.bind(Piece::BigInt(self.tenant));
+                self.sql(" AND (");
+                self.predicate(pred);
+                self.sql("))");
+            }
             Predicate::JsonAny { path, pred } => {
+                let table = self.table.name();
                 if self.pg() {
-                    self.sql("EXISTS (SELECT 1 FROM jsonb_array_elements(jsonb_extract_path(users.data_norm::jsonb, ");
+                    self.sql(&format!(
+                        "EXISTS (SELECT 1 FROM jsonb_array_elements(jsonb_extract_path({table}.data_norm::jsonb, "
+                    ));
                     self.json_path(path);
                     self.sql(")) e WHERE ");
                 } else {
-                    self.sql("EXISTS (SELECT 1 FROM json_each(users.data_norm, ");
+                    self.sql(&format!("EXISTS (SELECT 1 FROM json_each({table}.data_norm, "));
                     self.json_path(path);
                     self.sql(") e WHERE ");
                 }
@@ -175,6 +223,22 @@ impl Writer {
     }
 
     fn compare(&mut self, operand: &Operand, kind: ValueKind, op: CmpOp, value: &Literal) {
+        // `members.value eq "id"`: find the member's key by its indexed id, not by a
+        // subselect per member row.
+        if let (Operand::Member(MemberColumn::Value), CmpOp::Eq, Literal::Text(id)) = (operand, op, value) {
+            self.sql("((m.member_type = 'User' AND m.member_pk IN (SELECT mu.pk FROM users mu WHERE mu.tenant_id = ");
+            self.bind(Piece::BigInt(self.tenant));
+            self.sql(" AND mu.id = ");
+            self.bind(Piece::Text(id.clone()));
+            self.sql(
+                ")) OR (m.member_type = 'Group' AND m.member_pk IN (SELECT mg.pk FROM groups mg WHERE mg.tenant_id = ",
+            );
+            self.bind(Piece::BigInt(self.tenant));
+            self.sql(" AND mg.id = ");
+            self.bind(Piece::Text(id.clone()));
+            self.sql(")))");
+            return;
+        }
         let json_bool = kind == ValueKind::Bool && matches!(operand, Operand::Doc(_) | Operand::Element(_));
         let ordered_text = kind == ValueKind::Text && matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le);
         // PostgreSQL orders text by the database collation; "C" orders by code point as
@@ -217,18 +281,16 @@ impl Writer {
     /// RFC 7644 §3.4.2.2 `pr`: a non-empty value, so an empty string is not present.
     fn present(&mut self, operand: &Operand, kind: ValueKind) {
         match (operand, kind) {
-            (
-                Operand::Column(UserColumn::ExternalId | UserColumn::DisplayNameNorm) | Operand::Values(_),
-                ValueKind::Text,
-            )
+            (Operand::Column(Column::ExternalId | Column::DisplayNameNorm) | Operand::Values(_), ValueKind::Text)
             | (Operand::Doc(_) | Operand::Element(_), ValueKind::Text) => {
                 self.sql("COALESCE(");
                 self.operand(operand, kind);
                 self.sql(", '') <> ''");
             }
             (
-                Operand::Column(UserColumn::ExternalId | UserColumn::DisplayNameNorm | UserColumn::Active)
-                | Operand::Values(_),
+                Operand::Column(Column::ExternalId | Column::DisplayNameNorm | Column::Active)
+                | Operand::Values(_)
+                | Operand::Member(_),
                 _,
             ) => {
                 self.operand(operand, kind);
@@ -261,19 +323,20 @@ impl Writer {
         }
         // RFC 7644 §3.4.2.3: resources without a value sort last ascending, first descending.
         self.sql(if key.descending { " DESC NULLS FIRST" } else { " ASC NULLS LAST" });
-        self.sql(", users.pk ASC");
+        let tie = format!(", {}.pk ASC", self.table.name());
+        self.sql(&tie);
     }
 }
 
-fn column_name(c: UserColumn) -> &'static str {
+fn column_name(c: Column) -> &'static str {
     match c {
-        UserColumn::Id => "users.id",
-        UserColumn::UserNameNorm => "users.user_name_norm",
-        UserColumn::ExternalId => "users.external_id",
-        UserColumn::DisplayNameNorm => "users.display_name_norm",
-        UserColumn::Active => "users.active",
-        UserColumn::Created => "users.created_at",
-        UserColumn::LastModified => "users.last_modified",
+        Column::Id => "id",
+        Column::UserNameNorm => "user_name_norm",
+        Column::ExternalId => "external_id",
+        Column::DisplayNameNorm => "display_name_norm",
+        Column::Active => "active",
+        Column::Created => "created_at",
+        Column::LastModified => "last_modified",
     }
 }
 
@@ -295,16 +358,49 @@ impl<ST> RawSql<ST> {
     }
 }
 
-pub fn filter_sql(backend: Backend, tenant: i64, pred: &Predicate) -> RawSql<Bool> {
-    let mut w = Writer { backend, tenant, pieces: Vec::new() };
+pub fn filter_sql(backend: Backend, tenant: i64, table: Table, pred: &Predicate) -> RawSql<Bool> {
+    let mut w = Writer::new(backend, tenant, table);
     w.predicate(pred);
     RawSql::new(w.pieces)
 }
 
-pub fn order_sql(backend: Backend, key: &SortKey) -> RawSql<Text> {
-    let mut w = Writer { backend, tenant: 0, pieces: Vec::new() };
+pub fn order_sql(backend: Backend, table: Table, key: &SortKey) -> RawSql<Text> {
+    let mut w = Writer::new(backend, 0, table);
     w.sort(key);
     RawSql::new(w.pieces)
+}
+
+/// Runs raw pieces as a statement on whichever backend `conn` is.
+pub(super) fn execute(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<usize> {
+    use diesel::RunQueryDsl;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let q = diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed::<Sqlite>();
+            bind_pieces_sqlite(q, pieces).execute(c)
+        }
+        AnyConnection::Postgresql(c) => {
+            let q = diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed::<Pg>();
+            bind_pieces_pg(q, pieces).execute(c)
+        }
+    }
+}
+
+/// Runs raw pieces as a query and reads its rows by column name.
+pub(super) fn load<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
+where
+    T: diesel::deserialize::QueryableByName<Sqlite> + diesel::deserialize::QueryableByName<Pg> + 'static,
+{
+    use diesel::RunQueryDsl;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let q = diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed::<Sqlite>();
+            bind_pieces_sqlite(q, pieces).load(c)
+        }
+        AnyConnection::Postgresql(c) => {
+            let q = diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed::<Pg>();
+            bind_pieces_pg(q, pieces).load(c)
+        }
+    }
 }
 
 /// The pieces as text with the backend's placeholders, for EXPLAIN.
@@ -346,6 +442,7 @@ where
             Piece::Bool(v) => out.push_bind_param::<Bool, bool>(v)?,
             Piece::Timestamp(v) => out.push_bind_param::<Timestamp, NaiveDateTime>(v)?,
             Piece::BigInt(v) => out.push_bind_param::<BigInt, i64>(v)?,
+            Piece::Null => out.push_bind_param::<diesel::sql_types::Nullable<Text>, Option<String>>(&None)?,
         }
     }
     Ok(())
@@ -404,7 +501,7 @@ mod tests {
             value: Literal::Text(evil.clone()),
         };
         for backend in [Backend::Sqlite, Backend::Postgres] {
-            let sql = filter_sql(backend, 1, &p);
+            let sql = filter_sql(backend, 1, Table::Users, &p);
             let text = placeholder_text(backend, &sql.pieces, 1);
             assert!(!text.contains(&evil), "{text}");
             assert!(sql.pieces.contains(&Piece::Text(evil.clone())));
@@ -426,6 +523,7 @@ macro_rules! bind_pieces {
                     Piece::Bool(v) => q.bind::<Bool, _>(v),
                     Piece::Timestamp(v) => q.bind::<Timestamp, _>(v),
                     Piece::BigInt(v) => q.bind::<BigInt, _>(v),
+                    Piece::Null => q.bind::<diesel::sql_types::Nullable<Text>, _>(None::<String>),
                 };
             }
             q

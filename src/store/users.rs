@@ -2,7 +2,7 @@
 
 use super::connection::AnyConnection;
 use super::errors::is_unique_violation_on;
-use super::predicate::{Predicate, SortKey};
+use super::predicate::{Predicate, SortKey, Table};
 use super::schema::{user_values, users};
 use super::{sql, Backend, TenantId, Tx};
 use crate::error::{Error, Result};
@@ -88,7 +88,7 @@ fn filtered(backend: Backend, tenant: TenantId, predicate: &Predicate) -> users:
     let query = users::table.filter(users::tenant_id.eq(tenant.0)).into_boxed::<Db>();
     match predicate {
         Predicate::Const(true) => query,
-        p => query.filter(sql::filter_sql(backend, tenant.0, p)),
+        p => query.filter(sql::filter_sql(backend, tenant.0, Table::Users, p)),
     }
 }
 
@@ -209,11 +209,12 @@ impl Tx<'_> {
         Ok(UserRow { data: w.data.clone(), version, last_modified: now, ..current.clone() })
     }
 
-    /// Deletes the user (its index rows go by ON DELETE CASCADE). False if there was none.
-    pub fn delete_user(&mut self, tenant: TenantId, id: &str) -> Result<bool> {
-        let n = diesel::delete(users::table.filter(users::tenant_id.eq(tenant.0).and(users::id.eq(id))))
+    /// Deletes the user, its index rows (ON DELETE CASCADE) and its group memberships.
+    pub fn delete_user(&mut self, tenant: TenantId, user: &UserRow) -> Result<()> {
+        self.delete_memberships_of(tenant, super::MemberKind::User, user.pk)?;
+        diesel::delete(users::table.filter(users::tenant_id.eq(tenant.0).and(users::pk.eq(user.pk))))
             .execute(self.conn)?;
-        Ok(n > 0)
+        Ok(())
     }
 
     /// One page and the exact total of the same WHERE. Without a sort key the order is
@@ -226,7 +227,7 @@ impl Tx<'_> {
         }
         let query = filtered(backend, tenant, &q.predicate).select(ROW_COLUMNS);
         let query = match &q.sort {
-            Some(key) => query.order(sql::order_sql(backend, key)),
+            Some(key) => query.order(sql::order_sql(backend, Table::Users, key)),
             None => query.order(users::pk.asc()),
         };
         let rows = query.offset(q.offset as i64).limit(q.limit as i64).load::<RowColumns>(self.conn)?;
@@ -238,7 +239,7 @@ impl Tx<'_> {
     /// statement, so the plan shows whether an index *can* serve it.
     pub fn explain_user_filter(&mut self, tenant: TenantId, predicate: &Predicate) -> Result<Vec<String>> {
         let backend = self.backend();
-        let rendered = sql::filter_sql(backend, tenant.0, predicate);
+        let rendered = sql::filter_sql(backend, tenant.0, Table::Users, predicate);
         let text = sql::placeholder_text(backend, &rendered.pieces, 2);
         match self.conn {
             AnyConnection::Sqlite(c) => {

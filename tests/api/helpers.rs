@@ -147,6 +147,8 @@ impl TestApp {
         settings.workers = Some(2);
         settings.pool_size = 4;
         settings.credential_recheck = std::time::Duration::from_secs(1);
+        // Small pages, so streaming a group's members crosses page boundaries in tests.
+        settings.member_page_size = 10;
         configure(&mut settings);
         let app = Application::build(&settings, Arc::new(SystemClock)).expect("scimd starts");
         let root = app.public_url().to_string();

@@ -9,6 +9,7 @@ mod clients;
 mod errors;
 mod filter_agreement;
 mod filters;
+mod groups;
 mod projection;
 mod users_list;
 mod users_write;

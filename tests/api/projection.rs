@@ -85,12 +85,13 @@ scim_test!(discovery_states_what_scimd_supports, |app| {
     assert_eq!(spc.body["authenticationSchemes"][0]["type"], "oauthbearertoken");
     assert_eq!(spc.body["meta"]["location"], format!("{}/ServiceProviderConfig", app.base));
     let types = app.get("/ResourceTypes").await.body;
-    assert_eq!(types["totalResults"], 1);
+    assert_eq!(types["totalResults"], 2);
+    assert_eq!(types["Resources"][1]["endpoint"], "/Groups");
     assert_eq!(types["Resources"][0]["endpoint"], "/Users");
     assert_eq!(app.get("/ResourceTypes/User").await.body["schema"], "urn:ietf:params:scim:schemas:core:2.0:User");
     let schemas = app.get("/Schemas").await.body;
     assert_eq!(schemas["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
-    assert_eq!(schemas["totalResults"], 2);
+    assert_eq!(schemas["totalResults"], 3);
     let user = app.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await.body;
     let password = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "password").unwrap();
     assert_eq!((password["mutability"].clone(), password["returned"].clone()), (json!("writeOnly"), json!("never")));

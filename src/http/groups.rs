@@ -1,0 +1,229 @@
+//! /Groups handlers. Group bodies are streamed: the group's head, then its members fetched in
+//! keyset pages, so a 100,000-member group is never built in memory.
+
+use super::extract::{Authenticated, Query, ScimJson};
+use super::{blocking, if_match, run, with_compat, AppState};
+use crate::error::Error;
+use crate::scim::compat::Rule;
+use crate::scim::group_service::GroupView;
+use crate::scim::list::QueryParams;
+use crate::scim::schema::LIST_RESPONSE;
+use crate::scim::service::{if_match_allows, TenantScope};
+use crate::store::MemberKind;
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use futures_util::stream;
+use std::sync::Arc;
+
+type State = web::Data<AppState>;
+
+enum Step {
+    Prefix,
+    GroupStart(usize),
+    Members(usize, Option<(MemberKind, i64)>, bool),
+    GroupEnd(usize),
+    Suffix,
+    Done,
+}
+
+struct Body {
+    state: State,
+    scope: TenantScope,
+    /// Resources already rendered, sent before the groups (users in a root search).
+    items: Vec<String>,
+    groups: Vec<GroupView>,
+    prefix: String,
+    suffix: String,
+}
+
+impl Body {
+    fn after(&self, i: usize) -> Step {
+        if i < self.groups.len() {
+            Step::GroupStart(i)
+        } else {
+            Step::Suffix
+        }
+    }
+}
+
+/// The JSON of `groups` between `prefix` and `suffix`, members paged in as it is sent.
+fn streamed(mut builder: HttpResponseBuilder, body: Body) -> HttpResponse {
+    let body = Arc::new(body);
+    let chunks = stream::unfold(Step::Prefix, move |step| {
+        let body = body.clone();
+        async move {
+            let (chunk, next): (Result<String, Error>, Step) = match step {
+                Step::Done => return None,
+                Step::Prefix => (Ok(format!("{}{}", body.prefix, body.items.join(","))), body.after(0)),
+                Step::Suffix => (Ok(body.suffix.clone()), Step::Done),
+                Step::GroupStart(i) => {
+                    let g = &body.groups[i];
+                    let head = g.head.body.to_string();
+                    let comma = if i > 0 || !body.items.is_empty() { "," } else { "" };
+                    if g.with_members {
+                        // The head is an object: reopen it to append "members".
+                        (Ok(format!("{comma}{},\"members\":[", &head[..head.len() - 1])), Step::Members(i, None, true))
+                    } else {
+                        (Ok(format!("{comma}{head}")), body.after(i + 1))
+                    }
+                }
+                Step::Members(i, after, first) => {
+                    let b = body.clone();
+                    let pk = body.groups[i].pk;
+                    let page = blocking(move || {
+                        let size = b.state.member_page_size;
+                        b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size)
+                    })
+                    .await;
+                    match page {
+                        Err(e) => (Err(e), Step::Done),
+                        Ok(page) => {
+                            let mut s = String::new();
+                            for (n, m) in page.members.iter().enumerate() {
+                                if n > 0 || !first {
+                                    s.push(',');
+                                }
+                                s.push_str(&m.to_string());
+                            }
+                            let first = first && page.members.is_empty();
+                            let next = match page.next {
+                                Some(cursor) => Step::Members(i, Some(cursor), first),
+                                None => Step::GroupEnd(i),
+                            };
+                            (Ok(s), next)
+                        }
+                    }
+                }
+                Step::GroupEnd(i) => (Ok("]}".into()), body.after(i + 1)),
+            };
+            Some((chunk.map(Bytes::from), next))
+        }
+    });
+    builder.content_type(super::error::SCIM_CONTENT_TYPE).streaming(chunks)
+}
+
+fn one(
+    state: State,
+    scope: TenantScope,
+    builder: HttpResponseBuilder,
+    view: GroupView,
+    fired: &[Rule],
+) -> HttpResponse {
+    let mut builder = builder;
+    builder.insert_header((header::ETAG, view.head.etag.clone()));
+    with_compat(&mut builder, fired);
+    streamed(
+        builder,
+        Body { state, scope, items: Vec::new(), groups: vec![view], prefix: String::new(), suffix: String::new() },
+    )
+}
+
+pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
+    let scope = auth.scope.clone();
+    let (view, fired) = run(state.clone(), auth, query.0, None, move |s, r| s.service.create_group(r, &body.0)).await?;
+    let mut builder = HttpResponse::Created();
+    builder.insert_header((header::LOCATION, view.head.location.clone()));
+    Ok(one(state, scope, builder, view, &fired))
+}
+
+pub async fn get(
+    state: State,
+    auth: Authenticated,
+    query: Query,
+    path: web::Path<(String, String)>,
+    http: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    let (_, id) = path.into_inner();
+    let scope = auth.scope.clone();
+    let (view, fired) = run(state.clone(), auth, query.0, None, move |s, r| s.service.get_group(r, &id)).await?;
+    let none_match = http.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    if none_match.is_some() && if_match_allows(none_match, &view.head.etag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, view.head.etag)).finish());
+    }
+    Ok(one(state, scope, HttpResponse::Ok(), view, &fired))
+}
+
+fn list_prefix(total: u64, start_index: u64, items: usize) -> String {
+    format!(
+        "{{\"schemas\":[\"{LIST_RESPONSE}\"],\"totalResults\":{total},\"startIndex\":{start_index},\"itemsPerPage\":{items},\"Resources\":["
+    )
+}
+
+async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Result<HttpResponse, Error> {
+    let scope = auth.scope.clone();
+    let (list, _) = run(state.clone(), auth, params, None, |s, r| s.service.list_groups(r)).await?;
+    let prefix = list_prefix(list.total, list.start_index, list.groups.len());
+    Ok(streamed(
+        HttpResponse::Ok(),
+        Body { state, scope, items: Vec::new(), groups: list.groups, prefix, suffix: "]}".into() },
+    ))
+}
+
+/// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
+pub async fn search_root(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
+    let params = QueryParams::from_search_request(&body.0)?;
+    let scope = auth.scope.clone();
+    let (found, _) = run(state.clone(), auth, params, None, |s, r| s.service.search_all(r)).await?;
+    let prefix = list_prefix(found.total, found.start_index, found.users.len() + found.groups.len());
+    let items = found.users.iter().map(|u| u.to_string()).collect();
+    Ok(streamed(HttpResponse::Ok(), Body { state, scope, items, groups: found.groups, prefix, suffix: "]}".into() }))
+}
+
+pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
+    list_with(state, auth, query.0).await
+}
+
+pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
+    list_with(state, auth, QueryParams::from_search_request(&body.0)?).await
+}
+
+pub async fn replace(
+    state: State,
+    auth: Authenticated,
+    query: Query,
+    path: web::Path<(String, String)>,
+    body: ScimJson,
+    http: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    let (_, id) = path.into_inner();
+    let scope = auth.scope.clone();
+    let (view, fired) =
+        run(state.clone(), auth, query.0, if_match(&http), move |s, r| s.service.replace_group(r, &id, &body.0))
+            .await?;
+    Ok(one(state, scope, HttpResponse::Ok(), view, &fired))
+}
+
+/// 204 unless `attributes`/`excludedAttributes` ask for the group back (RFC 7644 §3.5.2).
+pub async fn patch(
+    state: State,
+    auth: Authenticated,
+    query: Query,
+    path: web::Path<(String, String)>,
+    body: ScimJson,
+    http: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    let (_, id) = path.into_inner();
+    let scope = auth.scope.clone();
+    let (view, fired) =
+        run(state.clone(), auth, query.0, if_match(&http), move |s, r| s.service.patch_group(r, &id, &body.0)).await?;
+    match view {
+        Some(view) => Ok(one(state, scope, HttpResponse::Ok(), view, &fired)),
+        None => {
+            let mut builder = HttpResponse::NoContent();
+            with_compat(&mut builder, &fired);
+            Ok(builder.finish())
+        }
+    }
+}
+
+pub async fn delete(
+    state: State,
+    auth: Authenticated,
+    path: web::Path<(String, String)>,
+    http: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    let (_, id) = path.into_inner();
+    run(state, auth, QueryParams::default(), if_match(&http), move |s, r| s.service.delete_group(r, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,332 @@
+//! The Group resource (RFC 7643 §4.2): validation, the columns derived from it, its rendering,
+//! and PATCH operations on `members` turned into set operations the store runs in SQL.
+
+use super::compat::{Compat, Rule};
+use super::patch::{OpKind, PatchOperation};
+use super::resource::ResourceSchema;
+use super::schema::{Registry, GROUP_SCHEMA};
+use super::{normalize, user};
+use crate::clock::format_datetime;
+use crate::error::{Error, Result};
+use crate::store::{GroupRow, GroupWrite, MemberKind, MemberRef, MemberView};
+use scim_filter_parser::{parse_path, CompValue, CompareOp, Filter, PatchPath};
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+
+pub fn group_schema(registry: &Registry) -> ResourceSchema<'_> {
+    ResourceSchema { core: &registry.group, extensions: vec![], common: &registry.common }
+}
+
+/// A member named by a client: its id and, if given, its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberSpec {
+    pub id: String,
+    pub kind: Option<MemberKind>,
+    /// Kept and returned as sent; never part of the member's identity.
+    pub display: Option<String>,
+}
+
+/// Splits the canonical `members` off the attributes stored on the group row.
+pub fn take_members(attrs: &mut Map<String, Value>) -> Result<Vec<MemberSpec>> {
+    match attrs.remove("members") {
+        None => Ok(Vec::new()),
+        Some(v) => member_specs(&v),
+    }
+}
+
+/// `[{"value": id, "type": "User"}, …]` (a single object or bare ids tolerated upstream).
+pub fn member_specs(value: &Value) -> Result<Vec<MemberSpec>> {
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        single => vec![single],
+    };
+    items
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(|item| {
+            let id = item
+                .get("value")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| Error::invalid_value("each member needs a value (the member's id)"))?;
+            let kind = match item.get("type").and_then(Value::as_str) {
+                None => None,
+                Some(t) if t.eq_ignore_ascii_case("User") => Some(MemberKind::User),
+                Some(t) if t.eq_ignore_ascii_case("Group") => Some(MemberKind::Group),
+                Some(t) => return Err(Error::invalid_value(format!("member type must be User or Group, not {t:?}"))),
+            };
+            let display = item.get("display").and_then(Value::as_str).map(str::to_string);
+            Ok(MemberSpec { id: id.to_string(), kind, display })
+        })
+        .collect()
+}
+
+/// Checks that every named member exists in this tenant (and has the type given), returning
+/// them resolved; otherwise a 400 that names the missing ones.
+pub fn check_members(specs: &[MemberSpec], found: Vec<MemberRef>, group_pk: Option<i64>) -> Result<Vec<MemberRef>> {
+    let mut out = Vec::with_capacity(specs.len());
+    let mut seen = HashSet::new();
+    let mut missing = Vec::new();
+    for spec in specs {
+        let hit = found.iter().find(|m| m.id == spec.id && spec.kind.is_none_or(|k| k == m.kind));
+        match hit {
+            Some(m) if group_pk == Some(m.pk) && m.kind == MemberKind::Group => {
+                return Err(Error::invalid_value("a group cannot be a member of itself"));
+            }
+            Some(m) => {
+                if seen.insert((m.kind, m.pk)) {
+                    out.push(MemberRef { display: spec.display.clone(), ..m.clone() });
+                }
+            }
+            None => missing.push(spec.id.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        let shown: Vec<&str> = missing.iter().take(5).copied().collect();
+        return Err(Error::invalid_value(format!(
+            "{} member(s) do not exist in this tenant: {}{}",
+            missing.len(),
+            shown.join(", "),
+            if missing.len() > shown.len() { ", …" } else { "" }
+        )));
+    }
+    Ok(out)
+}
+
+pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> Result<GroupWrite> {
+    let display_name = attrs
+        .get("displayName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid_value("displayName is required"))?
+        .to_string();
+    Ok(GroupWrite {
+        display_name_norm: normalize(&display_name),
+        display_name,
+        external_id: attrs.get("externalId").and_then(Value::as_str).map(str::to_string),
+        data: Value::Object(attrs.clone()).to_string(),
+        data_norm: schema.normalized(attrs).to_string(),
+    })
+}
+
+pub fn stored_attrs(row: &GroupRow) -> Result<Map<String, Value>> {
+    match serde_json::from_str(&row.data) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(Error::internal(format!("group {} has unreadable stored data", row.id))),
+    }
+}
+
+/// A group without its members, which are written after it (possibly streamed).
+pub struct RenderedGroup {
+    pub body: Value,
+    pub location: String,
+    pub etag: String,
+}
+
+pub fn render(row: &GroupRow, base_url: &str) -> Result<RenderedGroup> {
+    let attrs = stored_attrs(row)?;
+    let location = format!("{base_url}/Groups/{}", row.id);
+    let etag = user::etag(row.version);
+    let mut body = Map::with_capacity(attrs.len() + 3);
+    body.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    body.insert("id".into(), Value::from(row.id.as_str()));
+    body.extend(attrs);
+    body.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "Group",
+            "created": format_datetime(row.created_at),
+            "lastModified": format_datetime(row.last_modified),
+            "location": location,
+            "version": etag,
+        }),
+    );
+    Ok(RenderedGroup { body: Value::Object(body), location, etag })
+}
+
+/// One member as the group lists it.
+pub fn member_json(m: &MemberView, base_url: &str) -> Value {
+    let endpoint = match m.kind {
+        MemberKind::User => "Users",
+        MemberKind::Group => "Groups",
+    };
+    let mut v = json!({"value": m.id, "$ref": format!("{base_url}/{endpoint}/{}", m.id), "type": m.kind.as_str()});
+    if let Some(d) = &m.display {
+        v["display"] = Value::from(d.as_str());
+    }
+    v
+}
+
+/// A PATCH operation on a group, split by what it touches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupOp {
+    /// Any operation on the group's other attributes (run by the PATCH engine).
+    Attributes(PatchOperation),
+    AddMembers(Vec<MemberSpec>),
+    RemoveMembers(Vec<MemberSpec>),
+    RemoveAllMembers,
+    ReplaceMembers(Vec<MemberSpec>),
+}
+
+fn is_members(s: &str) -> bool {
+    s.eq_ignore_ascii_case("members") || s.eq_ignore_ascii_case(&format!("{GROUP_SCHEMA}:members"))
+}
+
+/// `value eq "id"` joined by `or`: the ids a remove filter names.
+fn ids_in(filter: &Filter) -> Option<Vec<MemberSpec>> {
+    match filter {
+        Filter::Compare(p, CompareOp::Eq, CompValue::String(id))
+            if p.name.eq_ignore_ascii_case("value") && p.sub.is_none() =>
+        {
+            Some(vec![MemberSpec { id: id.clone(), kind: None, display: None }])
+        }
+        Filter::Or(items) => items.iter().map(ids_in).collect::<Option<Vec<_>>>().map(|v| v.concat()),
+        _ => None,
+    }
+}
+
+/// Sorts each operation into member set operations and attribute operations.
+pub fn split_ops(ops: Vec<PatchOperation>, compat: &Compat) -> Result<Vec<GroupOp>> {
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        match op.path.as_deref() {
+            None => {
+                // Path-less: `members` keys are member operations, the rest attribute ones
+                // (Okta renames with {"id": …, "displayName": …}).
+                let Some(Value::Object(fields)) = &op.value else {
+                    out.push(GroupOp::Attributes(op));
+                    continue;
+                };
+                let mut rest = Map::new();
+                for (k, v) in fields {
+                    if is_members(k) {
+                        let specs = member_specs(v)?;
+                        out.push(match op.op {
+                            OpKind::Replace => GroupOp::ReplaceMembers(specs),
+                            _ => GroupOp::AddMembers(specs),
+                        });
+                    } else {
+                        rest.insert(k.clone(), v.clone());
+                    }
+                }
+                if !rest.is_empty() {
+                    out.push(GroupOp::Attributes(PatchOperation { value: Some(Value::Object(rest)), ..op }));
+                }
+            }
+            Some(path) if is_members(path) => out.push(match (op.op, &op.value) {
+                (OpKind::Add, Some(v)) => GroupOp::AddMembers(member_specs(v)?),
+                (OpKind::Replace, Some(v)) => GroupOp::ReplaceMembers(member_specs(v)?),
+                (OpKind::Remove, None | Some(Value::Null)) => GroupOp::RemoveAllMembers,
+                (OpKind::Remove, Some(v)) => {
+                    // Entra ID's default: {"op":"Remove","path":"members","value":[{"value":id}]}.
+                    compat
+                        .allow(Rule::RemoveWithValue, || "remove takes no value; use members[value eq \"…\"]".into())?;
+                    GroupOp::RemoveMembers(member_specs(v)?)
+                }
+                (_, None) => return Err(Error::invalid_syntax("add and replace operations need a value")),
+            }),
+            Some(path) => match parse_path(path) {
+                Ok(PatchPath::ValuePath { attr, filter, sub })
+                    if is_members(&attr.name)
+                        || attr.urn.is_some()
+                            && is_members(&format!("{}:{}", attr.urn.clone().unwrap_or_default(), attr.name)) =>
+                {
+                    if sub.is_some() || op.op != OpKind::Remove {
+                        return Err(Error::mutability(
+                            "member sub-attributes are immutable: add or remove whole members",
+                        ));
+                    }
+                    let ids = ids_in(&filter).ok_or_else(|| {
+                        Error::invalid_filter("members can be selected by value eq \"id\" (joined by or)")
+                    })?;
+                    out.push(GroupOp::RemoveMembers(ids));
+                }
+                Ok(PatchPath::Attr(p)) if is_members(&p.name) && p.sub.is_some() => {
+                    return Err(Error::mutability("member sub-attributes are immutable: add or remove whole members"));
+                }
+                _ => out.push(GroupOp::Attributes(op)),
+            },
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(op: OpKind, path: Option<&str>, value: Option<Value>) -> PatchOperation {
+        PatchOperation { op, path: path.map(str::to_string), value }
+    }
+
+    fn spec(id: &str) -> MemberSpec {
+        MemberSpec { id: id.into(), kind: None, display: None }
+    }
+
+    #[test]
+    fn member_operations_become_set_operations() {
+        let compat = Compat::new(false);
+        let cases = vec![
+            (
+                op(OpKind::Add, Some("members"), Some(json!([{"value": "a", "display": "x"}]))),
+                vec![GroupOp::AddMembers(vec![MemberSpec { display: Some("x".into()), ..spec("a") }])],
+            ),
+            (op(OpKind::Remove, Some("members[value eq \"a\"]"), None), vec![GroupOp::RemoveMembers(vec![spec("a")])]),
+            (
+                op(OpKind::Remove, Some("members[value eq \"a\" or value eq \"b\"]"), None),
+                vec![GroupOp::RemoveMembers(vec![spec("a"), spec("b")])],
+            ),
+            (
+                op(OpKind::Remove, Some("Members"), Some(json!([{"$ref": null, "value": "a"}]))),
+                vec![GroupOp::RemoveMembers(vec![spec("a")])],
+            ),
+            (op(OpKind::Remove, Some("members"), None), vec![GroupOp::RemoveAllMembers]),
+            (
+                op(OpKind::Replace, Some("members"), Some(json!([{"value": "a", "type": "Group"}]))),
+                vec![GroupOp::ReplaceMembers(vec![MemberSpec { kind: Some(MemberKind::Group), ..spec("a") }])],
+            ),
+            (
+                op(OpKind::Replace, None, Some(json!({"id": "g", "displayName": "N"}))),
+                vec![GroupOp::Attributes(op(OpKind::Replace, None, Some(json!({"id": "g", "displayName": "N"}))))],
+            ),
+            (
+                op(OpKind::Add, None, Some(json!({"members": [{"value": "a"}], "externalId": "e"}))),
+                vec![
+                    GroupOp::AddMembers(vec![spec("a")]),
+                    GroupOp::Attributes(op(OpKind::Add, None, Some(json!({"externalId": "e"})))),
+                ],
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(split_ops(vec![input.clone()], &compat).unwrap(), want, "{input:?}");
+        }
+        for bad in [
+            op(OpKind::Replace, Some("members[value eq \"a\"].display"), Some(json!("x"))),
+            op(OpKind::Add, Some("members[value eq \"a\"]"), Some(json!({}))),
+            op(OpKind::Remove, Some("members[type eq \"User\"]"), None),
+            op(OpKind::Add, Some("members"), Some(json!([{"display": "no value"}]))),
+            op(OpKind::Add, Some("members"), Some(json!([{"value": "a", "type": "Robot"}]))),
+        ] {
+            assert!(split_ops(vec![bad.clone()], &compat).is_err(), "{bad:?}");
+        }
+        assert!(split_ops(
+            vec![op(OpKind::Remove, Some("members"), Some(json!([{"value": "a"}])))],
+            &Compat::new(true)
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn unknown_and_self_members_are_refused() {
+        let found = vec![
+            MemberRef { kind: MemberKind::User, pk: 1, id: "u".into(), display: None },
+            MemberRef { kind: MemberKind::Group, pk: 9, id: "g".into(), display: None },
+        ];
+        assert_eq!(check_members(&[spec("u"), spec("u")], found.clone(), None).unwrap().len(), 1);
+        assert!(check_members(&[spec("u"), spec("nope")], found.clone(), None).is_err());
+        assert!(
+            check_members(&[MemberSpec { kind: Some(MemberKind::Group), ..spec("u") }], found.clone(), None).is_err()
+        );
+        assert!(check_members(&[spec("g")], found, Some(9)).is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! Filters and `sortBy` on Groups: id, externalId, displayName (case-insensitive, like its
+//! uniqueness), meta timestamps, and members (`members.value eq "id"`, `members[type eq …]`)
+//! as a set query over `group_members`.
+
+use super::filter::comparison;
+use super::schema::GROUP_SCHEMA;
+use crate::error::{Error, Result};
+use crate::store::predicate::{Column, MemberColumn, Operand, Predicate, SortKey, ValueKind};
+use scim_filter_parser::{parse_filter, AttrPath, CompValue, CompareOp, Filter};
+
+fn bad(detail: impl Into<String>) -> Error {
+    Error::invalid_filter(detail)
+}
+
+enum Target {
+    Column { column: Column, kind: ValueKind, case_exact: bool },
+    ResourceType,
+    Schemas,
+    Member(MemberColumn),
+    Members,
+}
+
+fn resolve(path: &AttrPath) -> Result<Target> {
+    if let Some(u) = path.urn.as_deref().filter(|u| !u.eq_ignore_ascii_case(GROUP_SCHEMA)) {
+        return Err(bad(format!("unknown schema {u} in filter")));
+    }
+    let name = path.name.to_ascii_lowercase();
+    let sub = path.sub.as_deref().map(str::to_ascii_lowercase);
+    let column = |column, kind, case_exact| Ok(Target::Column { column, kind, case_exact });
+    match (name.as_str(), sub.as_deref()) {
+        ("id", None) => column(Column::Id, ValueKind::Text, true),
+        ("externalid", None) => column(Column::ExternalId, ValueKind::Text, true),
+        ("displayname", None) => column(Column::DisplayNameNorm, ValueKind::Text, false),
+        ("meta", Some("created")) => column(Column::Created, ValueKind::Timestamp, true),
+        ("meta", Some("lastmodified")) => column(Column::LastModified, ValueKind::Timestamp, true),
+        ("meta", Some("resourcetype")) => Ok(Target::ResourceType),
+        ("schemas", None) => Ok(Target::Schemas),
+        ("members", None) => Ok(Target::Members),
+        ("members", Some("value")) => Ok(Target::Member(MemberColumn::Value)),
+        ("members", Some("type")) => Ok(Target::Member(MemberColumn::Type)),
+        _ => Err(bad(format!("{path} cannot be filtered on for groups"))),
+    }
+}
+
+/// Member types compare case-insensitively against the stored "User" / "Group".
+fn member_literal(column: MemberColumn, value: &CompValue) -> CompValue {
+    match (column, value) {
+        (MemberColumn::Type, CompValue::String(s)) if s.eq_ignore_ascii_case("user") => {
+            CompValue::String("User".into())
+        }
+        (MemberColumn::Type, CompValue::String(s)) if s.eq_ignore_ascii_case("group") => {
+            CompValue::String("Group".into())
+        }
+        _ => value.clone(),
+    }
+}
+
+fn members_any(pred: Predicate) -> Predicate {
+    Predicate::MembersAny { pred: Box::new(pred) }
+}
+
+fn lower_member(f: &Filter) -> Result<Predicate> {
+    Ok(match f {
+        Filter::And(items) => Predicate::And(items.iter().map(lower_member).collect::<Result<_>>()?),
+        Filter::Or(items) => Predicate::Or(items.iter().map(lower_member).collect::<Result<_>>()?),
+        Filter::Not(inner) => Predicate::Not(Box::new(lower_member(inner)?)),
+        Filter::Present(p) | Filter::Compare(p, _, _) => {
+            let column = match (p.urn.as_deref(), p.name.to_ascii_lowercase().as_str(), p.sub.is_none()) {
+                (None, "value", true) => MemberColumn::Value,
+                (None, "type", true) => MemberColumn::Type,
+                _ => return Err(bad(format!("inside members[…] filter on value or type, not {p}"))),
+            };
+            match f {
+                Filter::Compare(_, op, v) => {
+                    comparison(Operand::Member(column), ValueKind::Text, true, p, *op, &member_literal(column, v))?
+                }
+                _ => Predicate::Present { operand: Operand::Member(column), kind: ValueKind::Text },
+            }
+        }
+        Filter::ValuePath(p, _) => return Err(bad(format!("value filters do not nest ({p}[…])"))),
+    })
+}
+
+fn lower(f: &Filter) -> Result<Predicate> {
+    Ok(match f {
+        Filter::And(items) => Predicate::And(items.iter().map(lower).collect::<Result<_>>()?),
+        Filter::Or(items) => Predicate::Or(items.iter().map(lower).collect::<Result<_>>()?),
+        Filter::Not(inner) => Predicate::Not(Box::new(lower(inner)?)),
+        Filter::Present(p) => match resolve(p)? {
+            Target::Column { column, kind, .. } => Predicate::Present { operand: Operand::Column(column), kind },
+            Target::ResourceType | Target::Schemas => Predicate::Const(true),
+            Target::Members => members_any(Predicate::Const(true)),
+            Target::Member(c) => members_any(Predicate::Present { operand: Operand::Member(c), kind: ValueKind::Text }),
+        },
+        Filter::Compare(p, op, v) => match resolve(p)? {
+            Target::Column { column, kind, case_exact } => {
+                comparison(Operand::Column(column), kind, case_exact, p, *op, v)?
+            }
+            Target::ResourceType => match (op, v) {
+                (CompareOp::Eq, CompValue::String(s)) => Predicate::Const(s == "Group"),
+                (CompareOp::Ne, CompValue::String(s)) => Predicate::Const(s != "Group"),
+                _ => return Err(bad("meta.resourceType supports eq and ne with a string")),
+            },
+            Target::Schemas => match (op, v) {
+                (CompareOp::Eq, CompValue::String(s)) => Predicate::Const(s.eq_ignore_ascii_case(GROUP_SCHEMA)),
+                (CompareOp::Ne, CompValue::String(s)) => Predicate::Const(!s.eq_ignore_ascii_case(GROUP_SCHEMA)),
+                _ => return Err(bad("schemas supports eq and ne with a string")),
+            },
+            // `members eq "id"` means its value, as for any complex attribute with one.
+            Target::Members | Target::Member(MemberColumn::Value) => member_compare(MemberColumn::Value, p, *op, v)?,
+            Target::Member(c) => member_compare(c, p, *op, v)?,
+        },
+        Filter::ValuePath(p, inner) => match resolve(p)? {
+            Target::Members if p.sub.is_none() => members_any(lower_member(inner)?),
+            _ => return Err(bad(format!("{p}[…]: only members takes a value filter on groups"))),
+        },
+    })
+}
+
+/// `ne` means "no member equals"; other operators "some member matches".
+fn member_compare(c: MemberColumn, p: &AttrPath, op: CompareOp, v: &CompValue) -> Result<Predicate> {
+    let inner = comparison(Operand::Member(c), ValueKind::Text, true, p, op, &member_literal(c, v))?;
+    Ok(match inner {
+        Predicate::Not(eq) => Predicate::Not(Box::new(members_any(*eq))),
+        other => members_any(other),
+    })
+}
+
+pub fn predicate(filter: Option<&str>) -> Result<Predicate> {
+    let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Predicate::Const(true));
+    };
+    let ast = parse_filter(text).map_err(|e| bad(format!("invalid filter: {e}")))?;
+    lower(&ast)
+}
+
+pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
+    let descending = match sort_order.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("ascending") => false,
+        Some("descending") => true,
+        Some(other) => {
+            return Err(Error::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}")))
+        }
+    };
+    let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let path = match scim_filter_parser::parse_path(text) {
+        Ok(scim_filter_parser::PatchPath::Attr(p)) => p,
+        _ => return Err(Error::invalid_value(format!("sortBy {text:?} is not an attribute path"))),
+    };
+    match resolve(&path) {
+        Ok(Target::Column { column, kind, .. }) => {
+            Ok(Some(SortKey { operand: Operand::Column(column), kind, descending }))
+        }
+        _ => Err(Error::invalid_value(format!("sortBy {text:?} must name a singular attribute of groups"))),
+    }
+}

@@ -1,0 +1,267 @@
+//! Group use cases. A group's members are never loaded whole: writes run set operations in
+//! SQL, and reads hand the caller a group head plus a way to page through its members.
+
+use super::group::{self, GroupOp, MemberSpec, RenderedGroup};
+use super::list::{self};
+use super::patch;
+use super::projection::Projection;
+use super::resource::ResourceSchema;
+use super::service::{if_match_allows, Request, ScimService};
+use super::{group_filter, user};
+use crate::error::{Error, Result};
+use crate::store::{GroupListQuery, GroupRow, MemberKind, MemberRef, TenantId, Tx};
+use serde_json::Value;
+
+/// A group to send: its head (all but members) and whether to follow it with its members.
+pub struct GroupView {
+    pub head: RenderedGroup,
+    pub pk: i64,
+    pub with_members: bool,
+}
+
+pub struct GroupList {
+    pub total: u64,
+    pub start_index: u64,
+    pub groups: Vec<GroupView>,
+}
+
+/// A search at the Base URL root (RFC 7644 §3.4.3): users first, then groups.
+pub struct RootSearch {
+    pub total: u64,
+    pub start_index: u64,
+    pub users: Vec<Value>,
+    pub groups: Vec<GroupView>,
+}
+
+/// One page of members and where the next starts.
+pub struct MemberPage {
+    pub members: Vec<Value>,
+    pub next: Option<(MemberKind, i64)>,
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Group {id} not found"))
+}
+
+impl ScimService {
+    fn group_schema(&self) -> ResourceSchema<'_> {
+        group::group_schema(&self.registry)
+    }
+
+    fn projection(&self, req: &Request<'_>) -> Projection {
+        Projection::parse(&self.group_schema(), req.params.get("attributes"), req.params.get("excludedAttributes"))
+    }
+
+    fn group_view(&self, row: &GroupRow, req: &Request<'_>) -> Result<GroupView> {
+        let mut head = group::render(row, &req.scope.base_url)?;
+        let projection = self.projection(req);
+        projection.apply(&self.group_schema(), &mut head.body);
+        Ok(GroupView { head, pk: row.pk, with_members: projection.includes("members") })
+    }
+
+    fn current_group(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<GroupRow> {
+        let row = tx.group_by_id(req.scope.tenant, id)?.ok_or_else(|| not_found(id))?;
+        if !if_match_allows(req.if_match, &user::etag(row.version)) {
+            return Err(Error::PreconditionFailed);
+        }
+        Ok(row)
+    }
+
+    fn resolve(
+        &self,
+        tx: &mut Tx<'_>,
+        tenant: TenantId,
+        specs: &[MemberSpec],
+        group_pk: Option<i64>,
+    ) -> Result<Vec<MemberRef>> {
+        let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
+        let found = tx.resolve_members(tenant, &ids)?;
+        group::check_members(specs, found, group_pk)
+    }
+
+    /// RFC 7644 §3.3.
+    pub fn create_group(&self, req: &Request<'_>, body: &Value) -> Result<GroupView> {
+        let schema = self.group_schema();
+        let mut c = schema.canonicalize_request(body, req.compat)?;
+        let specs = group::take_members(&mut c.attrs)?;
+        let write = group::derive_write(&schema, &c.attrs)?;
+        let now = self.clock.now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let row = self.store.write(|tx| {
+            let members = self.resolve(tx, req.scope.tenant, &specs, None)?;
+            let row = tx.insert_group(req.scope.tenant, &id, &write, now)?;
+            tx.add_members(req.scope.tenant, row.pk, &members)?;
+            Ok(row)
+        })?;
+        self.group_view(&row, req)
+    }
+
+    pub fn get_group(&self, req: &Request<'_>, id: &str) -> Result<GroupView> {
+        let row = self.store.read(|tx| tx.group_by_id(req.scope.tenant, id))?.ok_or_else(|| not_found(id))?;
+        self.group_view(&row, req)
+    }
+
+    /// RFC 7644 §3.4.2 for groups. Members follow each group only if the projection keeps
+    /// them (Entra always sends excludedAttributes=members, and then none are read).
+    pub fn list_groups(&self, req: &Request<'_>) -> Result<GroupList> {
+        let paging = list::paging(req.params, self.limits)?;
+        let query = GroupListQuery {
+            predicate: group_filter::predicate(req.params.get("filter"))?,
+            sort: group_filter::sort_key(req.params.get("sortBy"), req.params.get("sortOrder"))?,
+            offset: paging.start_index - 1,
+            limit: paging.count,
+        };
+        let listed = self.store.read(|tx| tx.list_groups(req.scope.tenant, &query))?;
+        let groups = listed.rows.iter().map(|row| self.group_view(row, req)).collect::<Result<Vec<_>>>()?;
+        Ok(GroupList { total: listed.total, start_index: paging.start_index, groups })
+    }
+
+    /// A page of a group's members after `after`, as JSON.
+    pub fn member_page(
+        &self,
+        tenant: TenantId,
+        base_url: &str,
+        group_pk: i64,
+        after: Option<(MemberKind, i64)>,
+        limit: usize,
+    ) -> Result<MemberPage> {
+        let rows = self.store.read(|tx| tx.members_page(tenant, group_pk, after, limit))?;
+        let next = if rows.len() == limit { rows.last().map(|m| (m.kind, m.pk)) } else { None };
+        Ok(MemberPage { members: rows.iter().map(|m| group::member_json(m, base_url)).collect(), next })
+    }
+
+    /// RFC 7644 §3.5.1: displayName, externalId and the whole membership, the latter as a
+    /// difference computed in SQL.
+    pub fn replace_group(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<GroupView> {
+        let schema = self.group_schema();
+        let mut c = schema.canonicalize_request(body, req.compat)?;
+        let specs = group::take_members(&mut c.attrs)?;
+        let write = group::derive_write(&schema, &c.attrs)?;
+        let now = self.clock.now();
+        let row = self.write_retrying(|tx| {
+            let current = self.current_group(tx, req, id)?;
+            let members = self.resolve(tx, req.scope.tenant, &specs, Some(current.pk))?;
+            let row = tx.update_group(req.scope.tenant, &current, &write, now)?;
+            tx.replace_members(req.scope.tenant, row.pk, &members)?;
+            Ok(row)
+        })?;
+        self.group_view(&row, req)
+    }
+
+    /// RFC 7644 §3.5.2. Returns the group only when the request asked for attributes
+    /// (otherwise the answer is 204, as Entra ID and Okta expect).
+    pub fn patch_group(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<Option<GroupView>> {
+        let ops = group::split_ops(patch::parse_request(body, req.compat)?, req.compat)?;
+        let schema = self.group_schema();
+        let now = self.clock.now();
+        let row = self.write_retrying(|tx| {
+            let tenant = req.scope.tenant;
+            let first = self.current_group(tx, req, id)?;
+            if ops.is_empty() {
+                return Ok(first);
+            }
+            // Lock the group row first, so concurrent changes of one group queue up
+            // instead of deadlocking on member rows.
+            tx.touch_group(tenant, first.pk, now)?;
+            let current = tx.group_by_id(tenant, id)?.ok_or_else(|| not_found(id))?;
+            let stored = group::stored_attrs(&current)?;
+            let mut doc = stored.clone();
+            for op in &ops {
+                match op {
+                    GroupOp::Attributes(op) => patch::apply(&schema, &mut doc, std::slice::from_ref(op), req.compat)?,
+                    GroupOp::AddMembers(specs) => {
+                        let members = self.resolve(tx, tenant, specs, Some(current.pk))?;
+                        tx.add_members(tenant, current.pk, &members)?;
+                    }
+                    GroupOp::RemoveMembers(specs) => {
+                        // Removing a non-member (or an id that no longer exists) changes nothing.
+                        let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
+                        let members = tx.resolve_members(tenant, &ids)?;
+                        tx.remove_members(tenant, current.pk, &members)?;
+                    }
+                    GroupOp::RemoveAllMembers => tx.replace_members(tenant, current.pk, &[])?,
+                    GroupOp::ReplaceMembers(specs) => {
+                        let members = self.resolve(tx, tenant, specs, Some(current.pk))?;
+                        tx.replace_members(tenant, current.pk, &members)?;
+                    }
+                }
+            }
+            if doc == stored {
+                return Ok(current);
+            }
+            let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
+            let write = group::derive_write(&schema, &c.attrs)?;
+            tx.update_group(tenant, &current, &write, now)
+        })?;
+        let wants_body = req.params.get("attributes").is_some() || req.params.get("excludedAttributes").is_some();
+        if wants_body {
+            self.group_view(&row, req).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// RFC 7644 §3.4.3 at the root: every resource type, users then groups, one page across
+    /// both. A filter only one type understands selects nothing of the other; one neither
+    /// understands is a 400.
+    pub fn search_all(&self, req: &Request<'_>) -> Result<RootSearch> {
+        let paging = list::paging(req.params, self.limits)?;
+        let filters = super::filter::UserFilters::new(&self.registry);
+        let (filter, sort_by, sort_order) =
+            (req.params.get("filter"), req.params.get("sortBy"), req.params.get("sortOrder"));
+        let user_query = filters.predicate(filter).and_then(|p| Ok((p, filters.sort_key(sort_by, sort_order)?)));
+        let group_query =
+            group_filter::predicate(filter).and_then(|p| Ok((p, group_filter::sort_key(sort_by, sort_order)?)));
+        let (user_query, group_query) = match (user_query, group_query) {
+            (Err(e), Err(_)) => return Err(e),
+            (u, g) => (u.ok(), g.ok()),
+        };
+        let offset = paging.start_index - 1;
+        let (users, user_total, groups) = self.store.read(|tx| {
+            let tenant = req.scope.tenant;
+            let users = match &user_query {
+                Some((predicate, sort)) => tx.list_users(
+                    tenant,
+                    &crate::store::UserListQuery {
+                        predicate: predicate.clone(),
+                        sort: sort.clone(),
+                        offset,
+                        limit: paging.count,
+                    },
+                )?,
+                None => crate::store::ListedUsers { total: 0, rows: Vec::new() },
+            };
+            let remaining = paging.count - users.rows.len() as u64;
+            let groups = match &group_query {
+                Some((predicate, sort)) => tx.list_groups(
+                    tenant,
+                    &GroupListQuery {
+                        predicate: predicate.clone(),
+                        sort: sort.clone(),
+                        offset: offset.saturating_sub(users.total),
+                        limit: remaining,
+                    },
+                )?,
+                None => crate::store::ListedGroups { total: 0, rows: Vec::new() },
+            };
+            let user_groups = if self.wants_groups(req) {
+                tx.groups_of_users(tenant, &users.rows.iter().map(|r| r.pk).collect::<Vec<_>>())?
+            } else {
+                Vec::new()
+            };
+            Ok(((users.rows, user_groups), users.total, groups))
+        })?;
+        let (rows, user_groups) = users;
+        let users = rows.iter().map(|r| self.view(r, &user_groups, req).map(|u| u.body)).collect::<Result<Vec<_>>>()?;
+        let group_views = groups.rows.iter().map(|row| self.group_view(row, req)).collect::<Result<Vec<_>>>()?;
+        Ok(RootSearch { total: user_total + groups.total, start_index: paging.start_index, users, groups: group_views })
+    }
+
+    /// RFC 7644 §3.6. Members stay; the group leaves the groups it was a member of.
+    pub fn delete_group(&self, req: &Request<'_>, id: &str) -> Result<()> {
+        self.store.write(|tx| {
+            let current = self.current_group(tx, req, id)?;
+            tx.delete_group(req.scope.tenant, current.pk)
+        })
+    }
+}
