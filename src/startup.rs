@@ -39,7 +39,7 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             member_page_size: settings.member_page_size.max(1),
         });
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(http::scim_error_fallback))
                 .wrap(NormalizePath::trim())
@@ -47,6 +47,14 @@ impl Application {
                 .app_data(state.clone())
                 .configure(http::configure)
         });
+        // Small responses (and the last chunk of a streamed one) go out at once instead of
+        // waiting for the client's delayed ACK (Nagle's algorithm).
+        let server = server.on_connect(|conn, _| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
+        });
+        let mut server = server;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

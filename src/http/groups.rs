@@ -47,57 +47,83 @@ impl Body {
     }
 }
 
+/// Bytes gathered before a chunk is sent: few large writes, not one per group or page.
+const CHUNK_BYTES: usize = 32 * 1024;
+
+/// Appends what `step` produces to `out` and returns the next step; members are fetched
+/// off the async workers.
+async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step, Error> {
+    Ok(match step {
+        Step::Done => Step::Done,
+        Step::Prefix => {
+            out.push_str(&body.prefix);
+            out.push_str(&body.items.join(","));
+            body.after(0)
+        }
+        Step::Suffix => {
+            out.push_str(&body.suffix);
+            Step::Done
+        }
+        Step::GroupStart(i) => {
+            let g = &body.groups[i];
+            let head = g.head.body.to_string();
+            if i > 0 || !body.items.is_empty() {
+                out.push(',');
+            }
+            if g.with_members {
+                // The head is an object: reopen it to append "members".
+                out.push_str(&head[..head.len() - 1]);
+                out.push_str(",\"members\":[");
+                Step::Members(i, None, true)
+            } else {
+                out.push_str(&head);
+                body.after(i + 1)
+            }
+        }
+        Step::Members(i, after, first) => {
+            let b = body.clone();
+            let pk = body.groups[i].pk;
+            let page = blocking(move || {
+                let size = b.state.member_page_size;
+                b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size)
+            })
+            .await?;
+            for (n, m) in page.members.iter().enumerate() {
+                if n > 0 || !first {
+                    out.push(',');
+                }
+                out.push_str(&m.to_string());
+            }
+            match page.next {
+                Some(cursor) => Step::Members(i, Some(cursor), first && page.members.is_empty()),
+                None => Step::GroupEnd(i),
+            }
+        }
+        Step::GroupEnd(i) => {
+            out.push_str("]}");
+            body.after(i + 1)
+        }
+    })
+}
+
 /// The JSON of `groups` between `prefix` and `suffix`, members paged in as it is sent.
 fn streamed(mut builder: HttpResponseBuilder, body: Body) -> HttpResponse {
     let body = Arc::new(body);
-    let chunks = stream::unfold(Step::Prefix, move |step| {
+    let chunks = stream::unfold(Step::Prefix, move |mut step| {
         let body = body.clone();
         async move {
-            let (chunk, next): (Result<String, Error>, Step) = match step {
-                Step::Done => return None,
-                Step::Prefix => (Ok(format!("{}{}", body.prefix, body.items.join(","))), body.after(0)),
-                Step::Suffix => (Ok(body.suffix.clone()), Step::Done),
-                Step::GroupStart(i) => {
-                    let g = &body.groups[i];
-                    let head = g.head.body.to_string();
-                    let comma = if i > 0 || !body.items.is_empty() { "," } else { "" };
-                    if g.with_members {
-                        // The head is an object: reopen it to append "members".
-                        (Ok(format!("{comma}{},\"members\":[", &head[..head.len() - 1])), Step::Members(i, None, true))
-                    } else {
-                        (Ok(format!("{comma}{head}")), body.after(i + 1))
-                    }
-                }
-                Step::Members(i, after, first) => {
-                    let b = body.clone();
-                    let pk = body.groups[i].pk;
-                    let page = blocking(move || {
-                        let size = b.state.member_page_size;
-                        b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size)
-                    })
-                    .await;
-                    match page {
-                        Err(e) => (Err(e), Step::Done),
-                        Ok(page) => {
-                            let mut s = String::new();
-                            for (n, m) in page.members.iter().enumerate() {
-                                if n > 0 || !first {
-                                    s.push(',');
-                                }
-                                s.push_str(&m.to_string());
-                            }
-                            let first = first && page.members.is_empty();
-                            let next = match page.next {
-                                Some(cursor) => Step::Members(i, Some(cursor), first),
-                                None => Step::GroupEnd(i),
-                            };
-                            (Ok(s), next)
-                        }
-                    }
-                }
-                Step::GroupEnd(i) => (Ok("]}".into()), body.after(i + 1)),
-            };
-            Some((chunk.map(Bytes::from), next))
+            if matches!(step, Step::Done) {
+                return None;
+            }
+            let mut out = String::new();
+            while !matches!(step, Step::Done) && out.len() < CHUNK_BYTES {
+                step = match produce(&body, step, &mut out).await {
+                    Ok(next) => next,
+                    // The status line is gone already: end the body; the client sees it cut.
+                    Err(e) => return Some((Err(e), Step::Done)),
+                };
+            }
+            Some((Ok(Bytes::from(out)), step))
         }
     });
     builder.content_type(super::error::SCIM_CONTENT_TYPE).streaming(chunks)
