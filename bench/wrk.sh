@@ -17,7 +17,7 @@ export TOKEN
 for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:18081/ && curl -s -o /dev/null http://127.0.0.1:18080/healthz && break; sleep 0.2; done
 BASE=http://127.0.0.1:18080/scim/v2/bench
 export IDS_FILE=$WORK/ids NAMES_FILE=$WORK/names
-python3 bench/seed.py "$BASE" "$TOKEN" "$USERS" "$IDS_FILE" "$NAMES_FILE"
+python3 bench/seed.py "$BASE" "$TOKEN" "$USERS" "$WORK"
 
 run() { # name url script
   wrk -t2 -c"$CONNS" -d"${SECONDS_PER}s" -s "bench/$3" "$2" | grep '^RESULT' | sed "s/^RESULT/$1/"

@@ -312,13 +312,7 @@ impl<'r> UserFilters<'r> {
     /// RFC 7644 §3.4.2.3: `sortBy` names a singular attribute; `sortOrder` is
     /// ascending (default) or descending.
     pub fn sort_key(&self, sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
-        let descending = match sort_order.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("") | Some("ascending") => false,
-            Some("descending") => true,
-            Some(other) => {
-                return Err(Error::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}")))
-            }
-        };
+        let descending = descending(sort_order)?;
         let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
         let path = match scim_filter_parser::parse_path(text) {
             Ok(scim_filter_parser::PatchPath::Attr(p)) => p,
@@ -331,6 +325,15 @@ impl<'r> UserFilters<'r> {
             _ => return Err(Error::invalid_value(format!("sortBy {text:?} must name a singular attribute"))),
         };
         Ok(Some(SortKey { operand, kind, descending }))
+    }
+}
+
+/// RFC 7644 §3.4.2.3 `sortOrder`: ascending (the default) or descending.
+pub(super) fn descending(sort_order: Option<&str>) -> Result<bool> {
+    match sort_order.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("ascending") => Ok(false),
+        Some("descending") => Ok(true),
+        Some(other) => Err(Error::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}"))),
     }
 }
 

@@ -135,13 +135,7 @@ pub fn predicate(filter: Option<&str>) -> Result<Predicate> {
 }
 
 pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
-    let descending = match sort_order.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("ascending") => false,
-        Some("descending") => true,
-        Some(other) => {
-            return Err(Error::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}")))
-        }
-    };
+    let descending = super::filter::descending(sort_order)?;
     let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
     let path = match scim_filter_parser::parse_path(text) {
         Ok(scim_filter_parser::PatchPath::Attr(p)) => p,

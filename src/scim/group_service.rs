@@ -244,11 +244,7 @@ impl ScimService {
                 )?,
                 None => crate::store::ListedGroups { total: 0, rows: Vec::new() },
             };
-            let user_groups = if self.wants_groups(req) {
-                tx.groups_of_users(tenant, &users.rows.iter().map(|r| r.pk).collect::<Vec<_>>())?
-            } else {
-                Vec::new()
-            };
+            let user_groups = self.groups_of(tx, req, &users.rows.iter().collect::<Vec<_>>())?;
             Ok(((users.rows, user_groups), users.total, groups))
         })?;
         let (rows, user_groups) = users;

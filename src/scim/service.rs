@@ -123,12 +123,12 @@ impl ScimService {
             .includes("groups")
     }
 
-    fn groups_of(&self, tx: &mut Tx<'_>, req: &Request<'_>, pks: &[i64]) -> Result<Vec<UserGroup>> {
-        if self.wants_groups(req) {
-            tx.groups_of_users(req.scope.tenant, pks)
-        } else {
-            Ok(Vec::new())
+    pub(super) fn groups_of(&self, tx: &mut Tx<'_>, req: &Request<'_>, rows: &[&UserRow]) -> Result<Vec<UserGroup>> {
+        let members: Vec<i64> = rows.iter().filter(|r| r.in_groups).map(|r| r.pk).collect();
+        if members.is_empty() || !self.wants_groups(req) {
+            return Ok(Vec::new());
         }
+        tx.groups_of_users(req.scope.tenant, &members)
     }
 
     pub(super) fn current(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<UserRow> {
@@ -157,7 +157,7 @@ impl ScimService {
     pub fn get_user(&self, req: &Request<'_>, id: &str) -> Result<RenderedUser> {
         let (row, groups) = self.store.read(|tx| {
             let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
-            let groups = self.groups_of(tx, req, &[row.pk])?;
+            let groups = self.groups_of(tx, req, &[&row])?;
             Ok((row, groups))
         })?;
         self.view(&row, &groups, req)
@@ -175,8 +175,8 @@ impl ScimService {
         };
         let (listed, groups) = self.store.read(|tx| {
             let listed = tx.list_users(req.scope.tenant, &query)?;
-            let pks: Vec<i64> = listed.rows.iter().map(|r| r.pk).collect();
-            let groups = self.groups_of(tx, req, &pks)?;
+            let rows: Vec<&UserRow> = listed.rows.iter().collect();
+            let groups = self.groups_of(tx, req, &rows)?;
             Ok((listed, groups))
         })?;
         let resources =
@@ -204,7 +204,7 @@ impl ScimService {
             }
             let write = user::derive_write(&schema, &attrs)?;
             let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
-            Ok((self.groups_of(tx, req, &[row.pk])?, row))
+            Ok((self.groups_of(tx, req, &[&row])?, row))
         })?;
         self.view(&row.1, &row.0, req)
     }
@@ -228,7 +228,7 @@ impl ScimService {
                 let write = user::derive_write(&schema, &c.attrs)?;
                 tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?
             };
-            Ok((self.groups_of(tx, req, &[row.pk])?, row))
+            Ok((self.groups_of(tx, req, &[&row])?, row))
         })?;
         self.view(&row.1, &row.0, req)
     }

@@ -3,7 +3,7 @@
 use super::connection::AnyConnection;
 use super::errors::is_unique_violation_on;
 use super::predicate::{Predicate, SortKey, Table};
-use super::schema::{user_values, users};
+use super::schema::{group_members, user_values, users};
 use super::{sql, Backend, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -51,6 +51,9 @@ pub struct UserRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub last_modified: DateTime<Utc>,
+    /// Whether the user is a direct member of any group (read with the row, so users without
+    /// groups need no second query).
+    pub in_groups: bool,
 }
 
 /// One page of a user list: which users, in what order, which slice.
@@ -68,12 +71,39 @@ pub struct ListedUsers {
     pub rows: Vec<UserRow>,
 }
 
-type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime);
-const ROW_COLUMNS: (users::pk, users::id, users::data, users::version, users::created_at, users::last_modified) =
-    (users::pk, users::id, users::data, users::version, users::created_at, users::last_modified);
+type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime, bool);
 
-fn from_columns((pk, id, data, version, created_at, last_modified): RowColumns) -> UserRow {
-    UserRow { pk, id, data, version, created_at: created_at.and_utc(), last_modified: last_modified.and_utc() }
+macro_rules! row_columns {
+    () => {
+        (
+            users::pk,
+            users::id,
+            users::data,
+            users::version,
+            users::created_at,
+            users::last_modified,
+            diesel::dsl::exists(
+                group_members::table.filter(
+                    group_members::tenant_id
+                        .eq(users::tenant_id)
+                        .and(group_members::member_type.eq("User"))
+                        .and(group_members::member_pk.eq(users::pk)),
+                ),
+            ),
+        )
+    };
+}
+
+fn from_columns((pk, id, data, version, created_at, last_modified, in_groups): RowColumns) -> UserRow {
+    UserRow {
+        pk,
+        id,
+        data,
+        version,
+        created_at: created_at.and_utc(),
+        last_modified: last_modified.and_utc(),
+        in_groups,
+    }
 }
 
 fn map_write_error(e: diesel::result::Error, user_name: &str) -> Error {
@@ -136,6 +166,7 @@ impl Tx<'_> {
             version: 1,
             created_at: user.now,
             last_modified: user.now,
+            in_groups: false,
         })
     }
 
@@ -161,7 +192,7 @@ impl Tx<'_> {
     pub fn user_by_id(&mut self, tenant: TenantId, id: &str) -> Result<Option<UserRow>> {
         let row = users::table
             .filter(users::tenant_id.eq(tenant.0).and(users::id.eq(id)))
-            .select(ROW_COLUMNS)
+            .select(row_columns!())
             .first::<RowColumns>(self.conn)
             .optional()?;
         Ok(row.map(from_columns))
@@ -225,7 +256,7 @@ impl Tx<'_> {
         if q.limit == 0 || q.offset >= total as u64 {
             return Ok(ListedUsers { total: total as u64, rows: Vec::new() });
         }
-        let query = filtered(backend, tenant, &q.predicate).select(ROW_COLUMNS);
+        let query = filtered(backend, tenant, &q.predicate).select(row_columns!());
         let query = match &q.sort {
             Some(key) => query.order(sql::order_sql(backend, Table::Users, key)),
             None => query.order(users::pk.asc()),
