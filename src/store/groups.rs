@@ -301,6 +301,19 @@ impl Tx<'_> {
             // Re-adding a member changes nothing (RFC 7644 §3.5.2.1).
             w.sql(" ON CONFLICT DO NOTHING");
             added += sql::execute(self.conn, &w.into_pieces())?;
+            let users: Vec<i64> = chunk.iter().filter(|m| m.kind == MemberKind::User).map(|m| m.pk).collect();
+            if !users.is_empty() {
+                diesel::update(
+                    super::schema::users::table.filter(
+                        super::schema::users::tenant_id
+                            .eq(tenant.0)
+                            .and(super::schema::users::pk.eq_any(&users))
+                            .and(super::schema::users::in_groups.eq(false)),
+                    ),
+                )
+                .set(super::schema::users::in_groups.eq(true))
+                .execute(self.conn)?;
+            }
         }
         Ok(added)
     }

@@ -40,6 +40,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         last_modified -> Timestamp,
+        in_groups -> Bool,
     }
 }
 

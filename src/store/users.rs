@@ -3,7 +3,7 @@
 use super::connection::AnyConnection;
 use super::errors::is_unique_violation_on;
 use super::predicate::{Predicate, SortKey, Table};
-use super::schema::{group_members, user_values, users};
+use super::schema::{user_values, users};
 use super::{sql, Backend, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -51,8 +51,8 @@ pub struct UserRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub last_modified: DateTime<Utc>,
-    /// Whether the user is a direct member of any group (read with the row, so users without
-    /// groups need no second query).
+    /// Whether the user has ever been added to a group (a flag on the row, so users never in
+    /// one need no second query).
     pub in_groups: bool,
 }
 
@@ -75,22 +75,7 @@ type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime, bool)
 
 macro_rules! row_columns {
     () => {
-        (
-            users::pk,
-            users::id,
-            users::data,
-            users::version,
-            users::created_at,
-            users::last_modified,
-            diesel::dsl::exists(
-                group_members::table.filter(
-                    group_members::tenant_id
-                        .eq(users::tenant_id)
-                        .and(group_members::member_type.eq("User"))
-                        .and(group_members::member_pk.eq(users::pk)),
-                ),
-            ),
-        )
+        (users::pk, users::id, users::data, users::version, users::created_at, users::last_modified, users::in_groups)
     };
 }
 
