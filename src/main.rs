@@ -59,6 +59,35 @@ enum Command {
     /// Create, list and delete tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Issue, list and revoke a tenant's SCIM credentials.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Issue a credential; its secret is printed once and stored only as a hash.
+    Issue {
+        tenant: String,
+        #[arg(long, value_parser = ["basic", "bearer"], default_value = "bearer")]
+        kind: String,
+        #[arg(long)]
+        label: Option<String>,
+        /// Lifetime such as 90d, 12h, 30m (default: no expiry).
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Print one JSON object: base_url, id, kind, and username+password or token.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's credentials (never their secrets).
+    List {
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a credential by its id (a Basic username, or a token's id part).
+    Revoke { tenant: String, id: String },
 }
 
 #[derive(Subcommand)]
@@ -116,6 +145,7 @@ fn main() -> ExitCode {
         None | Some(Command::Serve) => serve(&cli.options),
         Some(Command::Migrate) => Store::open(&cli.options.database_url, 1).map(|_| println!("migrations applied")),
         Some(Command::Tenant(cmd)) => tenant(&cli.options, cmd),
+        Some(Command::Credential(cmd)) => credential(&cli.options, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -206,6 +236,72 @@ fn tenant(options: &Options, cmd: &TenantCommand) -> scimd::error::Result<()> {
         TenantCommand::Delete { name } => {
             tenancy::delete_tenant(&store, name)?;
             println!("deleted tenant {name} and all of its data");
+        }
+    }
+    Ok(())
+}
+
+fn credential(options: &Options, cmd: &CredentialCommand) -> scimd::error::Result<()> {
+    use scimd::credentials::{self, Kind};
+    let store = Store::open(&options.database_url, 1)?;
+    let clock = SystemClock;
+    match cmd {
+        CredentialCommand::Issue { tenant, kind, label, expires_in, json } => {
+            let expires = expires_in.as_deref().map(credentials::parse_duration).transpose()?;
+            let issued = credentials::issue(&store, &clock, tenant, Kind::parse(kind)?, label.as_deref(), expires)?;
+            let base_url = tenancy::base_url(&options.public_url(), tenant);
+            let expires_at = issued.expires_at.map(scimd::clock::format_datetime);
+            if *json {
+                let mut out = serde_json::json!({"tenant": tenant, "base_url": base_url, "id": issued.id, "kind": issued.kind.as_str()});
+                match (&issued.username, &issued.password, &issued.token) {
+                    (Some(u), Some(p), _) => {
+                        out["username"] = u.as_str().into();
+                        out["password"] = p.as_str().into();
+                    }
+                    (_, _, Some(t)) => out["token"] = t.as_str().into(),
+                    _ => {}
+                }
+                out["expires_at"] = expires_at.into();
+                println!("{out}");
+            } else {
+                println!("Base URL:  {base_url}");
+                if let (Some(u), Some(p)) = (&issued.username, &issued.password) {
+                    println!("Username:  {u}");
+                    println!("Password:  {p}");
+                }
+                if let Some(t) = &issued.token {
+                    println!("Token:     {t}");
+                }
+                if let Some(e) = expires_at {
+                    println!("Expires:   {e}");
+                }
+                println!();
+                println!("The secret is shown only this once; scimd stores only its hash.");
+            }
+        }
+        CredentialCommand::List { tenant, json } => {
+            let rows = credentials::list(&store, tenant)?;
+            let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(scimd::clock::format_datetime);
+            if *json {
+                let out: Vec<_> = rows
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({"id": c.id, "kind": c.kind, "label": c.label,
+                            "created_at": scimd::clock::format_datetime(c.created_at),
+                            "last_used_at": fmt(c.last_used_at), "expires_at": fmt(c.expires_at), "revoked": c.revoked})
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(out));
+            } else {
+                for c in rows {
+                    let state = if c.revoked { "revoked" } else { "active" };
+                    println!("{}\t{}\t{}\t{}", c.id, c.kind, state, c.label.unwrap_or_default());
+                }
+            }
+        }
+        CredentialCommand::Revoke { tenant, id } => {
+            credentials::revoke(&store, &clock, tenant, id)?;
+            println!("revoked credential {id} of tenant {tenant}");
         }
     }
     Ok(())

@@ -63,7 +63,10 @@ impl ResponseError for Error {
         let headers = response.headers_mut();
         match self {
             Error::Unauthorized(_) => {
-                headers.insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"scimd\""));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"scimd\", Basic realm=\"scimd\""),
+                );
             }
             Error::MethodNotAllowed(allow) => {
                 headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));

@@ -26,6 +26,11 @@ pub fn service_provider_config(base_url: &str, limits: PageLimits) -> Value {
             "description": "A bearer token issued by scimd for this tenant, sent as 'Authorization: Bearer <token>'",
             "specUri": "https://www.rfc-editor.org/info/rfc6750",
             "primary": true,
+        }, {
+            "type": "httpbasic",
+            "name": "HTTP Basic",
+            "description": "A username and password issued by scimd for this tenant",
+            "specUri": "https://www.rfc-editor.org/info/rfc7617",
         }],
         "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base_url}/ServiceProviderConfig")},
     })

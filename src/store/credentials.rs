@@ -21,6 +21,7 @@ pub struct CredentialRow {
     pub label: Option<String>,
     pub secret_hash: String,
     pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked: bool,
 }
@@ -32,7 +33,51 @@ impl CredentialRow {
     }
 }
 
-type Columns = (String, String, Option<String>, String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>);
+type Columns = (
+    String,
+    String,
+    Option<String>,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+const COLUMNS: (
+    credentials::id,
+    credentials::kind,
+    credentials::label,
+    credentials::secret_hash,
+    credentials::created_at,
+    credentials::last_used_at,
+    credentials::expires_at,
+    credentials::revoked_at,
+) = (
+    credentials::id,
+    credentials::kind,
+    credentials::label,
+    credentials::secret_hash,
+    credentials::created_at,
+    credentials::last_used_at,
+    credentials::expires_at,
+    credentials::revoked_at,
+);
+
+fn from_columns(
+    (id, kind, label, secret_hash, created_at, last_used_at, expires_at, revoked_at): Columns,
+) -> CredentialRow {
+    CredentialRow {
+        id,
+        kind,
+        label,
+        secret_hash,
+        created_at: created_at.and_utc(),
+        last_used_at: last_used_at.map(|t| t.and_utc()),
+        expires_at: expires_at.map(|t| t.and_utc()),
+        revoked: revoked_at.is_some(),
+    }
+}
 
 impl Tx<'_> {
     pub fn insert_credential(&mut self, tenant: TenantId, c: &NewCredential<'_>, now: DateTime<Utc>) -> Result<()> {
@@ -53,25 +98,28 @@ impl Tx<'_> {
     pub fn credential(&mut self, tenant: TenantId, id: &str) -> Result<Option<CredentialRow>> {
         let row = credentials::table
             .filter(credentials::tenant_id.eq(tenant.0).and(credentials::id.eq(id)))
-            .select((
-                credentials::id,
-                credentials::kind,
-                credentials::label,
-                credentials::secret_hash,
-                credentials::created_at,
-                credentials::expires_at,
-                credentials::revoked_at,
-            ))
+            .select(COLUMNS)
             .first::<Columns>(self.conn)
             .optional()?;
-        Ok(row.map(|(id, kind, label, secret_hash, created_at, expires_at, revoked_at)| CredentialRow {
-            id,
-            kind,
-            label,
-            secret_hash,
-            created_at: created_at.and_utc(),
-            expires_at: expires_at.map(|t| t.and_utc()),
-            revoked: revoked_at.is_some(),
-        }))
+        Ok(row.map(from_columns))
+    }
+
+    pub fn list_credentials(&mut self, tenant: TenantId) -> Result<Vec<CredentialRow>> {
+        let rows = credentials::table
+            .filter(credentials::tenant_id.eq(tenant.0))
+            .select(COLUMNS)
+            .order(credentials::created_at.asc())
+            .load::<Columns>(self.conn)?;
+        Ok(rows.into_iter().map(from_columns).collect())
+    }
+
+    /// Marks the credential revoked (it stays listed); false if there is no such credential.
+    pub fn revoke_credential(&mut self, tenant: TenantId, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let n = diesel::update(credentials::table.filter(
+            credentials::tenant_id.eq(tenant.0).and(credentials::id.eq(id)).and(credentials::revoked_at.is_null()),
+        ))
+        .set(credentials::revoked_at.eq(now.naive_utc()))
+        .execute(self.conn)?;
+        Ok(n > 0)
     }
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod clients;
+mod credentials;
 mod errors;
 mod filter_agreement;
 mod filters;

@@ -1,0 +1,145 @@
+//! Credential use cases shared by the CLI (and later the admin page): issue a Basic or bearer
+//! credential (the secret shown once, stored as an argon2id hash), list, revoke. Rotation is
+//! issue-then-revoke: both work in between.
+
+use crate::auth::secrets::{self, BearerToken};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::store::{CredentialRow, NewCredential, Store, TenantId};
+use chrono::{DateTime, TimeDelta, Utc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Basic,
+    Bearer,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Basic => "basic",
+            Kind::Bearer => "bearer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Kind> {
+        match s {
+            "basic" => Ok(Kind::Basic),
+            "bearer" => Ok(Kind::Bearer),
+            other => Err(Error::invalid_value(format!("credential kind must be basic or bearer, not {other:?}"))),
+        }
+    }
+}
+
+/// A new credential with its secret, which exists only in this value.
+pub struct Issued {
+    pub id: String,
+    pub kind: Kind,
+    /// Basic: the username (also the credential's id) and password.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Bearer: the token.
+    pub token: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `90d`, `12h`, `30m`, `45s` or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<TimeDelta> {
+    let text = text.trim();
+    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 =
+        digits.parse().map_err(|_| Error::invalid_value(format!("{text:?} is not a duration such as 90d or 12h")))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(Error::invalid_value(format!("{text:?}: use s, m, h or d"))),
+    };
+    if seconds <= 0 {
+        return Err(Error::invalid_value("a credential must expire in the future"));
+    }
+    Ok(TimeDelta::seconds(seconds))
+}
+
+fn tenant_id(store: &Store, name: &str) -> Result<TenantId> {
+    store
+        .read(|tx| tx.tenant_by_name(name))?
+        .map(|t| t.id)
+        .ok_or_else(|| Error::NotFound(format!("no tenant named {name:?}")))
+}
+
+pub fn issue(
+    store: &Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    kind: Kind,
+    label: Option<&str>,
+    expires_in: Option<TimeDelta>,
+) -> Result<Issued> {
+    let tenant = tenant_id(store, tenant)?;
+    let now = clock.now();
+    let expires_at = expires_in.map(|d| now + d);
+    let (id, secret, issued) = match kind {
+        Kind::Bearer => {
+            let t = BearerToken::generate();
+            let token = t.expose();
+            (
+                t.id,
+                t.secret,
+                Issued { id: String::new(), kind, username: None, password: None, token: Some(token), expires_at },
+            )
+        }
+        Kind::Basic => {
+            // Lower-case letters and digits: Okta's form and every IdP take it as typed.
+            let username = format!("scim-{}", secrets::random_alphanumeric(12).to_ascii_lowercase());
+            let password = secrets::random_alphanumeric(32);
+            let issued = Issued {
+                id: String::new(),
+                kind,
+                username: Some(username.clone()),
+                password: Some(password.clone()),
+                token: None,
+                expires_at,
+            };
+            (username, password, issued)
+        }
+    };
+    let hash = secrets::hash_secret(&secret)?;
+    store.write(|tx| {
+        let c = NewCredential { id: &id, kind: kind.as_str(), label, secret_hash: &hash, expires_at };
+        tx.insert_credential(tenant, &c, now)
+    })?;
+    Ok(Issued { id, ..issued })
+}
+
+pub fn list(store: &Store, tenant: &str) -> Result<Vec<CredentialRow>> {
+    let tenant = tenant_id(store, tenant)?;
+    store.read(|tx| tx.list_credentials(tenant))
+}
+
+/// Revokes it: the credential stops working on every replica within the recheck interval.
+pub fn revoke(store: &Store, clock: &dyn Clock, tenant: &str, id: &str) -> Result<()> {
+    let tenant = tenant_id(store, tenant)?;
+    if store.write(|tx| tx.revoke_credential(tenant, id, clock.now()))? {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!("no unrevoked credential {id:?} in this tenant")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d").unwrap(), TimeDelta::days(90));
+        assert_eq!(parse_duration("12h").unwrap(), TimeDelta::hours(12));
+        assert_eq!(parse_duration("30m").unwrap(), TimeDelta::minutes(30));
+        assert_eq!(parse_duration("45").unwrap(), TimeDelta::seconds(45));
+        for bad in ["", "d", "5w", "-1d", "0", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}
