@@ -58,8 +58,17 @@ scim_test!(basic_and_bearer_credentials_rotate_revoke_and_expire, |app| {
 });
 
 #[actix_web::test]
-async fn credential_cli_issues_lists_and_revokes() {
-    let db = crate::helpers::TestDb::create(crate::helpers::Backend::Sqlite).unwrap();
+async fn credential_cli_issues_lists_and_revokes_sqlite() {
+    credential_cli(crate::helpers::Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn credential_cli_issues_lists_and_revokes_postgres() {
+    credential_cli(crate::helpers::Backend::Postgres).await;
+}
+
+async fn credential_cli(backend: crate::helpers::Backend) {
+    let Some(db) = crate::helpers::TestDb::create(backend) else { return };
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
             .args(args)

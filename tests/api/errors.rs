@@ -80,8 +80,17 @@ scim_test!(a_body_over_the_limit_is_413, |app| {
 });
 
 #[actix_web::test]
-async fn the_body_limit_is_configurable() {
-    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, |s| s.max_body_bytes = 100).await.unwrap();
+async fn the_body_limit_is_configurable_sqlite() {
+    body_limit(crate::helpers::Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn the_body_limit_is_configurable_postgres() {
+    body_limit(crate::helpers::Backend::Postgres).await;
+}
+
+async fn body_limit(backend: crate::helpers::Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.max_body_bytes = 100).await else { return };
     let body = okta_user("long-enough-to-pass-one-hundred-bytes@x.com").to_string();
     post_raw(&app, body.as_bytes(), "application/json").await.assert_error(413, None);
     post_raw(&app, br#"{"userName":"s"}"#, "application/json").await;
