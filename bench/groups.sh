@@ -7,25 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BACKEND=${1:-sqlite}; SECONDS_PER=${2:-5}; CONNS=${3:-8}
 export BENCH_DIR=$PWD/bench
-cargo build --release --quiet --bin scimd
-WORK=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-if [ "$BACKEND" = postgres ]; then
-  : "${BENCH_POSTGRES_URL:?set BENCH_POSTGRES_URL}"
-  psql -q "$BENCH_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS scimd_bench CASCADE; CREATE SCHEMA scimd_bench;" 2>/dev/null
-  export SCIMD_DATABASE_URL="${BENCH_POSTGRES_URL}?options=-csearch_path%3Dscimd_bench"
-else
-  export SCIMD_DATABASE_URL="sqlite://$WORK/bench.db"
-fi
-export SCIMD_BIND=127.0.0.1:18083 RUST_LOG=warn
-TOKEN=$(./target/release/scimd tenant create bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bearer_token"])')
-export TOKEN SEED_DIR=$WORK
-./target/release/scimd serve &
-PID=$!
-for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18083/healthz && break; sleep 0.2; done
-BASE=http://127.0.0.1:18083/scim/v2/bench
+. bench/lib.sh
+start_scimd "$BACKEND" 18083
 python3 bench/seed.py "$BASE" "$TOKEN" 100000 "$WORK"
 python3 bench/groups_build.py "$BASE" "$TOKEN" "$WORK" 1000 10000 100000
-if [ "$BACKEND" = postgres ]; then psql -q "$BENCH_POSTGRES_URL" -c "ANALYZE scimd_bench.group_members; ANALYZE scimd_bench.groups;"; fi
+analyze_if_postgres "$BACKEND"
 rss() { awk '/VmHWM/ {print $2 / 1024 " MiB"}' /proc/$PID/status; }
 echo "scimd peak RSS after seeding and building: $(rss)" >&2
 G100K=$(cat "$WORK/group_100000")

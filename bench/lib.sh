@@ -1,0 +1,28 @@
+# Shared by the bench scripts: a release scimd on a fresh database, with a tenant "bench".
+# start_scimd BACKEND PORT sets BASE, TOKEN, PID and WORK (removed on exit). BACKEND is sqlite,
+# or postgres with BENCH_POSTGRES_URL naming a database whose schema scimd_bench is reset.
+start_scimd() {
+  local backend=$1 port=$2
+  cargo build --release --quiet --bin scimd
+  WORK=$(mktemp -d)
+  trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  if [ "$backend" = postgres ]; then
+    : "${BENCH_POSTGRES_URL:?set BENCH_POSTGRES_URL}"
+    psql -q "$BENCH_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS scimd_bench CASCADE; CREATE SCHEMA scimd_bench;" 2>/dev/null
+    export SCIMD_DATABASE_URL="${BENCH_POSTGRES_URL}?options=-csearch_path%3Dscimd_bench"
+  else
+    export SCIMD_DATABASE_URL="sqlite://$WORK/bench.db"
+  fi
+  export SCIMD_BIND=127.0.0.1:$port RUST_LOG=warn
+  TOKEN=$(./target/release/scimd tenant create bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bearer_token"])')
+  export TOKEN SEED_DIR=$WORK
+  ./target/release/scimd serve &
+  PID=$!
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
+  BASE=http://127.0.0.1:$port/scim/v2/bench
+}
+
+# Refreshes PostgreSQL's statistics after seeding, so plans reflect the data.
+analyze_if_postgres() {
+  [ "$1" = postgres ] && psql -q "$BENCH_POSTGRES_URL" -c "ANALYZE scimd_bench.users; ANALYZE scimd_bench.user_values; ANALYZE scimd_bench.groups; ANALYZE scimd_bench.group_members;" || true
+}
