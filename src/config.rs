@@ -25,6 +25,10 @@ pub struct Settings {
     pub credential_recheck: Duration,
     /// Members read per query while a group's members are streamed out.
     pub member_page_size: usize,
+    /// Failed authentications one address may make against one tenant per window before
+    /// it gets 429.
+    pub auth_failure_limit: u32,
+    pub auth_failure_window: Duration,
 }
 
 impl Settings {
@@ -40,6 +44,8 @@ impl Settings {
             pool_size: 8,
             credential_recheck: Duration::from_secs(5),
             member_page_size: 1000,
+            auth_failure_limit: 20,
+            auth_failure_window: Duration::from_secs(60),
         }
     }
 }

@@ -58,6 +58,9 @@ pub enum Error {
     MethodNotAllowed(&'static str),
     #[error("the request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// Too many failed authentications from this address; retry after this many seconds.
+    #[error("too many failed authentications; retry after {0} seconds")]
+    TooManyRequests(u64),
     /// If-Match named another version (RFC 7644 §3.14).
     #[error("the resource has changed: If-Match does not name its current version")]
     PreconditionFailed,

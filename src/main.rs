@@ -48,6 +48,10 @@ struct Options {
     /// Seconds a verified credential is trusted before it is checked against the database again.
     #[arg(long, env = "SCIMD_CREDENTIAL_RECHECK_SECS", default_value_t = 5, global = true)]
     credential_recheck_secs: u64,
+    /// Failed authentications one client address may make against one tenant per minute
+    /// before it gets 429 with Retry-After.
+    #[arg(long, env = "SCIMD_AUTH_FAILURES_PER_MINUTE", default_value_t = 20, global = true)]
+    auth_failures_per_minute: u32,
 }
 
 #[derive(Subcommand)]
@@ -129,6 +133,7 @@ impl Options {
             workers: self.workers,
             pool_size: self.pool_size,
             credential_recheck: Duration::from_secs(self.credential_recheck_secs),
+            auth_failure_limit: self.auth_failures_per_minute,
             ..Settings::new(&self.database_url)
         }
     }

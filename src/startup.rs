@@ -1,7 +1,7 @@
 //! Building the running server from `Settings`: used by `main` and by the integration tests,
 //! which start it on port 0 with a fresh database.
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, FailureLimit};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -34,7 +34,12 @@ impl Application {
         let limits = PageLimits { default_count: settings.default_page_size, max_count: settings.max_page_size };
         let state = web::Data::new(AppState {
             service: ScimService::new(store.clone(), clock.clone(), limits),
-            auth: Authenticator::new(store, clock, settings.credential_recheck)?,
+            auth: Authenticator::new(
+                store,
+                clock,
+                settings.credential_recheck,
+                FailureLimit { failures: settings.auth_failure_limit, window: settings.auth_failure_window },
+            )?,
             public_url: public_url.clone(),
             max_body_bytes: settings.max_body_bytes,
             member_page_size: settings.member_page_size.max(1),

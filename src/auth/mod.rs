@@ -3,14 +3,17 @@
 
 mod cache;
 pub mod secrets;
+mod throttle;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{Store, TenantId};
 use cache::{CredentialCache, Lookup};
 use secrets::BearerToken;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use throttle::Throttle;
 
 /// What the client presented in `Authorization`.
 #[derive(Debug, Clone)]
@@ -52,6 +55,14 @@ pub struct Authenticator {
     cache: CredentialCache<Principal>,
     /// Verified when the tenant or credential does not exist, so a miss costs what a hit does.
     decoy_hash: String,
+    throttle: Throttle,
+}
+
+/// How many failed authentications one address may make against one tenant per window.
+#[derive(Debug, Clone, Copy)]
+pub struct FailureLimit {
+    pub failures: u32,
+    pub window: Duration,
 }
 
 fn rejected() -> Error {
@@ -59,9 +70,25 @@ fn rejected() -> Error {
 }
 
 impl Authenticator {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, recheck_after: Duration) -> Result<Self> {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, recheck_after: Duration, limit: FailureLimit) -> Result<Self> {
         let decoy_hash = secrets::hash_secret(&secrets::random_alphanumeric(32))?;
-        Ok(Authenticator { store, clock, cache: CredentialCache::new(recheck_after), decoy_hash })
+        let throttle = Throttle::new(limit.failures, limit.window);
+        Ok(Authenticator { store, clock, cache: CredentialCache::new(recheck_after), decoy_hash, throttle })
+    }
+
+    /// 429 while `addr` has failed too often against `tenant` (Okta honours Retry-After).
+    pub fn check_throttle(&self, tenant: &str, addr: Option<IpAddr>) -> Result<()> {
+        match addr.and_then(|a| self.throttle.retry_after(tenant, a)) {
+            Some(seconds) => Err(Error::TooManyRequests(seconds)),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts and logs a failed authentication (never the presented secret).
+    pub fn note_failure(&self, tenant: &str, addr: Option<IpAddr>) {
+        let Some(addr) = addr else { return };
+        let failures = self.throttle.record_failure(tenant, addr);
+        tracing::warn!(tenant, client = %addr, failures, "failed SCIM authentication");
     }
 
     /// The principal of a presentation verified moments ago, without blocking; `None` means

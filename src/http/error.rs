@@ -20,6 +20,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         // Retries ran out under contention: the client should simply try again.
         Error::WriteConflict => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -74,6 +75,9 @@ impl ResponseError for Error {
             Error::WriteConflict => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             }
+            Error::TooManyRequests(seconds) => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
+            }
             _ => {}
         }
         response
@@ -102,6 +106,7 @@ mod tests {
             (Error::MethodNotAllowed("GET"), 405, None),
             (Error::PayloadTooLarge(10), 413, None),
             (Error::PreconditionFailed, 412, None),
+            (Error::TooManyRequests(30), 429, None),
             (Error::WriteConflict, 503, None),
             (Error::internal("secret cause"), 500, None),
         ];

@@ -45,18 +45,30 @@ impl FromRequest for Authenticated {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let tenant = req.match_info().get("tenant").map(str::to_string);
         let presented = presented_credential(req.headers());
+        // The peer itself, not a forwarded-for header a client could forge.
+        let addr = req.peer_addr().map(|a| a.ip());
         Box::pin(async move {
             let state = state.ok_or_else(|| Error::internal("application state missing"))?;
-            let (Some(tenant), Some(presented)) = (tenant, presented) else {
+            let Some(tenant) = tenant else {
+                return Err(Error::Unauthorized("authentication required".into()));
+            };
+            state.auth.check_throttle(&tenant, addr)?;
+            let Some(presented) = presented else {
+                state.auth.note_failure(&tenant, addr);
                 return Err(Error::Unauthorized("authentication required: send Authorization: Bearer <token>".into()));
             };
             let principal = match state.auth.cached(&tenant, &presented) {
                 Some(p) => p,
                 None => {
-                    let state = state.clone();
-                    web::block(move || state.auth.authenticate(&tenant, &presented))
+                    let auth_state = state.clone();
+                    let name = tenant.clone();
+                    let result = web::block(move || auth_state.auth.authenticate(&name, &presented))
                         .await
-                        .map_err(Error::internal)??
+                        .map_err(Error::internal)?;
+                    if let Err(Error::Unauthorized(_)) = &result {
+                        state.auth.note_failure(&tenant, addr);
+                    }
+                    result?
                 }
             };
             let scope = TenantScope {
