@@ -67,10 +67,6 @@ impl Application {
         Ok(Application { addr, public_url, server })
     }
 
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

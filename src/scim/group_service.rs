@@ -52,9 +52,8 @@ impl ScimService {
         Projection::parse(&self.group_schema(), req.params.get("attributes"), req.params.get("excludedAttributes"))
     }
 
-    fn group_view(&self, row: &GroupRow, req: &Request<'_>) -> Result<GroupView> {
+    fn group_view(&self, row: &GroupRow, req: &Request<'_>, projection: &Projection) -> Result<GroupView> {
         let mut head = group::render(row, &req.scope.base_url)?;
-        let projection = self.projection(req);
         projection.apply(&self.group_schema(), &mut head.body);
         Ok(GroupView { head, pk: row.pk, with_members: projection.includes("members") })
     }
@@ -93,17 +92,18 @@ impl ScimService {
             tx.add_members(req.scope.tenant, row.pk, &members)?;
             Ok(row)
         })?;
-        self.group_view(&row, req)
+        self.group_view(&row, req, &self.projection(req))
     }
 
     pub fn get_group(&self, req: &Request<'_>, id: &str) -> Result<GroupView> {
         let row = self.store.read(|tx| tx.group_by_id(req.scope.tenant, id))?.ok_or_else(|| not_found(id))?;
-        self.group_view(&row, req)
+        self.group_view(&row, req, &self.projection(req))
     }
 
     /// RFC 7644 §3.4.2 for groups. Members follow each group only if the projection keeps
     /// them (Entra always sends excludedAttributes=members, and then none are read).
     pub fn list_groups(&self, req: &Request<'_>) -> Result<GroupList> {
+        let projection = self.projection(req);
         let paging = list::paging(req.params, self.limits)?;
         let query = GroupListQuery {
             predicate: group_filter::predicate(req.params.get("filter"))?,
@@ -112,7 +112,8 @@ impl ScimService {
             limit: paging.count,
         };
         let listed = self.store.read(|tx| tx.list_groups(req.scope.tenant, &query))?;
-        let groups = listed.rows.iter().map(|row| self.group_view(row, req)).collect::<Result<Vec<_>>>()?;
+        let groups =
+            listed.rows.iter().map(|row| self.group_view(row, req, &projection)).collect::<Result<Vec<_>>>()?;
         Ok(GroupList { total: listed.total, start_index: paging.start_index, groups })
     }
 
@@ -145,7 +146,7 @@ impl ScimService {
             tx.replace_members(req.scope.tenant, row.pk, &members)?;
             Ok(row)
         })?;
-        self.group_view(&row, req)
+        self.group_view(&row, req, &self.projection(req))
     }
 
     /// RFC 7644 §3.5.2. Returns the group only when the request asked for attributes
@@ -195,7 +196,7 @@ impl ScimService {
         })?;
         let wants_body = req.params.get("attributes").is_some() || req.params.get("excludedAttributes").is_some();
         if wants_body {
-            self.group_view(&row, req).map(Some)
+            self.group_view(&row, req, &self.projection(req)).map(Some)
         } else {
             Ok(None)
         }
@@ -205,6 +206,7 @@ impl ScimService {
     /// both. A filter only one type understands selects nothing of the other; one neither
     /// understands is a 400.
     pub fn search_all(&self, req: &Request<'_>) -> Result<RootSearch> {
+        let (user_projection, group_projection) = (self.user_projection(req), self.projection(req));
         let paging = list::paging(req.params, self.limits)?;
         let filters = super::filter::UserFilters::new(&self.registry);
         let (filter, sort_by, sort_order) =
@@ -244,12 +246,16 @@ impl ScimService {
                 )?,
                 None => crate::store::ListedGroups { total: 0, rows: Vec::new() },
             };
-            let user_groups = self.groups_of(tx, req, &users.rows.iter().collect::<Vec<_>>())?;
+            let user_groups = self.groups_of(tx, req, &users.rows.iter().collect::<Vec<_>>(), &user_projection)?;
             Ok(((users.rows, user_groups), users.total, groups))
         })?;
         let (rows, user_groups) = users;
-        let users = rows.iter().map(|r| self.view(r, &user_groups, req).map(|u| u.body)).collect::<Result<Vec<_>>>()?;
-        let group_views = groups.rows.iter().map(|row| self.group_view(row, req)).collect::<Result<Vec<_>>>()?;
+        let users = rows
+            .iter()
+            .map(|r| self.view(r, &user_groups, req, &user_projection).map(|u| u.body))
+            .collect::<Result<Vec<_>>>()?;
+        let group_views =
+            groups.rows.iter().map(|row| self.group_view(row, req, &group_projection)).collect::<Result<Vec<_>>>()?;
         Ok(RootSearch { total: user_total + groups.total, start_index: paging.start_index, users, groups: group_views })
     }
 

@@ -93,7 +93,13 @@ impl ScimService {
     }
 
     /// The user as the request asked to see it, with its read-only `groups`.
-    pub(super) fn view(&self, row: &UserRow, groups: &[UserGroup], req: &Request<'_>) -> Result<RenderedUser> {
+    pub(super) fn view(
+        &self,
+        row: &UserRow,
+        groups: &[UserGroup],
+        req: &Request<'_>,
+        projection: &Projection,
+    ) -> Result<RenderedUser> {
         let mut rendered = user::render(row, &req.scope.base_url)?;
         let mine: Vec<Value> = groups
             .iter()
@@ -112,20 +118,24 @@ impl ScimService {
             }
         }
         let schema = self.schema();
-        Projection::parse(&schema, req.params.get("attributes"), req.params.get("excludedAttributes"))
-            .apply(&schema, &mut rendered.body);
+        projection.apply(&schema, &mut rendered.body);
         Ok(rendered)
     }
 
-    pub(super) fn wants_groups(&self, req: &Request<'_>) -> bool {
-        let schema = self.schema();
-        Projection::parse(&schema, req.params.get("attributes"), req.params.get("excludedAttributes"))
-            .includes("groups")
+    /// `attributes` / `excludedAttributes` of this request, parsed once for all its users.
+    pub(super) fn user_projection(&self, req: &Request<'_>) -> Projection {
+        Projection::parse(&self.schema(), req.params.get("attributes"), req.params.get("excludedAttributes"))
     }
 
-    pub(super) fn groups_of(&self, tx: &mut Tx<'_>, req: &Request<'_>, rows: &[&UserRow]) -> Result<Vec<UserGroup>> {
+    pub(super) fn groups_of(
+        &self,
+        tx: &mut Tx<'_>,
+        req: &Request<'_>,
+        rows: &[&UserRow],
+        projection: &Projection,
+    ) -> Result<Vec<UserGroup>> {
         let members: Vec<i64> = rows.iter().filter(|r| r.in_groups).map(|r| r.pk).collect();
-        if members.is_empty() || !self.wants_groups(req) {
+        if members.is_empty() || !projection.includes("groups") {
             return Ok(Vec::new());
         }
         tx.groups_of_users(req.scope.tenant, &members)
@@ -150,21 +160,23 @@ impl ScimService {
         let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
         let new = NewUser { id: uuid::Uuid::new_v4().to_string(), write, password_hash, now: self.clock.now() };
         let row = self.store.write(|tx| tx.insert_user(req.scope.tenant, &new))?;
-        self.view(&row, &[], req)
+        self.view(&row, &[], req, &self.user_projection(req))
     }
 
     /// RFC 7644 §3.4.1.
     pub fn get_user(&self, req: &Request<'_>, id: &str) -> Result<RenderedUser> {
+        let projection = self.user_projection(req);
         let (row, groups) = self.store.read(|tx| {
             let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
-            let groups = self.groups_of(tx, req, &[&row])?;
+            let groups = self.groups_of(tx, req, &[&row], &projection)?;
             Ok((row, groups))
         })?;
-        self.view(&row, &groups, req)
+        self.view(&row, &groups, req, &projection)
     }
 
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
     pub fn list_users(&self, req: &Request<'_>) -> Result<Value> {
+        let projection = self.user_projection(req);
         let paging = list::paging(req.params, self.limits)?;
         let filters = filter::UserFilters::new(&self.registry);
         let query = UserListQuery {
@@ -176,17 +188,21 @@ impl ScimService {
         let (listed, groups) = self.store.read(|tx| {
             let listed = tx.list_users(req.scope.tenant, &query)?;
             let rows: Vec<&UserRow> = listed.rows.iter().collect();
-            let groups = self.groups_of(tx, req, &rows)?;
+            let groups = self.groups_of(tx, req, &rows, &projection)?;
             Ok((listed, groups))
         })?;
-        let resources =
-            listed.rows.iter().map(|row| self.view(row, &groups, req).map(|u| u.body)).collect::<Result<Vec<_>>>()?;
+        let resources = listed
+            .rows
+            .iter()
+            .map(|row| self.view(row, &groups, req, &projection).map(|u| u.body))
+            .collect::<Result<Vec<_>>>()?;
         Ok(list::list_response(listed.total, paging.start_index, resources))
     }
 
     /// RFC 7644 §3.5.1: replaces every writable attribute. `id`, `meta` and `groups` in the
     /// body are read-only and ignored (IdPs echo what they read).
     pub fn replace_user(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<RenderedUser> {
+        let projection = self.user_projection(req);
         let schema = self.schema();
         let c = schema.canonicalize_request(body, req.compat)?;
         note_dropped(&c);
@@ -204,13 +220,14 @@ impl ScimService {
             }
             let write = user::derive_write(&schema, &attrs)?;
             let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
-            Ok((self.groups_of(tx, req, &[&row])?, row))
+            Ok((self.groups_of(tx, req, &[&row], &projection)?, row))
         })?;
-        self.view(&row.1, &row.0, req)
+        self.view(&row.1, &row.0, req, &projection)
     }
 
     /// RFC 7644 §3.5.2: all operations apply, and the result validates, or nothing changes.
     pub fn patch_user(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<RenderedUser> {
+        let projection = self.user_projection(req);
         let ops = patch::parse_request(body, req.compat)?;
         let schema = self.schema();
         let now = self.clock.now();
@@ -228,9 +245,9 @@ impl ScimService {
                 let write = user::derive_write(&schema, &c.attrs)?;
                 tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?
             };
-            Ok((self.groups_of(tx, req, &[&row])?, row))
+            Ok((self.groups_of(tx, req, &[&row], &projection)?, row))
         })?;
-        self.view(&row.1, &row.0, req)
+        self.view(&row.1, &row.0, req, &projection)
     }
 
     /// RFC 7644 §3.6.
