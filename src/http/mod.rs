@@ -89,32 +89,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/Users")
                         .route(web::get().to(users::list))
                         .route(web::post().to(users::create))
-                        .default_service(web::to(|| async {
-                            Err::<HttpResponse, _>(Error::MethodNotAllowed("GET, POST"))
-                        })),
+                        .default_service(method_not_allowed("GET, POST")),
                 )
                 .service(
                     web::resource("/Users/.search")
                         .route(web::post().to(users::search))
-                        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("POST")) })),
+                        .default_service(method_not_allowed("POST")),
                 )
                 .service(
                     web::resource("/.search")
                         .route(web::post().to(groups::search_root))
-                        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("POST")) })),
+                        .default_service(method_not_allowed("POST")),
                 )
                 .service(
                     web::resource("/Groups")
                         .route(web::get().to(groups::list))
                         .route(web::post().to(groups::create))
-                        .default_service(web::to(|| async {
-                            Err::<HttpResponse, _>(Error::MethodNotAllowed("GET, POST"))
-                        })),
+                        .default_service(method_not_allowed("GET, POST")),
                 )
                 .service(
                     web::resource("/Groups/.search")
                         .route(web::post().to(groups::search))
-                        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("POST")) })),
+                        .default_service(method_not_allowed("POST")),
                 )
                 .service(
                     web::resource("/Groups/{id}")
@@ -122,9 +118,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(groups::replace))
                         .route(web::patch().to(groups::patch))
                         .route(web::delete().to(groups::delete))
-                        .default_service(web::to(|| async {
-                            Err::<HttpResponse, _>(Error::MethodNotAllowed("GET, PUT, PATCH, DELETE"))
-                        })),
+                        .default_service(method_not_allowed("GET, PUT, PATCH, DELETE")),
                 )
                 .service(get_only("/ServiceProviderConfig", web::get().to(discovery::service_provider_config)))
                 .service(get_only("/ResourceTypes", web::get().to(discovery::resource_types)))
@@ -137,19 +131,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(users::replace))
                         .route(web::patch().to(users::patch))
                         .route(web::delete().to(users::delete))
-                        .default_service(web::to(|| async {
-                            Err::<HttpResponse, _>(Error::MethodNotAllowed("GET, PUT, PATCH, DELETE"))
-                        })),
+                        .default_service(method_not_allowed("GET, PUT, PATCH, DELETE")),
                 )
                 .default_service(web::to(not_found)),
         )
         .default_service(web::to(not_found));
 }
 
+/// 405 with the `Allow` list, for the methods a resource does not route.
+fn method_not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move || async move { Err::<HttpResponse, _>(Error::MethodNotAllowed(allow)) })
+}
+
 fn get_only(path: &str, route: actix_web::Route) -> actix_web::Resource {
-    web::resource(path)
-        .route(route)
-        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed("GET")) }))
+    web::resource(path).route(route).default_service(method_not_allowed("GET"))
 }
 
 async fn not_found() -> Result<HttpResponse, Error> {

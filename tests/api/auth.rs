@@ -100,33 +100,26 @@ scim_test!(a_deleted_tenant_s_token_stops_working, |app| {
     app.send_raw(Method::GET, &format!("{base}/Users"), Some(&auth), &[], None).await.assert_error(401, None);
 });
 
-async fn failed_auth_is_throttled(backend: crate::helpers::Backend) {
-    let Some(app) = crate::helpers::TestApp::spawn_with(backend, |s| s.auth_failure_limit = 3).await else { return };
-    let (other_base, other_token) = app.tenant("globex");
-    let url = format!("{}/Users", app.base);
-    for _ in 0..3 {
-        app.send_raw(Method::GET, &url, Some("Bearer scimd_wrong"), &[], None).await.assert_error(401, None);
+scim_test!(
+    failed_authentication_is_throttled_per_tenant_and_address,
+    |settings| settings.auth_failure_limit = 3,
+    |app| {
+        let (other_base, other_token) = app.tenant("globex");
+        let url = format!("{}/Users", app.base);
+        for _ in 0..3 {
+            app.send_raw(Method::GET, &url, Some("Bearer scimd_wrong"), &[], None).await.assert_error(401, None);
+        }
+        // Now this address is throttled on acme, whatever it presents…
+        for auth in ["Bearer scimd_wrong".to_string(), format!("Bearer {}", app.token)] {
+            let r = app.send_raw(Method::GET, &url, Some(&auth), &[], None).await;
+            r.assert_error(429, None);
+            let retry: u64 = r.header("retry-after").expect("Retry-After").parse().expect("integer seconds");
+            assert!((1..=60).contains(&retry), "{retry}");
+        }
+        // …but not on another tenant.
+        let r = app
+            .send_raw(Method::GET, &format!("{other_base}/Users"), Some(&format!("Bearer {other_token}")), &[], None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
     }
-    // Now this address is throttled on acme, whatever it presents…
-    for auth in ["Bearer scimd_wrong".to_string(), format!("Bearer {}", app.token)] {
-        let r = app.send_raw(Method::GET, &url, Some(&auth), &[], None).await;
-        r.assert_error(429, None);
-        let retry: u64 = r.header("retry-after").expect("Retry-After").parse().expect("integer seconds");
-        assert!((1..=60).contains(&retry), "{retry}");
-    }
-    // …but not on another tenant.
-    let r = app
-        .send_raw(Method::GET, &format!("{other_base}/Users"), Some(&format!("Bearer {other_token}")), &[], None)
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-}
-
-#[actix_web::test]
-async fn failed_authentication_is_throttled_per_tenant_and_address_sqlite() {
-    failed_auth_is_throttled(crate::helpers::Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn failed_authentication_is_throttled_per_tenant_and_address_postgres() {
-    failed_auth_is_throttled(crate::helpers::Backend::Postgres).await;
-}
+);

@@ -79,23 +79,12 @@ scim_test!(a_body_over_the_limit_is_413, |app| {
     assert_eq!(app.get("/Users").await.body["totalResults"], 0);
 });
 
-#[actix_web::test]
-async fn the_body_limit_is_configurable_sqlite() {
-    body_limit(crate::helpers::Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn the_body_limit_is_configurable_postgres() {
-    body_limit(crate::helpers::Backend::Postgres).await;
-}
-
-async fn body_limit(backend: crate::helpers::Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.max_body_bytes = 100).await else { return };
+scim_test!(the_body_limit_is_configurable, |settings| settings.max_body_bytes = 100, |app| {
     let body = okta_user("long-enough-to-pass-one-hundred-bytes@x.com").to_string();
     post_raw(&app, body.as_bytes(), "application/json").await.assert_error(413, None);
     post_raw(&app, br#"{"userName":"s"}"#, "application/json").await;
     assert_eq!(app.get("/Users").await.body["totalResults"], 1);
-}
+});
 
 scim_test!(internal_errors_are_500_with_a_generic_detail, |app| {
     let u = app.create_user("broken@x.com").await;

@@ -18,9 +18,35 @@ pub enum Backend {
     Postgres,
 }
 
-/// Runs one async test body on SQLite and, when configured, on PostgreSQL.
+/// Runs one async test body on SQLite and, when configured, on PostgreSQL; optionally with
+/// settings changed first (`scim_test!(name, |settings| …, |app| { … })`).
 #[macro_export]
 macro_rules! scim_test {
+    ($name:ident, |$settings:ident| $configure:expr, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[actix_web::test]
+            async fn sqlite() {
+                let $app =
+                    $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, |$settings| $configure)
+                        .await
+                        .unwrap();
+                $body
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                let Some($app) =
+                    $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, |$settings| $configure)
+                        .await
+                else {
+                    eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
+                    return;
+                };
+                $body
+            }
+        }
+    };
     ($name:ident, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
