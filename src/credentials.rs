@@ -1,12 +1,14 @@
-//! Credential use cases shared by the CLI (and later the admin page): issue a Basic or bearer
+//! Credential use cases shared by the CLI, the admin page and the admin API: issue a Basic or bearer
 //! credential (the secret shown once, stored as an argon2id hash), list, revoke. Rotation is
 //! issue-then-revoke: both work in between.
 
 use crate::auth::secrets::{self, BearerToken};
+use crate::clock::format_datetime;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{CredentialRow, NewCredential, Store, TenantId};
 use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -41,6 +43,36 @@ pub struct Issued {
     /// Bearer: the token.
     pub token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Issued {
+    /// The one-time JSON view (CLI `--json` and the admin API): `base_url` and
+    /// `username`+`password` or `token`.
+    pub fn to_json(&self, tenant: &str, base_url: &str) -> Value {
+        let mut out = json!({"tenant": tenant, "base_url": base_url, "id": self.id, "kind": self.kind.as_str()});
+        if let (Some(u), Some(p)) = (&self.username, &self.password) {
+            out["username"] = u.as_str().into();
+            out["password"] = p.as_str().into();
+        }
+        if let Some(t) = &self.token {
+            out["token"] = t.as_str().into();
+        }
+        out["expires_at"] = self.expires_at.map(format_datetime).into();
+        out
+    }
+}
+
+/// A credential as listed: never its secret or hash.
+pub fn row_json(c: &CredentialRow) -> Value {
+    json!({
+        "id": c.id,
+        "kind": c.kind,
+        "label": c.label,
+        "created_at": format_datetime(c.created_at),
+        "last_used_at": c.last_used_at.map(format_datetime),
+        "expires_at": c.expires_at.map(format_datetime),
+        "revoked": c.revoked,
+    })
 }
 
 /// `90d`, `12h`, `30m`, `45s` or a number of seconds.
@@ -118,11 +150,12 @@ pub fn list(store: &Store, tenant: &str) -> Result<Vec<CredentialRow>> {
     store.read(|tx| tx.list_credentials(tenant))
 }
 
-/// Revokes it: the credential stops working on every replica within the recheck interval.
-pub fn revoke(store: &Store, clock: &dyn Clock, tenant: &str, id: &str) -> Result<()> {
+/// Revokes it: the credential stops working on every replica within the recheck interval
+/// (at once on this one, when the caller also tells its `Authenticator`).
+pub fn revoke(store: &Store, clock: &dyn Clock, tenant: &str, id: &str) -> Result<TenantId> {
     let tenant = tenant_id(store, tenant)?;
     if store.write(|tx| tx.revoke_credential(tenant, id, clock.now()))? {
-        Ok(())
+        Ok(tenant)
     } else {
         Err(Error::NotFound(format!("no unrevoked credential {id:?} in this tenant")))
     }

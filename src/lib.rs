@@ -1,6 +1,7 @@
 //! scimd: a SCIM 2.0 service provider (RFC 7643, RFC 7644) for SaaS apps, on SQLite or
 //! PostgreSQL. Layers point one way: `http` → `scim` → `store`.
 
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;

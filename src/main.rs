@@ -1,4 +1,5 @@
-//! The scimd command line: `serve` (the default), `migrate`, and `tenant` administration.
+//! The scimd command line: `serve` (the default), `migrate`, and `tenant`, `credential` and
+//! `admin` administration on the configured database.
 
 use clap::{Args, Parser, Subcommand};
 use scimd::clock::{Clock, SystemClock};
@@ -66,6 +67,42 @@ enum Command {
     /// Issue, list and revoke a tenant's SCIM credentials.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Admin-page accounts and admin API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin-page account (password prompted, or the first line of stdin).
+    CreateUser {
+        email: String,
+        /// Set a new password if the account exists.
+        #[arg(long)]
+        reset_password: bool,
+    },
+    /// Admin API tokens for the host app's automation.
+    #[command(subcommand)]
+    ApiToken(ApiTokenCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiTokenCommand {
+    /// Issue a token; it is printed once and stored only as a hash.
+    Issue {
+        #[arg(long)]
+        label: Option<String>,
+        /// Print one JSON object {"id", "token"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -112,11 +149,21 @@ enum TenantCommand {
         #[arg(value_parser = ["compatible", "strict"])]
         mode: String,
     },
-    /// List tenants.
+    /// List tenants with their user and group counts.
     List {
         #[arg(long)]
         json: bool,
     },
+    /// Show one tenant: Base URL, state, counts, last SCIM activity, credentials.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a tenant: its credentials stop working, its data stays.
+    Disable { name: String },
+    /// Enable a disabled tenant again.
+    Enable { name: String },
     /// Delete a tenant and all of its users, groups and credentials.
     Delete { name: String },
 }
@@ -151,6 +198,7 @@ fn main() -> ExitCode {
         Some(Command::Migrate) => Store::open(&cli.options.database_url, 1).map(|_| println!("migrations applied")),
         Some(Command::Tenant(cmd)) => tenant(&cli.options, cmd),
         Some(Command::Credential(cmd)) => credential(&cli.options, cmd),
+        Some(Command::Admin(cmd)) => admin(&cli.options, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -214,25 +262,45 @@ fn tenant(options: &Options, cmd: &TenantCommand) -> scimd::error::Result<()> {
             }
         }
         TenantCommand::List { json } => {
-            let tenants = tenancy::list_tenants(&store)?;
+            let tenants = tenancy::tenant_overviews(&store)?;
             if *json {
-                let out: Vec<_> = tenants
-                    .iter()
-                    .map(|t| {
-                        serde_json::json!({
-                            "tenant": t.name,
-                            "base_url": tenancy::base_url(&options.public_url(), &t.name),
-                            "created_at": scimd::clock::format_datetime(t.created_at),
-                            "disabled": t.disabled,
-                        })
-                    })
-                    .collect();
+                let out: Vec<_> =
+                    tenants.iter().map(|(t, s)| tenancy::tenant_json(&options.public_url(), t, Some(s))).collect();
                 println!("{}", serde_json::Value::Array(out));
             } else {
-                for t in tenants {
-                    println!("{}\t{}", t.name, tenancy::base_url(&options.public_url(), &t.name));
+                for (t, s) in tenants {
+                    let state = if t.disabled { "disabled" } else { "active" };
+                    let base_url = tenancy::base_url(&options.public_url(), &t.name);
+                    println!("{}\t{base_url}\t{state}\t{} users\t{} groups", t.name, s.users, s.groups);
                 }
             }
+        }
+        TenantCommand::Show { name, json } => {
+            let (t, s) = tenancy::tenant_overview(&store, name)?;
+            let creds = scimd::credentials::list(&store, name)?;
+            let mut out = tenancy::tenant_json(&options.public_url(), &t, Some(&s));
+            if *json {
+                out["credentials"] = creds.iter().map(scimd::credentials::row_json).collect();
+                println!("{out}");
+            } else {
+                for key in ["tenant", "base_url", "created_at", "disabled", "mode", "users", "groups", "last_activity"]
+                {
+                    println!("{:<14} {}", format!("{key}:"), out[key].to_string().trim_matches('"'));
+                }
+                println!("credentials:");
+                for c in creds {
+                    let state = if c.revoked { "revoked" } else { "active" };
+                    println!("  {}\t{}\t{state}\t{}", c.id, c.kind, c.label.unwrap_or_default());
+                }
+            }
+        }
+        TenantCommand::Disable { name } => {
+            tenancy::set_disabled(&store, clock.as_ref(), name, true)?;
+            println!("disabled tenant {name}: its credentials stop working within seconds");
+        }
+        TenantCommand::Enable { name } => {
+            tenancy::set_disabled(&store, clock.as_ref(), name, false)?;
+            println!("enabled tenant {name}");
         }
         TenantCommand::SetMode { name, mode } => {
             tenancy::set_strict_rfc(&store, name, mode == "strict")?;
@@ -257,17 +325,7 @@ fn credential(options: &Options, cmd: &CredentialCommand) -> scimd::error::Resul
             let base_url = tenancy::base_url(&options.public_url(), tenant);
             let expires_at = issued.expires_at.map(scimd::clock::format_datetime);
             if *json {
-                let mut out = serde_json::json!({"tenant": tenant, "base_url": base_url, "id": issued.id, "kind": issued.kind.as_str()});
-                match (&issued.username, &issued.password, &issued.token) {
-                    (Some(u), Some(p), _) => {
-                        out["username"] = u.as_str().into();
-                        out["password"] = p.as_str().into();
-                    }
-                    (_, _, Some(t)) => out["token"] = t.as_str().into(),
-                    _ => {}
-                }
-                out["expires_at"] = expires_at.into();
-                println!("{out}");
+                println!("{}", issued.to_json(tenant, &base_url));
             } else {
                 println!("Base URL:  {base_url}");
                 if let (Some(u), Some(p)) = (&issued.username, &issued.password) {
@@ -286,17 +344,8 @@ fn credential(options: &Options, cmd: &CredentialCommand) -> scimd::error::Resul
         }
         CredentialCommand::List { tenant, json } => {
             let rows = credentials::list(&store, tenant)?;
-            let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(scimd::clock::format_datetime);
             if *json {
-                let out: Vec<_> = rows
-                    .iter()
-                    .map(|c| {
-                        serde_json::json!({"id": c.id, "kind": c.kind, "label": c.label,
-                            "created_at": scimd::clock::format_datetime(c.created_at),
-                            "last_used_at": fmt(c.last_used_at), "expires_at": fmt(c.expires_at), "revoked": c.revoked})
-                    })
-                    .collect();
-                println!("{}", serde_json::Value::Array(out));
+                println!("{}", serde_json::Value::Array(rows.iter().map(credentials::row_json).collect()));
             } else {
                 for c in rows {
                     let state = if c.revoked { "revoked" } else { "active" };
@@ -310,4 +359,72 @@ fn credential(options: &Options, cmd: &CredentialCommand) -> scimd::error::Resul
         }
     }
     Ok(())
+}
+
+fn admin(options: &Options, cmd: &AdminCommand) -> scimd::error::Result<()> {
+    use scimd::admin::{accounts, api_tokens};
+    let store = Store::open(&options.database_url, 1)?;
+    let clock = SystemClock;
+    match cmd {
+        AdminCommand::CreateUser { email, reset_password } => {
+            let password = read_new_password()?;
+            accounts::create_admin_user(&store, &clock, email, &password, *reset_password)?;
+            println!("admin {email} can now sign in at {}/admin", options.public_url());
+        }
+        AdminCommand::ApiToken(ApiTokenCommand::Issue { label, json }) => {
+            let (id, token) = api_tokens::issue(&store, &clock, label.as_deref())?;
+            if *json {
+                println!("{}", serde_json::json!({"id": id, "token": token}));
+            } else {
+                println!("Admin API token: {token}");
+                println!();
+                println!("Send it as 'Authorization: Bearer <token>' to {}/admin/api.", options.public_url());
+                println!("It is shown only this once; scimd stores only its hash.");
+            }
+        }
+        AdminCommand::ApiToken(ApiTokenCommand::List { json }) => {
+            let rows = api_tokens::list(&store)?;
+            let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(scimd::clock::format_datetime);
+            if *json {
+                let out: Vec<_> = rows
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({"id": t.id, "label": t.label,
+                            "created_at": scimd::clock::format_datetime(t.created_at),
+                            "last_used_at": fmt(t.last_used_at), "revoked": t.revoked})
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(out));
+            } else {
+                for t in rows {
+                    let state = if t.revoked { "revoked" } else { "active" };
+                    println!("{}\t{state}\t{}", t.id, t.label.unwrap_or_default());
+                }
+            }
+        }
+        AdminCommand::ApiToken(ApiTokenCommand::Revoke { id }) => {
+            api_tokens::revoke(&store, &clock, id)?;
+            println!("revoked admin API token {id}");
+        }
+    }
+    Ok(())
+}
+
+/// A new password: prompted twice without echo on a terminal, else the first line of stdin
+/// (for scripts: `echo "$PW" | scimd admin create-user ops@example.com`).
+fn read_new_password() -> scimd::error::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let io_error = |e: std::io::Error| scimd::error::Error::internal(format!("cannot read the password: {e}"));
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(io_error)?;
+        let again = rpassword::prompt_password("Password again: ").map_err(io_error)?;
+        if first != again {
+            return Err(scimd::error::Error::invalid_value("the passwords differ"));
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(io_error)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
 }

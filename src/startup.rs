@@ -1,6 +1,7 @@
 //! Building the running server from `Settings`: used by `main` and by the integration tests,
 //! which start it on port 0 with a fresh database.
 
+use crate::admin::AdminAuth;
 use crate::auth::{Authenticator, FailureLimit};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -32,14 +33,14 @@ impl Application {
         let public_url =
             settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
         let limits = PageLimits { default_count: settings.default_page_size, max_count: settings.max_page_size };
+        let failure_limit =
+            FailureLimit { failures: settings.auth_failure_limit, window: settings.auth_failure_window };
         let state = web::Data::new(AppState {
             service: ScimService::new(store.clone(), clock.clone(), limits),
-            auth: Authenticator::new(
-                store,
-                clock,
-                settings.credential_recheck,
-                FailureLimit { failures: settings.auth_failure_limit, window: settings.auth_failure_window },
-            )?,
+            auth: Authenticator::new(store.clone(), clock.clone(), settings.credential_recheck, failure_limit)?,
+            admin: AdminAuth::new(store.clone(), clock.clone(), settings.credential_recheck, failure_limit)?,
+            store,
+            clock,
             public_url: public_url.clone(),
             max_body_bytes: settings.max_body_bytes,
             member_page_size: settings.member_page_size.max(1),

@@ -1,10 +1,11 @@
-//! Tenant lifecycle use cases shared by the CLI (and later the admin page): create with a first
-//! bearer credential, list, delete.
+//! Tenant lifecycle use cases shared by the CLI, the admin page and the admin API: create, list
+//! with counts, disable, delete.
 
 use crate::auth::secrets::{self, BearerToken};
-use crate::clock::Clock;
+use crate::clock::{format_datetime, Clock};
 use crate::error::{Error, Result};
-use crate::store::{NewCredential, Store, TenantRow};
+use crate::store::{NewCredential, Store, TenantRow, TenantStats};
+use serde_json::{json, Value};
 
 /// A new tenant and the one-time view of its first bearer token.
 pub struct CreatedTenant {
@@ -46,21 +47,88 @@ pub fn create_tenant(store: &Store, clock: &dyn Clock, name: &str, label: Option
     Ok(CreatedTenant { tenant, bearer_token: token.expose() })
 }
 
+/// A tenant with no credentials yet (the admin page issues them next).
+pub fn create_bare_tenant(store: &Store, clock: &dyn Clock, name: &str, strict_rfc: bool) -> Result<TenantRow> {
+    validate_tenant_name(name)?;
+    store.write(|tx| {
+        let mut tenant = tx.create_tenant(name, clock.now())?;
+        if strict_rfc {
+            tx.set_strict_rfc(tenant.id, true)?;
+            tenant.strict_rfc = true;
+        }
+        Ok(tenant)
+    })
+}
+
 pub fn list_tenants(store: &Store) -> Result<Vec<TenantRow>> {
     store.read(|tx| tx.list_tenants())
+}
+
+fn no_such_tenant(name: &str) -> Error {
+    Error::NotFound(format!("no tenant named {name:?}"))
+}
+
+/// A tenant as the CLI's `--json` and the admin API show it.
+pub fn tenant_json(public_url: &str, t: &TenantRow, stats: Option<&TenantStats>) -> Value {
+    let mut out = json!({
+        "tenant": t.name,
+        "base_url": base_url(public_url, &t.name),
+        "created_at": format_datetime(t.created_at),
+        "disabled": t.disabled,
+        "mode": if t.strict_rfc { "strict" } else { "compatible" },
+    });
+    if let Some(s) = stats {
+        out["users"] = s.users.into();
+        out["groups"] = s.groups.into();
+        out["last_activity"] = s.last_activity.map(format_datetime).into();
+    }
+    out
+}
+
+/// Every tenant with its counts and last SCIM activity, by name.
+pub fn tenant_overviews(store: &Store) -> Result<Vec<(TenantRow, TenantStats)>> {
+    store.read(|tx| {
+        let tenants = tx.list_tenants()?;
+        let mut stats = tx.all_tenant_stats()?;
+        Ok(tenants
+            .into_iter()
+            .map(|t| {
+                let s = stats.remove(&t.id).unwrap_or_default();
+                (t, s)
+            })
+            .collect())
+    })
+}
+
+pub fn tenant_overview(store: &Store, name: &str) -> Result<(TenantRow, TenantStats)> {
+    store.read(|tx| {
+        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
+        let stats = tx.tenant_stats(tenant.id)?;
+        Ok((tenant, stats))
+    })
+}
+
+/// A disabled tenant's credentials stop working (within the recheck interval) but its data
+/// stays; enabling it again restores access.
+pub fn set_disabled(store: &Store, clock: &dyn Clock, name: &str, disabled: bool) -> Result<()> {
+    store.write(|tx| {
+        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
+        tx.set_tenant_disabled(tenant.id, disabled.then(|| clock.now()))?;
+        Ok(())
+    })
 }
 
 /// Strict RFC mode refuses the client quirks `scim::compat` otherwise accepts.
 pub fn set_strict_rfc(store: &Store, name: &str, strict: bool) -> Result<()> {
     store.write(|tx| {
-        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| Error::NotFound(format!("no tenant named {name:?}")))?;
+        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
         tx.set_strict_rfc(tenant.id, strict)
     })
 }
 
 pub fn delete_tenant(store: &Store, name: &str) -> Result<()> {
     store.write(|tx| {
-        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| Error::NotFound(format!("no tenant named {name:?}")))?;
+        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
         tx.delete_tenant(tenant.id)?;
         Ok(())
     })

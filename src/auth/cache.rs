@@ -72,6 +72,12 @@ impl<P: Clone> CredentialCache<P> {
         entries.insert(key, CachedCredential { principal, secret_hash, verified_at: Instant::now() });
     }
 
+    /// Removes the entries whose principal matches (a linear pass over at most MAX_ENTRIES,
+    /// run only on revocation).
+    pub fn remove_where(&self, matches: impl Fn(&P) -> bool) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, e| !matches(&e.principal));
+    }
+
     pub fn remove(&self, key: &CacheKey) {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }

@@ -1,14 +1,15 @@
 //! Who is calling: turns a tenant name and an `Authorization` header into a `Principal`, or a
 //! 401 that says nothing about whether the tenant exists.
 
-mod cache;
+pub(crate) mod cache;
 pub mod secrets;
-mod throttle;
+pub(crate) mod throttle;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{Store, TenantId};
 use cache::{CredentialCache, Lookup};
+use chrono::{DateTime, Utc};
 use secrets::BearerToken;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -47,6 +48,14 @@ pub struct Principal {
     pub credential_id: String,
     /// The tenant's strict RFC mode, as of the last check of its row.
     pub strict: bool,
+    /// Checked on every cached use too, so an expired credential stops at once.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Principal {
+    fn usable_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|e| now < e)
+    }
 }
 
 pub struct Authenticator {
@@ -96,7 +105,7 @@ impl Authenticator {
     pub fn cached(&self, tenant_name: &str, presented: &Presented) -> Option<Principal> {
         let (id, secret) = presented.id_and_secret()?;
         match self.cache.lookup(&self.cache.key_of(&[tenant_name, presented.kind(), &id, &secret])) {
-            Lookup::Fresh(p) => Some(p),
+            Lookup::Fresh(p) if p.usable_at(self.clock.now()) => Some(p),
             _ => None,
         }
     }
@@ -109,9 +118,14 @@ impl Authenticator {
         };
         let key = self.cache.key_of(&[tenant_name, presented.kind(), &id, &secret]);
         match self.cache.lookup(&key) {
-            Lookup::Fresh(principal) => return Ok(principal),
+            Lookup::Fresh(principal) if principal.usable_at(self.clock.now()) => return Ok(principal),
+            Lookup::Fresh(_) => {
+                self.cache.remove(&key);
+                return Err(rejected());
+            }
             Lookup::Stale(entry) => {
                 if self.still_valid(&entry.principal, presented.kind(), &entry.secret_hash)? {
+                    self.touch(&entry.principal);
                     self.cache.insert(key, entry.principal.clone(), entry.secret_hash);
                     return Ok(entry.principal);
                 }
@@ -140,9 +154,32 @@ impl Authenticator {
             tenant_name: tenant.name,
             credential_id: cred.id,
             strict: tenant.strict_rfc,
+            expires_at: cred.expires_at,
         };
+        self.touch(&principal);
         self.cache.insert(key, principal.clone(), cred.secret_hash);
         Ok(principal)
+    }
+
+    /// Drops the cached verifications of one credential at once (on this replica; the others
+    /// notice at their next recheck).
+    pub fn forget_credential(&self, tenant: TenantId, credential_id: &str) {
+        self.cache.remove_where(|p| p.tenant == tenant && p.credential_id == credential_id);
+    }
+
+    /// Drops every cached verification for a tenant (disabled or deleted).
+    pub fn forget_tenant(&self, tenant_name: &str) {
+        self.cache.remove_where(|p| p.tenant_name == tenant_name);
+    }
+
+    /// Records `last_used_at`. Called when a credential is verified or rechecked, so the
+    /// column is written at most once per recheck interval per credential and is accurate to
+    /// within that interval. A failure here must not fail the request: it is only logged.
+    fn touch(&self, p: &Principal) {
+        let now = self.clock.now();
+        if let Err(e) = self.store.write(|tx| tx.touch_credential(p.tenant, &p.credential_id, now)) {
+            tracing::warn!(error = %e, tenant = p.tenant_name, "could not record credential use");
+        }
     }
 
     fn still_valid(&self, p: &Principal, kind: &str, secret_hash: &str) -> Result<bool> {

@@ -42,7 +42,12 @@ impl BearerToken {
     }
 
     pub fn parse(token: &str) -> Option<Self> {
-        let rest = token.strip_prefix(TOKEN_PREFIX)?;
+        Self::parse_with_prefix(token, TOKEN_PREFIX)
+    }
+
+    /// Tokens of another family (admin API tokens) share the shape with their own prefix.
+    pub fn parse_with_prefix(token: &str, prefix: &str) -> Option<Self> {
+        let rest = token.strip_prefix(prefix)?;
         if rest.len() != TOKEN_ID_LEN + TOKEN_SECRET_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return None;
         }
@@ -51,7 +56,11 @@ impl BearerToken {
     }
 
     pub fn expose(&self) -> String {
-        format!("{TOKEN_PREFIX}{}{}", self.id, self.secret)
+        self.expose_with_prefix(TOKEN_PREFIX)
+    }
+
+    pub fn expose_with_prefix(&self, prefix: &str) -> String {
+        format!("{prefix}{}{}", self.id, self.secret)
     }
 }
 

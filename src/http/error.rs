@@ -51,36 +51,44 @@ impl ResponseError for Error {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let status = status_of(self);
-        let (scim_type, detail) = match self {
-            Error::BadRequest { scim_type, detail } => (Some(scim_type.as_str()), detail.clone()),
-            Error::Conflict(d) => (Some("uniqueness"), d.clone()),
-            Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                (None, "internal server error; the cause is in the server log".to_string())
-            }
-            other => (None, other.to_string()),
+        let scim_type = match self {
+            Error::BadRequest { scim_type, .. } => Some(scim_type.as_str()),
+            Error::Conflict(_) => Some("uniqueness"),
+            _ => None,
         };
-        let mut response = error_response(status, scim_type, &detail);
-        let headers = response.headers_mut();
-        match self {
-            Error::Unauthorized(_) => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Bearer realm=\"scimd\", Basic realm=\"scimd\""),
-                );
-            }
-            Error::MethodNotAllowed(allow) => {
-                headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
-            }
-            Error::WriteConflict => {
-                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            }
-            Error::TooManyRequests(seconds) => {
-                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
-            }
-            _ => {}
-        }
+        let mut response = error_response(status, scim_type, &public_detail(self));
+        add_error_headers(self, response.headers_mut(), "Bearer realm=\"scimd\", Basic realm=\"scimd\"");
         response
+    }
+}
+
+/// What a client may read about an error: `Internal` causes go to the log, not the response.
+pub fn public_detail(e: &Error) -> String {
+    match e {
+        Error::Internal(cause) => {
+            tracing::error!(%cause, "internal error");
+            "internal server error; the cause is in the server log".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The headers an error's status calls for, whatever the body's format.
+pub fn add_error_headers(e: &Error, headers: &mut header::HeaderMap, challenge: &'static str) {
+    match e {
+        Error::Unauthorized(_) => {
+            headers.insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(challenge));
+        }
+        Error::MethodNotAllowed(allow) => {
+            headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        }
+        Error::WriteConflict => {
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        Error::TooManyRequests(seconds) => {
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
+        }
+        _ => {}
     }
 }
 

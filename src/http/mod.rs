@@ -1,6 +1,7 @@
 //! Thin actix-web handlers: extract, run the use case off the async workers, render. No SQL
 //! and no protocol rules live here.
 
+mod admin;
 mod discovery;
 pub mod error;
 mod extract;
@@ -23,6 +24,9 @@ use serde_json::Value;
 pub struct AppState {
     pub service: ScimService,
     pub auth: Authenticator,
+    pub admin: crate::admin::AdminAuth,
+    pub store: crate::store::Store,
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
     pub public_url: String,
     pub max_body_bytes: usize,
     pub member_page_size: usize,
@@ -83,6 +87,7 @@ pub fn scim_json(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+        .configure(admin::configure)
         .service(
             web::scope("/scim/v2/{tenant}")
                 .service(
@@ -156,12 +161,12 @@ async fn not_found() -> Result<HttpResponse, Error> {
 pub fn scim_error_fallback<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_scim = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(SCIM_CONTENT_TYPE));
-    if is_scim {
+    // Our own renderings: SCIM errors, admin pages (HTML) and admin API errors (JSON).
+    let ours =
+        res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            ["application/scim+json", "text/html", "application/json"].iter().any(|t| v.starts_with(t))
+        });
+    if ours {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

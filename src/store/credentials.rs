@@ -113,6 +113,14 @@ impl Tx<'_> {
         Ok(rows.into_iter().map(from_columns).collect())
     }
 
+    /// Records a use; the authenticator calls it at most once per recheck interval.
+    pub fn touch_credential(&mut self, tenant: TenantId, id: &str, now: DateTime<Utc>) -> Result<()> {
+        diesel::update(credentials::table.filter(credentials::tenant_id.eq(tenant.0).and(credentials::id.eq(id))))
+            .set(credentials::last_used_at.eq(now.naive_utc()))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
     /// Marks the credential revoked (it stays listed); false if there is no such credential.
     pub fn revoke_credential(&mut self, tenant: TenantId, id: &str, now: DateTime<Utc>) -> Result<bool> {
         let n = diesel::update(credentials::table.filter(

@@ -3,8 +3,10 @@
 //!
 //! Every query function takes a `TenantId`, so no query can forget which tenant it serves.
 
+mod admin;
 mod connection;
 mod credentials;
+mod directory;
 mod errors;
 mod groups;
 pub mod predicate;
@@ -13,10 +15,12 @@ mod sql;
 mod tenants;
 mod users;
 
+pub use admin::{AdminSessionRow, AdminTokenRow, AdminUserRow};
 pub use connection::Backend;
 pub use credentials::{CredentialRow, NewCredential};
+pub use directory::{BrowsePage, BrowsedGroup, BrowsedUser};
 pub use groups::{GroupListQuery, GroupRow, GroupWrite, ListedGroups, MemberKind, MemberRef, MemberView, UserGroup};
-pub use tenants::TenantRow;
+pub use tenants::{TenantRow, TenantStats};
 pub use users::{ListedUsers, NewUser, UserListQuery, UserRow, UserValueRow, UserWrite};
 
 use crate::error::{Error, Result};

@@ -88,4 +88,44 @@ diesel::table! {
 
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(group_members -> groups (group_pk));
-diesel::allow_tables_to_appear_in_same_query!(groups, group_members, users, tenants, credentials, user_values);
+diesel::table! {
+    admin_users (id) {
+        id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    admin_sessions (token_hash) {
+        token_hash -> Text,
+        admin_user_id -> BigInt,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    admin_tokens (id) {
+        id -> Text,
+        label -> Nullable<Text>,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(admin_sessions -> admin_users (admin_user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    groups,
+    group_members,
+    users,
+    tenants,
+    credentials,
+    user_values,
+    admin_users,
+    admin_sessions
+);

@@ -1,10 +1,21 @@
 //! Queries on `tenants`.
 
-use super::schema::tenants;
+use super::schema::{credentials, groups, tenants, users};
 use super::{errors::is_unique_violation_on, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
+use std::collections::HashMap;
+
+/// What the admin page shows about a tenant's directory.
+#[derive(Debug, Clone, Default)]
+pub struct TenantStats {
+    pub users: i64,
+    pub groups: i64,
+    /// The latest `last_used_at` of its credentials: when an IdP last called.
+    pub last_activity: Option<DateTime<Utc>>,
+}
 
 #[derive(Debug, Clone)]
 pub struct TenantRow {
@@ -58,6 +69,52 @@ impl Tx<'_> {
             .set(tenants::strict_rfc.eq(strict))
             .execute(self.conn)?;
         Ok(())
+    }
+
+    /// Disables (`Some(when)`) or re-enables (`None`) the tenant; false if it does not exist.
+    pub fn set_tenant_disabled(&mut self, tenant: TenantId, disabled_at: Option<DateTime<Utc>>) -> Result<bool> {
+        let n = diesel::update(tenants::table.filter(tenants::id.eq(tenant.0)))
+            .set(tenants::disabled_at.eq(disabled_at.map(|t| t.naive_utc())))
+            .execute(self.conn)?;
+        Ok(n > 0)
+    }
+
+    /// Users, groups and last credential use of one tenant (counted on the tenant's indexes).
+    pub fn tenant_stats(&mut self, tenant: TenantId) -> Result<TenantStats> {
+        let users = users::table.filter(users::tenant_id.eq(tenant.0)).count().get_result::<i64>(self.conn)?;
+        let groups = groups::table.filter(groups::tenant_id.eq(tenant.0)).count().get_result::<i64>(self.conn)?;
+        let last = credentials::table
+            .filter(credentials::tenant_id.eq(tenant.0))
+            .select(max(credentials::last_used_at))
+            .first::<Option<NaiveDateTime>>(self.conn)?;
+        Ok(TenantStats { users, groups, last_activity: last.map(|t| t.and_utc()) })
+    }
+
+    /// `tenant_stats` of every tenant, in three grouped queries.
+    pub fn all_tenant_stats(&mut self) -> Result<HashMap<TenantId, TenantStats>> {
+        let mut stats: HashMap<TenantId, TenantStats> = HashMap::new();
+        let user_counts = users::table
+            .group_by(users::tenant_id)
+            .select((users::tenant_id, count_star()))
+            .load::<(i64, i64)>(self.conn)?;
+        for (t, n) in user_counts {
+            stats.entry(TenantId(t)).or_default().users = n;
+        }
+        let group_counts = groups::table
+            .group_by(groups::tenant_id)
+            .select((groups::tenant_id, count_star()))
+            .load::<(i64, i64)>(self.conn)?;
+        for (t, n) in group_counts {
+            stats.entry(TenantId(t)).or_default().groups = n;
+        }
+        let last_used = credentials::table
+            .group_by(credentials::tenant_id)
+            .select((credentials::tenant_id, max(credentials::last_used_at)))
+            .load::<(i64, Option<NaiveDateTime>)>(self.conn)?;
+        for (t, last) in last_used {
+            stats.entry(TenantId(t)).or_default().last_activity = last.map(|t| t.and_utc());
+        }
+        Ok(stats)
     }
 
     /// Deletes the tenant and, through ON DELETE CASCADE, all of its data.

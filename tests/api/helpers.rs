@@ -153,7 +153,10 @@ impl Response {
 
 pub struct TestApp {
     pub db: TestDb,
+    /// The public URL (what Base URLs are built from).
     pub root: String,
+    /// Where the server really listens (differs from `root` when a test sets a public URL).
+    pub local: String,
     /// Base URL of tenant `acme`.
     pub base: String,
     pub token: String,
@@ -178,13 +181,15 @@ impl TestApp {
         configure(&mut settings);
         let app = Application::build(&settings, Arc::new(SystemClock)).expect("scimd starts");
         let root = app.public_url().to_string();
+        let local = format!("http://{}", app.addr());
         actix_web::rt::spawn(app.run());
         let store = Store::open(db.url(), 2).expect("store opens");
         let created = scimd::tenancy::create_tenant(&store, &SystemClock, "acme", None).expect("tenant");
-        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
+        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).disable_redirects().finish();
         Some(TestApp {
             base: scimd::tenancy::base_url(&root, "acme"),
             root,
+            local,
             token: created.bearer_token,
             store,
             db,

@@ -3,6 +3,9 @@
 
 mod helpers;
 
+mod admin_api;
+mod admin_browser;
+mod admin_page;
 mod auth;
 mod cli;
 mod clients;

@@ -1,0 +1,218 @@
+//! The admin JSON API for the host app's automation (`Authorization: Bearer scimdadm_…`): the
+//! same operations as the admin page.
+//!
+//! GET/POST /tenants · GET/DELETE /tenants/{name} · POST /tenants/{name}/disable|enable ·
+//! GET/POST /tenants/{name}/credentials · DELETE /tenants/{name}/credentials/{id} ·
+//! GET /tenants/{name}/users|groups?q=&startIndex=&count=
+
+use super::{AdminApiCaller, ApiError};
+use crate::admin::directory::{self, Paging};
+use crate::credentials::{self, Kind};
+use crate::error::Error;
+use crate::http::{blocking, AppState};
+use crate::tenancy;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::Value;
+
+type Reply = Result<HttpResponse, ApiError>;
+
+pub fn scope() -> actix_web::Scope {
+    let json = web::JsonConfig::default()
+        .limit(16 * 1024)
+        .content_type_required(false)
+        .error_handler(|e, _| ApiError(Error::invalid_syntax(format!("malformed JSON body: {e}"))).into());
+    let queries = web::QueryConfig::default()
+        .error_handler(|e, _| ApiError(Error::invalid_syntax(format!("malformed query: {e}"))).into());
+    web::scope("/admin/api")
+        .app_data(json)
+        .app_data(queries)
+        .service(
+            web::resource("/tenants")
+                .route(web::get().to(list_tenants))
+                .route(web::post().to(create_tenant))
+                .default_service(not_allowed("GET, POST")),
+        )
+        .service(
+            web::resource("/tenants/{name}")
+                .route(web::get().to(show_tenant))
+                .route(web::delete().to(delete_tenant))
+                .default_service(not_allowed("GET, DELETE")),
+        )
+        .service(
+            web::resource("/tenants/{name}/disable")
+                .route(web::post().to(disable))
+                .default_service(not_allowed("POST")),
+        )
+        .service(
+            web::resource("/tenants/{name}/enable").route(web::post().to(enable)).default_service(not_allowed("POST")),
+        )
+        .service(
+            web::resource("/tenants/{name}/credentials")
+                .route(web::get().to(list_credentials))
+                .route(web::post().to(issue_credential))
+                .default_service(not_allowed("GET, POST")),
+        )
+        .service(
+            web::resource("/tenants/{name}/credentials/{id}")
+                .route(web::delete().to(revoke_credential))
+                .default_service(not_allowed("DELETE")),
+        )
+        .service(web::resource("/tenants/{name}/users").route(web::get().to(users)).default_service(not_allowed("GET")))
+        .service(
+            web::resource("/tenants/{name}/groups").route(web::get().to(groups)).default_service(not_allowed("GET")),
+        )
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError(Error::NotFound("no such admin API endpoint".into())))
+        }))
+}
+
+fn not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move || async move { Err::<HttpResponse, _>(ApiError(Error::MethodNotAllowed(allow))) })
+}
+
+async fn list_tenants(state: web::Data<AppState>, _caller: AdminApiCaller) -> Reply {
+    let s = state.clone();
+    let rows = blocking(move || tenancy::tenant_overviews(&s.store)).await?;
+    let out: Vec<Value> = rows.iter().map(|(t, st)| tenancy::tenant_json(&state.public_url, t, Some(st))).collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    name: String,
+    #[serde(default)]
+    strict_rfc: bool,
+}
+
+async fn create_tenant(state: web::Data<AppState>, caller: AdminApiCaller, body: web::Json<NewTenant>) -> Reply {
+    let NewTenant { name, strict_rfc } = body.into_inner();
+    caller.audit("create tenant", &name);
+    let s = state.clone();
+    let tenant = blocking(move || tenancy::create_bare_tenant(&s.store, s.clock.as_ref(), &name, strict_rfc)).await?;
+    let stats = crate::store::TenantStats::default();
+    Ok(HttpResponse::Created().json(tenancy::tenant_json(&state.public_url, &tenant, Some(&stats))))
+}
+
+async fn show_tenant(state: web::Data<AppState>, _caller: AdminApiCaller, path: web::Path<String>) -> Reply {
+    let name = path.into_inner();
+    let s = state.clone();
+    let (tenant, stats) = blocking(move || tenancy::tenant_overview(&s.store, &name)).await?;
+    Ok(HttpResponse::Ok().json(tenancy::tenant_json(&state.public_url, &tenant, Some(&stats))))
+}
+
+async fn delete_tenant(state: web::Data<AppState>, caller: AdminApiCaller, path: web::Path<String>) -> Reply {
+    let name = path.into_inner();
+    caller.audit("delete tenant", &name);
+    let (s, tenant) = (state.clone(), name.clone());
+    blocking(move || tenancy::delete_tenant(&s.store, &tenant)).await?;
+    state.auth.forget_tenant(&name);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn set_disabled(state: web::Data<AppState>, name: String, disabled: bool) -> Reply {
+    let (s, tenant) = (state.clone(), name.clone());
+    let (row, stats) = blocking(move || {
+        tenancy::set_disabled(&s.store, s.clock.as_ref(), &tenant, disabled)?;
+        tenancy::tenant_overview(&s.store, &tenant)
+    })
+    .await?;
+    state.auth.forget_tenant(&name);
+    Ok(HttpResponse::Ok().json(tenancy::tenant_json(&state.public_url, &row, Some(&stats))))
+}
+
+async fn disable(state: web::Data<AppState>, caller: AdminApiCaller, path: web::Path<String>) -> Reply {
+    caller.audit("disable tenant", &path);
+    set_disabled(state, path.into_inner(), true).await
+}
+
+async fn enable(state: web::Data<AppState>, caller: AdminApiCaller, path: web::Path<String>) -> Reply {
+    caller.audit("enable tenant", &path);
+    set_disabled(state, path.into_inner(), false).await
+}
+
+async fn list_credentials(state: web::Data<AppState>, _caller: AdminApiCaller, path: web::Path<String>) -> Reply {
+    let name = path.into_inner();
+    let s = state.clone();
+    let rows = blocking(move || credentials::list(&s.store, &name)).await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(credentials::row_json).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCredential {
+    kind: String,
+    label: Option<String>,
+    /// `90d`, `12h`, … (default: no expiry).
+    expires_in: Option<String>,
+}
+
+async fn issue_credential(
+    state: web::Data<AppState>,
+    caller: AdminApiCaller,
+    path: web::Path<String>,
+    body: web::Json<NewCredential>,
+) -> Reply {
+    let name = path.into_inner();
+    caller.audit("issue credential", &name);
+    let NewCredential { kind, label, expires_in } = body.into_inner();
+    let kind = Kind::parse(&kind)?;
+    let expires = expires_in.as_deref().map(credentials::parse_duration).transpose()?;
+    let (s, tenant) = (state.clone(), name.clone());
+    let issued =
+        blocking(move || credentials::issue(&s.store, s.clock.as_ref(), &tenant, kind, label.as_deref(), expires))
+            .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(issued.to_json(&name, &state.base_url(&name))))
+}
+
+async fn revoke_credential(
+    state: web::Data<AppState>,
+    caller: AdminApiCaller,
+    path: web::Path<(String, String)>,
+) -> Reply {
+    let (name, id) = path.into_inner();
+    caller.audit("revoke credential", &name);
+    let (s, cred) = (state.clone(), id.clone());
+    let tenant = blocking(move || credentials::revoke(&s.store, s.clock.as_ref(), &name, &cred)).await?;
+    state.auth.forget_credential(tenant, &id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BrowseQuery {
+    q: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+}
+
+async fn users(
+    state: web::Data<AppState>,
+    _caller: AdminApiCaller,
+    path: web::Path<String>,
+    query: web::Query<BrowseQuery>,
+) -> Reply {
+    let name = path.into_inner();
+    let BrowseQuery { q, start_index, count } = query.into_inner();
+    let s = state.clone();
+    let listing =
+        blocking(move || directory::users(&s.store, &name, q.as_deref(), Paging::new(start_index, count))).await?;
+    Ok(HttpResponse::Ok().json(listing))
+}
+
+async fn groups(
+    state: web::Data<AppState>,
+    _caller: AdminApiCaller,
+    path: web::Path<String>,
+    query: web::Query<BrowseQuery>,
+) -> Reply {
+    let name = path.into_inner();
+    let BrowseQuery { q, start_index, count } = query.into_inner();
+    let s = state.clone();
+    let listing =
+        blocking(move || directory::groups(&s.store, &name, q.as_deref(), Paging::new(start_index, count))).await?;
+    Ok(HttpResponse::Ok().json(listing))
+}
