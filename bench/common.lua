@@ -1,5 +1,6 @@
--- Shared by the wrk scenarios: auth header, and a machine-readable result line.
-wrk.headers["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or "")
+-- Shared by the wrk scenarios: the Authorization header, and a machine-readable result line.
+-- AUTH (a whole header value, e.g. "Basic …") overrides the bearer TOKEN.
+wrk.headers["Authorization"] = os.getenv("AUTH") or ("Bearer " .. (os.getenv("TOKEN") or ""))
 wrk.headers["Accept"] = "application/scim+json"
 
 function read_lines(path)

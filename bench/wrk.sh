@@ -28,17 +28,4 @@ run() { # name url script
   run filter_user_name "$BASE" filter_user_name.lua
   run post_user "$BASE" post_user.lua
 } > "$WORK/results"
-python3 - "$WORK/results" "$USERS" "$CONNS" "$SECONDS_PER" <<'PY'
-import sys
-rows = {}
-for line in open(sys.argv[1]):
-    name, *kv = line.split()
-    rows[name] = {k: float(v) for k, v in (p.split("=") for p in kv)}
-hello = rows["hello"]["requests"] / rows["hello"]["seconds"]
-print(f"{sys.argv[2]} users seeded; wrk -t2 -c{sys.argv[3]} -d{sys.argv[4]}s\n")
-print("| scenario | req/s | p50 ms | p99 ms | errors | share of hello world |")
-print("|---|---:|---:|---:|---:|---:|")
-for name, r in rows.items():
-    rps = r["requests"] / r["seconds"]
-    print(f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {int(r['errors'])} | {rps/hello:.0%} |")
-PY
+python3 bench/table.py "$WORK/results" "$USERS users seeded; wrk -t2 -c$CONNS -d${SECONDS_PER}s"

@@ -6,7 +6,7 @@ pub mod accounts;
 pub mod api_tokens;
 pub mod directory;
 
-use crate::auth::cache::{CredentialCache, Lookup};
+use crate::auth::cache::{CacheKey, CredentialCache, Lookup};
 use crate::auth::secrets;
 use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
@@ -80,6 +80,14 @@ impl AdminAuth {
             return Err(rejected());
         };
         let key = self.tokens.key_of(&["admin", &token.id, &token.secret]);
+        if let Lookup::Fresh(id) = self.tokens.lookup(&key) {
+            return Ok(id);
+        }
+        self.tokens.single_flight(&key, || self.verify_token(key, &token))
+    }
+
+    fn verify_token(&self, key: CacheKey, token: &secrets::BearerToken) -> Result<String> {
+        let rejected = || Error::Unauthorized("a valid admin API token is required".into());
         match self.tokens.lookup(&key) {
             Lookup::Fresh(id) => return Ok(id),
             Lookup::Stale(entry) => {

@@ -7,7 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MAX_ENTRIES: usize = 10_000;
@@ -26,6 +26,8 @@ pub struct CredentialCache<P> {
     key: [u8; 32],
     entries: Mutex<HashMap<CacheKey, CachedCredential<P>>>,
     recheck_after: Duration,
+    /// One gate per presentation being verified right now (see `single_flight`).
+    in_flight: Mutex<HashMap<CacheKey, Arc<Mutex<()>>>>,
 }
 
 pub enum Lookup<P> {
@@ -38,7 +40,12 @@ impl<P: Clone> CredentialCache<P> {
     pub fn new(recheck_after: Duration) -> Self {
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
-        CredentialCache { key, entries: Mutex::new(HashMap::new()), recheck_after }
+        CredentialCache {
+            key,
+            entries: Mutex::new(HashMap::new()),
+            recheck_after,
+            in_flight: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The cache key of a presentation: tenant, kind, public id and secret, unambiguously joined.
@@ -70,6 +77,22 @@ impl<P: Clone> CredentialCache<P> {
             }
         }
         entries.insert(key, CachedCredential { principal, secret_hash, verified_at: Instant::now() });
+    }
+
+    /// Runs `verify` for `key` while no other thread runs it for the same key: the rest wait,
+    /// then (re-reading the cache inside `verify`) find the result instead of repeating it.
+    pub fn single_flight<R>(&self, key: &CacheKey, verify: impl FnOnce() -> R) -> R {
+        let gate = self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).entry(*key).or_default().clone();
+        let result = {
+            let _turn = gate.lock().unwrap_or_else(|p| p.into_inner());
+            verify()
+        };
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        // Only the map and this thread hold it (clones are made under the map's lock): done.
+        if Arc::strong_count(&gate) == 2 {
+            in_flight.remove(key);
+        }
+        result
     }
 
     /// Removes the entries whose principal matches (a linear pass over at most MAX_ENTRIES,
@@ -106,5 +129,30 @@ mod tests {
         assert!(matches!(fresh.lookup(&k), Lookup::Fresh(7)));
         fresh.remove(&k);
         assert!(matches!(fresh.lookup(&k), Lookup::Missing));
+    }
+
+    #[test]
+    fn concurrent_verifications_of_one_key_run_one_at_a_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let c: CredentialCache<u8> = CredentialCache::new(Duration::from_secs(60));
+        let k = c.key_of(&["t", "x"]);
+        let (running, verified) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    c.single_flight(&k, || {
+                        assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "two verifications at once");
+                        if matches!(c.lookup(&k), Lookup::Missing) {
+                            std::thread::sleep(Duration::from_millis(20));
+                            verified.fetch_add(1, Ordering::SeqCst);
+                            c.insert(k, 1, "h".into());
+                        }
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        assert_eq!(verified.load(Ordering::SeqCst), 1, "the others found the first one's result");
+        assert!(c.in_flight.lock().unwrap().is_empty(), "gates are removed when done");
     }
 }

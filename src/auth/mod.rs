@@ -8,7 +8,7 @@ pub(crate) mod throttle;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{Store, TenantId};
-use cache::{CredentialCache, Lookup};
+use cache::{CacheKey, CredentialCache, Lookup};
 use chrono::{DateTime, Utc};
 use secrets::BearerToken;
 use std::net::IpAddr;
@@ -117,6 +117,12 @@ impl Authenticator {
             return Err(rejected());
         };
         let key = self.cache.key_of(&[tenant_name, presented.kind(), &id, &secret]);
+        // One verification per presentation at a time: a burst of requests with a new (or
+        // newly stale) credential runs argon2 (or the recheck) once, not once per request.
+        self.cache.single_flight(&key, || self.verify(key, tenant_name, presented.kind(), &id, &secret))
+    }
+
+    fn verify(&self, key: CacheKey, tenant_name: &str, kind: &str, id: &str, secret: &str) -> Result<Principal> {
         match self.cache.lookup(&key) {
             Lookup::Fresh(principal) if principal.usable_at(self.clock.now()) => return Ok(principal),
             Lookup::Fresh(_) => {
@@ -124,7 +130,7 @@ impl Authenticator {
                 return Err(rejected());
             }
             Lookup::Stale(entry) => {
-                if self.still_valid(&entry.principal, presented.kind(), &entry.secret_hash)? {
+                if self.still_valid(&entry.principal, kind, &entry.secret_hash)? {
                     self.touch(&entry.principal);
                     self.cache.insert(key, entry.principal.clone(), entry.secret_hash);
                     return Ok(entry.principal);
@@ -139,14 +145,14 @@ impl Authenticator {
             let Some(tenant) = tx.tenant_by_name(tenant_name)?.filter(|t| !t.disabled) else {
                 return Ok(None);
             };
-            let cred = tx.credential(tenant.id, &id)?;
-            Ok(cred.filter(|c| c.kind == presented.kind() && c.usable_at(now)).map(|c| (tenant, c)))
+            let cred = tx.credential(tenant.id, id)?;
+            Ok(cred.filter(|c| c.kind == kind && c.usable_at(now)).map(|c| (tenant, c)))
         })?;
         let Some((tenant, cred)) = found else {
-            secrets::verify_secret(&secret, &self.decoy_hash);
+            secrets::verify_secret(secret, &self.decoy_hash);
             return Err(rejected());
         };
-        if !secrets::verify_secret(&secret, &cred.secret_hash) {
+        if !secrets::verify_secret(secret, &cred.secret_hash) {
             return Err(rejected());
         }
         let principal = Principal {

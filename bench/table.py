@@ -1,0 +1,16 @@
+"""Turns a file of named wrk RESULT lines (`NAME requests=… seconds=…`) into a markdown table,
+with every row also given as a share of the `hello` row (the machine's HTTP limit in this run).
+Usage: table.py RESULTS_FILE TITLE"""
+import sys
+
+rows = {}
+for line in open(sys.argv[1]):
+    name, *kv = line.split()
+    rows[name] = {k: float(v) for k, v in (p.split("=") for p in kv)}
+hello = rows["hello"]["requests"] / rows["hello"]["seconds"]
+print(f"{sys.argv[2]}\n")
+print("| scenario | req/s | p50 ms | p99 ms | errors | share of hello world |")
+print("|---|---:|---:|---:|---:|---:|")
+for name, r in rows.items():
+    rps = r["requests"] / r["seconds"]
+    print(f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {int(r['errors'])} | {rps/hello:.0%} |")
