@@ -116,6 +116,11 @@ scim_test!(admin_page_signs_in_issues_credentials_and_signs_out, |app| {
     let forged = b.post("/admin/tenants", &[("csrf", "x"), ("name", "initech")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(b.post("/admin/tenants", &[("name", "initech")]).await.status, StatusCode::BAD_REQUEST);
+    let huge = "x".repeat(20_000);
+    assert_eq!(
+        b.post("/admin/tenants", &[("csrf", &csrf), ("name", &huge)]).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     let bad_name = b.post("/admin/tenants", &[("csrf", &csrf), ("name", "Bad_Name")]).await;
     assert_eq!(bad_name.status, StatusCode::BAD_REQUEST);
     assert!(bad_name.header("content-type").unwrap().starts_with("text/html"));

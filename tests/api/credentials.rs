@@ -104,3 +104,22 @@ async fn credential_cli(backend: crate::helpers::Backend) {
     let (ok, _, err) = run(&["credential", "issue", "acme", "--expires-in", "soon"]);
     assert!(!ok && err.contains("duration"), "{err}");
 }
+
+// The cache is what keeps argon2 off the request path: once verified, a credential is served
+// from memory even after its stored hash changes, until the recheck reads the row again.
+scim_test!(
+    a_verified_credential_is_served_from_the_cache_until_its_recheck,
+    |settings| settings.credential_recheck = std::time::Duration::from_secs(3),
+    |app| {
+        let issued = credentials::issue(&app.store, &SystemClock, "acme", Kind::Bearer, Some("cached"), None).unwrap();
+        let auth = format!("Bearer {}", issued.token.unwrap());
+        assert_eq!(status(&app, &app.base, &auth).await, StatusCode::OK);
+        let other = scimd::auth::secrets::hash_secret("some other secret").unwrap();
+        app.db.execute(&format!("UPDATE credentials SET secret_hash = '{other}' WHERE id = '{}'", issued.id));
+        for _ in 0..20 {
+            assert_eq!(status(&app, &app.base, &auth).await, StatusCode::OK, "served from the cache, not re-verified");
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(3100)).await;
+        assert_eq!(status(&app, &app.base, &auth).await, StatusCode::UNAUTHORIZED, "the recheck saw the row change");
+    }
+);

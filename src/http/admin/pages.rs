@@ -14,10 +14,17 @@ use serde::Deserialize;
 
 type Page = Result<HttpResponse, PageError>;
 
+/// The admin forms are a few short fields.
+const FORM_LIMIT: usize = 16 * 1024;
+
 pub fn scope() -> actix_web::Scope {
-    let forms = web::FormConfig::default()
-        .limit(16 * 1024)
-        .error_handler(|e, _| PageError(Error::invalid_syntax(format!("malformed form: {e}"))).into());
+    let forms = web::FormConfig::default().limit(FORM_LIMIT).error_handler(|e, _| {
+        let e = match e {
+            actix_web::error::UrlencodedError::Overflow { .. } => Error::PayloadTooLarge(FORM_LIMIT),
+            other => Error::invalid_syntax(format!("malformed form: {other}")),
+        };
+        PageError(e).into()
+    });
     let queries = web::QueryConfig::default()
         .error_handler(|e, _| PageError(Error::invalid_syntax(format!("malformed query: {e}"))).into());
     web::scope("/admin")
