@@ -6,6 +6,7 @@ use crate::auth::secrets::{self, BearerToken};
 use crate::clock::format_datetime;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::scim::events::admin_event;
 use crate::store::{CredentialRow, NewCredential, Store, TenantId};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
@@ -140,7 +141,10 @@ pub fn issue(
     let hash = secrets::hash_secret(&secret)?;
     store.write(|tx| {
         let c = NewCredential { id: &id, kind: kind.as_str(), label, secret_hash: &hash, expires_at };
-        tx.insert_credential(tenant, &c, now)
+        tx.insert_credential(tenant, &c, now)?;
+        let data =
+            json!({"id": id, "kind": kind.as_str(), "label": label, "expires_at": expires_at.map(format_datetime)});
+        tx.append_events(tenant, &[admin_event("credential.issued", "Credential", &id, data)], None, now)
     })?;
     Ok(Issued { id, ..issued })
 }
@@ -154,7 +158,16 @@ pub fn list(store: &Store, tenant: &str) -> Result<Vec<CredentialRow>> {
 /// (at once on this one, when the caller also tells its `Authenticator`).
 pub fn revoke(store: &Store, clock: &dyn Clock, tenant: &str, id: &str) -> Result<TenantId> {
     let tenant = tenant_id(store, tenant)?;
-    if store.write(|tx| tx.revoke_credential(tenant, id, clock.now()))? {
+    let now = clock.now();
+    let revoked = store.write(|tx| {
+        let revoked = tx.revoke_credential(tenant, id, now)?;
+        if revoked {
+            let event = admin_event("credential.revoked", "Credential", id, json!({"id": id}));
+            tx.append_events(tenant, &[event], None, now)?;
+        }
+        Ok(revoked)
+    })?;
+    if revoked {
         Ok(tenant)
     } else {
         Err(Error::NotFound(format!("no unrevoked credential {id:?} in this tenant")))

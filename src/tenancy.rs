@@ -4,6 +4,7 @@
 use crate::auth::secrets::{self, BearerToken};
 use crate::clock::{format_datetime, Clock};
 use crate::error::{Error, Result};
+use crate::scim::events::admin_event;
 use crate::store::{NewCredential, Store, TenantRow, TenantStats};
 use serde_json::{json, Value};
 
@@ -42,6 +43,16 @@ pub fn create_tenant(store: &Store, clock: &dyn Clock, name: &str, label: Option
         let tenant = tx.create_tenant(name, now)?;
         let cred = NewCredential { id: &token.id, kind: "bearer", label, secret_hash: &hash, expires_at: None };
         tx.insert_credential(tenant.id, &cred, now)?;
+        let events = [
+            admin_event("tenant.created", "Tenant", name, json!({"tenant": name, "strict_rfc": false})),
+            admin_event(
+                "credential.issued",
+                "Credential",
+                &token.id,
+                json!({"id": token.id, "kind": "bearer", "label": label}),
+            ),
+        ];
+        tx.append_events(tenant.id, &events, None, now)?;
         Ok(tenant)
     })?;
     Ok(CreatedTenant { tenant, bearer_token: token.expose() })
@@ -56,6 +67,8 @@ pub fn create_bare_tenant(store: &Store, clock: &dyn Clock, name: &str, strict_r
             tx.set_strict_rfc(tenant.id, true)?;
             tenant.strict_rfc = true;
         }
+        let event = admin_event("tenant.created", "Tenant", name, json!({"tenant": name, "strict_rfc": strict_rfc}));
+        tx.append_events(tenant.id, &[event], None, clock.now())?;
         Ok(tenant)
     })
 }
@@ -108,13 +121,44 @@ pub fn tenant_overview(store: &Store, name: &str) -> Result<(TenantRow, TenantSt
     })
 }
 
+/// The tenant's events after `after` in sequence order (at most `limit`, ≤ 1000), as JSON: a
+/// consumer that resumes from the last `seq` it saw misses nothing and sees nothing twice.
+pub fn events_after(store: &Store, name: &str, after: i64, limit: i64) -> Result<Vec<Value>> {
+    let rows = store.read(|tx| {
+        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
+        tx.events_after(tenant.id, after.max(0), limit.clamp(1, 1000))
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "seq": e.seq,
+                "tenant": name,
+                "type": e.event_type,
+                "resource_type": e.resource_type,
+                "resource_id": e.resource_id,
+                "occurred_at": format_datetime(e.occurred_at),
+                "request_id": e.request_id,
+                "data": serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
+            })
+        })
+        .collect())
+}
+
 /// A disabled tenant's credentials stop working (within the recheck interval) but its data
 /// stays; enabling it again restores access.
 pub fn set_disabled(store: &Store, clock: &dyn Clock, name: &str, disabled: bool) -> Result<()> {
     store.write(|tx| {
         let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
         tx.set_tenant_disabled(tenant.id, disabled.then(|| clock.now()))?;
-        Ok(())
+        let event_type = if disabled { "tenant.disabled" } else { "tenant.enabled" };
+        tx.append_events(
+            tenant.id,
+            &[admin_event(event_type, "Tenant", name, json!({"tenant": name}))],
+            None,
+            clock.now(),
+        )
     })
 }
 

@@ -9,6 +9,7 @@ use crate::scim::service::TenantScope;
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{self, BytesMut};
+use actix_web::HttpMessage;
 use actix_web::{FromRequest, HttpRequest};
 use base64::Engine;
 use futures_util::future::{ready, LocalBoxFuture, Ready};
@@ -35,6 +36,8 @@ pub fn presented_credential(headers: &HeaderMap) -> Option<Presented> {
 /// A request authenticated for the tenant named in its path.
 pub struct Authenticated {
     pub scope: TenantScope,
+    /// tracing-actix-web's id of this request, for the events it causes.
+    pub request_id: Option<String>,
 }
 
 impl FromRequest for Authenticated {
@@ -47,6 +50,7 @@ impl FromRequest for Authenticated {
         let presented = presented_credential(req.headers());
         // The peer itself, not a forwarded-for header a client could forge.
         let addr = req.peer_addr().map(|a| a.ip());
+        let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| Error::internal("application state missing"))?;
             let Some(tenant) = tenant else {
@@ -76,7 +80,7 @@ impl FromRequest for Authenticated {
                 base_url: state.base_url(&principal.tenant_name),
                 strict: principal.strict,
             };
-            Ok(Authenticated { scope })
+            Ok(Authenticated { scope, request_id })
         })
     }
 }

@@ -74,6 +74,7 @@ async fn run<R: Send + 'static>(
             params: &params,
             compat: &compat,
             if_match: if_match.as_deref(),
+            request_id: auth.request_id.as_deref(),
         };
         let out = f(&state, &req)?;
         Ok((out, compat.fired()))

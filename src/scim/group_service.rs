@@ -1,6 +1,7 @@
 //! Group use cases. A group's members are never loaded whole: writes run set operations in
 //! SQL, and reads hand the caller a group head plus a way to page through its members.
 
+use super::events;
 use super::group::{self, GroupOp, MemberSpec, RenderedGroup};
 use super::list::{self};
 use super::patch;
@@ -89,7 +90,10 @@ impl ScimService {
         let row = self.store.write(|tx| {
             let members = self.resolve(tx, req.scope.tenant, &specs, None)?;
             let row = tx.insert_group(req.scope.tenant, &id, &write, now)?;
-            tx.add_members(req.scope.tenant, row.pk, &members)?;
+            let added = tx.add_members(req.scope.tenant, row.pk, &members)?;
+            let mut out = vec![events::group_created(&id, &group::stored_attrs(&row)?)];
+            out.extend(events::members_added(&id, &added));
+            tx.append_events(req.scope.tenant, &out, req.request_id, now)?;
             Ok(row)
         })?;
         self.group_view(&row, req, &self.projection(req))
@@ -143,7 +147,14 @@ impl ScimService {
             let current = self.current_group(tx, req, id)?;
             let members = self.resolve(tx, req.scope.tenant, &specs, Some(current.pk))?;
             let row = tx.update_group(req.scope.tenant, &current, &write, now)?;
-            tx.replace_members(req.scope.tenant, row.pk, &members)?;
+            let (added, removed) = tx.replace_members(req.scope.tenant, row.pk, &members)?;
+            let mut out: Vec<_> =
+                events::group_updated(id, &group::stored_attrs(&current)?, &group::stored_attrs(&row)?)
+                    .into_iter()
+                    .collect();
+            out.extend(events::members_removed(id, &removed));
+            out.extend(events::members_added(id, &added));
+            tx.append_events(req.scope.tenant, &out, req.request_id, now)?;
             Ok(row)
         })?;
         self.group_view(&row, req, &self.projection(req))
@@ -167,32 +178,43 @@ impl ScimService {
             let current = tx.group_by_id(tenant, id)?.ok_or_else(|| not_found(id))?;
             let stored = group::stored_attrs(&current)?;
             let mut doc = stored.clone();
+            let mut out = Vec::new();
             for op in &ops {
                 match op {
                     GroupOp::Attributes(op) => patch::apply(&schema, &mut doc, std::slice::from_ref(op), req.compat)?,
                     GroupOp::AddMembers(specs) => {
                         let members = self.resolve(tx, tenant, specs, Some(current.pk))?;
-                        tx.add_members(tenant, current.pk, &members)?;
+                        out.extend(events::members_added(id, &tx.add_members(tenant, current.pk, &members)?));
                     }
                     GroupOp::RemoveMembers(specs) => {
                         // Removing a non-member (or an id that no longer exists) changes nothing.
                         let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
                         let members = tx.resolve_members(tenant, &ids)?;
-                        tx.remove_members(tenant, current.pk, &members)?;
+                        out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, &members)?));
                     }
-                    GroupOp::RemoveAllMembers => tx.replace_members(tenant, current.pk, &[])?,
+                    GroupOp::RemoveAllMembers => {
+                        let (_, removed) = tx.replace_members(tenant, current.pk, &[])?;
+                        out.extend(events::members_removed(id, &removed));
+                    }
                     GroupOp::ReplaceMembers(specs) => {
                         let members = self.resolve(tx, tenant, specs, Some(current.pk))?;
-                        tx.replace_members(tenant, current.pk, &members)?;
+                        let (added, removed) = tx.replace_members(tenant, current.pk, &members)?;
+                        out.extend(events::members_removed(id, &removed));
+                        out.extend(events::members_added(id, &added));
                     }
                 }
             }
-            if doc == stored {
-                return Ok(current);
-            }
-            let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
-            let write = group::derive_write(&schema, &c.attrs)?;
-            tx.update_group(tenant, &current, &write, now)
+            let row = if doc == stored {
+                current
+            } else {
+                let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
+                let write = group::derive_write(&schema, &c.attrs)?;
+                let row = tx.update_group(tenant, &current, &write, now)?;
+                out.extend(events::group_updated(id, &stored, &group::stored_attrs(&row)?));
+                row
+            };
+            tx.append_events(tenant, &out, req.request_id, now)?;
+            Ok(row)
         })?;
         let wants_body = req.params.get("attributes").is_some() || req.params.get("excludedAttributes").is_some();
         if wants_body {
@@ -263,7 +285,9 @@ impl ScimService {
     pub fn delete_group(&self, req: &Request<'_>, id: &str) -> Result<()> {
         self.store.write(|tx| {
             let current = self.current_group(tx, req, id)?;
-            tx.delete_group(req.scope.tenant, current.pk)
+            tx.delete_group(req.scope.tenant, current.pk)?;
+            let deleted = events::group_deleted(id, &group::stored_attrs(&current)?);
+            tx.append_events(req.scope.tenant, &[deleted], req.request_id, self.clock.now())
         })
     }
 }

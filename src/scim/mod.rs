@@ -3,6 +3,7 @@
 
 pub mod compat;
 pub mod discovery;
+pub mod events;
 pub mod filter;
 pub mod filter_eval;
 pub mod group;

@@ -3,6 +3,7 @@
 //! of one resource never lose an update.
 
 use super::compat::{Compat, Rule};
+use super::events;
 use super::list::{self, PageLimits, QueryParams};
 use super::projection::Projection;
 use super::resource::{Canonical, ResourceSchema};
@@ -37,6 +38,8 @@ pub struct Request<'a> {
     pub compat: &'a Compat,
     /// `If-Match` (RFC 7644 §3.14), checked inside the write's transaction.
     pub if_match: Option<&'a str>,
+    /// The id of the HTTP request, recorded with the events it causes.
+    pub request_id: Option<&'a str>,
 }
 
 pub struct ScimService {
@@ -159,7 +162,12 @@ impl ScimService {
         // Hashed before the transaction: argon2 takes milliseconds the writer should not wait.
         let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
         let new = NewUser { id: uuid::Uuid::new_v4().to_string(), write, password_hash, now: self.clock.now() };
-        let row = self.store.write(|tx| tx.insert_user(req.scope.tenant, &new))?;
+        let row = self.store.write(|tx| {
+            let row = tx.insert_user(req.scope.tenant, &new)?;
+            let created = events::user_created(&row.id, &user::stored_attrs(&row)?);
+            tx.append_events(req.scope.tenant, &[created], req.request_id, new.now)?;
+            Ok(row)
+        })?;
         self.view(&row, &[], req, &self.user_projection(req))
     }
 
@@ -220,6 +228,13 @@ impl ScimService {
             }
             let write = user::derive_write(&schema, &attrs)?;
             let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
+            let changes = events::user_changed(
+                id,
+                &user::stored_attrs(&current)?,
+                &user::stored_attrs(&row)?,
+                password_hash.is_some(),
+            );
+            tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
             Ok((self.groups_of(tx, req, &[&row], &projection)?, row))
         })?;
         self.view(&row.1, &row.0, req, &projection)
@@ -243,7 +258,10 @@ impl ScimService {
                 current
             } else {
                 let write = user::derive_write(&schema, &c.attrs)?;
-                tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?
+                let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
+                let changes = events::user_changed(id, &stored, &user::stored_attrs(&row)?, password_hash.is_some());
+                tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
+                row
             };
             Ok((self.groups_of(tx, req, &[&row], &projection)?, row))
         })?;
@@ -254,7 +272,9 @@ impl ScimService {
     pub fn delete_user(&self, req: &Request<'_>, id: &str) -> Result<()> {
         self.store.write(|tx| {
             let current = self.current(tx, req, id)?;
-            tx.delete_user(req.scope.tenant, &current)
+            tx.delete_user(req.scope.tenant, &current)?;
+            let deleted = events::user_deleted(id, &user::stored_attrs(&current)?);
+            tx.append_events(req.scope.tenant, &[deleted], req.request_id, self.clock.now())
         })
     }
 }

@@ -13,6 +13,22 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 type Db = <AnyConnection as Connection>::Backend;
 
+/// A membership row a statement inserted or deleted (its RETURNING clause).
+#[derive(QueryableByName)]
+struct ChangedMember {
+    #[diesel(sql_type = Text)]
+    member_type: String,
+    #[diesel(sql_type = BigInt)]
+    member_pk: i64,
+}
+
+/// The members of `asked` that a statement really changed, in the order asked.
+fn pick(asked: &[MemberRef], changed: &[ChangedMember]) -> Vec<MemberRef> {
+    let changed: std::collections::HashSet<(&str, i64)> =
+        changed.iter().map(|c| (c.member_type.as_str(), c.member_pk)).collect();
+    asked.iter().filter(|m| changed.contains(&(m.kind.as_str(), m.pk))).cloned().collect()
+}
+
 /// Rows per statement when a membership change names many members (well under both
 /// backends' bound-parameter limits).
 const CHUNK: usize = 500;
@@ -281,9 +297,9 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// Adds the members that are not there yet; returns how many were added.
-    pub fn add_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<usize> {
-        let mut added = 0;
+    /// Adds the members that are not there yet; returns those it added.
+    pub fn add_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<Vec<MemberRef>> {
+        let mut added = Vec::new();
         for chunk in members.chunks(CHUNK) {
             let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
             w.sql("INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk, display) VALUES ");
@@ -299,8 +315,9 @@ impl Tx<'_> {
                 w.sql(")");
             }
             // Re-adding a member changes nothing (RFC 7644 §3.5.2.1).
-            w.sql(" ON CONFLICT DO NOTHING");
-            added += sql::execute(self.conn, &w.into_pieces())?;
+            w.sql(" ON CONFLICT DO NOTHING RETURNING member_type, member_pk");
+            let inserted: Vec<ChangedMember> = sql::load(self.conn, &w.into_pieces())?;
+            added.extend(pick(chunk, &inserted));
             let users: Vec<i64> = chunk.iter().filter(|m| m.kind == MemberKind::User).map(|m| m.pk).collect();
             if !users.is_empty() {
                 diesel::update(
@@ -336,9 +353,9 @@ impl Tx<'_> {
         }
     }
 
-    /// Removes these members if present (others are untouched); returns how many went.
-    pub fn remove_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<usize> {
-        let mut removed = 0;
+    /// Removes these members if present (others are untouched); returns those that went.
+    pub fn remove_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<Vec<MemberRef>> {
+        let mut removed = Vec::new();
         for chunk in members.chunks(CHUNK) {
             let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
             w.sql("DELETE FROM group_members WHERE tenant_id = ");
@@ -347,15 +364,21 @@ impl Tx<'_> {
             w.bind(Piece::BigInt(group_pk));
             w.sql(" AND (");
             Self::member_condition(&mut w, chunk);
-            w.sql(")");
-            removed += sql::execute(self.conn, &w.into_pieces())?;
+            w.sql(") RETURNING member_type, member_pk");
+            let deleted: Vec<ChangedMember> = sql::load(self.conn, &w.into_pieces())?;
+            removed.extend(pick(chunk, &deleted));
         }
         Ok(removed)
     }
 
     /// Makes the membership exactly `members`: deletes the rows not among them, inserts the
-    /// missing ones. Rows that stay are not touched.
-    pub fn replace_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<()> {
+    /// missing ones. Rows that stay are not touched. Returns (added, removed).
+    pub fn replace_members(
+        &mut self,
+        tenant: TenantId,
+        group_pk: i64,
+        members: &[MemberRef],
+    ) -> Result<(Vec<MemberRef>, Vec<MemberRef>)> {
         let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
         w.sql("DELETE FROM group_members WHERE tenant_id = ");
         w.bind(Piece::BigInt(tenant.0));
@@ -363,10 +386,35 @@ impl Tx<'_> {
         w.bind(Piece::BigInt(group_pk));
         w.sql(" AND NOT (");
         Self::member_condition(&mut w, members);
-        w.sql(")");
-        sql::execute(self.conn, &w.into_pieces())?;
-        self.add_members(tenant, group_pk, members)?;
-        Ok(())
+        w.sql(") RETURNING member_type, member_pk");
+        let deleted: Vec<ChangedMember> = sql::load(self.conn, &w.into_pieces())?;
+        let removed = self.member_refs(tenant, &deleted)?;
+        let added = self.add_members(tenant, group_pk, members)?;
+        Ok((added, removed))
+    }
+
+    /// The SCIM ids of members known only by key (those a replace removed).
+    fn member_refs(&mut self, tenant: TenantId, keys: &[ChangedMember]) -> Result<Vec<MemberRef>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for kind in [MemberKind::User, MemberKind::Group] {
+            let pks: Vec<i64> = keys.iter().filter(|k| k.member_type == kind.as_str()).map(|k| k.member_pk).collect();
+            for chunk in pks.chunks(CHUNK) {
+                let rows: Vec<(i64, String)> = match kind {
+                    MemberKind::User => super::schema::users::table
+                        .filter(
+                            super::schema::users::tenant_id.eq(tenant.0).and(super::schema::users::pk.eq_any(chunk)),
+                        )
+                        .select((super::schema::users::pk, super::schema::users::id))
+                        .load(self.conn)?,
+                    MemberKind::Group => groups::table
+                        .filter(groups::tenant_id.eq(tenant.0).and(groups::pk.eq_any(chunk)))
+                        .select((groups::pk, groups::id))
+                        .load(self.conn)?,
+                };
+                out.extend(rows.into_iter().map(|(pk, id)| MemberRef { kind, pk, id, display: None }));
+            }
+        }
+        Ok(out)
     }
 
     /// Up to `limit` members after `after` in (type, key) order: a keyset page, so reading a

@@ -7,6 +7,22 @@ diesel::table! {
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         strict_rfc -> Bool,
+        event_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (tenant_id, seq) {
+        tenant_id -> BigInt,
+        seq -> BigInt,
+        id -> Text,
+        #[sql_name = "type"]
+        event_type -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        request_id -> Nullable<Text>,
+        data -> Text,
     }
 }
 
@@ -127,5 +143,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     credentials,
     user_values,
     admin_users,
-    admin_sessions
+    admin_sessions,
+    events
 );

@@ -370,21 +370,6 @@ pub fn order_sql(backend: Backend, table: Table, key: &SortKey) -> RawSql<Text> 
     RawSql::new(w.pieces)
 }
 
-/// Runs raw pieces as a statement on whichever backend `conn` is.
-pub(super) fn execute(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<usize> {
-    use diesel::RunQueryDsl;
-    match conn {
-        AnyConnection::Sqlite(c) => {
-            let q = diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed::<Sqlite>();
-            bind_pieces_sqlite(q, pieces).execute(c)
-        }
-        AnyConnection::Postgresql(c) => {
-            let q = diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed::<Pg>();
-            bind_pieces_pg(q, pieces).execute(c)
-        }
-    }
-}
-
 /// Runs raw pieces as a query and reads its rows by column name.
 pub(super) fn load<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
 where

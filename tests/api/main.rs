@@ -11,6 +11,7 @@ mod cli;
 mod clients;
 mod credentials;
 mod errors;
+mod events;
 mod filter_agreement;
 mod filters;
 mod groups;

@@ -3,7 +3,7 @@
 //!
 //! GET/POST /tenants · GET/DELETE /tenants/{name} · POST /tenants/{name}/disable|enable ·
 //! GET/POST /tenants/{name}/credentials · DELETE /tenants/{name}/credentials/{id} ·
-//! GET /tenants/{name}/users|groups?q=&startIndex=&count=
+//! GET /tenants/{name}/users|groups?q=&startIndex=&count= · GET /tenants/{name}/events?after=&limit=
 
 use super::{AdminApiCaller, ApiError};
 use crate::admin::directory::{self, Paging};
@@ -57,6 +57,9 @@ pub fn scope() -> actix_web::Scope {
             web::resource("/tenants/{name}/credentials/{id}")
                 .route(web::delete().to(revoke_credential))
                 .default_service(not_allowed("DELETE")),
+        )
+        .service(
+            web::resource("/tenants/{name}/events").route(web::get().to(events)).default_service(not_allowed("GET")),
         )
         .service(web::resource("/tenants/{name}/users").route(web::get().to(users)).default_service(not_allowed("GET")))
         .service(
@@ -179,6 +182,26 @@ async fn revoke_credential(
     let tenant = blocking(move || credentials::revoke(&s.store, s.clock.as_ref(), &name, &cred)).await?;
     state.auth.forget_credential(tenant, &id);
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn events(
+    state: web::Data<AppState>,
+    _caller: AdminApiCaller,
+    path: web::Path<String>,
+    query: web::Query<EventsQuery>,
+) -> Reply {
+    let name = path.into_inner();
+    let EventsQuery { after, limit } = query.into_inner();
+    let s = state.clone();
+    let events =
+        blocking(move || tenancy::events_after(&s.store, &name, after.unwrap_or(0), limit.unwrap_or(100))).await?;
+    Ok(HttpResponse::Ok().json(events))
 }
 
 #[derive(Deserialize)]

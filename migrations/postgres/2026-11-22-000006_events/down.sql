@@ -1,0 +1,2 @@
+DROP TABLE events;
+ALTER TABLE tenants DROP COLUMN event_seq;

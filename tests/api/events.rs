@@ -1,0 +1,150 @@
+//! The event outbox and its pull API: every committed change's events in one gap-free
+//! per-tenant sequence, none for a failed request, never a secret, and resumable by `seq`.
+
+use crate::helpers::{okta_user, patch_op, TestApp};
+use crate::scim_test;
+use awc::http::{Method, StatusCode};
+use scimd::clock::SystemClock;
+use serde_json::{json, Value};
+
+async fn events(app: &TestApp, admin: &str, after: i64, limit: i64) -> Vec<Value> {
+    let url = format!("{}/admin/api/tenants/acme/events?after={after}&limit={limit}", app.root);
+    let r = app.send_raw(Method::GET, &url, Some(admin), &[], None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body.as_array().unwrap().clone()
+}
+
+fn admin_token(app: &TestApp) -> String {
+    format!("Bearer {}", scimd::admin::api_tokens::issue(&app.store, &SystemClock, None).unwrap().1)
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[track_caller]
+fn assert_gap_free(events: &[Value]) {
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>(), "gap-free from 1");
+}
+
+scim_test!(every_change_writes_its_events_in_commit_order, |app| {
+    let admin = admin_token(&app);
+    let user = app.create_user("alice@example.com").await;
+    let uid = user["id"].as_str().unwrap();
+    let path = format!("/Users/{uid}");
+    let title = patch_op(json!([{"op": "replace", "path": "title", "value": "CTO"}]));
+    assert_eq!(app.patch(&path, title).await.status, StatusCode::OK);
+    let off = patch_op(json!([{"op": "replace", "value": {"active": false}}]));
+    assert_eq!(app.patch(&path, off).await.status, StatusCode::OK);
+    let mut pushed = okta_user("alice@example.com");
+    pushed["active"] = json!(true);
+    assert_eq!(app.put(&path, pushed).await.status, StatusCode::OK);
+    let bob = app.create_user("bob@example.com").await;
+    let group = app
+        .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng", "members": [{"value": uid}]}))
+        .await;
+    let gid = group.body["id"].as_str().unwrap().to_string();
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": bob["id"]}, {"value": uid}]}]));
+    assert_eq!(app.patch(&format!("/Groups/{gid}"), add).await.status, StatusCode::NO_CONTENT);
+    let remove = patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{uid}\"]")},
+        {"op": "replace", "path": "displayName", "value": "Engineering"}]));
+    assert_eq!(app.patch(&format!("/Groups/{gid}"), remove).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&format!("/Groups/{gid}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
+
+    let all = events(&app, &admin, 0, 1000).await;
+    assert_gap_free(&all);
+    assert_eq!(
+        types(&all),
+        [
+            "tenant.created",
+            "credential.issued", // the test tenant and its token
+            "user.created",
+            "user.updated",
+            "user.updated",
+            "user.deactivated",
+            "user.updated",
+            "user.reactivated",
+            "user.created",
+            "group.created",
+            "group.member_added",
+            "group.member_added",
+            "group.member_removed",
+            "group.updated",
+            "group.deleted",
+            "user.deleted",
+        ]
+    );
+    let by_type = |t: &str| all.iter().filter(|e| e["type"] == t).cloned().collect::<Vec<_>>();
+    let updated = &by_type("user.updated")[0];
+    assert_eq!((updated["resource_type"].clone(), updated["resource_id"].clone()), (json!("User"), json!(uid)));
+    assert_eq!(updated["data"]["changed"], json!(["title"]));
+    assert_eq!(
+        (updated["data"]["before"]["title"].clone(), updated["data"]["after"]["title"].clone()),
+        (Value::Null, json!("CTO"))
+    );
+    assert!(updated["request_id"].as_str().is_some_and(|r| !r.is_empty()), "{updated}");
+    // The second member_added lists only bob: alice was already a member.
+    assert_eq!(by_type("group.member_added")[1]["data"]["members"], json!([{"value": bob["id"], "type": "User"}]));
+    assert_eq!(by_type("group.member_removed")[0]["data"]["members"], json!([{"value": uid, "type": "User"}]));
+    let ids: std::collections::HashSet<&str> = all.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), all.len(), "event ids are unique");
+    // Okta sends a password on create and push; it never reaches an event.
+    let text = serde_json::to_string(&all).unwrap();
+    assert!(!text.contains("1mz050nq") && !text.contains("argon2"), "a secret leaked into an event");
+
+    // Resuming from any seq yields exactly the rest, in order.
+    let mut resumed = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = events(&app, &admin, after, 3).await;
+        let Some(last) = page.last() else { break };
+        after = last["seq"].as_i64().unwrap();
+        resumed.extend(page);
+    }
+    assert_eq!(resumed, all);
+});
+
+scim_test!(a_failed_request_writes_no_event, |app| {
+    let admin = admin_token(&app);
+    let user = app.create_user("alice@example.com").await;
+    let before = events(&app, &admin, 0, 1000).await.len();
+    app.post("/Users", okta_user("ALICE@example.com")).await.assert_error(409, Some("uniqueness"));
+    let bad = patch_op(json!([{"op": "replace", "path": "title", "value": "x"}, {"op": "remove", "path": "userName"}]));
+    app.patch(&format!("/Users/{}", user["id"].as_str().unwrap()), bad).await.assert_error(400, None);
+    let missing = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": "no-such-id"}]}]));
+    let group = app
+        .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"}))
+        .await;
+    app.patch(&format!("/Groups/{}", group.body["id"].as_str().unwrap()), missing).await;
+    let noop = patch_op(json!([{"op": "replace", "path": "userName", "value": "alice@example.com"}]));
+    assert_eq!(app.patch(&format!("/Users/{}", user["id"].as_str().unwrap()), noop).await.status, StatusCode::OK);
+    let after = events(&app, &admin, 0, 1000).await;
+    assert_eq!(types(&after[before..]), ["group.created"], "only the group's creation happened");
+});
+
+scim_test!(events_stay_gap_free_under_concurrent_writes, |app| {
+    let admin = admin_token(&app);
+    let creates = (0..16).map(|i| app.post("/Users", okta_user(&format!("user{i}@example.com"))));
+    let created = futures_util::future::join_all(creates).await;
+    assert!(created.iter().all(|r| r.status == StatusCode::CREATED));
+    let paths: Vec<String> = created.iter().map(|r| format!("/Users/{}", r.body["id"].as_str().unwrap())).collect();
+    let patches = paths.iter().map(|path| {
+        let body = patch_op(json!([{"op": "replace", "path": "nickName", "value": "n"}]));
+        app.patch(path, body)
+    });
+    assert!(futures_util::future::join_all(patches).await.iter().all(|r| r.status == StatusCode::OK));
+    let all = events(&app, &admin, 0, 1000).await;
+    assert_gap_free(&all);
+    assert_eq!(types(&all).iter().filter(|t| **t == "user.created").count(), 16);
+    assert_eq!(types(&all).iter().filter(|t| **t == "user.updated").count(), 16);
+    let unknown = app
+        .send_raw(Method::GET, &format!("{}/admin/api/tenants/nosuch/events", app.root), Some(&admin), &[], None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let bad = app
+        .send_raw(Method::GET, &format!("{}/admin/api/tenants/acme/events?after=x", app.root), Some(&admin), &[], None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+});
