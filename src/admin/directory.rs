@@ -10,6 +10,9 @@ use serde_json::Value;
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 const MAX_PAGE_SIZE: i64 = 500;
 
+/// `users` or `groups`: how the admin page and API list either.
+pub type ListFn<T> = fn(&Store, &str, Option<&str>, Paging) -> Result<Listing<T>>;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {
     /// 1-based, as in SCIM.

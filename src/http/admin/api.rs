@@ -212,18 +212,25 @@ struct BrowseQuery {
     count: Option<i64>,
 }
 
+/// Runs one directory listing (`directory::users` or `::groups`) as JSON.
+async fn browse<T: serde::Serialize + Send + 'static>(
+    state: web::Data<AppState>,
+    tenant: String,
+    query: BrowseQuery,
+    list: directory::ListFn<T>,
+) -> Reply {
+    let BrowseQuery { q, start_index, count } = query;
+    let listing = blocking(move || list(&state.store, &tenant, q.as_deref(), Paging::new(start_index, count))).await?;
+    Ok(HttpResponse::Ok().json(listing))
+}
+
 async fn users(
     state: web::Data<AppState>,
     _caller: AdminApiCaller,
     path: web::Path<String>,
     query: web::Query<BrowseQuery>,
 ) -> Reply {
-    let name = path.into_inner();
-    let BrowseQuery { q, start_index, count } = query.into_inner();
-    let s = state.clone();
-    let listing =
-        blocking(move || directory::users(&s.store, &name, q.as_deref(), Paging::new(start_index, count))).await?;
-    Ok(HttpResponse::Ok().json(listing))
+    browse(state, path.into_inner(), query.into_inner(), directory::users).await
 }
 
 async fn groups(
@@ -232,10 +239,5 @@ async fn groups(
     path: web::Path<String>,
     query: web::Query<BrowseQuery>,
 ) -> Reply {
-    let name = path.into_inner();
-    let BrowseQuery { q, start_index, count } = query.into_inner();
-    let s = state.clone();
-    let listing =
-        blocking(move || directory::groups(&s.store, &name, q.as_deref(), Paging::new(start_index, count))).await?;
-    Ok(HttpResponse::Ok().json(listing))
+    browse(state, path.into_inner(), query.into_inner(), directory::groups).await
 }

@@ -3,7 +3,7 @@
 //! credential issuance, whose secret is shown once in the response itself).
 
 use super::{admin_cookie, redirect, views, AdminSession, PageError, LOGIN_COOKIE, SESSION_COOKIE};
-use crate::admin::directory::{self, Paging};
+use crate::admin::directory::{self, Listing, Paging};
 use crate::credentials::{self, Kind};
 use crate::error::Error;
 use crate::http::{blocking, AppState};
@@ -289,6 +289,19 @@ struct BrowseQuery {
     start: Option<i64>,
 }
 
+/// Runs one directory listing (`directory::users` or `::groups`) for a page.
+async fn browse<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    tenant: &str,
+    query: BrowseQuery,
+    list: directory::ListFn<T>,
+) -> Result<(String, Paging, Listing<T>), PageError> {
+    let paging = Paging::new(query.start, None);
+    let (s, tenant, search) = (state.clone(), tenant.to_string(), query.q.clone());
+    let listing = blocking(move || list(&s.store, &tenant, search.as_deref(), paging)).await?;
+    Ok((query.q.unwrap_or_default(), paging, listing))
+}
+
 async fn users(
     state: web::Data<AppState>,
     admin: AdminSession,
@@ -296,11 +309,8 @@ async fn users(
     query: web::Query<BrowseQuery>,
 ) -> Page {
     let name = path.into_inner();
-    let BrowseQuery { q, start } = query.into_inner();
-    let paging = Paging::new(start, None);
-    let (s, tenant, search) = (state.clone(), name.clone(), q.clone());
-    let listing = blocking(move || directory::users(&s.store, &tenant, search.as_deref(), paging)).await?;
-    Ok(html(views::users(&admin.session, &name, q.as_deref().unwrap_or(""), paging.count, &listing)))
+    let (q, paging, listing) = browse(&state, &name, query.into_inner(), directory::users).await?;
+    Ok(html(views::users(&admin.session, &name, &q, paging.count, &listing)))
 }
 
 async fn groups(
@@ -310,9 +320,6 @@ async fn groups(
     query: web::Query<BrowseQuery>,
 ) -> Page {
     let name = path.into_inner();
-    let BrowseQuery { q, start } = query.into_inner();
-    let paging = Paging::new(start, None);
-    let (s, tenant, search) = (state.clone(), name.clone(), q.clone());
-    let listing = blocking(move || directory::groups(&s.store, &tenant, search.as_deref(), paging)).await?;
-    Ok(html(views::groups(&admin.session, &name, q.as_deref().unwrap_or(""), paging.count, &listing)))
+    let (q, paging, listing) = browse(&state, &name, query.into_inner(), directory::groups).await?;
+    Ok(html(views::groups(&admin.session, &name, &q, paging.count, &listing)))
 }
