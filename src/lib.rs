@@ -1,6 +1,7 @@
 //! scimd: a SCIM 2.0 service provider (RFC 7643, RFC 7644) for SaaS apps, on SQLite or
 //! PostgreSQL. Layers point one way: `http` → `scim` → `store`.
 
+pub mod activity;
 pub mod admin;
 pub mod auth;
 pub mod clock;
@@ -13,3 +14,4 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;
+pub mod webhooks;

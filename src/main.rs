@@ -1,5 +1,5 @@
-//! The scimd command line: `serve` (the default), `migrate`, and `tenant`, `credential` and
-//! `admin` administration on the configured database.
+//! The scimd command line: `serve` (the default), `migrate`, and `tenant`, `credential`,
+//! `admin` and `webhook` administration on the configured database.
 
 mod cli;
 
@@ -9,6 +9,7 @@ use scimd::config::Settings;
 use scimd::startup::Application;
 use scimd::store::Store;
 use scimd::telemetry;
+use scimd::webhooks::worker::WebhookSettings;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,20 @@ pub struct Options {
     /// before it gets 429 with Retry-After.
     #[arg(long, env = "SCIMD_AUTH_FAILURES_PER_MINUTE", default_value_t = 20, global = true)]
     auth_failures_per_minute: u32,
+    /// Failed attempts at one webhook event before its delivery is marked failing (it then
+    /// waits for "retry now").
+    #[arg(long, env = "SCIMD_WEBHOOK_MAX_ATTEMPTS", default_value_t = 20, global = true)]
+    webhook_max_attempts: i32,
+    /// Seconds before the first webhook retry; each further retry waits twice as long (with
+    /// jitter), up to an hour.
+    #[arg(long, env = "SCIMD_WEBHOOK_RETRY_BASE_SECS", default_value_t = 5, global = true)]
+    webhook_retry_base_secs: u64,
+    /// Seconds a webhook receiver has to answer.
+    #[arg(long, env = "SCIMD_WEBHOOK_TIMEOUT_SECS", default_value_t = 15, global = true)]
+    webhook_timeout_secs: u64,
+    /// Days request log entries are kept (0 turns the request log off).
+    #[arg(long, env = "SCIMD_REQUEST_LOG_RETENTION_DAYS", default_value_t = 30, global = true)]
+    request_log_retention_days: u64,
 }
 
 #[derive(Subcommand)]
@@ -72,6 +87,9 @@ enum Command {
     /// Admin-page accounts and admin API tokens.
     #[command(subcommand)]
     Admin(cli::admin::AdminCommand),
+    /// Webhook endpoints: add, list, show, remove, retry, replay.
+    #[command(subcommand)]
+    Webhook(cli::webhooks::WebhookCommand),
 }
 
 impl Options {
@@ -87,6 +105,13 @@ impl Options {
             pool_size: self.pool_size,
             credential_recheck: Duration::from_secs(self.credential_recheck_secs),
             auth_failure_limit: self.auth_failures_per_minute,
+            webhooks: WebhookSettings {
+                max_attempts: self.webhook_max_attempts.max(1),
+                retry_base: Duration::from_secs(self.webhook_retry_base_secs.max(1)),
+                timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+                ..WebhookSettings::default()
+            },
+            request_log_retention: Duration::from_secs(self.request_log_retention_days * 86_400),
             ..Settings::new(&self.database_url)
         }
     }
@@ -105,6 +130,7 @@ fn main() -> ExitCode {
         Some(Command::Tenant(cmd)) => cli::tenants::tenant(&cli.options, cmd),
         Some(Command::Credential(cmd)) => cli::tenants::credential(&cli.options, cmd),
         Some(Command::Admin(cmd)) => cli::admin::admin(&cli.options, cmd),
+        Some(Command::Webhook(cmd)) => cli::webhooks::webhook(&cli.options, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Building the running server from `Settings`: used by `main` and by the integration tests,
 //! which start it on port 0 with a fresh database.
 
+use crate::activity::{self, RequestLog};
 use crate::admin::AdminAuth;
 use crate::auth::{Authenticator, FailureLimit};
 use crate::clock::Clock;
@@ -9,18 +10,50 @@ use crate::error::{Error, Result};
 use crate::http::{self, AppState};
 use crate::scim::list::PageLimits;
 use crate::scim::service::ScimService;
-use crate::store::Store;
+use crate::store::{LogEntry, Store};
+use crate::webhooks::worker::{WebhookSettings, Worker};
 use actix_web::dev::Server;
 use actix_web::middleware::{ErrorHandlers, NormalizePath};
 use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// How often expired request log entries are deleted.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 use tracing_actix_web::TracingLogger;
 
 pub struct Application {
     addr: SocketAddr,
     public_url: String,
     server: Server,
+    background: Background,
+}
+
+/// The tasks that run beside the HTTP server: webhook delivery and the request log's writer
+/// and pruner. They stop (finishing what they hold) when the server stops.
+struct Background {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    webhooks: WebhookSettings,
+    log_queue: Option<mpsc::Receiver<LogEntry>>,
+    log_retention: Duration,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Stops a running `Application` from outside (tests restart scimd mid-delivery with it).
+#[derive(Clone)]
+pub struct AppHandle {
+    server: actix_web::dev::ServerHandle,
+}
+
+impl AppHandle {
+    /// Stops accepting requests, lets in-flight ones finish; `run` then stops the background
+    /// tasks and returns.
+    pub async fn stop(&self) {
+        self.server.stop(true).await;
+    }
 }
 
 impl Application {
@@ -33,6 +66,12 @@ impl Application {
         let public_url =
             settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
         let limits = PageLimits { default_count: settings.default_page_size, max_count: settings.max_page_size };
+        let (request_log, log_queue) = if settings.request_log_retention.is_zero() {
+            (RequestLog::disabled(), None)
+        } else {
+            let (log, queue) = RequestLog::new();
+            (log, Some(queue))
+        };
         let failure_limit =
             FailureLimit { failures: settings.auth_failure_limit, window: settings.auth_failure_window };
         let state = web::Data::new(AppState {
@@ -44,7 +83,16 @@ impl Application {
             public_url: public_url.clone(),
             max_body_bytes: settings.max_body_bytes,
             member_page_size: settings.member_page_size.max(1),
+            request_log,
         });
+        let background = Background {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            webhooks: settings.webhooks.clone(),
+            log_queue,
+            log_retention: settings.request_log_retention,
+            shutdown: watch::channel(false).0,
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(http::scim_error_fallback))
@@ -65,7 +113,7 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener).map_err(Error::internal)?.run();
-        Ok(Application { addr, public_url, server })
+        Ok(Application { addr, public_url, server, background })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -76,7 +124,27 @@ impl Application {
         &self.public_url
     }
 
+    pub fn handle(&self) -> AppHandle {
+        AppHandle { server: self.server.handle() }
+    }
+
+    /// Serves until the server is stopped (a signal or `AppHandle::stop`), then stops the
+    /// background tasks and waits for them: a webhook stream in flight is finished and
+    /// released, queued request log entries are written.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let Background { store, clock, webhooks, log_queue, log_retention, shutdown } = self.background;
+        let worker = Worker::new(store.clone(), clock.clone(), webhooks);
+        let mut tasks = vec![actix_web::rt::spawn(worker.run(shutdown.subscribe()))];
+        if let Some(queue) = log_queue {
+            tasks.push(actix_web::rt::spawn(activity::write_entries(store.clone(), queue, shutdown.subscribe())));
+            let every = PRUNE_INTERVAL;
+            tasks.push(actix_web::rt::spawn(activity::prune(store, clock, log_retention, every, shutdown.subscribe())));
+        }
+        let served = self.server.await;
+        let _ = shutdown.send(true);
+        for task in tasks {
+            let _ = task.await;
+        }
+        served
     }
 }

@@ -5,7 +5,7 @@ use crate::auth::secrets::{self, BearerToken};
 use crate::clock::{format_datetime, Clock};
 use crate::error::{Error, Result};
 use crate::scim::events::admin_event;
-use crate::store::{NewCredential, Store, TenantRow, TenantStats};
+use crate::store::{EventRow, NewCredential, Store, TenantRow, TenantStats};
 use serde_json::{json, Value};
 
 /// A new tenant and the one-time view of its first bearer token.
@@ -124,26 +124,30 @@ pub fn tenant_overview(store: &Store, name: &str) -> Result<(TenantRow, TenantSt
 /// The tenant's events after `after` in sequence order (at most `limit`, ≤ 1000), as JSON: a
 /// consumer that resumes from the last `seq` it saw misses nothing and sees nothing twice.
 pub fn events_after(store: &Store, name: &str, after: i64, limit: i64) -> Result<Vec<Value>> {
-    let rows = store.read(|tx| {
+    Ok(events_page(store, name, after, limit)?.iter().map(|e| event_json(name, e)).collect())
+}
+
+/// The rows behind `events_after`.
+pub fn events_page(store: &Store, name: &str, after: i64, limit: i64) -> Result<Vec<EventRow>> {
+    store.read(|tx| {
         let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
         tx.events_after(tenant.id, after.max(0), limit.clamp(1, 1000))
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(|e| {
-            json!({
-                "id": e.id,
-                "seq": e.seq,
-                "tenant": name,
-                "type": e.event_type,
-                "resource_type": e.resource_type,
-                "resource_id": e.resource_id,
-                "occurred_at": format_datetime(e.occurred_at),
-                "request_id": e.request_id,
-                "data": serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
-            })
-        })
-        .collect())
+    })
+}
+
+/// An event as the pull API returns it and as a webhook's `data` carries it.
+pub fn event_json(tenant: &str, e: &EventRow) -> Value {
+    json!({
+        "id": e.id,
+        "seq": e.seq,
+        "tenant": tenant,
+        "type": e.event_type,
+        "resource_type": e.resource_type,
+        "resource_id": e.resource_id,
+        "occurred_at": format_datetime(e.occurred_at),
+        "request_id": e.request_id,
+        "data": serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
+    })
 }
 
 /// A disabled tenant's credentials stop working (within the recheck interval) but its data

@@ -3,5 +3,6 @@
 
 pub mod admin;
 pub mod tenants;
+pub mod webhooks;
 
 pub use crate::Options;

@@ -27,6 +27,15 @@ pub fn status_of(e: &Error) -> StatusCode {
     }
 }
 
+/// The `scimType` of each error that has one (RFC 7644 §3.12, Table 9).
+pub fn scim_type_of(e: &Error) -> Option<&str> {
+    match e {
+        Error::BadRequest { scim_type, .. } => Some(scim_type.as_str()),
+        Error::Conflict(_) => Some("uniqueness"),
+        _ => None,
+    }
+}
+
 /// The error body; `Internal` causes are replaced by a generic detail.
 pub fn error_body(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Value {
     let mut body = json!({
@@ -51,12 +60,7 @@ impl ResponseError for Error {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let status = status_of(self);
-        let scim_type = match self {
-            Error::BadRequest { scim_type, .. } => Some(scim_type.as_str()),
-            Error::Conflict(_) => Some("uniqueness"),
-            _ => None,
-        };
-        let mut response = error_response(status, scim_type, &public_detail(self));
+        let mut response = error_response(status, scim_type_of(self), &public_detail(self));
         add_error_headers(self, response.headers_mut(), "Bearer realm=\"scimd\", Basic realm=\"scimd\"");
         response
     }

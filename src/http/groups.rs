@@ -229,6 +229,7 @@ pub async fn patch(
     body: ScimJson,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
+    crate::http::note_patch(&http, &body.0);
     let (_, id) = path.into_inner();
     let scope = auth.scope.clone();
     let (view, fired) =

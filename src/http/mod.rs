@@ -1,6 +1,7 @@
 //! Thin actix-web handlers: extract, run the use case off the async workers, render. No SQL
 //! and no protocol rules live here.
 
+mod activity;
 mod admin;
 mod discovery;
 pub mod error;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub public_url: String,
     pub max_body_bytes: usize,
     pub member_page_size: usize,
+    pub request_log: crate::activity::RequestLog,
 }
 
 impl AppState {
@@ -44,6 +46,8 @@ pub async fn blocking<R: Send + 'static>(
 ) -> Result<R, Error> {
     web::block(f).await.map_err(Error::internal)?
 }
+
+pub use activity::note_patch;
 
 /// Names the compatibility rules a request needed (`scim::compat`), so an operator or a test
 /// can see which client quirks were accommodated.
@@ -91,6 +95,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(admin::configure)
         .service(
             web::scope("/scim/v2/{tenant}")
+                .wrap(actix_web::middleware::from_fn(activity::log_request))
                 .service(
                     web::resource("/Users")
                         .route(web::get().to(users::list))

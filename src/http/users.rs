@@ -76,6 +76,7 @@ pub async fn patch(
     body: ScimJson,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
+    crate::http::note_patch(&http, &body.0);
     let (_, id) = id.into_inner();
     let (user, fired) =
         run(state, auth, query.0, if_match(&http), move |s, r| s.service.patch_user(r, &id, &body.0)).await?;

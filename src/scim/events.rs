@@ -9,6 +9,25 @@
 use crate::store::{MemberRef, NewEvent};
 use serde_json::{json, Map, Value};
 
+/// Every event type scimd emits (webhook endpoints filter on these).
+pub const EVENT_TYPES: &[&str] = &[
+    "user.created",
+    "user.updated",
+    "user.deactivated",
+    "user.reactivated",
+    "user.deleted",
+    "group.created",
+    "group.updated",
+    "group.deleted",
+    "group.member_added",
+    "group.member_removed",
+    "tenant.created",
+    "tenant.disabled",
+    "tenant.enabled",
+    "credential.issued",
+    "credential.revoked",
+];
+
 fn event(event_type: &'static str, resource_type: &'static str, id: &str, data: Value) -> NewEvent {
     NewEvent {
         event_type,

@@ -73,6 +73,7 @@ impl Tx<'_> {
         for row in rows {
             diesel::insert_into(events::table).values(row).execute(self.conn)?;
         }
+        self.appended_events = true;
         Ok(())
     }
 

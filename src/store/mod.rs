@@ -11,10 +11,12 @@ mod errors;
 mod events;
 mod groups;
 pub mod predicate;
+mod request_log;
 mod schema;
 mod sql;
 mod tenants;
 mod users;
+mod webhooks;
 
 pub use admin::{AdminSessionRow, AdminTokenRow, AdminUserRow};
 pub use connection::Backend;
@@ -22,12 +24,16 @@ pub use credentials::{CredentialRow, NewCredential};
 pub use directory::{BrowsePage, BrowsedGroup, BrowsedUser};
 pub use events::{EventRow, NewEvent};
 pub use groups::{GroupListQuery, GroupRow, GroupWrite, ListedGroups, MemberKind, MemberRef, MemberView, UserGroup};
+pub use request_log::{LogEntry, LogFilter, LogRow};
 pub use tenants::{TenantRow, TenantStats};
 pub use users::{ListedUsers, NewUser, UserListQuery, UserRow, UserValueRow, UserWrite};
+pub use webhooks::{DeliveryRow, DueDelivery, EndpointRow, NewEndpoint};
 
 use crate::error::{Error, Result};
 use connection::{AnyConnection, Pool};
 use diesel::connection::Connection;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// A tenant's internal key. Only the store creates one (from a row), so holding one means the
 /// tenant existed when it was read.
@@ -47,11 +53,14 @@ pub struct Store {
     read: Pool,
     write: Pool,
     backend: Backend,
+    /// Woken after a commit that appended events, so webhook delivery starts at once.
+    events_committed: Arc<Notify>,
 }
 
 /// One open transaction. Query functions are methods on it, defined per table.
 pub struct Tx<'a> {
     conn: &'a mut AnyConnection,
+    appended_events: bool,
 }
 
 impl Tx<'_> {
@@ -67,7 +76,7 @@ impl Store {
     /// Connects, applies pending migrations, and returns the pools.
     pub fn open(database_url: &str, pool_size: u32) -> Result<Store> {
         let (read, write, backend) = connection::pools(database_url, pool_size)?;
-        let store = Store { read, write, backend };
+        let store = Store { read, write, backend, events_committed: Arc::new(Notify::new()) };
         let mut conn = store.write.get().map_err(Error::internal)?;
         connection::run_migrations(&mut conn)?;
         Ok(store)
@@ -80,12 +89,28 @@ impl Store {
     /// Runs `f` in a read transaction: one consistent snapshot for, e.g., a page and its total.
     pub fn read<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let mut conn = self.read.get().map_err(Error::internal)?;
-        conn.transaction(|conn| f(&mut Tx { conn }))
+        conn.transaction(|conn| f(&mut Tx { conn, appended_events: false }))
     }
 
     /// Runs `f` in one write transaction: all of it commits or none of it does.
     pub fn write<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let mut conn = self.write.get().map_err(Error::internal)?;
-        conn.transaction(|conn| f(&mut Tx { conn }))
+        let mut appended = false;
+        let out = conn.transaction(|conn| {
+            let mut tx = Tx { conn, appended_events: false };
+            let out = f(&mut tx);
+            appended = tx.appended_events;
+            out
+        })?;
+        if appended {
+            self.events_committed.notify_one();
+        }
+        Ok(out)
+    }
+
+    /// Notified after each commit that appended events (in this process only: other replicas
+    /// find them by polling).
+    pub fn events_committed(&self) -> Arc<Notify> {
+        self.events_committed.clone()
     }
 }

@@ -134,6 +134,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        tenant_id -> Nullable<BigInt>,
+        url -> Text,
+        secret -> Text,
+        event_types -> Nullable<Text>,
+        label -> Nullable<Text>,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (endpoint_id, tenant_id) {
+        endpoint_id -> Text,
+        tenant_id -> BigInt,
+        delivered_seq -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    request_log (tenant_id, at, id) {
+        tenant_id -> BigInt,
+        at -> Timestamp,
+        id -> Text,
+        method -> Text,
+        path -> Text,
+        filter -> Nullable<Text>,
+        patch_summary -> Nullable<Text>,
+        client -> Text,
+        user_agent -> Nullable<Text>,
+        compat -> Nullable<Text>,
+        status -> Integer,
+        scim_type -> Nullable<Text>,
+        latency_us -> BigInt,
+        resource_ids -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> tenants (tenant_id));
 diesel::joinable!(admin_sessions -> admin_users (admin_user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     groups,
@@ -144,5 +194,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_values,
     admin_users,
     admin_sessions,
-    events
+    events,
+    webhook_endpoints,
+    webhook_deliveries,
+    request_log
 );

@@ -15,6 +15,8 @@ pub struct TenantStats {
     pub groups: i64,
     /// The latest `last_used_at` of its credentials: when an IdP last called.
     pub last_activity: Option<DateTime<Utc>>,
+    /// The seq of its latest event.
+    pub latest_event: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +52,7 @@ impl Tx<'_> {
                 }
             })?;
         let id = ids.first().copied().ok_or_else(|| Error::internal("insert returned no id"))?;
+        self.attach_global_webhooks(TenantId(id), now)?;
         Ok(TenantRow { id: TenantId(id), name: name.to_string(), created_at: now, disabled: false, strict_rfc: false })
     }
 
@@ -87,7 +90,9 @@ impl Tx<'_> {
             .filter(credentials::tenant_id.eq(tenant.0))
             .select(max(credentials::last_used_at))
             .first::<Option<NaiveDateTime>>(self.conn)?;
-        Ok(TenantStats { users, groups, last_activity: last.map(|t| t.and_utc()) })
+        let latest_event =
+            tenants::table.filter(tenants::id.eq(tenant.0)).select(tenants::event_seq).first::<i64>(self.conn)?;
+        Ok(TenantStats { users, groups, last_activity: last.map(|t| t.and_utc()), latest_event })
     }
 
     /// `tenant_stats` of every tenant, in three grouped queries.

@@ -68,6 +68,30 @@ macro_rules! scim_test {
     };
 }
 
+/// Another running scimd (see `TestApp::another_instance`).
+pub struct Instance {
+    handle: scimd::startup::AppHandle,
+    running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Instance {
+    pub async fn stop(self) {
+        self.handle.stop().await;
+        self.running.await.expect("scimd task").expect("scimd ran");
+    }
+}
+
+/// Starts scimd: (public URL, local URL, its handle, the task running it).
+fn start(
+    settings: &Settings,
+) -> (String, String, scimd::startup::AppHandle, actix_web::rt::task::JoinHandle<std::io::Result<()>>) {
+    let app = Application::build(settings, Arc::new(SystemClock)).expect("scimd starts");
+    let root = app.public_url().to_string();
+    let local = format!("http://{}", app.addr());
+    let handle = app.handle();
+    (root, local, handle, actix_web::rt::spawn(app.run()))
+}
+
 /// Where a test's database lives, removed when the test ends.
 pub enum TestDb {
     Sqlite { _dir: tempfile::TempDir, url: String },
@@ -162,6 +186,9 @@ pub struct TestApp {
     pub token: String,
     pub store: Store,
     client: awc::Client,
+    settings: Settings,
+    handle: scimd::startup::AppHandle,
+    running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl TestApp {
@@ -178,11 +205,12 @@ impl TestApp {
         settings.credential_recheck = std::time::Duration::from_secs(1);
         // Small pages, so streaming a group's members crosses page boundaries in tests.
         settings.member_page_size = 10;
+        // Webhook retries and polling on a test's time scale.
+        settings.webhooks.poll_interval = std::time::Duration::from_millis(100);
+        settings.webhooks.retry_base = std::time::Duration::from_millis(50);
+        settings.webhooks.retry_cap = std::time::Duration::from_millis(500);
         configure(&mut settings);
-        let app = Application::build(&settings, Arc::new(SystemClock)).expect("scimd starts");
-        let root = app.public_url().to_string();
-        let local = format!("http://{}", app.addr());
-        actix_web::rt::spawn(app.run());
+        let (root, local, handle, running) = start(&settings);
         let store = Store::open(db.url(), 2).expect("store opens");
         let created = scimd::tenancy::create_tenant(&store, &SystemClock, "acme", None).expect("tenant");
         let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).disable_redirects().finish();
@@ -194,7 +222,31 @@ impl TestApp {
             store,
             db,
             client,
+            settings,
+            handle,
+            running,
         })
+    }
+
+    /// Stops scimd (in-flight requests and webhook deliveries finish, queued request log
+    /// entries are written) and starts it again on the same database, on a new port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (root, local, handle, running) = start(&self.settings);
+        self.base = scimd::tenancy::base_url(&root, "acme");
+        (self.root, self.local, self.handle, self.running) = (root, local, handle, running);
+    }
+
+    /// A second scimd on the same database (another replica).
+    pub fn another_instance(&self) -> Instance {
+        let (_, _, handle, running) = start(&self.settings);
+        Instance { handle, running }
+    }
+
+    /// Stops scimd and waits until its background tasks have finished.
+    pub async fn stop(&mut self) {
+        self.handle.stop().await;
+        (&mut self.running).await.expect("scimd task").expect("scimd ran");
     }
 
     /// A second tenant: (base URL, token).

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod activity;
 mod admin_api;
 mod admin_browser;
 mod admin_page;
@@ -18,3 +19,4 @@ mod groups;
 mod projection;
 mod users_list;
 mod users_write;
+mod webhooks;

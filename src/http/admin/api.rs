@@ -4,6 +4,7 @@
 //! GET/POST /tenants · GET/DELETE /tenants/{name} · POST /tenants/{name}/disable|enable ·
 //! GET/POST /tenants/{name}/credentials · DELETE /tenants/{name}/credentials/{id} ·
 //! GET /tenants/{name}/users|groups?q=&startIndex=&count= · GET /tenants/{name}/events?after=&limit=
+//! · webhooks and the request log: `api_webhooks`
 
 use super::{AdminApiCaller, ApiError};
 use crate::admin::directory::{self, Paging};
@@ -61,6 +62,7 @@ pub fn scope() -> actix_web::Scope {
         .service(
             web::resource("/tenants/{name}/events").route(web::get().to(events)).default_service(not_allowed("GET")),
         )
+        .configure(super::api_webhooks::routes)
         .service(web::resource("/tenants/{name}/users").route(web::get().to(users)).default_service(not_allowed("GET")))
         .service(
             web::resource("/tenants/{name}/groups").route(web::get().to(groups)).default_service(not_allowed("GET")),
@@ -70,7 +72,7 @@ pub fn scope() -> actix_web::Scope {
         }))
 }
 
-fn not_allowed(allow: &'static str) -> actix_web::Route {
+pub(super) fn not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move { Err::<HttpResponse, _>(ApiError(Error::MethodNotAllowed(allow))) })
 }
 

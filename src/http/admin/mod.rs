@@ -3,8 +3,11 @@
 //! `credentials`, `admin`) and render errors from the one `status_of` mapping.
 
 mod api;
+mod api_webhooks;
 mod pages;
+mod pages_delivery;
 mod views;
+mod views_delivery;
 
 use super::error::{add_error_headers, public_detail, status_of};
 use super::AppState;

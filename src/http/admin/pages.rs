@@ -1,4 +1,5 @@
-//! The admin page's handlers: sign-in, tenants, credentials, and a tenant's users and groups.
+//! The admin page's handlers: sign-in, tenants, credentials, and a tenant's users and groups
+//! (webhooks, events and activity: `pages_delivery`).
 //! Every POST checks the session's CSRF token and answers with a 303 to the next page (except
 //! credential issuance, whose secret is shown once in the response itself).
 
@@ -8,6 +9,7 @@ use crate::credentials::{self, Kind};
 use crate::error::Error;
 use crate::http::{blocking, AppState};
 use crate::tenancy;
+use crate::webhooks;
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -27,7 +29,7 @@ pub fn scope() -> actix_web::Scope {
     });
     let queries = web::QueryConfig::default()
         .error_handler(|e, _| PageError(Error::invalid_syntax(format!("malformed query: {e}"))).into());
-    web::scope("/admin")
+    let scope = web::scope("/admin")
         .app_data(forms)
         .app_data(queries)
         .route("", web::get().to(tenants))
@@ -43,13 +45,13 @@ pub fn scope() -> actix_web::Scope {
         .route("/tenants/{name}/delete", web::get().to(confirm_delete))
         .route("/tenants/{name}/delete", web::post().to(delete))
         .route("/tenants/{name}/users", web::get().to(users))
-        .route("/tenants/{name}/groups", web::get().to(groups))
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(PageError(Error::NotFound("no such admin page".into())))
-        }))
+        .route("/tenants/{name}/groups", web::get().to(groups));
+    super::pages_delivery::routes(scope).default_service(web::to(|| async {
+        Err::<HttpResponse, _>(PageError(Error::NotFound("no such admin page".into())))
+    }))
 }
 
-fn html(body: maud::Markup) -> HttpResponse {
+pub(super) fn html(body: maud::Markup) -> HttpResponse {
     super::page_response(HttpResponse::Ok(), body)
 }
 
@@ -155,10 +157,15 @@ async fn create_tenant(state: web::Data<AppState>, admin: AdminSession, form: we
 async fn tenant(state: web::Data<AppState>, admin: AdminSession, path: web::Path<String>) -> Page {
     let name = path.into_inner();
     let s = state.clone();
-    let (tenant, stats, creds) = blocking(move || {
+    let (tenant, stats, creds, hooks) = blocking(move || {
         let (tenant, stats) = tenancy::tenant_overview(&s.store, &name)?;
         let creds = credentials::list(&s.store, &name)?;
-        Ok((tenant, stats, creds))
+        let mut hooks = Vec::new();
+        for endpoint in webhooks::list(&s.store, Some(&name))? {
+            let (endpoint, deliveries) = webhooks::show(&s.store, &endpoint.id, Some(&name))?;
+            hooks.push((endpoint, deliveries.into_iter().next()));
+        }
+        Ok((tenant, stats, creds, hooks))
     })
     .await?;
     let base_url = state.base_url(&tenant.name);
@@ -168,6 +175,7 @@ async fn tenant(state: web::Data<AppState>, admin: AdminSession, path: web::Path
         stats: &stats,
         base_url: &base_url,
         credentials: &creds,
+        webhooks: &hooks,
         now: state.clock.now(),
     };
     Ok(html(views::tenant(&page)))

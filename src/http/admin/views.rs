@@ -5,7 +5,7 @@ use crate::admin::accounts::Session;
 use crate::admin::directory::{GroupSummary, Listing, UserSummary};
 use crate::clock::format_datetime;
 use crate::credentials::Issued;
-use crate::store::{CredentialRow, TenantRow, TenantStats};
+use crate::store::{CredentialRow, DeliveryRow, EndpointRow, TenantRow, TenantStats};
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -28,7 +28,7 @@ form.inline{display:inline}.muted{color:#5b6570}.badge{padding:.05rem .45rem;bor
 dl.values dt{font-weight:600;margin-top:.7rem}dl.values dd{margin:0}
 ";
 
-fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -42,6 +42,7 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                 header {
                     a href="/admin" { "scimd admin" }
                     @if let Some(s) = session {
+                        a href="/admin/webhooks" { "Webhooks" }
                         span.who { (s.email) }
                         form.inline method="post" action="/admin/logout" {
                             input type="hidden" name="csrf" value=(s.csrf_token);
@@ -55,11 +56,11 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
     }
 }
 
-fn when(t: Option<DateTime<Utc>>) -> String {
+pub(super) fn when(t: Option<DateTime<Utc>>) -> String {
     t.map(format_datetime).unwrap_or_else(|| "never".into())
 }
 
-fn csrf(session: &Session) -> Markup {
+pub(super) fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf_token); }
 }
 
@@ -132,6 +133,8 @@ pub struct TenantPage<'a> {
     pub stats: &'a TenantStats,
     pub base_url: &'a str,
     pub credentials: &'a [CredentialRow],
+    /// The endpoints receiving this tenant's events, with this tenant's stream.
+    pub webhooks: &'a [(EndpointRow, Option<DeliveryRow>)],
     pub now: DateTime<Utc>,
 }
 
@@ -155,6 +158,31 @@ pub fn tenant(p: &TenantPage<'_>) -> Markup {
             p {
                 a href={ (prefix) "/users" } { (p.stats.users) " users" } " · "
                 a href={ (prefix) "/groups" } { (p.stats.groups) " groups" } " · last SCIM activity: " (when(p.stats.last_activity))
+            }
+            p {
+                a href={ (prefix) "/activity" } { "Activity (request log)" } " · "
+                a href={ (prefix) "/events" } { "Events" } " (latest seq " (p.stats.latest_event) ") · "
+                a href="/admin/webhooks" { "Webhooks" }
+            }
+            section {
+                h2 { "Webhooks" }
+                table {
+                    thead { tr { th { "URL" } th { "Tenants" } th { "Delivered / latest seq" } th { "State" } th { "Last error" } } }
+                    tbody {
+                        @for (e, d) in p.webhooks {
+                            tr {
+                                td { a href={ "/admin/webhooks/" (e.id) } { code { (e.url) } } }
+                                td { (e.tenant_name.as_deref().unwrap_or("all tenants")) }
+                                @if let Some(d) = d {
+                                    td { (d.delivered_seq) " / " (d.latest_seq) }
+                                    td { (crate::webhooks::delivery_state(d)) }
+                                    td { (d.last_error.as_deref().unwrap_or("")) }
+                                } @else { td colspan="3" {} }
+                            }
+                        }
+                        @if p.webhooks.is_empty() { tr { td colspan="5" .muted { "No endpoint receives this tenant's events. " a href="/admin/webhooks" { "Add one" } } } }
+                    }
+                }
             }
             section {
                 h2 { "Credentials" }

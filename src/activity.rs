@@ -1,0 +1,316 @@
+//! The request log ("activity"): what each IdP client did to a tenant. Entries are handed to
+//! a bounded queue on the request path and written in batches by one task, so logging costs a
+//! request no database round trip; a full queue drops entries (counted in the server log)
+//! rather than slow SCIM down. Pruned after the retention period.
+//!
+//! Free of secrets by construction: an entry is built from the method, path, the `filter`
+//! parameter, the User-Agent, the response status, and the op/path names of a PATCH — never
+//! a header value but the User-Agent, never a body value.
+
+use crate::clock::{format_datetime, Clock};
+use crate::error::{Error, Result};
+use crate::store::{LogEntry, LogFilter, LogRow, Store};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Entries waiting to be written before new ones are dropped.
+const QUEUE: usize = 10_000;
+/// Entries per write transaction.
+const BATCH: usize = 500;
+/// Rows deleted per pruning transaction.
+const PRUNE_BATCH: i64 = 5_000;
+
+/// The clients the log recognises from their User-Agent.
+pub const CLIENTS: &[&str] = &["Okta", "Entra ID", "OneLogin", "JumpCloud", "Ping", "other"];
+
+/// Names the IdP behind a request from its User-Agent: `Okta SCIM Client 1.0.0` (Okta's
+/// provisioning agent), `OKTA SCIM Integration` (its test suite), Microsoft's provisioning
+/// service (`…Azure…`, `…AAD…`, `Microsoft…`, `…Entra…`), and the others by name.
+pub fn client_from_user_agent(user_agent: Option<&str>) -> &'static str {
+    let ua = user_agent.unwrap_or("").to_ascii_lowercase();
+    let has = |needle: &str| ua.contains(needle);
+    if has("okta") {
+        "Okta"
+    } else if has("azure") || has("aad") || has("microsoft") || has("entra") {
+        "Entra ID"
+    } else if has("onelogin") {
+        "OneLogin"
+    } else if has("jumpcloud") {
+        "JumpCloud"
+    } else if has("ping") {
+        "Ping"
+    } else {
+        "other"
+    }
+}
+
+/// A PATCH body reduced to its operations' op and path (`replace active; add members (2)`),
+/// or the attribute names of a path-less value. Values are never included.
+pub fn patch_summary(body: &Value) -> Option<String> {
+    let ops = body.get("Operations").or_else(|| body.get("operations"))?.as_array()?;
+    let parts: Vec<String> = ops
+        .iter()
+        .map(|op| {
+            let name = op.get("op").and_then(Value::as_str).unwrap_or("?").to_ascii_lowercase();
+            let target = match op.get("path").and_then(Value::as_str) {
+                Some(path) => path.chars().take(200).collect(),
+                None => match op.get("value") {
+                    Some(Value::Object(m)) => format!("({})", m.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    _ => "(no path)".to_string(),
+                },
+            };
+            match op.get("value") {
+                Some(Value::Array(items)) => format!("{name} {target} ({})", items.len()),
+                _ => format!("{name} {target}"),
+            }
+        })
+        .collect();
+    Some(parts.join("; "))
+}
+
+/// Member ids a PATCH names in `value` (`[{"value": id}]`), for the affected resources.
+pub fn patch_member_ids(body: &Value) -> Vec<String> {
+    let Some(ops) = body.get("Operations").or_else(|| body.get("operations")).and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    ops.iter()
+        .filter_map(|op| op.get("value"))
+        .flat_map(|v| match v {
+            Value::Array(items) => items.iter().collect::<Vec<_>>(),
+            Value::Object(m) => {
+                m.get("members").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        })
+        .filter_map(|m| m.get("value").and_then(Value::as_str))
+        .filter(|id| is_resource_id(id))
+        .map(str::to_string)
+        .take(100)
+        .collect()
+}
+
+/// What a resource id filter may contain (scimd ids are UUIDs).
+pub fn is_resource_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The request path's handle on the log: cheap to clone, never blocks.
+#[derive(Clone)]
+pub struct RequestLog {
+    queue: Option<mpsc::Sender<LogEntry>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl RequestLog {
+    /// A log that records nothing (request logging switched off).
+    pub fn disabled() -> RequestLog {
+        RequestLog { queue: None, dropped: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// The log and the receiving end its writer task drains.
+    pub fn new() -> (RequestLog, mpsc::Receiver<LogEntry>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        (RequestLog { queue: Some(tx), dropped: Arc::new(AtomicU64::new(0)) }, rx)
+    }
+
+    pub fn record(&self, entry: LogEntry) {
+        let Some(queue) = &self.queue else { return };
+        if queue.try_send(entry).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "request log queue full; entries dropped");
+            }
+        }
+    }
+}
+
+/// Writes queued entries in batches until `shutdown`, then writes what is still queued.
+pub async fn write_entries(store: Store, mut rx: mpsc::Receiver<LogEntry>, mut shutdown: watch::Receiver<bool>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let stopping = *shutdown.borrow();
+        let received = if stopping {
+            while batch.len() < BATCH {
+                let Ok(entry) = rx.try_recv() else { break };
+                batch.push(entry);
+            }
+            batch.len()
+        } else {
+            tokio::select! {
+                n = rx.recv_many(&mut batch, BATCH) => n,
+                _ = shutdown.changed() => continue,
+            }
+        };
+        if received == 0 {
+            return;
+        }
+        let entries = std::mem::take(&mut batch);
+        let s = store.clone();
+        let written = tokio::task::spawn_blocking(move || s.write(|tx| tx.append_request_log(&entries))).await;
+        if let Ok(Err(e)) | Err(e) = written.map_err(Error::internal) {
+            tracing::warn!(error = %e, "request log entries could not be written");
+        }
+    }
+}
+
+/// Deletes entries older than `retention` now and then every `every`, until `shutdown`.
+pub async fn prune(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    retention: Duration,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    while !*shutdown.borrow() {
+        let cutoff = clock.now() - retention;
+        loop {
+            let s = store.clone();
+            let pruned = tokio::task::spawn_blocking(move || s.write(|tx| tx.prune_request_log(cutoff, PRUNE_BATCH)))
+                .await
+                .map_err(Error::internal)
+                .and_then(|r| r);
+            match pruned {
+                Ok(n) if n as i64 >= PRUNE_BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "request log pruning failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+fn given(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A page of a tenant's log, newest first.
+pub fn list(store: &Store, tenant: &str, filter: &LogFilter) -> Result<Vec<LogRow>> {
+    store.read(|tx| {
+        let t = tx.tenant_by_name(tenant)?.ok_or_else(|| Error::NotFound(format!("no tenant named {tenant:?}")))?;
+        tx.request_log(t.id, filter)
+    })
+}
+
+/// Reads the admin page's and API's filter parameters: `status` (404 or 4xx), `client`,
+/// `resource`, `before` (RFC 3339, for the next page) and `limit` (≤ 500, default 100).
+pub fn parse_filter(
+    status: Option<&str>,
+    client: Option<&str>,
+    resource: Option<&str>,
+    before: Option<&str>,
+    limit: Option<i64>,
+) -> Result<LogFilter> {
+    let mut f = LogFilter { limit: limit.unwrap_or(100).clamp(1, 500), ..LogFilter::default() };
+    if let Some(s) = given(status) {
+        let bad = || Error::invalid_value(format!("status {s:?} is not a status code (404) or class (4xx)"));
+        match s.to_ascii_lowercase().strip_suffix("xx") {
+            Some(class) => f.status_class = Some(class.parse().ok().filter(|c| (1..=5).contains(c)).ok_or_else(bad)?),
+            None => f.status = Some(s.parse().ok().filter(|c| (100..=599).contains(c)).ok_or_else(bad)?),
+        }
+    }
+    if let Some(c) = given(client) {
+        let known = CLIENTS.iter().find(|k| k.eq_ignore_ascii_case(c));
+        f.client = Some(
+            known
+                .ok_or_else(|| Error::invalid_value(format!("client must be one of {}", CLIENTS.join(", "))))?
+                .to_string(),
+        );
+    }
+    if let Some(r) = given(resource) {
+        if !is_resource_id(r) {
+            return Err(Error::invalid_value("resource must be a resource id"));
+        }
+        f.resource = Some(r.to_string());
+    }
+    if let Some(b) = given(before) {
+        let t = chrono::DateTime::parse_from_rfc3339(b)
+            .map_err(|_| Error::invalid_value("before must be an RFC 3339 time"))?;
+        f.before = Some(t.with_timezone(&chrono::Utc));
+    }
+    Ok(f)
+}
+
+pub fn row_json(r: &LogRow) -> Value {
+    json!({
+        "at": format_datetime(r.at),
+        "method": r.method,
+        "path": r.path,
+        "filter": r.filter,
+        "patch": r.patch_summary,
+        "client": r.client,
+        "userAgent": r.user_agent,
+        "compat": r.compat.as_deref().map(|c| c.split(',').collect::<Vec<_>>()),
+        "status": r.status,
+        "scimType": r.scim_type,
+        "latencyMs": r.latency_us as f64 / 1000.0,
+        "resources": r.resource_ids,
+        "requestId": r.request_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_by_user_agent() {
+        for (ua, client) in [
+            (Some("Okta SCIM Client 1.0.0"), "Okta"),
+            (Some("OKTA SCIM Integration"), "Okta"),
+            (Some("Azure Active Directory SCIM Client"), "Entra ID"),
+            (Some("Microsoft.AAD.Provisioning"), "Entra ID"),
+            (Some("OneLogin SCIM"), "OneLogin"),
+            (Some("JumpCloud-SCIM/2.0"), "JumpCloud"),
+            (Some("PingFederate/11"), "Ping"),
+            (Some("curl/8.5"), "other"),
+            (None, "other"),
+        ] {
+            assert_eq!(client_from_user_agent(ua), client, "{ua:?}");
+        }
+    }
+
+    #[test]
+    fn patch_summaries_name_ops_and_paths_never_values() {
+        let body = json!({"Operations": [
+            {"op": "Replace", "path": "active", "value": false},
+            {"op": "add", "path": "members", "value": [{"value": "a-1"}, {"value": "b-2"}]},
+            {"op": "replace", "value": {"password": "hunter2", "name": {"givenName": "X"}}},
+            {"op": "remove", "path": "members[value eq \"c-3\"]"}
+        ]});
+        let s = patch_summary(&body).unwrap();
+        assert_eq!(s, "replace active; add members (2); replace (password, name); remove members[value eq \"c-3\"]");
+        assert!(!s.contains("hunter2") && !s.contains('X'));
+        assert_eq!(patch_member_ids(&body), ["a-1", "b-2"]);
+        assert_eq!(patch_summary(&json!({"nope": 1})), None);
+    }
+
+    #[test]
+    fn filters() {
+        let f = parse_filter(Some("4xx"), Some("okta"), Some("abc-1"), None, Some(9999)).unwrap();
+        assert_eq!(
+            (f.status_class, f.client.as_deref(), f.resource.as_deref(), f.limit),
+            (Some(4), Some("Okta"), Some("abc-1"), 500)
+        );
+        assert_eq!(parse_filter(Some("404"), None, None, None, None).unwrap().status, Some(404));
+        for (s, c, r, b) in [
+            (Some("4x"), None, None, None),
+            (Some("9xx"), None, None, None),
+            (Some("99"), None, None, None),
+            (None, Some("netscape"), None, None),
+            (None, None, Some("a%b"), None),
+            (None, None, None, Some("yesterday")),
+        ] {
+            assert!(parse_filter(s, c, r, b, None).is_err(), "{s:?} {c:?} {r:?} {b:?}");
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! Webhook endpoints and their delivery streams (one per endpoint and tenant): registration,
+//! the worker's claims (leases), progress and failures, and the operator's retry/replay.
+
+use super::schema::{tenants, webhook_deliveries as wd, webhook_endpoints as we};
+use super::{TenantId, Tx};
+use crate::error::Result;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+#[derive(Debug, Clone)]
+pub struct EndpointRow {
+    pub id: String,
+    /// None: every tenant.
+    pub tenant: Option<TenantId>,
+    pub tenant_name: Option<String>,
+    pub url: String,
+    pub secret: String,
+    pub event_types: Option<String>,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+pub struct NewEndpoint<'a> {
+    pub id: &'a str,
+    pub tenant: Option<TenantId>,
+    pub url: &'a str,
+    pub secret: &'a str,
+    pub event_types: Option<&'a str>,
+    pub label: Option<&'a str>,
+}
+
+/// One endpoint's stream of one tenant's events, as the admin views show it.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub endpoint_id: String,
+    pub tenant: TenantId,
+    pub tenant_name: String,
+    pub delivered_seq: i64,
+    /// The tenant's latest event: `latest_seq - delivered_seq` events (at most) are waiting.
+    pub latest_seq: i64,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+/// A stream with events waiting whose next attempt is due and which nobody holds.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub endpoint_id: String,
+    pub tenant: TenantId,
+    pub tenant_name: String,
+}
+
+type EndpointColumns = (
+    String,
+    Option<i64>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
+
+fn endpoint_from(
+    (id, tenant, tenant_name, url, secret, event_types, label, created, disabled): EndpointColumns,
+) -> EndpointRow {
+    EndpointRow {
+        id,
+        tenant: tenant.map(TenantId),
+        tenant_name,
+        url,
+        secret,
+        event_types,
+        label,
+        created_at: created.and_utc(),
+        disabled_at: disabled.map(|d| d.and_utc()),
+    }
+}
+
+impl Tx<'_> {
+    /// Registers an endpoint and starts its streams at each tenant's latest event: an
+    /// endpoint receives what happens from now on (replay reaches back).
+    pub fn insert_webhook_endpoint(&mut self, e: &NewEndpoint<'_>, now: DateTime<Utc>) -> Result<()> {
+        diesel::insert_into(we::table)
+            .values((
+                we::id.eq(e.id),
+                we::tenant_id.eq(e.tenant.map(|t| t.0)),
+                we::url.eq(e.url),
+                we::secret.eq(e.secret),
+                we::event_types.eq(e.event_types),
+                we::label.eq(e.label),
+                we::created_at.eq(now.naive_utc()),
+            ))
+            .execute(self.conn)?;
+        let now = now.naive_utc();
+        let streams = tenants::table.select((
+            e.id.into_sql::<Text>(),
+            tenants::id,
+            tenants::event_seq,
+            now.into_sql::<Timestamp>(),
+        ));
+        let columns = (wd::endpoint_id, wd::tenant_id, wd::delivered_seq, wd::next_attempt_at);
+        match e.tenant {
+            Some(t) => diesel::insert_into(wd::table)
+                .values(streams.filter(tenants::id.eq(t.0)))
+                .into_columns(columns)
+                .execute(self.conn)?,
+            None => diesel::insert_into(wd::table).values(streams).into_columns(columns).execute(self.conn)?,
+        };
+        Ok(())
+    }
+
+    /// Gives a new tenant a stream on every all-tenants endpoint, from its first event.
+    pub fn attach_global_webhooks(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<()> {
+        let streams = we::table.filter(we::tenant_id.is_null()).select((
+            we::id,
+            tenant.0.into_sql::<BigInt>(),
+            0i64.into_sql::<BigInt>(),
+            now.naive_utc().into_sql::<Timestamp>(),
+        ));
+        diesel::insert_into(wd::table)
+            .values(streams)
+            .into_columns((wd::endpoint_id, wd::tenant_id, wd::delivered_seq, wd::next_attempt_at))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Endpoints, oldest first: all of them, or those that receive `tenant`'s events.
+    pub fn webhook_endpoints(&mut self, tenant: Option<TenantId>) -> Result<Vec<EndpointRow>> {
+        let mut query = we::table
+            .left_join(tenants::table.on(we::tenant_id.eq(tenants::id.nullable())))
+            .select(endpoint_columns())
+            .order((we::created_at.asc(), we::id.asc()))
+            .into_boxed();
+        if let Some(t) = tenant {
+            query = query.filter(we::tenant_id.eq(t.0).or(we::tenant_id.is_null()));
+        }
+        Ok(query.load::<EndpointColumns>(self.conn)?.into_iter().map(endpoint_from).collect())
+    }
+
+    pub fn webhook_endpoint(&mut self, id: &str) -> Result<Option<EndpointRow>> {
+        let row = we::table
+            .left_join(tenants::table.on(we::tenant_id.eq(tenants::id.nullable())))
+            .filter(we::id.eq(id))
+            .select(endpoint_columns())
+            .first::<EndpointColumns>(self.conn)
+            .optional()?;
+        Ok(row.map(endpoint_from))
+    }
+
+    pub fn delete_webhook_endpoint(&mut self, id: &str) -> Result<bool> {
+        Ok(diesel::delete(we::table.filter(we::id.eq(id))).execute(self.conn)? > 0)
+    }
+
+    /// The endpoint's streams (one per tenant it serves), by tenant name.
+    pub fn webhook_deliveries(&mut self, endpoint: &str, tenant: Option<TenantId>) -> Result<Vec<DeliveryRow>> {
+        let mut query = wd::table
+            .inner_join(tenants::table)
+            .filter(wd::endpoint_id.eq(endpoint))
+            .select((
+                wd::endpoint_id,
+                wd::tenant_id,
+                tenants::name,
+                wd::delivered_seq,
+                tenants::event_seq,
+                wd::attempts,
+                wd::next_attempt_at,
+                wd::last_attempt_at,
+                wd::last_error,
+                wd::failing_since,
+            ))
+            .order(tenants::name.asc())
+            .into_boxed();
+        if let Some(t) = tenant {
+            query = query.filter(wd::tenant_id.eq(t.0));
+        }
+        type Columns = (
+            String,
+            i64,
+            String,
+            i64,
+            i64,
+            i32,
+            NaiveDateTime,
+            Option<NaiveDateTime>,
+            Option<String>,
+            Option<NaiveDateTime>,
+        );
+        Ok(query
+            .load::<Columns>(self.conn)?
+            .into_iter()
+            .map(|(endpoint_id, tenant, tenant_name, delivered, latest, attempts, next, last, error, failing)| {
+                DeliveryRow {
+                    endpoint_id,
+                    tenant: TenantId(tenant),
+                    tenant_name,
+                    delivered_seq: delivered,
+                    latest_seq: latest,
+                    attempts,
+                    next_attempt_at: next.and_utc(),
+                    last_attempt_at: last.map(|t| t.and_utc()),
+                    last_error: error,
+                    failing_since: failing.map(|t| t.and_utc()),
+                }
+            })
+            .collect())
+    }
+
+    /// The operator's "retry now" (`from_seq` None) or "replay from seq": the stream is due at
+    /// once, its failures are forgotten, and whoever holds it loses the lease, so its next
+    /// progress write fails and it stops. A 410-disabled endpoint is enabled again.
+    pub fn reset_webhook_delivery(
+        &mut self,
+        endpoint: &str,
+        tenant: TenantId,
+        replay_from: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let target = wd::table.filter(wd::endpoint_id.eq(endpoint).and(wd::tenant_id.eq(tenant.0)));
+        let reset = (
+            wd::attempts.eq(0),
+            wd::next_attempt_at.eq(now.naive_utc()),
+            wd::failing_since.eq(None::<NaiveDateTime>),
+            wd::lease_owner.eq(None::<String>),
+            wd::lease_until.eq(None::<NaiveDateTime>),
+        );
+        let n = match replay_from {
+            Some(seq) => {
+                diesel::update(target).set((reset, wd::delivered_seq.eq((seq - 1).max(0)))).execute(self.conn)?
+            }
+            None => diesel::update(target).set(reset).execute(self.conn)?,
+        };
+        if n > 0 {
+            diesel::update(we::table.filter(we::id.eq(endpoint)))
+                .set(we::disabled_at.eq(None::<NaiveDateTime>))
+                .execute(self.conn)?;
+        }
+        Ok(n > 0)
+    }
+
+    /// Streams that have waiting events, are due, are not failing, belong to an enabled
+    /// endpoint, and are not leased to a live holder.
+    pub fn due_webhook_deliveries(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueDelivery>> {
+        let now = now.naive_utc();
+        let rows = wd::table
+            .inner_join(tenants::table)
+            .inner_join(we::table)
+            .filter(wd::delivered_seq.lt(tenants::event_seq))
+            .filter(wd::failing_since.is_null())
+            .filter(wd::next_attempt_at.le(now))
+            .filter(wd::lease_until.is_null().or(wd::lease_until.lt(now)))
+            .filter(we::disabled_at.is_null())
+            .select((wd::endpoint_id, wd::tenant_id, tenants::name))
+            .order(wd::next_attempt_at.asc())
+            .limit(limit)
+            .load::<(String, i64, String)>(self.conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(endpoint_id, tenant, tenant_name)| DueDelivery {
+                endpoint_id,
+                tenant: TenantId(tenant),
+                tenant_name,
+            })
+            .collect())
+    }
+
+    /// Takes the stream for `owner` until `until` if nobody else holds it (a compare-and-set:
+    /// on PostgreSQL a concurrent claimer waits for the row and then finds it taken).
+    /// Returns the stream's delivered_seq and failed attempts as they are now.
+    pub fn claim_webhook_delivery(
+        &mut self,
+        endpoint: &str,
+        tenant: TenantId,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<(i64, i32)>> {
+        let now = now.naive_utc();
+        let claimed: Vec<(i64, i32)> = diesel::update(
+            wd::table
+                .filter(wd::endpoint_id.eq(endpoint).and(wd::tenant_id.eq(tenant.0)))
+                .filter(wd::lease_until.is_null().or(wd::lease_until.lt(now)))
+                .filter(wd::failing_since.is_null()),
+        )
+        .set((wd::lease_owner.eq(owner), wd::lease_until.eq(until.naive_utc())))
+        .returning((wd::delivered_seq, wd::attempts))
+        .get_results(self.conn)?;
+        Ok(claimed.first().copied())
+    }
+
+    /// Records delivery up to `delivered_seq` and extends (or, with `until` None, ends) the
+    /// lease. False when the lease was lost (taken over, or reset by the operator).
+    pub fn webhook_progress(
+        &mut self,
+        endpoint: &str,
+        tenant: TenantId,
+        owner: &str,
+        delivered_seq: i64,
+        now: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let n = diesel::update(held(endpoint, tenant, owner))
+            .set((
+                wd::delivered_seq.eq(delivered_seq),
+                wd::attempts.eq(0),
+                wd::last_error.eq(None::<String>),
+                wd::last_attempt_at.eq(now.naive_utc()),
+                wd::lease_owner.eq(until.map(|_| owner)),
+                wd::lease_until.eq(until.map(|u| u.naive_utc())),
+            ))
+            .execute(self.conn)?;
+        Ok(n > 0)
+    }
+
+    /// Records a failed attempt and releases the stream: due again at `next_attempt_at`, or
+    /// failing (waiting for the operator) when `failing` is set.
+    #[allow(clippy::too_many_arguments)]
+    pub fn webhook_failure(
+        &mut self,
+        endpoint: &str,
+        tenant: TenantId,
+        owner: &str,
+        delivered_seq: i64,
+        attempts: i32,
+        error: &str,
+        now: DateTime<Utc>,
+        next_attempt_at: DateTime<Utc>,
+        failing: bool,
+    ) -> Result<bool> {
+        let n = diesel::update(held(endpoint, tenant, owner))
+            .set((
+                wd::delivered_seq.eq(delivered_seq),
+                wd::attempts.eq(attempts),
+                wd::last_error.eq(error),
+                wd::last_attempt_at.eq(now.naive_utc()),
+                wd::next_attempt_at.eq(next_attempt_at.naive_utc()),
+                wd::failing_since.eq(failing.then(|| now.naive_utc())),
+                wd::lease_owner.eq(None::<String>),
+                wd::lease_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(self.conn)?;
+        Ok(n > 0)
+    }
+
+    /// The receiver answered 410 Gone: stop sending to it until the operator retries.
+    pub fn disable_webhook_endpoint(&mut self, endpoint: &str, now: DateTime<Utc>) -> Result<()> {
+        diesel::update(we::table.filter(we::id.eq(endpoint)))
+            .set(we::disabled_at.eq(now.naive_utc()))
+            .execute(self.conn)?;
+        Ok(())
+    }
+}
+
+type Held = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        wd::table,
+        diesel::dsl::And<diesel::dsl::Eq<wd::endpoint_id, String>, diesel::dsl::Eq<wd::tenant_id, i64>>,
+    >,
+    diesel::dsl::Eq<wd::lease_owner, String>,
+>;
+
+fn held(endpoint: &str, tenant: TenantId, owner: &str) -> Held {
+    wd::table
+        .filter(wd::endpoint_id.eq(endpoint.to_string()).and(wd::tenant_id.eq(tenant.0)))
+        .filter(wd::lease_owner.eq(owner.to_string()))
+}
+
+#[allow(clippy::type_complexity)]
+fn endpoint_columns() -> (
+    we::id,
+    we::tenant_id,
+    diesel::dsl::Nullable<tenants::name>,
+    we::url,
+    we::secret,
+    we::event_types,
+    we::label,
+    we::created_at,
+    we::disabled_at,
+) {
+    (
+        we::id,
+        we::tenant_id,
+        tenants::name.nullable(),
+        we::url,
+        we::secret,
+        we::event_types,
+        we::label,
+        we::created_at,
+        we::disabled_at,
+    )
+}

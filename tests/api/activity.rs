@@ -1,0 +1,165 @@
+//! The request log: what each client did to a tenant, with its client, filter, PATCH summary,
+//! status, scimType, compat rules and resources; failed authentications logged for the tenant;
+//! filters; never a password or token; pruning after the retention period.
+
+use crate::helpers::{okta_user, patch_op, TestApp};
+use crate::scim_test;
+use crate::webhooks::{admin_call, admin_token};
+use awc::http::{Method, StatusCode};
+use scimd::store::LogEntry;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const OKTA: (&str, &str) = ("User-Agent", "Okta SCIM Client 1.0.0");
+const ENTRA: (&str, &str) = ("User-Agent", "Azure Active Directory SCIM Client");
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    ua: (&str, &str),
+    auth: Option<&str>,
+    body: Option<Value>,
+) -> u16 {
+    let url = format!("{}{path}", app.base);
+    let bearer = format!("Bearer {}", app.token);
+    let headers = [ua, ("Content-Type", "application/scim+json")];
+    let r = app
+        .send_raw(method, &url, Some(auth.unwrap_or(&bearer)), &headers, body.map(|b| b.to_string().into_bytes()))
+        .await;
+    r.status.as_u16()
+}
+
+/// The log once it holds `n` entries (they are written in the background).
+async fn log(app: &TestApp, admin: &str, query: &str, n: usize) -> (Vec<Value>, Vec<u8>) {
+    let start = Instant::now();
+    loop {
+        let r = admin_call(app, admin, Method::GET, &format!("/tenants/acme/requests{query}"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let rows = r.body.as_array().unwrap().clone();
+        if rows.len() >= n {
+            return (rows, r.raw);
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "waited for {n} entries, have {rows:#?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+scim_test!(requests_are_logged_with_client_summary_and_outcome_but_no_secrets, |app| {
+    let admin = admin_token(&app);
+    let created = app.post("/Users", okta_user("dana@example.com")).await;
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let filter = "/Users?filter=userName%20eq%20%22dana%40example.com%22";
+    assert_eq!(send(&app, Method::GET, filter, OKTA, None, None).await, 200);
+    let patch = patch_op(json!([{"op": "replace", "path": "active", "value": false},
+        {"op": "replace", "value": {"password": "S3cret-Patch!"}}]));
+    assert_eq!(send(&app, Method::PATCH, &format!("/Users/{id}"), OKTA, None, Some(patch)).await, 200);
+    // Entra's casing fires a compat rule.
+    let entra = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "title", "value": "CTO"}]});
+    assert_eq!(send(&app, Method::PATCH, &format!("/Users/{id}"), ENTRA, None, Some(entra)).await, 200);
+    let mut dup = okta_user("dana@example.com");
+    dup["password"] = json!("S3cret-Post!");
+    assert_eq!(send(&app, Method::POST, "/Users", OKTA, None, Some(dup)).await, 409);
+    assert_eq!(
+        send(&app, Method::GET, "/Users", OKTA, Some("Bearer scimd_wrongwrongwrong0123456789"), None).await,
+        401
+    );
+    assert_eq!(send(&app, Method::GET, "/Users", OKTA, Some("Basic ZGFuYTpodW50ZXIy"), None).await, 401);
+    // Requests to a tenant that does not exist are not logged anywhere.
+    let nowhere = format!("{}/scim/v2/nowhere/Users", app.root);
+    app.send_raw(Method::GET, &nowhere, None, &[], None).await;
+
+    let (rows, raw) = log(&app, &admin, "", 7).await;
+    assert_eq!(rows.len(), 7, "{rows:#?}");
+    let raw = String::from_utf8(raw).unwrap();
+    for secret in
+        ["1mz050nq", "S3cret-Patch!", "S3cret-Post!", &app.token, "scimd_wrongwrong", "ZGFuYTpodW50ZXIy", "hunter2"]
+    {
+        assert!(!raw.contains(secret), "the log contains {secret}");
+    }
+    // Newest first.
+    let basic = &rows[0];
+    assert_eq!((basic["status"].as_i64(), basic["method"].as_str()), (Some(401), Some("GET")));
+    let conflict = &rows[2];
+    assert_eq!((conflict["status"].as_i64(), conflict["scimType"].as_str()), (Some(409), Some("uniqueness")));
+    assert_eq!(conflict["client"], "Okta");
+    let entra_row = &rows[3];
+    assert_eq!(entra_row["client"], "Entra ID");
+    assert_eq!(entra_row["compat"], json!(["patch-name-case"]), "{entra_row}");
+    let okta_patch = &rows[4];
+    assert_eq!(okta_patch["patch"], "replace active; replace (password)");
+    assert_eq!(okta_patch["resources"], json!([id]));
+    assert_eq!(okta_patch["path"], format!("/scim/v2/acme/Users/{id}"));
+    assert!(okta_patch["requestId"].is_string() && okta_patch["latencyMs"].is_number());
+    let search = &rows[5];
+    assert_eq!(search["filter"], "userName eq \"dana@example.com\"");
+    let create = &rows[6];
+    assert_eq!((create["status"].as_i64(), create["client"].as_str()), (Some(201), Some("other")));
+    assert_eq!(create["resources"], json!([id]), "the created id comes from Location");
+
+    let (errors, _) = log(&app, &admin, "?status=4xx", 3).await;
+    assert!(errors.len() == 3 && errors.iter().all(|r| r["status"].as_i64().unwrap() >= 400), "{errors:#?}");
+    let (unauthorized, _) = log(&app, &admin, "?status=401&client=okta", 2).await;
+    assert_eq!(unauthorized.len(), 2);
+    let (about, _) = log(&app, &admin, &format!("?resource={id}"), 3).await;
+    assert_eq!(about.len(), 3, "the create and the two PATCHes: {about:#?}");
+    let (page, _) = log(&app, &admin, "?limit=2", 2).await;
+    let before = page[1]["at"].as_str().unwrap().replace('+', "%2B");
+    let (rest, _) = log(&app, &admin, &format!("?before={before}"), 1).await;
+    assert!(rest.iter().all(|r| r["at"].as_str().unwrap() < page[1]["at"].as_str().unwrap()));
+
+    for bad in ["?status=abc", "?status=7xx", "?client=netscape", "?resource=a%25b", "?before=yesterday", "?limit=x"] {
+        let r = admin_call(&app, &admin, Method::GET, &format!("/tenants/acme/requests{bad}"), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+    }
+    let r = admin_call(&app, &admin, Method::GET, "/tenants/nope/requests", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+});
+
+fn entry(at: chrono::DateTime<chrono::Utc>, path: &str) -> LogEntry {
+    LogEntry {
+        tenant_name: "acme".into(),
+        at,
+        method: "GET".into(),
+        path: path.into(),
+        filter: None,
+        patch_summary: None,
+        client: "other",
+        user_agent: None,
+        compat: None,
+        status: 200,
+        scim_type: None,
+        latency_us: 1,
+        resource_ids: vec![],
+        request_id: None,
+    }
+}
+
+scim_test!(entries_past_the_retention_period_are_pruned, |app| {
+    let mut app = app;
+    let admin = admin_token(&app);
+    let now = chrono::Utc::now();
+    let entries = [entry(now - chrono::Duration::days(40), "/old"), entry(now - chrono::Duration::days(29), "/recent")];
+    app.store.write(|tx| tx.append_request_log(&entries)).unwrap();
+    // Pruning runs when scimd starts and hourly after.
+    app.restart().await;
+    let start = Instant::now();
+    loop {
+        let (rows, _) = log(&app, &admin, "", 1).await;
+        let paths: Vec<&str> = rows.iter().map(|r| r["path"].as_str().unwrap()).collect();
+        if paths == ["/recent"] {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{paths:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+});
+
+scim_test!(the_request_log_can_be_switched_off, |settings| settings.request_log_retention = Duration::ZERO, |app| {
+    let admin = admin_token(&app);
+    app.create_user("erin@example.com").await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let r = admin_call(&app, &admin, Method::GET, "/tenants/acme/requests", None).await;
+    assert_eq!(r.body, json!([]));
+});

@@ -1,0 +1,436 @@
+//! Webhook delivery against a local receiver: Standard Webhooks signatures, seq order, retries
+//! through failures, a restart mid-delivery, the failing state with retry-now and replay, the
+//! event-type filter, 410 Gone, and the outbound client's limits.
+
+use crate::helpers::{patch_op, TestApp};
+use crate::scim_test;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use awc::http::{Method, StatusCode};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use scimd::clock::SystemClock;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: String,
+    pub timestamp: i64,
+    pub signature: String,
+    pub body: Vec<u8>,
+    /// What the receiver answered.
+    pub status: u16,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// How the receiver answers: `script` first (one status per request), then `otherwise`.
+#[derive(Default)]
+struct Behaviour {
+    script: VecDeque<u16>,
+    otherwise: Option<u16>,
+    delay: Option<Duration>,
+    big_body: bool,
+}
+
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub url: String,
+    log: Arc<Mutex<Vec<Received>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let mut receiver = Receiver::default();
+        let shared = receiver.clone();
+        let server = HttpServer::new(move || {
+            let r = shared.clone();
+            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                let r = r.clone();
+                async move { r.answer(req, body).await }
+            }))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        receiver.url = format!("http://{}/hooks", server.addrs()[0]);
+        actix_web::rt::spawn(server.run());
+        receiver
+    }
+
+    async fn answer(&self, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+        let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let (status, delay, big) = {
+            let mut b = self.behaviour.lock().unwrap();
+            let status = b.script.pop_front().or(b.otherwise).unwrap_or(204);
+            (status, b.delay, b.big_body)
+        };
+        if let Some(d) = delay {
+            actix_web::rt::time::sleep(d).await;
+        }
+        self.log.lock().unwrap().push(Received {
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp").parse().unwrap_or(0),
+            signature: header("webhook-signature"),
+            body: body.to_vec(),
+            status,
+        });
+        let mut res = HttpResponse::build(StatusCode::from_u16(status).unwrap());
+        if status == 302 {
+            res.insert_header(("Location", format!("{}/elsewhere", self.url)));
+        }
+        if big {
+            return res.body(vec![b'x'; 8 * 1024 * 1024]);
+        }
+        res.body(format!("answer {status}"))
+    }
+
+    fn set(&self, f: impl FnOnce(&mut Behaviour)) {
+        f(&mut self.behaviour.lock().unwrap());
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The events acknowledged with a 2xx, first delivery of each webhook-id, in arrival order.
+    pub fn delivered(&self) -> Vec<Value> {
+        let mut seen = HashSet::new();
+        self.received()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.status) && seen.insert(r.id.clone()))
+            .map(|r| r.json())
+            .collect()
+    }
+
+    pub async fn wait_for(&self, what: &str, mut done: impl FnMut(&Receiver) -> bool) {
+        let start = Instant::now();
+        while !done(self) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}; got {:#?}",
+                self.received()
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// Standard Webhooks verification, written independently of scimd's signer.
+#[track_caller]
+fn assert_signed(r: &Received, secret: &str) {
+    let key = base64::engine::general_purpose::STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.", r.id, r.timestamp).as_bytes());
+    mac.update(&r.body);
+    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+    assert!(r.signature.split(' ').any(|s| s == expected), "bad signature {:?} for {}", r.signature, r.id);
+    let now = chrono::Utc::now().timestamp();
+    assert!((now - r.timestamp).abs() < 300, "timestamp {} is not current", r.timestamp);
+}
+
+pub fn admin_token(app: &TestApp) -> String {
+    format!("Bearer {}", scimd::admin::api_tokens::issue(&app.store, &SystemClock, None).unwrap().1)
+}
+
+pub async fn admin_call(
+    app: &TestApp,
+    admin: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> crate::helpers::Response {
+    let url = format!("{}/admin/api{path}", app.local);
+    let headers: &[(&str, &str)] = &[("Content-Type", "application/json")];
+    app.send_raw(method, &url, Some(admin), headers, body.map(|b| b.to_string().into_bytes())).await
+}
+
+/// Registers an endpoint for acme through the admin API: (id, secret).
+async fn register(app: &TestApp, admin: &str, url: &str, events: Option<&str>) -> (String, String) {
+    let r = admin_call(
+        app,
+        admin,
+        Method::POST,
+        "/webhooks",
+        Some(json!({"tenant": "acme", "url": url, "events": events})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    (r.body["id"].as_str().unwrap().to_string(), r.body["secret"].as_str().unwrap().to_string())
+}
+
+async fn all_events(app: &TestApp, admin: &str) -> Vec<Value> {
+    let r = admin_call(app, admin, Method::GET, "/tenants/acme/events?after=0&limit=1000", None).await;
+    r.body.as_array().unwrap().clone()
+}
+
+async fn stream_state(app: &TestApp, admin: &str, id: &str) -> Value {
+    let r = admin_call(app, admin, Method::GET, &format!("/webhooks/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("secret").is_none(), "the secret is shown once only");
+    r.body["deliveries"][0].clone()
+}
+
+async fn user_lifecycle(app: &TestApp, name: &str) -> String {
+    let user = app.create_user(name).await;
+    let id = user["id"].as_str().unwrap().to_string();
+    let path = format!("/Users/{id}");
+    let off = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(app.patch(&path, off).await.status, StatusCode::OK);
+    id
+}
+
+scim_test!(signed_events_arrive_once_in_order_through_failures_and_a_restart, |app| {
+    let mut app = app;
+    let admin = admin_token(&app);
+    let receiver = Receiver::start().await;
+    receiver.set(|b| b.script = VecDeque::from([500, 503, 500]));
+    let (id, secret) = register(&app, &admin, &receiver.url, None).await;
+    let start_seq = all_events(&app, &admin).await.len() as i64;
+
+    let alice = user_lifecycle(&app, "alice@example.com").await;
+    receiver.wait_for("the first user's events", |r| r.delivered().len() == 3).await;
+    assert!(receiver.received().len() >= 6, "three failed attempts came first");
+
+    // Now the receiver is down: the group's events wait, and scimd is restarted meanwhile.
+    receiver.set(|b| b.otherwise = Some(500));
+    let group = app
+        .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng"}))
+        .await;
+    let gid = group.body["id"].as_str().unwrap().to_string();
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": alice}]}]));
+    assert_eq!(app.patch(&format!("/Groups/{gid}"), add).await.status, StatusCode::NO_CONTENT);
+    let failed_before = receiver.received().len();
+    receiver.wait_for("a failed attempt at the group", |r| r.received().len() > failed_before).await;
+    app.restart().await;
+    receiver.set(|b| b.otherwise = None);
+    assert_eq!(app.delete(&format!("/Users/{alice}")).await.status, StatusCode::NO_CONTENT);
+
+    let expected: Vec<Value> =
+        all_events(&app, &admin).await.into_iter().filter(|e| e["seq"].as_i64().unwrap() > start_seq).collect();
+    let types: Vec<&str> = expected.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["user.created", "user.updated", "user.deactivated", "group.created", "group.member_added", "user.deleted"]
+    );
+    receiver.wait_for("every event", |r| r.delivered().len() == expected.len()).await;
+
+    let delivered = receiver.delivered();
+    for (got, want) in delivered.iter().zip(&expected) {
+        assert_eq!(got["data"], *want, "payload data is the pull API's event");
+        assert_eq!(got["type"], want["type"]);
+        assert_eq!(got["timestamp"], want["occurred_at"]);
+    }
+    for r in receiver.received() {
+        assert_signed(&r, &secret);
+        assert_eq!(r.id, r.json()["data"]["id"], "webhook-id is the event id");
+    }
+    // Retries repeat an event, never reorder: every attempt is at the next undelivered seq.
+    let mut acked = 0;
+    for r in receiver.received() {
+        let seq = r.json()["data"]["seq"].as_i64().unwrap();
+        assert!(seq == start_seq + acked + 1 || seq == start_seq + acked, "seq {seq} after {acked} acknowledged");
+        if (200..300).contains(&r.status) && seq == start_seq + acked + 1 {
+            acked += 1;
+        }
+    }
+    let state = stream_state(&app, &admin, &id).await;
+    assert_eq!(state["deliveredSeq"], state["latestSeq"], "{state}");
+    assert_eq!(state["state"], "up to date");
+});
+
+scim_test!(
+    failing_streams_wait_for_retry_now_and_replay_resends,
+    |settings| settings.webhooks.max_attempts = 3,
+    |app| {
+        let admin = admin_token(&app);
+        let receiver = Receiver::start().await;
+        receiver.set(|b| b.otherwise = Some(500));
+        let (id, _) = register(&app, &admin, &receiver.url, None).await;
+        user_lifecycle(&app, "bob@example.com").await;
+        receiver.wait_for("three attempts", |r| r.received().len() == 3).await;
+        let state = stream_state(&app, &admin, &id).await;
+        assert_eq!(state["state"], "failing", "{state}");
+        assert_eq!(state["attempts"], 3);
+        assert_eq!(state["lastError"], "HTTP 500: answer 500");
+        actix_web::rt::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(receiver.received().len(), 3, "a failing stream waits for the operator");
+
+        receiver.set(|b| b.otherwise = None);
+        let r = admin_call(&app, &admin, Method::POST, &format!("/webhooks/{id}/retry"), None).await;
+        assert_eq!((r.status, r.body["reset"].as_i64()), (StatusCode::OK, Some(1)), "{}", r.body);
+        receiver.wait_for("the three events", |r| r.delivered().len() == 3).await;
+        let first = receiver.delivered()[0].clone();
+
+        let replay = json!({"tenant": "acme", "fromSeq": first["data"]["seq"]});
+        let r = admin_call(&app, &admin, Method::POST, &format!("/webhooks/{id}/replay"), Some(replay)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        receiver.wait_for("the replay", |r| r.received().iter().filter(|x| x.status == 204).count() == 6).await;
+        let resent: Vec<_> = receiver.received().into_iter().filter(|x| x.status == 204).map(|x| x.id).collect();
+        assert_eq!(resent[..3], resent[3..], "a replay resends with the original webhook-ids");
+
+        for (body, status) in [
+            (json!({"tenant": "acme", "fromSeq": 0}), 400),
+            (json!({"tenant": "nope", "fromSeq": 1}), 404),
+            (json!({"fromSeq": 1}), 400),
+            (json!({"tenant": "acme", "fromSeq": "x"}), 400),
+        ] {
+            let r = admin_call(&app, &admin, Method::POST, &format!("/webhooks/{id}/replay"), Some(body.clone())).await;
+            assert_eq!(r.status.as_u16(), status, "{body}: {}", r.body);
+        }
+        let r = admin_call(&app, &admin, Method::POST, "/webhooks/nope/retry", None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+);
+
+scim_test!(
+    filters_gone_and_the_outbound_client_limits,
+    |settings| {
+        settings.webhooks.timeout = Duration::from_millis(500);
+        settings.webhooks.max_attempts = 2;
+    },
+    |app| {
+        let admin = admin_token(&app);
+        // Only deactivations.
+        let only = Receiver::start().await;
+        register(&app, &admin, &only.url, Some("user.deactivated")).await;
+        // 410 Gone disables the endpoint.
+        let gone = Receiver::start().await;
+        gone.set(|b| b.otherwise = Some(410));
+        let (gone_id, _) = register(&app, &admin, &gone.url, None).await;
+        // A redirect is a failure and is not followed.
+        let redirect = Receiver::start().await;
+        redirect.set(|b| b.otherwise = Some(302));
+        let (redirect_id, _) = register(&app, &admin, &redirect.url, Some("user.created")).await;
+        // Too slow: a timeout.
+        let slow = Receiver::start().await;
+        slow.set(|b| b.delay = Some(Duration::from_secs(2)));
+        let (slow_id, _) = register(&app, &admin, &slow.url, Some("user.created")).await;
+        // An 8 MiB answer is cut off, and the delivery still counts.
+        let big = Receiver::start().await;
+        big.set(|b| {
+            b.big_body = true;
+            b.otherwise = Some(200);
+        });
+        register(&app, &admin, &big.url, Some("user.*")).await;
+
+        user_lifecycle(&app, "carol@example.com").await;
+        only.wait_for("the deactivation", |r| r.delivered().len() == 1).await;
+        assert_eq!(only.delivered()[0]["type"], "user.deactivated");
+        big.wait_for("the three user events", |r| r.delivered().len() == 3).await;
+        gone.wait_for("one attempt", |r| r.received().len() == 1).await;
+        redirect.wait_for("two attempts", |r| r.received().len() == 2).await;
+
+        let start = Instant::now();
+        loop {
+            let g = admin_call(&app, &admin, Method::GET, &format!("/webhooks/{gone_id}"), None).await.body;
+            let r = stream_state(&app, &admin, &redirect_id).await;
+            let s = stream_state(&app, &admin, &slow_id).await;
+            if g["disabled"].is_string() && r["state"] == "failing" && s["state"] == "failing" {
+                assert!(r["lastError"].as_str().unwrap().starts_with("HTTP 302"), "{r}");
+                assert!(s["lastError"].as_str().unwrap().contains("request failed"), "{s}");
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "{g} {r} {s}");
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(gone.received().len(), 1, "nothing more is sent after 410 Gone");
+        assert_eq!(redirect.received().len(), 2, "each attempt made one request: the redirect was not followed");
+    }
+);
+
+scim_test!(endpoint_management_and_bad_input, |app| {
+    let admin = admin_token(&app);
+    let (id, secret) = register(&app, &admin, "https://hooks.example.com/scimd", Some("user.*,group.deleted")).await;
+    assert!(secret.starts_with("whsec_"));
+    let all = admin_call(
+        &app,
+        &admin,
+        Method::POST,
+        "/webhooks",
+        Some(json!({"allTenants": true, "url": "https://all.example.com/h"})),
+    )
+    .await;
+    assert_eq!(all.status, StatusCode::CREATED, "{}", all.body);
+    assert_eq!((all.body["allTenants"].as_bool(), &all.body["tenant"]), (Some(true), &Value::Null));
+    // A tenant created later gets a stream on the all-tenants endpoint.
+    app.tenant("later");
+    let shown =
+        admin_call(&app, &admin, Method::GET, &format!("/webhooks/{}", all.body["id"].as_str().unwrap()), None).await;
+    let tenants: Vec<&str> =
+        shown.body["deliveries"].as_array().unwrap().iter().map(|d| d["tenant"].as_str().unwrap()).collect();
+    assert_eq!(tenants, ["acme", "later"]);
+    let listed = admin_call(&app, &admin, Method::GET, "/webhooks?tenant=later", None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1, "only the all-tenants endpoint serves `later`");
+    assert!(!listed.raw.windows(6).any(|w| w == b"whsec_"), "listings never carry a secret");
+
+    for body in [
+        json!({"tenant": "acme", "url": "ftp://x.example.com/"}),
+        json!({"tenant": "acme", "url": "not a url"}),
+        json!({"tenant": "acme", "url": "https://x.example.com/", "events": ["user.exploded"]}),
+        json!({"url": "https://x.example.com/"}),
+        json!({"tenant": "acme", "allTenants": true, "url": "https://x.example.com/"}),
+        json!({"tenant": "acme", "url": "https://x.example.com/", "colour": "red"}),
+        json!({"tenant": "acme", "url": 7}),
+    ] {
+        let r = admin_call(&app, &admin, Method::POST, "/webhooks", Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
+    }
+    let r = admin_call(
+        &app,
+        &admin,
+        Method::POST,
+        "/webhooks",
+        Some(json!({"tenant": "nope", "url": "https://x.example.com/"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .send_raw(Method::POST, &format!("{}/admin/api/webhooks", app.local), Some(&admin), &[], Some(b"{".to_vec()))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .send_raw(Method::GET, &format!("{}/admin/api/webhooks", app.local), Some("Bearer scimdadm_nope"), &[], None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    assert_eq!(
+        admin_call(&app, &admin, Method::DELETE, &format!("/webhooks/{id}"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        admin_call(&app, &admin, Method::DELETE, &format!("/webhooks/{id}"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(admin_call(&app, &admin, Method::PUT, "/webhooks", None).await.status, StatusCode::METHOD_NOT_ALLOWED);
+});
+
+scim_test!(a_stream_is_never_delivered_by_two_instances_at_once, |app| {
+    // A second scimd on the same database: both run a worker; leases keep each stream with one.
+    let admin = admin_token(&app);
+    let second = app.another_instance();
+    let receiver = Receiver::start().await;
+    receiver.set(|b| b.delay = Some(Duration::from_millis(20)));
+    register(&app, &admin, &receiver.url, None).await;
+    for i in 0..10 {
+        app.create_user(&format!("u{i}@example.com")).await;
+    }
+    receiver.wait_for("ten events", |r| r.delivered().len() == 10).await;
+    let ids: Vec<String> = receiver.received().into_iter().map(|r| r.id).collect();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no event was sent twice");
+    let seqs: Vec<i64> = receiver.delivered().iter().map(|e| e["data"]["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    second.stop().await;
+});
