@@ -1,5 +1,8 @@
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 local counter = 0
+-- wrk's Lua starts every run with the same random sequence: the run's start time keeps a
+-- second run's userNames from colliding with the first's.
+local run = os.time()
 -- wrk.format with a header table replaces wrk.headers, so carry the token over.
 local headers = {["Content-Type"] = "application/scim+json"}
 for k, v in pairs(wrk.headers) do headers[k] = v end
@@ -10,7 +13,7 @@ setup = function(thread)
 end
 request = function()
   counter = counter + 1
-  local name = string.format("new-%d-%d-%d@bench.example.com", tid or 0, counter, math.random(1e9))
+  local name = string.format("new-%d-%d-%d-%d@bench.example.com", run, tid or 0, counter, math.random(1e9))
   local body = string.format([[{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s","name":{"givenName":"New","familyName":"User"},"emails":[{"primary":true,"value":"%s","type":"work"}],"displayName":"New User","externalId":"%s","active":true}]], name, name, name)
   return wrk.format("POST", wrk.path .. "/Users", headers, body)
 end

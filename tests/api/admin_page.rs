@@ -8,17 +8,17 @@ use awc::http::{Method, StatusCode};
 use scimd::clock::SystemClock;
 use std::collections::HashMap;
 
-const EMAIL: &str = "ops@example.com";
-const PASSWORD: &str = "correct horse battery";
+pub const EMAIL: &str = "ops@example.com";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// A browser stand-in: keeps the cookies scimd sets.
-struct Browser<'a> {
+pub struct Browser<'a> {
     app: &'a TestApp,
     cookies: HashMap<String, String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub fn new(app: &'a TestApp) -> Self {
         Browser { app, cookies: HashMap::new() }
     }
 
@@ -43,34 +43,34 @@ impl<'a> Browser<'a> {
         r
     }
 
-    async fn get(&mut self, path: &str) -> Response {
+    pub async fn get(&mut self, path: &str) -> Response {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
         self.send(Method::POST, path, Some(form)).await
     }
 
-    async fn sign_in(&mut self, password: &str) -> Response {
+    pub async fn sign_in(&mut self, password: &str) -> Response {
         let page = self.get("/admin/login").await;
         let csrf = hidden(&page, "csrf");
         self.post("/admin/login", &[("csrf", &csrf), ("email", EMAIL), ("password", password)]).await
     }
 }
 
-fn html(r: &Response) -> String {
+pub fn html(r: &Response) -> String {
     String::from_utf8(r.raw.clone()).unwrap()
 }
 
 /// The value of the first hidden input named `name`.
-fn hidden(r: &Response, name: &str) -> String {
+pub fn hidden(r: &Response, name: &str) -> String {
     let page = html(r);
     let at = page.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {page}"));
     let rest = &page[at + name.len() + 15..];
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-fn readonly_value(page: &str, id: &str) -> String {
+pub fn readonly_value(page: &str, id: &str) -> String {
     let at = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
     let rest = &page[at..];
     let v = &rest[rest.find("value=\"").unwrap() + 7..];

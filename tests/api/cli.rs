@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::process::Command;
 use std::sync::Arc;
 
-fn scimd(db: &TestDb, args: &[&str]) -> (bool, String, String) {
+pub fn scimd(db: &TestDb, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_scimd"))
         .args(args)
         .env("SCIMD_DATABASE_URL", db.url())

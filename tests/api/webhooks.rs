@@ -98,6 +98,11 @@ impl Receiver {
         f(&mut self.behaviour.lock().unwrap());
     }
 
+    /// Answer 500 to everything (or stop doing so).
+    pub fn fail_always(&self, on: bool) {
+        self.set(|b| b.otherwise = on.then_some(500));
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.log.lock().unwrap().clone()
     }
