@@ -216,9 +216,31 @@ pub fn list(store: &Store, tenant: &str, filter: &LogFilter) -> Result<Vec<LogRo
     })
 }
 
+/// The admin page's and API's filter parameters, as sent.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct LogQuery {
+    pub status: Option<String>,
+    pub client: Option<String>,
+    pub resource: Option<String>,
+    pub before: Option<String>,
+    pub limit: Option<i64>,
+}
+
+impl LogQuery {
+    pub fn filter(&self) -> Result<LogFilter> {
+        parse_filter(
+            self.status.as_deref(),
+            self.client.as_deref(),
+            self.resource.as_deref(),
+            self.before.as_deref(),
+            self.limit,
+        )
+    }
+}
+
 /// Reads the admin page's and API's filter parameters: `status` (404 or 4xx), `client`,
 /// `resource`, `before` (RFC 3339, for the next page) and `limit` (≤ 500, default 100).
-pub fn parse_filter(
+fn parse_filter(
     status: Option<&str>,
     client: Option<&str>,
     resource: Option<&str>,

@@ -59,22 +59,24 @@ pub struct LogFilter {
     pub limit: i64,
 }
 
-type Columns = (
-    NaiveDateTime,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    i32,
-    Option<String>,
-    i64,
-    Option<String>,
-    Option<String>,
-);
+/// A row as selected, in `request_log`'s column order.
+#[derive(Queryable)]
+struct Selected {
+    at: NaiveDateTime,
+    id: String,
+    method: String,
+    path: String,
+    filter: Option<String>,
+    patch_summary: Option<String>,
+    client: String,
+    user_agent: Option<String>,
+    compat: Option<String>,
+    status: i32,
+    scim_type: Option<String>,
+    latency_us: i64,
+    resource_ids: Option<String>,
+    request_id: Option<String>,
+}
 
 impl Tx<'_> {
     /// Appends a batch; entries for tenants that do not exist are dropped. Returns how many
@@ -155,42 +157,28 @@ impl Tx<'_> {
                 rl::resource_ids,
                 rl::request_id,
             ))
-            .load::<Columns>(self.conn)?;
+            .load::<Selected>(self.conn)?;
         Ok(rows
             .into_iter()
-            .map(
-                |(
-                    at,
-                    id,
-                    method,
-                    path,
-                    filter,
-                    patch_summary,
-                    client,
-                    user_agent,
-                    compat,
-                    status,
-                    scim_type,
-                    latency_us,
-                    ids,
-                    request_id,
-                )| LogRow {
-                    at: at.and_utc(),
-                    id,
-                    method,
-                    path,
-                    filter,
-                    patch_summary,
-                    client,
-                    user_agent,
-                    compat,
-                    status,
-                    scim_type,
-                    latency_us,
-                    resource_ids: ids.map(|s| s.split_whitespace().map(str::to_string).collect()).unwrap_or_default(),
-                    request_id,
-                },
-            )
+            .map(|r| LogRow {
+                at: r.at.and_utc(),
+                id: r.id,
+                method: r.method,
+                path: r.path,
+                filter: r.filter,
+                patch_summary: r.patch_summary,
+                client: r.client,
+                user_agent: r.user_agent,
+                compat: r.compat,
+                status: r.status,
+                scim_type: r.scim_type,
+                latency_us: r.latency_us,
+                resource_ids: r
+                    .resource_ids
+                    .map(|s| s.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_default(),
+                request_id: r.request_id,
+            })
             .collect())
     }
 

@@ -149,30 +149,14 @@ async fn replay(
     Ok(HttpResponse::Ok().json(json!({"reset": n})))
 }
 
-#[derive(Deserialize)]
-struct RequestsQuery {
-    status: Option<String>,
-    client: Option<String>,
-    resource: Option<String>,
-    before: Option<String>,
-    limit: Option<i64>,
-}
-
 async fn requests(
     state: web::Data<AppState>,
     _caller: AdminApiCaller,
     path: web::Path<String>,
-    query: web::Query<RequestsQuery>,
+    query: web::Query<activity::LogQuery>,
 ) -> Reply {
     let name = path.into_inner();
-    let q = query.into_inner();
-    let filter = activity::parse_filter(
-        q.status.as_deref(),
-        q.client.as_deref(),
-        q.resource.as_deref(),
-        q.before.as_deref(),
-        q.limit,
-    )?;
+    let filter = query.filter()?;
     let rows = blocking(move || activity::list(&state.store, &name, &filter)).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(activity::row_json).collect::<Vec<_>>()))
 }

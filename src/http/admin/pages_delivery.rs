@@ -156,29 +156,16 @@ async fn events(
     Ok(html(views::events(&admin.session, &name, &rows, after, EVENTS_PAGE)))
 }
 
-#[derive(Deserialize)]
-struct ActivityQuery {
-    status: Option<String>,
-    client: Option<String>,
-    resource: Option<String>,
-    before: Option<String>,
-}
-
 async fn activity(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    query: web::Query<ActivityQuery>,
+    query: web::Query<activity::LogQuery>,
 ) -> Page {
     let name = path.into_inner();
-    let q = query.into_inner();
-    let filter = activity::parse_filter(
-        q.status.as_deref(),
-        q.client.as_deref(),
-        q.resource.as_deref(),
-        q.before.as_deref(),
-        None,
-    )?;
+    // The page's own size; a `limit` in the URL is ignored.
+    let q = activity::LogQuery { limit: None, ..query.into_inner() };
+    let filter = q.filter()?;
     let (s, tenant, f) = (state.clone(), name.clone(), filter.clone());
     let rows = blocking(move || activity::list(&s.store, &tenant, &f)).await?;
     let status = q.status.unwrap_or_default();
