@@ -106,22 +106,35 @@ pub fn is_resource_id(s: &str) -> bool {
 pub struct RequestLog {
     queue: Option<mpsc::Sender<LogEntry>>,
     dropped: Arc<AtomicU64>,
+    /// Entry ids: times are stored to the millisecond (the injected clock's precision), so
+    /// entries of one millisecond are ordered by an id that grows in record order. It starts
+    /// at the start-up time in microseconds so a restarted scimd continues above it; a random
+    /// suffix keeps replicas' ids apart.
+    next_id: Arc<AtomicU64>,
 }
 
 impl RequestLog {
     /// A log that records nothing (request logging switched off).
     pub fn disabled() -> RequestLog {
-        RequestLog { queue: None, dropped: Arc::new(AtomicU64::new(0)) }
+        RequestLog { queue: None, dropped: Arc::new(AtomicU64::new(0)), next_id: Arc::new(AtomicU64::new(0)) }
     }
 
     /// The log and the receiving end its writer task drains.
     pub fn new() -> (RequestLog, mpsc::Receiver<LogEntry>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (RequestLog { queue: Some(tx), dropped: Arc::new(AtomicU64::new(0)) }, rx)
+        let start = chrono::Utc::now().timestamp_micros().max(0) as u64;
+        let log = RequestLog {
+            queue: Some(tx),
+            dropped: Arc::new(AtomicU64::new(0)),
+            next_id: Arc::new(AtomicU64::new(start)),
+        };
+        (log, rx)
     }
 
-    pub fn record(&self, entry: LogEntry) {
+    pub fn record(&self, mut entry: LogEntry) {
         let Some(queue) = &self.queue else { return };
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        entry.id = format!("{n:016x}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         if queue.try_send(entry).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
@@ -239,7 +252,8 @@ impl LogQuery {
 }
 
 /// Reads the admin page's and API's filter parameters: `status` (404 or 4xx), `client`,
-/// `resource`, `before` (RFC 3339, for the next page) and `limit` (≤ 500, default 100).
+/// `resource`, `before` (an entry's `cursor`: the next page starts after it) and `limit`
+/// (≤ 500, default 100).
 fn parse_filter(
     status: Option<&str>,
     client: Option<&str>,
@@ -270,15 +284,25 @@ fn parse_filter(
         f.resource = Some(r.to_string());
     }
     if let Some(b) = given(before) {
-        let t = chrono::DateTime::parse_from_rfc3339(b)
-            .map_err(|_| Error::invalid_value("before must be an RFC 3339 time"))?;
-        f.before = Some(t.with_timezone(&chrono::Utc));
+        let bad = || Error::invalid_value("before must be the cursor of a log entry");
+        let (at, id) = b.split_once('_').ok_or_else(bad)?;
+        let at = chrono::DateTime::parse_from_rfc3339(at).map_err(|_| bad())?.with_timezone(&chrono::Utc);
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/') {
+            return Err(bad());
+        }
+        f.before = Some((at, id.to_string()));
     }
     Ok(f)
 }
 
+/// Where the page after this entry starts (`before=`).
+pub fn cursor(r: &LogRow) -> String {
+    format!("{}_{}", format_datetime(r.at), r.id)
+}
+
 pub fn row_json(r: &LogRow) -> Value {
     json!({
+        "cursor": cursor(r),
         "at": format_datetime(r.at),
         "method": r.method,
         "path": r.path,

@@ -174,11 +174,20 @@ pub fn set_strict_rfc(store: &Store, name: &str, strict: bool) -> Result<()> {
     })
 }
 
-pub fn delete_tenant(store: &Store, name: &str) -> Result<()> {
+/// Deletes the tenant with all its data. When webhook endpoints receive its events, it
+/// emits `tenant.deleted` and the row (with its events) stays, renamed out of the way, until
+/// they have delivered everything; otherwise it goes at once.
+pub fn delete_tenant(store: &Store, clock: &dyn Clock, name: &str) -> Result<()> {
     store.write(|tx| {
         let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
-        tx.delete_tenant(tenant.id)?;
-        Ok(())
+        if tx.tenant_has_webhook_streams(tenant.id)? {
+            tx.retire_tenant(tenant.id, clock.now())?;
+            let deleted = admin_event("tenant.deleted", "Tenant", name, json!({"tenant": name}));
+            tx.append_events(tenant.id, &[deleted], None, clock.now())
+        } else {
+            tx.delete_tenant(tenant.id)?;
+            Ok(())
+        }
     })
 }
 

@@ -143,7 +143,7 @@ pub fn tenant(options: &Options, cmd: &TenantCommand) -> scimd::error::Result<()
             println!("tenant {name} is now in {mode} mode");
         }
         TenantCommand::Delete { name } => {
-            tenancy::delete_tenant(&store, name)?;
+            tenancy::delete_tenant(&store, &SystemClock, name)?;
             println!("deleted tenant {name} and all of its data");
         }
     }

@@ -66,6 +66,7 @@ pub async fn log_request(
     resource_ids.extend(note.member_ids);
     resource_ids.dedup();
     state.request_log.record(LogEntry {
+        id: String::new(),
         tenant_name: tenant,
         at: state.clock.now(),
         method,

@@ -24,6 +24,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "tenant.created",
     "tenant.disabled",
     "tenant.enabled",
+    "tenant.deleted",
     "credential.issued",
     "credential.revoked",
 ];

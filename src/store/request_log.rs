@@ -12,6 +12,8 @@ use std::collections::HashMap;
 /// is logged for the tenant whose Base URL was called, if it exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEntry {
+    /// Orders entries of the same millisecond (`RequestLog` makes it increase in record order).
+    pub id: String,
     pub tenant_name: String,
     pub at: DateTime<Utc>,
     pub method: String,
@@ -46,7 +48,8 @@ pub struct LogRow {
     pub request_id: Option<String>,
 }
 
-/// Which entries to list: newest first, older than `before` when paging on.
+/// Which entries to list: newest first, after the `before` entry (its time and id) when
+/// paging on.
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
     /// An exact status (404) or a class (4 for 4xx).
@@ -55,7 +58,7 @@ pub struct LogFilter {
     pub client: Option<String>,
     /// Letters, digits and `-` only (checked by the caller), so it needs no LIKE escaping.
     pub resource: Option<String>,
-    pub before: Option<DateTime<Utc>>,
+    pub before: Option<(DateTime<Utc>, String)>,
     pub limit: i64,
 }
 
@@ -99,7 +102,7 @@ impl Tx<'_> {
                 .values((
                     rl::tenant_id.eq(tenant),
                     rl::at.eq(e.at.naive_utc()),
-                    rl::id.eq(uuid::Uuid::new_v4().to_string()),
+                    rl::id.eq(&e.id),
                     rl::method.eq(&e.method),
                     rl::path.eq(&e.path),
                     rl::filter.eq(e.filter.as_deref()),
@@ -135,8 +138,9 @@ impl Tx<'_> {
         if let Some(r) = &f.resource {
             query = query.filter(rl::resource_ids.like(format!("% {r} %")));
         }
-        if let Some(b) = f.before {
-            query = query.filter(rl::at.lt(b.naive_utc()));
+        if let Some((at, id)) = &f.before {
+            let at = at.naive_utc();
+            query = query.filter(rl::at.lt(at).or(rl::at.eq(at).and(rl::id.lt(id.clone()))));
         }
         let rows = query
             .order((rl::at.desc(), rl::id.desc()))

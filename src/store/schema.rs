@@ -8,6 +8,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
         strict_rfc -> Bool,
         event_seq -> BigInt,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1,12 +1,20 @@
 //! Queries on `tenants`.
 
-use super::schema::{credentials, groups, tenants, users};
+use super::schema::{credentials, groups, request_log, tenants, users, webhook_deliveries};
 use super::{errors::is_unique_violation_on, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 use std::collections::HashMap;
+
+/// Between a retired tenant's name and its id in the renamed row; no valid name contains it.
+const RETIRED: &str = "~deleted~";
+
+/// The name a tenant had, for a row that may be retired.
+pub fn original_name(stored: &str) -> &str {
+    stored.split(RETIRED).next().unwrap_or(stored)
+}
 
 /// What the admin page shows about a tenant's directory.
 #[derive(Debug, Clone, Default)]
@@ -57,13 +65,20 @@ impl Tx<'_> {
     }
 
     pub fn tenant_by_name(&mut self, name: &str) -> Result<Option<TenantRow>> {
-        let row =
-            tenants::table.filter(tenants::name.eq(name)).select(COLUMNS).first::<Columns>(self.conn).optional()?;
+        let row = tenants::table
+            .filter(tenants::name.eq(name).and(tenants::deleted_at.is_null()))
+            .select(COLUMNS)
+            .first::<Columns>(self.conn)
+            .optional()?;
         Ok(row.map(from_columns))
     }
 
     pub fn list_tenants(&mut self) -> Result<Vec<TenantRow>> {
-        let rows = tenants::table.select(COLUMNS).order(tenants::name.asc()).load::<Columns>(self.conn)?;
+        let rows = tenants::table
+            .filter(tenants::deleted_at.is_null())
+            .select(COLUMNS)
+            .order(tenants::name.asc())
+            .load::<Columns>(self.conn)?;
         Ok(rows.into_iter().map(from_columns).collect())
     }
 
@@ -126,5 +141,54 @@ impl Tx<'_> {
     pub fn delete_tenant(&mut self, tenant: TenantId) -> Result<bool> {
         let n = diesel::delete(tenants::table.filter(tenants::id.eq(tenant.0))).execute(self.conn)?;
         Ok(n > 0)
+    }
+
+    /// Deletes the tenant's data and frees its name (renamed `name~deleted~id`), but keeps the row and its events until
+    /// the webhook streams that still owe events have delivered them (`purge_retired_tenants`).
+    pub fn retire_tenant(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<()> {
+        // Groups first: their memberships go with them (group_members cascades from groups).
+        diesel::delete(groups::table.filter(groups::tenant_id.eq(tenant.0))).execute(self.conn)?;
+        diesel::delete(users::table.filter(users::tenant_id.eq(tenant.0))).execute(self.conn)?;
+        diesel::delete(credentials::table.filter(credentials::tenant_id.eq(tenant.0))).execute(self.conn)?;
+        diesel::delete(request_log::table.filter(request_log::tenant_id.eq(tenant.0))).execute(self.conn)?;
+        let row = tenants::table.filter(tenants::id.eq(tenant.0)).select(tenants::name).first::<String>(self.conn)?;
+        diesel::update(tenants::table.filter(tenants::id.eq(tenant.0)))
+            .set((tenants::deleted_at.eq(now.naive_utc()), tenants::name.eq(format!("{row}{RETIRED}{}", tenant.0))))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Whether any webhook endpoint receives this tenant's events.
+    pub fn tenant_has_webhook_streams(&mut self, tenant: TenantId) -> Result<bool> {
+        let n = webhook_deliveries::table
+            .filter(webhook_deliveries::tenant_id.eq(tenant.0))
+            .count()
+            .get_result::<i64>(self.conn)?;
+        Ok(n > 0)
+    }
+
+    pub fn has_retired_tenants(&mut self) -> Result<bool> {
+        let n = tenants::table.filter(tenants::deleted_at.is_not_null()).count().get_result::<i64>(self.conn)?;
+        Ok(n > 0)
+    }
+
+    /// Removes retired tenants (and their events) whose every stream has caught up. Returns
+    /// how many went.
+    pub fn purge_retired_tenants(&mut self) -> Result<usize> {
+        let retired: Vec<(i64, i64)> = tenants::table
+            .filter(tenants::deleted_at.is_not_null())
+            .select((tenants::id, tenants::event_seq))
+            .load(self.conn)?;
+        let mut purged = 0;
+        for (id, latest) in retired {
+            let owing = webhook_deliveries::table
+                .filter(webhook_deliveries::tenant_id.eq(id).and(webhook_deliveries::delivered_seq.lt(latest)))
+                .count()
+                .get_result::<i64>(self.conn)?;
+            if owing == 0 {
+                purged += diesel::delete(tenants::table.filter(tenants::id.eq(id))).execute(self.conn)?;
+            }
+        }
+        Ok(purged)
     }
 }

@@ -99,7 +99,7 @@ impl Tx<'_> {
             ))
             .execute(self.conn)?;
         let now = now.naive_utc();
-        let streams = tenants::table.select((
+        let streams = tenants::table.filter(tenants::deleted_at.is_null()).select((
             e.id.into_sql::<Text>(),
             tenants::id,
             tenants::event_seq,
@@ -262,10 +262,11 @@ impl Tx<'_> {
             .load::<(String, i64, String)>(self.conn)?;
         Ok(rows
             .into_iter()
-            .map(|(endpoint_id, tenant, tenant_name)| DueDelivery {
+            .map(|(endpoint_id, tenant, name)| DueDelivery {
                 endpoint_id,
                 tenant: TenantId(tenant),
-                tenant_name,
+                // Events of a deleted tenant still name it as it was.
+                tenant_name: super::tenants::original_name(&name).to_string(),
             })
             .collect())
     }

@@ -104,6 +104,7 @@ impl Worker {
                 }
             };
             if claimed.is_empty() {
+                self.purge_retired_tenants().await;
                 tokio::select! {
                     _ = wake.notified() => {}
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
@@ -113,6 +114,22 @@ impl Worker {
             }
             let streams = claimed.into_iter().map(|c| self.deliver_stream(c, &shutdown));
             futures_util::future::join_all(streams).await;
+        }
+    }
+
+    /// Removes deleted tenants whose streams have delivered everything (`tenant.deleted`
+    /// last). Reads first, so an idle worker costs the writer nothing.
+    async fn purge_retired_tenants(&self) {
+        let store = self.store.clone();
+        let purged = blocking(move || {
+            if !store.read(|tx| tx.has_retired_tenants())? {
+                return Ok(0);
+            }
+            store.write(|tx| tx.purge_retired_tenants())
+        })
+        .await;
+        if let Err(e) = purged {
+            tracing::warn!(error = %e, "deleted tenants could not be purged");
         }
     }
 

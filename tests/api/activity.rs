@@ -82,7 +82,11 @@ scim_test!(requests_are_logged_with_client_summary_and_outcome_but_no_secrets, |
     let basic = &rows[0];
     assert_eq!((basic["status"].as_i64(), basic["method"].as_str()), (Some(401), Some("GET")));
     let conflict = &rows[2];
-    assert_eq!((conflict["status"].as_i64(), conflict["scimType"].as_str()), (Some(409), Some("uniqueness")));
+    assert_eq!(
+        (conflict["status"].as_i64(), conflict["scimType"].as_str()),
+        (Some(409), Some("uniqueness")),
+        "{rows:#?}"
+    );
     assert_eq!(conflict["client"], "Okta");
     let entra_row = &rows[3];
     assert_eq!(entra_row["client"], "Entra ID");
@@ -105,11 +109,20 @@ scim_test!(requests_are_logged_with_client_summary_and_outcome_but_no_secrets, |
     let (about, _) = log(&app, &admin, &format!("?resource={id}"), 3).await;
     assert_eq!(about.len(), 3, "the create and the two PATCHes: {about:#?}");
     let (page, _) = log(&app, &admin, "?limit=2", 2).await;
-    let before = page[1]["at"].as_str().unwrap().replace('+', "%2B");
-    let (rest, _) = log(&app, &admin, &format!("?before={before}"), 1).await;
-    assert!(rest.iter().all(|r| r["at"].as_str().unwrap() < page[1]["at"].as_str().unwrap()));
+    let before = page[1]["cursor"].as_str().unwrap();
+    let (rest, _) = log(&app, &admin, &format!("?before={before}"), 5).await;
+    assert_eq!(rest, rows[2..], "the next page starts right after the cursor, same-millisecond entries too");
 
-    for bad in ["?status=abc", "?status=7xx", "?client=netscape", "?resource=a%25b", "?before=yesterday", "?limit=x"] {
+    for bad in [
+        "?status=abc",
+        "?status=7xx",
+        "?client=netscape",
+        "?resource=a%25b",
+        "?before=yesterday",
+        "?before=2026-01-01T00:00:00Z",
+        "?before=2026-01-01T00:00:00Z_a%25",
+        "?limit=x",
+    ] {
         let r = admin_call(&app, &admin, Method::GET, &format!("/tenants/acme/requests{bad}"), None).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
     }
@@ -119,6 +132,7 @@ scim_test!(requests_are_logged_with_client_summary_and_outcome_but_no_secrets, |
 
 fn entry(at: chrono::DateTime<chrono::Utc>, path: &str) -> LogEntry {
     LogEntry {
+        id: path.into(),
         tenant_name: "acme".into(),
         at,
         method: "GET".into(),

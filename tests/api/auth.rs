@@ -94,7 +94,7 @@ scim_test!(a_deleted_tenant_s_token_stops_working, |app| {
         app.send_raw(Method::GET, &format!("{base}/Users"), Some(&auth), &[], None).await.status,
         StatusCode::OK
     );
-    scimd::tenancy::delete_tenant(&app.store, "initech").unwrap();
+    scimd::tenancy::delete_tenant(&app.store, &scimd::clock::SystemClock, "initech").unwrap();
     // The cache trusts a verified credential for at most the recheck interval (1 s in tests).
     actix_web::rt::time::sleep(std::time::Duration::from_millis(1200)).await;
     app.send_raw(Method::GET, &format!("{base}/Users"), Some(&auth), &[], None).await.assert_error(401, None);

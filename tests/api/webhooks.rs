@@ -186,6 +186,18 @@ async fn stream_state(app: &TestApp, admin: &str, id: &str) -> Value {
     r.body["deliveries"][0].clone()
 }
 
+async fn wait_for_state(app: &TestApp, admin: &str, id: &str, want: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let state = stream_state(app, admin, id).await;
+        if state["state"] == want {
+            return state;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "waited for {want}: {state}");
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 async fn user_lifecycle(app: &TestApp, name: &str) -> String {
     let user = app.create_user(name).await;
     let id = user["id"].as_str().unwrap().to_string();
@@ -249,9 +261,8 @@ scim_test!(signed_events_arrive_once_in_order_through_failures_and_a_restart, |a
             acked += 1;
         }
     }
-    let state = stream_state(&app, &admin, &id).await;
+    let state = wait_for_state(&app, &admin, &id, "up to date").await;
     assert_eq!(state["deliveredSeq"], state["latestSeq"], "{state}");
-    assert_eq!(state["state"], "up to date");
 });
 
 scim_test!(
@@ -264,8 +275,8 @@ scim_test!(
         let (id, _) = register(&app, &admin, &receiver.url, None).await;
         user_lifecycle(&app, "bob@example.com").await;
         receiver.wait_for("three attempts", |r| r.received().len() == 3).await;
-        let state = stream_state(&app, &admin, &id).await;
-        assert_eq!(state["state"], "failing", "{state}");
+        // The receiver has answered; scimd records the failure just after.
+        let state = wait_for_state(&app, &admin, &id, "failing").await;
         assert_eq!(state["attempts"], 3);
         assert_eq!(state["lastError"], "HTTP 500: answer 500");
         actix_web::rt::time::sleep(Duration::from_millis(700)).await;
@@ -438,4 +449,57 @@ scim_test!(a_stream_is_never_delivered_by_two_instances_at_once, |app| {
     let seqs: Vec<i64> = receiver.delivered().iter().map(|e| e["data"]["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
     second.stop().await;
+});
+
+scim_test!(deleting_a_tenant_is_heard_by_all_tenants_endpoints_then_purged, |app| {
+    let admin = admin_token(&app);
+    let receiver = Receiver::start().await;
+    let r = admin_call(&app, &admin, Method::POST, "/webhooks", Some(json!({"allTenants": true, "url": receiver.url})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let hook = r.body["id"].as_str().unwrap().to_string();
+    let (base, token) = app.tenant("doomed");
+    let auth = format!("Bearer {token}");
+    let body = serde_json::to_vec(&crate::helpers::okta_user("zed@example.com")).unwrap();
+    let created = app
+        .send_raw(
+            Method::POST,
+            &format!("{base}/Users"),
+            Some(&auth),
+            &[("Content-Type", "application/scim+json")],
+            Some(body),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+
+    // Hold delivery back, delete the tenant, then let it through: tenant.deleted comes last.
+    receiver.fail_always(true);
+    receiver.wait_for("an attempt", |r| !r.received().is_empty()).await;
+    assert_eq!(admin_call(&app, &admin, Method::DELETE, "/tenants/doomed", None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(admin_call(&app, &admin, Method::GET, "/tenants/doomed", None).await.status, StatusCode::NOT_FOUND);
+    let r = app.send_raw(Method::GET, &format!("{base}/Users"), Some(&auth), &[], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "its credentials are gone at once");
+    let listed = admin_call(&app, &admin, Method::GET, "/tenants", None).await;
+    assert!(!listed.raw.windows(6).any(|w| w == b"doomed"), "{}", listed.body);
+    receiver.fail_always(false);
+    receiver
+        .wait_for("the doomed tenant's events", |r| {
+            r.delivered().iter().filter(|e| e["data"]["tenant"] == "doomed").count() == 4
+        })
+        .await;
+    let doomed: Vec<Value> = receiver.delivered().into_iter().filter(|e| e["data"]["tenant"] == "doomed").collect();
+    let types: Vec<&str> = doomed.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["tenant.created", "credential.issued", "user.created", "tenant.deleted"]);
+
+    // Once delivered, the retired row goes, and the name can be used again.
+    let start = Instant::now();
+    loop {
+        let shown = admin_call(&app, &admin, Method::GET, &format!("/webhooks/{hook}"), None).await;
+        if shown.body["deliveries"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{}", shown.body);
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.tenant("doomed");
 });

@@ -35,3 +35,8 @@ CREATE TABLE webhook_deliveries (
     PRIMARY KEY (endpoint_id, tenant_id)
 );
 CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries (tenant_id);
+
+-- A deleted tenant whose events some endpoint still has to receive (tenant.deleted last): its
+-- data is gone, its name is freed (renamed to name~deleted~id, which no valid name matches),
+-- and the row with its events is purged once every stream has caught up.
+ALTER TABLE tenants ADD COLUMN deleted_at TIMESTAMP;

@@ -111,7 +111,7 @@ async fn delete_tenant(state: web::Data<AppState>, caller: AdminApiCaller, path:
     let name = path.into_inner();
     caller.audit("delete tenant", &name);
     let (s, tenant) = (state.clone(), name.clone());
-    blocking(move || tenancy::delete_tenant(&s.store, &tenant)).await?;
+    blocking(move || tenancy::delete_tenant(&s.store, s.clock.as_ref(), &tenant)).await?;
     state.auth.forget_tenant(&name);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -286,7 +286,7 @@ async fn delete(
     }
     admin.audit("delete tenant", &name);
     let (s, tenant) = (state.clone(), name.clone());
-    blocking(move || tenancy::delete_tenant(&s.store, &tenant)).await?;
+    blocking(move || tenancy::delete_tenant(&s.store, s.clock.as_ref(), &tenant)).await?;
     state.auth.forget_tenant(&name);
     Ok(redirect("/admin"))
 }

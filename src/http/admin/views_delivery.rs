@@ -219,7 +219,7 @@ pub fn activity(session: &Session, tenant: &str, rows: &[LogRow], f: &LogFilter,
             }
             @if let Some(last) = rows.last() {
                 @if rows.len() as i64 == f.limit {
-                    p { a href={ (base) "?status=" (status) "&client=" (client) "&resource=" (resource) "&before=" (last.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)) } { "Older" } }
+                    p { a href={ (base) "?status=" (status) "&client=" (client) "&resource=" (resource) "&before=" (crate::activity::cursor(last)) } { "Older" } }
                 }
             }
             p { a href={ "/admin/tenants/" (tenant) } { "Back to tenant " (tenant) } }
