@@ -162,8 +162,13 @@ impl Worker {
         let filter = EventFilter::parse(c.endpoint.event_types.as_deref())?;
         loop {
             let events = self.read_events(c).await?;
-            let full_batch = events.len() as i64 == self.settings.batch;
+            let mut more = events.len() as i64 == self.settings.batch;
             for event in &events {
+                if *shutdown.borrow() {
+                    // Stopping: record what was delivered and let the stream go.
+                    more = false;
+                    break;
+                }
                 if !filter.matches(&event.event_type) {
                     c.delivered_seq = event.seq;
                     continue;
@@ -176,7 +181,7 @@ impl Worker {
                 }
                 c.delivered_seq = event.seq;
             }
-            let more = full_batch && !*shutdown.borrow();
+            let more = more && !*shutdown.borrow();
             let until = more.then(|| self.clock.now() + self.settings.lease);
             if !self.progress(c, until).await? || !more {
                 return Ok(());
