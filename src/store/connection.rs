@@ -87,8 +87,15 @@ impl r2d2::ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// A connection whose transaction could not be rolled back is not used again, so the next
+    /// request cannot inherit half of someone else's transaction.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        use diesel::connection::TransactionManager;
+        std::thread::panicking()
+            || <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+            || <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+                .transaction_depth()
+                .map_or(true, |depth| depth.is_some())
     }
 }
 

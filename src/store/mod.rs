@@ -4,6 +4,7 @@
 //! Every query function takes a `TenantId`, so no query can forget which tenant it serves.
 
 mod admin;
+mod commit;
 mod connection;
 mod credentials;
 mod directory;
@@ -30,6 +31,7 @@ pub use users::{ListedUsers, NewUser, UserListQuery, UserRow, UserValueRow, User
 pub use webhooks::{DeliveryRow, DueDelivery, EndpointRow, NewEndpoint};
 
 use crate::error::{Error, Result};
+use commit::Lane;
 use connection::{AnyConnection, Pool};
 use diesel::connection::Connection;
 use std::sync::Arc;
@@ -52,6 +54,10 @@ impl TenantId {
 pub struct Store {
     read: Pool,
     write: Pool,
+    /// SQLite's writes share commits (`commit`). PostgreSQL already flushes the WAL once for
+    /// all the commits waiting on it, and runs each write's statements while others run theirs:
+    /// queueing its writes in one lane was measured slower (PATCH 2,018 → 1,380/s).
+    group_commit: Option<Arc<Lane>>,
     backend: Backend,
     /// Woken after a commit that appended events, so webhook delivery starts at once.
     events_committed: Arc<Notify>,
@@ -76,7 +82,8 @@ impl Store {
     /// Connects, applies pending migrations, and returns the pools.
     pub fn open(database_url: &str, pool_size: u32) -> Result<Store> {
         let (read, write, backend) = connection::pools(database_url, pool_size)?;
-        let store = Store { read, write, backend, events_committed: Arc::new(Notify::new()) };
+        let group_commit = (backend == Backend::Sqlite).then(Arc::default);
+        let store = Store { read, write, group_commit, backend, events_committed: Arc::new(Notify::new()) };
         let mut conn = store.write.get().map_err(Error::internal)?;
         connection::run_migrations(&mut conn)?;
         Ok(store)
@@ -92,20 +99,31 @@ impl Store {
         conn.transaction(|conn| f(&mut Tx { conn, appended_events: false }))
     }
 
-    /// Runs `f` in one write transaction: all of it commits or none of it does.
+    /// Runs `f` as one write: all of it commits or none of it does, and it returns once the
+    /// commit is durable.
     pub fn write<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
-        let mut conn = self.write.get().map_err(Error::internal)?;
-        let mut appended = false;
-        let out = conn.transaction(|conn| {
-            let mut tx = Tx { conn, appended_events: false };
-            let out = f(&mut tx);
-            appended = tx.appended_events;
-            out
-        })?;
+        let (out, appended) = match &self.group_commit {
+            Some(lane) => {
+                let (out, committed) = lane.run(&self.write, f);
+                (out, committed.appended_events)
+            }
+            None => {
+                let mut conn = self.write.get().map_err(Error::internal)?;
+                let mut appended = false;
+                let out = conn.transaction(|conn| {
+                    let mut tx = Tx { conn, appended_events: false };
+                    let out = f(&mut tx);
+                    appended = tx.appended_events;
+                    out
+                });
+                let appended = appended && out.is_ok();
+                (out, appended)
+            }
+        };
         if appended {
             self.events_committed.notify_one();
         }
-        Ok(out)
+        out
     }
 
     /// Notified after each commit that appended events (in this process only: other replicas
