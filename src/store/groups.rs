@@ -5,7 +5,7 @@ use super::errors::is_unique_violation_on;
 use super::predicate::{Predicate, SortKey, Table};
 use super::schema::{group_members, groups};
 use super::sql::{self, Piece, Writer};
-use super::{connection::AnyConnection, TenantId, Tx};
+use super::{connection::AnyConnection, Backend, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -465,10 +465,22 @@ impl Tx<'_> {
         let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
         w.sql("WITH RECURSIVE anc(user_pk, group_pk) AS (SELECT member_pk, group_pk FROM group_members WHERE tenant_id = ");
         w.bind(t.clone());
-        w.sql(" AND member_type = 'User' AND member_pk IN (");
-        w.bind_list(user_pks.iter().map(|p| Piece::BigInt(*p)));
+        // SQLite: the users as one JSON array, so the statement's text is the same for any
+        // number of them and each connection prepares it once (GET /Users/{id} 6,500 → 8,200/s).
+        // PostgreSQL's generic plan for that form was slower than planning the list each time
+        // (1,447 → 611/s), so it gets the list.
+        let pg = self.backend() == Backend::Postgres;
+        if pg {
+            w.sql(" AND member_type = 'User' AND member_pk IN (");
+            w.bind_list(user_pks.iter().map(|p| Piece::BigInt(*p)));
+            w.sql(")");
+        } else {
+            w.sql(" AND member_type = 'User' AND member_pk IN (SELECT value FROM json_each(");
+            w.bind(Piece::Text(serde_json::to_string(user_pks).map_err(Error::internal)?));
+            w.sql("))");
+        }
         w.sql(
-            ") UNION SELECT anc.user_pk, m.group_pk FROM group_members m JOIN anc \
+            " UNION SELECT anc.user_pk, m.group_pk FROM group_members m JOIN anc \
              ON m.member_type = 'Group' AND m.member_pk = anc.group_pk WHERE m.tenant_id = ",
         );
         w.bind(t.clone());
@@ -478,7 +490,9 @@ impl Tx<'_> {
              AND d.member_type = 'User' AND d.member_pk = anc.user_pk) AS direct \
              FROM anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk",
         );
-        let rows: Vec<UserGroupRow> = sql::load(self.conn, &w.into_pieces())?;
+        let pieces = w.into_pieces();
+        let rows: Vec<UserGroupRow> =
+            if pg { sql::load(self.conn, &pieces)? } else { sql::load_prepared(self.conn, &pieces)? };
         Ok(rows
             .into_iter()
             .map(|r| UserGroup { user_pk: r.user_pk, group_id: r.group_id, display: r.display, direct: r.direct })

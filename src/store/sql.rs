@@ -388,6 +388,45 @@ where
     }
 }
 
+/// `load` for SQL whose shape scimd fixes, never a client's filter: each connection prepares
+/// it once and keeps it (Diesel caches statements by their text, without a bound), instead of
+/// parsing and planning it on every request as `sql_query` does.
+pub(super) fn load_prepared<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
+where
+    T: diesel::deserialize::QueryableByName<Sqlite> + diesel::deserialize::QueryableByName<Pg> + 'static,
+{
+    use diesel::RunQueryDsl;
+    match conn {
+        AnyConnection::Sqlite(c) => Prepared(pieces).load(c),
+        AnyConnection::Postgresql(c) => Prepared(pieces).load(c),
+    }
+}
+
+struct Prepared<'a>(&'a [Piece]);
+
+impl QueryId for Prepared<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl QueryFragment<Sqlite> for Prepared<'_> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        walk_pieces(self.0, pass)
+    }
+}
+
+impl QueryFragment<Pg> for Prepared<'_> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        walk_pieces(self.0, pass)
+    }
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for Prepared<'_> {}
+
 /// The pieces as text with the backend's placeholders, for EXPLAIN.
 pub(super) fn placeholder_text(backend: Backend, pieces: &[Piece], first_index: usize) -> String {
     let mut out = String::new();

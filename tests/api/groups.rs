@@ -217,6 +217,23 @@ scim_test!(nested_groups_give_users_direct_and_indirect_groups, |app| {
     assert_eq!(user0["groups"][0]["$ref"], format!("{}/Groups/{inner_id}", app.base));
     let listed = app.get("/Users?filter=userName%20eq%20%22nest0%40x.com%22").await.body;
     assert_eq!(listed["Resources"][0]["groups"].as_array().unwrap().len(), 2);
+    // A page of several users gets each user's own groups (one lookup for the page).
+    let page = app.get("/Users?filter=userName%20sw%20%22nest%22&sortBy=userName").await.body;
+    let per_user: Vec<Vec<(String, String)>> = page["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            u["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| (g["display"].as_str().unwrap().to_string(), g["type"].as_str().unwrap().to_string()))
+                .collect()
+        })
+        .collect();
+    let pair = |d: &str, t: &str| (d.to_string(), t.to_string());
+    assert_eq!(per_user, [vec![pair("Inner", "direct"), pair("Outer", "indirect")], vec![pair("Outer", "direct")]]);
     assert!(app.get(&format!("/Users/{}?excludedAttributes=groups", u[0])).await.body.get("groups").is_none());
     // A cycle terminates.
     app.patch(
