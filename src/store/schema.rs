@@ -9,6 +9,8 @@ diesel::table! {
         strict_rfc -> Bool,
         event_seq -> BigInt,
         deleted_at -> Nullable<Timestamp>,
+        user_count -> BigInt,
+        group_count -> BigInt,
     }
 }
 

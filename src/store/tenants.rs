@@ -1,10 +1,11 @@
 //! Queries on `tenants`.
 
 use super::schema::{credentials, groups, request_log, tenants, users, webhook_deliveries};
+use super::predicate::Table;
 use super::{errors::is_unique_violation_on, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::dsl::{count_star, max};
+use diesel::dsl::max;
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -97,35 +98,41 @@ impl Tx<'_> {
         Ok(n > 0)
     }
 
-    /// Users, groups and last credential use of one tenant (counted on the tenant's indexes).
+    /// Users, groups and last credential use of one tenant (the counts the triggers of
+    /// migration 000010 keep on the tenant row).
     pub fn tenant_stats(&mut self, tenant: TenantId) -> Result<TenantStats> {
-        let users = users::table.filter(users::tenant_id.eq(tenant.0)).count().get_result::<i64>(self.conn)?;
-        let groups = groups::table.filter(groups::tenant_id.eq(tenant.0)).count().get_result::<i64>(self.conn)?;
         let last = credentials::table
             .filter(credentials::tenant_id.eq(tenant.0))
             .select(max(credentials::last_used_at))
             .first::<Option<NaiveDateTime>>(self.conn)?;
-        let latest_event =
-            tenants::table.filter(tenants::id.eq(tenant.0)).select(tenants::event_seq).first::<i64>(self.conn)?;
+        let (users, groups, latest_event) = tenants::table
+            .filter(tenants::id.eq(tenant.0))
+            .select((tenants::user_count, tenants::group_count, tenants::event_seq))
+            .first::<(i64, i64, i64)>(self.conn)?;
         Ok(TenantStats { users, groups, last_activity: last.map(|t| t.and_utc()), latest_event })
     }
 
-    /// `tenant_stats` of every tenant, in three grouped queries.
+    /// How many users or groups the tenant has: what an unfiltered list reports as
+    /// totalResults without counting rows.
+    pub fn resource_count(&mut self, tenant: TenantId, table: Table) -> Result<u64> {
+        let row = tenants::table.filter(tenants::id.eq(tenant.0));
+        let n = match table {
+            Table::Users => row.select(tenants::user_count).first::<i64>(self.conn).optional()?,
+            Table::Groups => row.select(tenants::group_count).first::<i64>(self.conn).optional()?,
+        };
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    /// `tenant_stats` of every tenant, in two queries.
     pub fn all_tenant_stats(&mut self) -> Result<HashMap<TenantId, TenantStats>> {
         let mut stats: HashMap<TenantId, TenantStats> = HashMap::new();
-        let user_counts = users::table
-            .group_by(users::tenant_id)
-            .select((users::tenant_id, count_star()))
-            .load::<(i64, i64)>(self.conn)?;
-        for (t, n) in user_counts {
-            stats.entry(TenantId(t)).or_default().users = n;
-        }
-        let group_counts = groups::table
-            .group_by(groups::tenant_id)
-            .select((groups::tenant_id, count_star()))
-            .load::<(i64, i64)>(self.conn)?;
-        for (t, n) in group_counts {
-            stats.entry(TenantId(t)).or_default().groups = n;
+        let counts = tenants::table
+            .select((tenants::id, tenants::user_count, tenants::group_count))
+            .load::<(i64, i64, i64)>(self.conn)?;
+        for (t, users, groups) in counts {
+            let entry = stats.entry(TenantId(t)).or_default();
+            entry.users = users;
+            entry.groups = groups;
         }
         let last_used = credentials::table
             .group_by(credentials::tenant_id)

@@ -88,3 +88,63 @@ scim_test!(bad_paging_parameters_are_400_invalid_value, |app| {
     app.get("/Users?count=ten").await.assert_error(400, Some("invalidValue"));
     app.get("/Users?startIndex=1.5").await.assert_error(400, Some("invalidValue"));
 });
+
+// Unfiltered lists answer totalResults from counters on the tenant row (migration 000010);
+// they must agree with a count of the rows through every way rows come and go.
+scim_test!(unfiltered_totals_stay_exact_through_creates_deletes_and_tenant_removal, |app| {
+    let totals = |path: &'static str| {
+        let app = &app;
+        async move {
+            let all = app.get(path).await.body["totalResults"].clone();
+            let counted = app.get(&format!("{path}?filter=id%20pr")).await.body["totalResults"].clone();
+            assert_eq!(all, counted, "{path}: counter vs count");
+            all
+        }
+    };
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(app.create_user(&format!("u{i}@x.com")).await["id"].as_str().unwrap().to_string());
+    }
+    for name in ["g1", "g2"] {
+        let r = app.post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    assert_eq!((totals("/Users").await, totals("/Groups").await), (json!(6), json!(2)));
+
+    // A create that fails (duplicate userName) and writes that change no row count.
+    app.post("/Users", crate::helpers::okta_user("U0@x.com")).await.assert_error(409, Some("uniqueness"));
+    let deactivate = crate::helpers::patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(app.patch(&format!("/Users/{}", ids[1]), deactivate).await.status, StatusCode::OK);
+    assert_eq!(app.delete(&format!("/Users/{}", ids[0])).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&format!("/Users/{}", ids[0])).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(totals("/Users").await, json!(5));
+    let page = app.get("/Users?startIndex=5&count=2").await.body;
+    assert_eq!((page["totalResults"].clone(), page["itemsPerPage"].clone()), (json!(5), json!(1)));
+    assert_eq!(names(&page), ["u5@x.com"]);
+
+    // Other tenants' rows, and their removal (cascade and retirement), leave acme's totals alone.
+    for (name, retire) in [("globex", false), ("initech", true)] {
+        let (base, token) = app.tenant(name);
+        for i in 0..3 {
+            let url = format!("{base}/Users");
+            let body = crate::helpers::okta_user(&format!("{name}{i}@x.com")).to_string().into_bytes();
+            let auth = format!("Bearer {token}");
+            let r = app
+                .send_raw(awc::http::Method::POST, &url, Some(&auth), &[("Content-Type", "application/scim+json")], Some(body))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED);
+        }
+        let tenant = app.store.read(|tx| tx.tenant_by_name(name)).unwrap().unwrap();
+        assert_eq!(app.store.read(|tx| tx.tenant_stats(tenant.id)).unwrap().users, 3);
+        if retire {
+            app.store.write(|tx| tx.retire_tenant(tenant.id, chrono::Utc::now())).unwrap();
+            let stats = app.store.read(|tx| tx.tenant_stats(tenant.id)).unwrap();
+            assert_eq!((stats.users, stats.groups), (0, 0));
+        } else {
+            scimd::tenancy::delete_tenant(&app.store, &scimd::clock::SystemClock, name).unwrap();
+        }
+    }
+    assert_eq!((totals("/Users").await, totals("/Groups").await), (json!(5), json!(2)));
+    let (_, acme) = scimd::tenancy::tenant_overview(&app.store, "acme").unwrap();
+    assert_eq!((acme.users, acme.groups), (5, 2));
+});
