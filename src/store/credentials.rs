@@ -99,7 +99,7 @@ impl Tx<'_> {
         let row = credentials::table
             .filter(credentials::tenant_id.eq(tenant.0).and(credentials::id.eq(id)))
             .select(COLUMNS)
-            .first::<Columns>(self.conn)
+            .get_result::<Columns>(self.conn) // the primary key: one row at most, no bound LIMIT
             .optional()?;
         Ok(row.map(from_columns))
     }

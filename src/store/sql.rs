@@ -370,6 +370,11 @@ pub fn order_sql(backend: Backend, table: Table, key: &SortKey) -> RawSql<Text> 
     RawSql::new(w.pieces)
 }
 
+/// Creation order, the order of lists without sortBy.
+pub fn order_by_pk(table: Table) -> RawSql<Text> {
+    RawSql::new(vec![Piece::Sql(format!("{}.pk ASC", table.name()))])
+}
+
 /// Runs raw pieces as a query and reads its rows by column name.
 pub(super) fn load<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
 where

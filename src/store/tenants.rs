@@ -1,7 +1,7 @@
 //! Queries on `tenants`.
 
-use super::schema::{credentials, groups, request_log, tenants, users, webhook_deliveries};
 use super::predicate::Table;
+use super::schema::{credentials, groups, request_log, tenants, users, webhook_deliveries};
 use super::{errors::is_unique_violation_on, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -69,7 +69,7 @@ impl Tx<'_> {
         let row = tenants::table
             .filter(tenants::name.eq(name).and(tenants::deleted_at.is_null()))
             .select(COLUMNS)
-            .first::<Columns>(self.conn)
+            .get_result::<Columns>(self.conn) // names are unique: no bound LIMIT
             .optional()?;
         Ok(row.map(from_columns))
     }
@@ -117,8 +117,8 @@ impl Tx<'_> {
     pub fn resource_count(&mut self, tenant: TenantId, table: Table) -> Result<u64> {
         let row = tenants::table.filter(tenants::id.eq(tenant.0));
         let n = match table {
-            Table::Users => row.select(tenants::user_count).first::<i64>(self.conn).optional()?,
-            Table::Groups => row.select(tenants::group_count).first::<i64>(self.conn).optional()?,
+            Table::Users => row.select(tenants::user_count).get_result::<i64>(self.conn).optional()?,
+            Table::Groups => row.select(tenants::group_count).get_result::<i64>(self.conn).optional()?,
         };
         Ok(n.unwrap_or(0).max(0) as u64)
     }

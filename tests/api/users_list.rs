@@ -106,7 +106,9 @@ scim_test!(unfiltered_totals_stay_exact_through_creates_deletes_and_tenant_remov
         ids.push(app.create_user(&format!("u{i}@x.com")).await["id"].as_str().unwrap().to_string());
     }
     for name in ["g1", "g2"] {
-        let r = app.post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})).await;
+        let r = app
+            .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}))
+            .await;
         assert_eq!(r.status, StatusCode::CREATED);
     }
     assert_eq!((totals("/Users").await, totals("/Groups").await), (json!(6), json!(2)));
@@ -130,7 +132,13 @@ scim_test!(unfiltered_totals_stay_exact_through_creates_deletes_and_tenant_remov
             let body = crate::helpers::okta_user(&format!("{name}{i}@x.com")).to_string().into_bytes();
             let auth = format!("Bearer {token}");
             let r = app
-                .send_raw(awc::http::Method::POST, &url, Some(&auth), &[("Content-Type", "application/scim+json")], Some(body))
+                .send_raw(
+                    awc::http::Method::POST,
+                    &url,
+                    Some(&auth),
+                    &[("Content-Type", "application/scim+json")],
+                    Some(body),
+                )
                 .await;
             assert_eq!(r.status, StatusCode::CREATED);
         }
