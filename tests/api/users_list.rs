@@ -153,6 +153,18 @@ scim_test!(unfiltered_totals_stay_exact_through_creates_deletes_and_tenant_remov
         }
     }
     assert_eq!((totals("/Users").await, totals("/Groups").await), (json!(5), json!(2)));
+
+    // Concurrent creates (counted at commit on PostgreSQL) are each counted once.
+    let created = futures_util::future::join_all(
+        (0..16).map(|i| app.post("/Users", crate::helpers::okta_user(&format!("c{i}@x.com")))),
+    )
+    .await;
+    assert!(created.iter().all(|r| r.status == StatusCode::CREATED));
+    assert_eq!(totals("/Users").await, json!(21));
+    for id in &ids[1..] {
+        assert_eq!(app.delete(&format!("/Users/{id}")).await.status, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(totals("/Users").await, json!(16));
     let (_, acme) = scimd::tenancy::tenant_overview(&app.store, "acme").unwrap();
-    assert_eq!((acme.users, acme.groups), (5, 2));
+    assert_eq!((acme.users, acme.groups), (16, 2));
 });
