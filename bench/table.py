@@ -1,7 +1,8 @@
 """Turns a file of named wrk RESULT lines (`NAME requests=… seconds=…`) into a markdown table,
-with every row also given as a share of the `hello` row (the machine's HTTP limit in this run).
+with every row also given as a share of the `hello` row (the machine's HTTP limit in this run)
+and, when the lines carry `cpu_ticks`, the server's CPU time per request.
 Usage: table.py RESULTS_FILE TITLE"""
-import sys
+import os, sys
 
 rows = {}
 for line in open(sys.argv[1]):
@@ -9,8 +10,14 @@ for line in open(sys.argv[1]):
     rows[name] = {k: float(v) for k, v in (p.split("=") for p in kv)}
 hello = rows["hello"]["requests"] / rows["hello"]["seconds"]
 print(f"{sys.argv[2]}\n")
-print("| scenario | req/s | p50 ms | p99 ms | errors | share of hello world |")
-print("|---|---:|---:|---:|---:|---:|")
+cpu = all("cpu_ticks" in r for r in rows.values())
+tick = 1e6 / os.sysconf("SC_CLK_TCK")
+head = "| scenario | req/s | p50 ms | p99 ms | errors | share of hello world |"
+print(head + (" server CPU µs/req |" if cpu else ""))
+print("|---|---:|---:|---:|---:|---:|" + ("---:|" if cpu else ""))
 for name, r in rows.items():
     rps = r["requests"] / r["seconds"]
-    print(f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {int(r['errors'])} | {rps/hello:.0%} |")
+    line = f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {int(r['errors'])} | {rps/hello:.0%} |"
+    if cpu:
+        line += f" {r['cpu_ticks'] * tick / max(r['requests'], 1):,.0f} |"
+    print(line)
