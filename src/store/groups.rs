@@ -164,6 +164,12 @@ struct UserGroupRow {
     direct: bool,
 }
 
+#[derive(QueryableByName)]
+struct NestedRow {
+    #[diesel(sql_type = Bool)]
+    nested: bool,
+}
+
 impl Tx<'_> {
     pub fn insert_group(&mut self, tenant: TenantId, id: &str, w: &GroupWrite, now: DateTime<Utc>) -> Result<GroupRow> {
         let now_naive = now.naive_utc();
@@ -491,12 +497,15 @@ impl Tx<'_> {
         // Most directories have no group inside a group (Okta pushes flat groups). Then a
         // user's groups are its direct memberships: one indexed join, cheap to plan, instead
         // of the recursive query, which PostgreSQL plans afresh on every read.
-        let nested = diesel::select(diesel::dsl::exists(
-            group_members::table
-                .filter(group_members::tenant_id.eq(tenant.0).and(group_members::member_type.eq("Group"))),
-        ))
-        .get_result::<bool>(self.conn)?;
+        // 'Group' is a literal: bound, PostgreSQL's generic plan (the statement is prepared)
+        // cannot see that no row has it and scanned the whole membership table.
         let t = Piece::BigInt(tenant.0);
+        let check = [
+            Piece::Sql("SELECT EXISTS (SELECT 1 FROM group_members WHERE tenant_id = ".into()),
+            t.clone(),
+            Piece::Sql(" AND member_type = 'Group') AS nested".into()),
+        ];
+        let nested = sql::load_prepared::<NestedRow>(self.conn, &check)?.first().is_some_and(|r| r.nested);
         let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
         if nested {
             w.sql("WITH RECURSIVE anc(user_pk, group_pk) AS (");
