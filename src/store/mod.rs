@@ -95,8 +95,29 @@ impl Store {
 
     /// Runs `f` in a read transaction: one consistent snapshot for, e.g., a page and its total.
     pub fn read<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        type Manager = <AnyConnection as Connection>::TransactionManager;
         let mut conn = self.read.get().map_err(Error::internal)?;
-        conn.transaction(|conn| f(&mut Tx { conn, appended_events: false }))
+        let conn: &mut AnyConnection = &mut conn;
+        let AnyConnection::Postgresql(pg) = conn else {
+            // SQLite: a transaction reads one snapshot of the WAL.
+            return conn.transaction(|conn| f(&mut Tx { conn, appended_events: false }));
+        };
+        // PostgreSQL's default, READ COMMITTED, takes a new snapshot per statement, so a page
+        // and its total could disagree; REPEATABLE READ READ ONLY reads one snapshot and never
+        // fails to serialise. A connection left inside the transaction (a failed rollback, a
+        // panic) is discarded by the pool.
+        AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        let out = f(&mut Tx { conn, appended_events: false });
+        match out {
+            Ok(value) => Manager::commit_transaction(conn).map(|()| value).map_err(Error::from),
+            Err(e) => {
+                if let Err(rollback) = Manager::rollback_transaction(conn) {
+                    tracing::warn!(error = %rollback, "rolling back a read transaction failed");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Runs `f` as one write: all of it commits or none of it does, and it returns once the

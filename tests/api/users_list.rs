@@ -168,3 +168,20 @@ scim_test!(unfiltered_totals_stay_exact_through_creates_deletes_and_tenant_remov
     let (_, acme) = scimd::tenancy::tenant_overview(&app.store, "acme").unwrap();
     assert_eq!((acme.users, acme.groups), (16, 2));
 });
+
+// A list reads one snapshot: while users are being created, every whole-directory page holds
+// exactly totalResults users (on PostgreSQL the read runs REPEATABLE READ; under its default,
+// READ COMMITTED, the total and the rows were read at different moments).
+scim_test!(a_page_and_its_total_come_from_one_snapshot_while_users_are_created, |app| {
+    let creates = futures_util::future::join_all(
+        (0..100).map(|i| app.post("/Users", crate::helpers::okta_user(&format!("s{i}@x.com")))),
+    );
+    let lists = futures_util::future::join_all((0..50).map(|_| app.get("/Users?startIndex=1&count=1000")));
+    let (created, listed) = futures_util::future::join(creates, lists).await;
+    assert!(created.iter().all(|r| r.status == StatusCode::CREATED));
+    for page in listed {
+        assert_eq!(page.status, StatusCode::OK);
+        let total = page.body["totalResults"].as_u64().unwrap();
+        assert_eq!(names(&page.body).len() as u64, total, "{}", page.body["itemsPerPage"]);
+    }
+});
