@@ -281,7 +281,7 @@ impl Tx<'_> {
             None => sql::order_by_pk(Table::Groups),
         };
         if q.offset == 0 && total <= q.limit {
-            // The whole result is the page (Okta's userName eq pre-check): one statement with
+            // The whole result is the page (an IdP's displayName eq pre-check): one statement with
             // no LIMIT, which SQLite keeps prepared (a bound LIMIT makes SQLite re-prepare the
             // statement on every execution). Truncated in case rows arrived since the count.
             let query = filtered(backend, tenant, &q.predicate).select(ROW_COLUMNS).order(order(q.sort.as_ref()));
