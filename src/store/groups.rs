@@ -1,38 +1,18 @@
-//! Queries on `groups` and `group_members`. Membership changes are set operations in SQL that
-//! touch only the rows they change; nothing here reads a group's whole member list.
+//! Queries on `groups`: create, read, update, delete and list. Memberships live in
+//! `members`.
 
 use super::errors::is_unique_violation_on;
+use super::members::MemberKind;
 use super::predicate::{Predicate, SortKey, Table};
-use super::schema::{group_members, groups};
-use super::sql::{self, Piece, Writer};
-use super::{connection::AnyConnection, Backend, TenantId, Tx};
+use super::schema::groups;
+use super::sql;
+use super::{connection::AnyConnection, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use std::collections::HashMap;
 
 type Db = <AnyConnection as Connection>::Backend;
-
-/// A membership row a statement inserted or deleted (its RETURNING clause).
-#[derive(QueryableByName)]
-struct ChangedMember {
-    #[diesel(sql_type = Text)]
-    member_type: String,
-    #[diesel(sql_type = BigInt)]
-    member_pk: i64,
-}
-
-/// The members of `asked` that a statement really changed, in the order asked.
-fn pick(asked: &[MemberRef], changed: &[ChangedMember]) -> Vec<MemberRef> {
-    let changed: std::collections::HashSet<(&str, i64)> =
-        changed.iter().map(|c| (c.member_type.as_str(), c.member_pk)).collect();
-    asked.iter().filter(|m| changed.contains(&(m.kind.as_str(), m.pk))).cloned().collect()
-}
-
-/// Rows per statement when a membership change names many members (well under both
-/// backends' bound-parameter limits).
-const CHUNK: usize = 500;
 
 #[derive(Debug, Clone)]
 pub struct GroupWrite {
@@ -51,56 +31,6 @@ pub struct GroupRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub last_modified: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MemberKind {
-    User,
-    Group,
-}
-
-impl MemberKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberKind::User => "User",
-            MemberKind::Group => "Group",
-        }
-    }
-
-    fn parse(s: &str) -> MemberKind {
-        if s == "Group" {
-            MemberKind::Group
-        } else {
-            MemberKind::User
-        }
-    }
-}
-
-/// A member that exists: its kind, internal key and SCIM id (and the display a client gave).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MemberRef {
-    pub kind: MemberKind,
-    pub pk: i64,
-    pub id: String,
-    pub display: Option<String>,
-}
-
-/// A member as a group renders it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberView {
-    pub kind: MemberKind,
-    pub pk: i64,
-    pub id: String,
-    pub display: Option<String>,
-}
-
-/// A group a user belongs to, directly or through nested groups.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserGroup {
-    pub user_pk: i64,
-    pub group_id: String,
-    pub display: String,
-    pub direct: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -138,36 +68,6 @@ fn filtered(backend: super::Backend, tenant: TenantId, predicate: &Predicate) ->
         Predicate::Const(true) => query,
         p => query.filter(sql::filter_sql(backend, tenant.0, Table::Groups, p)),
     }
-}
-
-#[derive(QueryableByName)]
-struct MemberRow {
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = BigInt)]
-    pk: i64,
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    display: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct UserGroupRow {
-    #[diesel(sql_type = BigInt)]
-    user_pk: i64,
-    #[diesel(sql_type = Text)]
-    group_id: String,
-    #[diesel(sql_type = Text)]
-    display: String,
-    #[diesel(sql_type = Bool)]
-    direct: bool,
-}
-
-#[derive(QueryableByName)]
-struct NestedRow {
-    #[diesel(sql_type = Bool)]
-    nested: bool,
 }
 
 impl Tx<'_> {
@@ -251,20 +151,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Removes `pk` from every group it is a member of.
-    pub fn delete_memberships_of(&mut self, tenant: TenantId, kind: MemberKind, pk: i64) -> Result<()> {
-        diesel::delete(
-            group_members::table.filter(
-                group_members::tenant_id
-                    .eq(tenant.0)
-                    .and(group_members::member_type.eq(kind.as_str()))
-                    .and(group_members::member_pk.eq(pk)),
-            ),
-        )
-        .execute(self.conn)?;
-        Ok(())
-    }
-
     pub fn list_groups(&mut self, tenant: TenantId, q: &GroupListQuery) -> Result<ListedGroups> {
         let backend = self.backend();
         // RFC 7644 §3.4.2: totalResults is exact. Unfiltered (Okta "Import Now" pages), it is
@@ -302,253 +188,5 @@ impl Tx<'_> {
         let position: HashMap<i64, usize> = pks.iter().enumerate().map(|(i, pk)| (*pk, i)).collect();
         rows.sort_by_key(|r| position.get(&r.0).copied().unwrap_or(usize::MAX));
         Ok(ListedGroups { total, rows: rows.into_iter().map(from_columns).collect() })
-    }
-
-    /// The users and groups of this tenant among `ids` (the others do not exist here).
-    pub fn resolve_members(&mut self, tenant: TenantId, ids: &[String]) -> Result<Vec<MemberRef>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-            for (i, (table, kind)) in [("users", "User"), ("groups", "Group")].into_iter().enumerate() {
-                if i > 0 {
-                    w.sql(" UNION ALL ");
-                }
-                w.sql(&format!("SELECT '{kind}' AS kind, pk, id, NULL AS display FROM {table} WHERE tenant_id = "));
-                w.bind(Piece::BigInt(tenant.0));
-                w.sql(" AND id IN (");
-                w.bind_list(chunk.iter().map(|id| Piece::Text(id.clone())));
-                w.sql(")");
-            }
-            let rows: Vec<MemberRow> = sql::load(self.conn, &w.into_pieces())?;
-            out.extend(rows.into_iter().map(|r| MemberRef {
-                kind: MemberKind::parse(&r.kind),
-                pk: r.pk,
-                id: r.id,
-                display: None,
-            }));
-        }
-        Ok(out)
-    }
-
-    /// Adds the members that are not there yet; returns those it added.
-    pub fn add_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<Vec<MemberRef>> {
-        let mut added = Vec::new();
-        for chunk in members.chunks(CHUNK) {
-            let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-            w.sql("INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk, display) VALUES ");
-            for (i, m) in chunk.iter().enumerate() {
-                w.sql(if i == 0 { "(" } else { ", (" });
-                w.bind_list([
-                    Piece::BigInt(tenant.0),
-                    Piece::BigInt(group_pk),
-                    Piece::Text(m.kind.as_str().into()),
-                    Piece::BigInt(m.pk),
-                    m.display.clone().map_or(Piece::Null, Piece::Text),
-                ]);
-                w.sql(")");
-            }
-            // Re-adding a member changes nothing (RFC 7644 §3.5.2.1).
-            w.sql(" ON CONFLICT DO NOTHING RETURNING member_type, member_pk");
-            let inserted: Vec<ChangedMember> = sql::load(self.conn, &w.into_pieces())?;
-            added.extend(pick(chunk, &inserted));
-            let users: Vec<i64> = chunk.iter().filter(|m| m.kind == MemberKind::User).map(|m| m.pk).collect();
-            if !users.is_empty() {
-                diesel::update(
-                    super::schema::users::table.filter(
-                        super::schema::users::tenant_id
-                            .eq(tenant.0)
-                            .and(super::schema::users::pk.eq_any(&users))
-                            .and(super::schema::users::in_groups.eq(false)),
-                    ),
-                )
-                .set(super::schema::users::in_groups.eq(true))
-                .execute(self.conn)?;
-            }
-        }
-        Ok(added)
-    }
-
-    fn member_condition(w: &mut Writer, members: &[MemberRef]) {
-        let mut first = true;
-        for kind in [MemberKind::User, MemberKind::Group] {
-            let pks: Vec<Piece> = members.iter().filter(|m| m.kind == kind).map(|m| Piece::BigInt(m.pk)).collect();
-            if pks.is_empty() {
-                continue;
-            }
-            w.sql(if first { "(" } else { " OR (" });
-            first = false;
-            w.sql(&format!("member_type = '{}' AND member_pk IN (", kind.as_str()));
-            w.bind_list(pks);
-            w.sql("))");
-        }
-        if first {
-            w.sql("1 = 0");
-        }
-    }
-
-    /// Removes these members if present (others are untouched); returns those that went.
-    pub fn remove_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<Vec<MemberRef>> {
-        let mut removed = Vec::new();
-        for chunk in members.chunks(CHUNK) {
-            let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-            w.sql("DELETE FROM group_members WHERE tenant_id = ");
-            w.bind(Piece::BigInt(tenant.0));
-            w.sql(" AND group_pk = ");
-            w.bind(Piece::BigInt(group_pk));
-            w.sql(" AND (");
-            Self::member_condition(&mut w, chunk);
-            w.sql(") RETURNING member_type, member_pk");
-            let deleted: Vec<ChangedMember> = sql::load(self.conn, &w.into_pieces())?;
-            removed.extend(pick(chunk, &deleted));
-        }
-        Ok(removed)
-    }
-
-    /// Makes the membership exactly `members`: deletes the rows not among them, inserts the
-    /// missing ones. Rows that stay are not touched. Returns (added, removed).
-    pub fn replace_members(
-        &mut self,
-        tenant: TenantId,
-        group_pk: i64,
-        members: &[MemberRef],
-    ) -> Result<(Vec<MemberRef>, Vec<MemberRef>)> {
-        let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-        w.sql("DELETE FROM group_members WHERE tenant_id = ");
-        w.bind(Piece::BigInt(tenant.0));
-        w.sql(" AND group_pk = ");
-        w.bind(Piece::BigInt(group_pk));
-        w.sql(" AND NOT (");
-        Self::member_condition(&mut w, members);
-        w.sql(") RETURNING member_type, member_pk");
-        let deleted: Vec<ChangedMember> = sql::load(self.conn, &w.into_pieces())?;
-        let removed = self.member_refs(tenant, &deleted)?;
-        let added = self.add_members(tenant, group_pk, members)?;
-        Ok((added, removed))
-    }
-
-    /// The SCIM ids of members known only by key (those a replace removed).
-    fn member_refs(&mut self, tenant: TenantId, keys: &[ChangedMember]) -> Result<Vec<MemberRef>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for kind in [MemberKind::User, MemberKind::Group] {
-            let pks: Vec<i64> = keys.iter().filter(|k| k.member_type == kind.as_str()).map(|k| k.member_pk).collect();
-            for chunk in pks.chunks(CHUNK) {
-                let rows: Vec<(i64, String)> = match kind {
-                    MemberKind::User => super::schema::users::table
-                        .filter(
-                            super::schema::users::tenant_id.eq(tenant.0).and(super::schema::users::pk.eq_any(chunk)),
-                        )
-                        .select((super::schema::users::pk, super::schema::users::id))
-                        .load(self.conn)?,
-                    MemberKind::Group => groups::table
-                        .filter(groups::tenant_id.eq(tenant.0).and(groups::pk.eq_any(chunk)))
-                        .select((groups::pk, groups::id))
-                        .load(self.conn)?,
-                };
-                out.extend(rows.into_iter().map(|(pk, id)| MemberRef { kind, pk, id, display: None }));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Up to `limit` members after `after` in (type, key) order: a keyset page, so reading a
-    /// 100,000-member group costs the same per page at its end as at its start.
-    pub fn members_page(
-        &mut self,
-        tenant: TenantId,
-        group_pk: i64,
-        after: Option<(MemberKind, i64)>,
-        limit: usize,
-    ) -> Result<Vec<MemberView>> {
-        let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-        w.sql(
-            "SELECT m.member_type AS kind, m.member_pk AS pk, COALESCE(u.id, g.id) AS id, m.display AS display \
-             FROM group_members m \
-             LEFT JOIN users u ON m.member_type = 'User' AND u.pk = m.member_pk \
-             LEFT JOIN groups g ON m.member_type = 'Group' AND g.pk = m.member_pk \
-             WHERE m.tenant_id = ",
-        );
-        w.bind(Piece::BigInt(tenant.0));
-        w.sql(" AND m.group_pk = ");
-        w.bind(Piece::BigInt(group_pk));
-        if let Some((kind, pk)) = after {
-            w.sql(" AND (m.member_type > ");
-            w.bind(Piece::Text(kind.as_str().into()));
-            w.sql(" OR (m.member_type = ");
-            w.bind(Piece::Text(kind.as_str().into()));
-            w.sql(" AND m.member_pk > ");
-            w.bind(Piece::BigInt(pk));
-            w.sql("))");
-        }
-        w.sql(" ORDER BY m.member_type, m.member_pk LIMIT ");
-        w.bind(Piece::BigInt(limit as i64));
-        let rows: Vec<MemberRow> = sql::load(self.conn, &w.into_pieces())?;
-        Ok(rows
-            .into_iter()
-            .map(|r| MemberView { kind: MemberKind::parse(&r.kind), pk: r.pk, id: r.id, display: r.display })
-            .collect())
-    }
-
-    /// The groups each of `user_pks` belongs to, directly or through nested groups (a
-    /// recursive query; UNION stops at cycles).
-    pub fn groups_of_users(&mut self, tenant: TenantId, user_pks: &[i64]) -> Result<Vec<UserGroup>> {
-        if user_pks.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Most directories have no group inside a group (Okta pushes flat groups). Then a
-        // user's groups are its direct memberships: one indexed join, cheap to plan, instead
-        // of the recursive query, which PostgreSQL plans afresh on every read.
-        // 'Group' is a literal: bound, PostgreSQL's generic plan (the statement is prepared)
-        // cannot see that no row has it and scanned the whole membership table.
-        let t = Piece::BigInt(tenant.0);
-        let check = [
-            Piece::Sql("SELECT EXISTS (SELECT 1 FROM group_members WHERE tenant_id = ".into()),
-            t.clone(),
-            Piece::Sql(" AND member_type = 'Group') AS nested".into()),
-        ];
-        let nested = sql::load_prepared::<NestedRow>(self.conn, &check)?.first().is_some_and(|r| r.nested);
-        let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-        if nested {
-            w.sql("WITH RECURSIVE anc(user_pk, group_pk) AS (");
-        } else {
-            w.sql("SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, TRUE AS direct FROM (");
-        }
-        w.sql("SELECT member_pk AS user_pk, group_pk FROM group_members WHERE tenant_id = ");
-        w.bind(t.clone());
-        // SQLite: the users as one JSON array, so the statement's text is the same for any
-        // number of them and each connection prepares it once (GET /Users/{id} 6,500 → 8,200/s).
-        // PostgreSQL's generic plan for that form was slower than planning the list each time
-        // (1,447 → 611/s), so it gets the list.
-        let pg = self.backend() == Backend::Postgres;
-        if pg {
-            w.sql(" AND member_type = 'User' AND member_pk IN (");
-            w.bind_list(user_pks.iter().map(|p| Piece::BigInt(*p)));
-            w.sql(")");
-        } else {
-            w.sql(" AND member_type = 'User' AND member_pk IN (SELECT value FROM json_each(");
-            w.bind(Piece::Text(serde_json::to_string(user_pks).map_err(Error::internal)?));
-            w.sql("))");
-        }
-        if nested {
-            w.sql(
-                " UNION SELECT anc.user_pk, m.group_pk FROM group_members m JOIN anc \
-                 ON m.member_type = 'Group' AND m.member_pk = anc.group_pk WHERE m.tenant_id = ",
-            );
-            w.bind(t);
-            w.sql(
-                ") SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, \
-                 EXISTS (SELECT 1 FROM group_members d WHERE d.tenant_id = g.tenant_id AND d.group_pk = g.pk \
-                 AND d.member_type = 'User' AND d.member_pk = anc.user_pk) AS direct \
-                 FROM anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk",
-            );
-        } else {
-            w.sql(") anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk");
-        }
-        let pieces = w.into_pieces();
-        let rows: Vec<UserGroupRow> =
-            if pg { sql::load(self.conn, &pieces)? } else { sql::load_prepared(self.conn, &pieces)? };
-        Ok(rows
-            .into_iter()
-            .map(|r| UserGroup { user_pk: r.user_pk, group_id: r.group_id, display: r.display, direct: r.direct })
-            .collect())
     }
 }
