@@ -10,7 +10,6 @@ use super::{connection::AnyConnection, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use std::collections::HashMap;
 
 type Db = <AnyConnection as Connection>::Backend;
 
@@ -185,8 +184,7 @@ impl Tx<'_> {
             .filter(groups::tenant_id.eq(tenant.0).and(groups::pk.eq_any(&pks)))
             .select(ROW_COLUMNS)
             .load::<RowColumns>(self.conn)?;
-        let position: HashMap<i64, usize> = pks.iter().enumerate().map(|(i, pk)| (*pk, i)).collect();
-        rows.sort_by_key(|r| position.get(&r.0).copied().unwrap_or(usize::MAX));
+        super::sort_like_keys(&mut rows, &pks, |r| r.0);
         Ok(ListedGroups { total, rows: rows.into_iter().map(from_columns).collect() })
     }
 }
