@@ -9,7 +9,7 @@
 //! the batch is told so. Nothing is ever acknowledged that a crash could lose.
 
 use super::connection::{AnyConnection, Manager, Pool};
-use super::Tx;
+use super::{in_transaction, Tx};
 use crate::error::{Error, Result};
 use diesel::connection::{Connection, TransactionManager};
 use r2d2::PooledConnection;
@@ -103,21 +103,17 @@ impl Lane {
         let mut batch = match open.map(Ok).unwrap_or_else(|| Batch::open(pool)) {
             Ok(batch) => batch,
             Err(e) => {
-                self.give_back(None);
+                self.give_back();
                 return (Err(e), Committed { appended_events: false });
             }
         };
-        let mut appended = false;
-        let ran = catch_unwind(AssertUnwindSafe(|| {
-            // Nested inside the batch's transaction, Diesel makes this a savepoint: an error
-            // rolls back this request's writes and nobody else's.
-            batch.conn.transaction(|conn| {
-                let mut tx = Tx { conn, appended_events: false };
-                let out = f(&mut tx);
-                appended = tx.appended_events;
-                out
-            })
-        }));
+        // Nested inside the batch's transaction, this is a savepoint: an error rolls back this
+        // request's writes and nobody else's.
+        let ran = catch_unwind(AssertUnwindSafe(|| in_transaction(&mut batch.conn, f)));
+        let (ran, appended) = match ran {
+            Ok((out, appended)) => (Ok(out), appended),
+            Err(panic) => (Err(panic), false),
+        };
         let mut broken = false;
         match &ran {
             Ok(Ok(_)) => {
@@ -135,7 +131,7 @@ impl Lane {
         let committed_events = if broken {
             drop(state);
             batch.abandon();
-            self.give_back(None);
+            self.give_back();
             false
         } else if last {
             // Committing keeps the turn: the next request opens a new batch afterwards.
@@ -143,7 +139,7 @@ impl Lane {
             let events = batch.appended_events;
             let ok = batch.commit();
             self.commits.fetch_add(1, Ordering::Relaxed);
-            self.give_back(None);
+            self.give_back();
             ok && events
         } else {
             state.open = Some(batch);
@@ -166,9 +162,10 @@ impl Lane {
         self.commits.load(Ordering::Relaxed)
     }
 
-    fn give_back(&self, open: Option<Batch>) {
+    /// Ends this request's turn with no batch open (it failed to open, or it committed).
+    fn give_back(&self) {
         let mut state = lock(&self.state);
-        state.open = open;
+        state.open = None;
         state.busy = false;
         drop(state);
         self.turn.notify_one();

@@ -71,6 +71,20 @@ pub struct Tx<'a> {
     appended_events: bool,
 }
 
+/// Runs `f` in a transaction on `conn` (a savepoint when one is already open); also says
+/// whether it appended events, which counts only if it succeeded.
+fn in_transaction<R>(conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> (Result<R>, bool) {
+    let mut appended = false;
+    let out = conn.transaction(|conn| {
+        let mut tx = Tx { conn, appended_events: false };
+        let out = f(&mut tx);
+        appended = tx.appended_events;
+        out
+    });
+    let appended = appended && out.is_ok();
+    (out, appended)
+}
+
 impl Tx<'_> {
     fn backend(&self) -> Backend {
         match self.conn {
@@ -130,18 +144,7 @@ impl Store {
                 let (out, committed) = lane.run(&self.write, f);
                 (out, committed.appended_events)
             }
-            None => {
-                let mut conn = self.write.get().map_err(Error::internal)?;
-                let mut appended = false;
-                let out = conn.transaction(|conn| {
-                    let mut tx = Tx { conn, appended_events: false };
-                    let out = f(&mut tx);
-                    appended = tx.appended_events;
-                    out
-                });
-                let appended = appended && out.is_ok();
-                (out, appended)
-            }
+            None => in_transaction(&mut *self.write.get().map_err(Error::internal)?, f),
         };
         if appended {
             self.events_committed.notify_one();
