@@ -6,8 +6,7 @@ use super::{blocking, if_match, run, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
 use crate::scim::group_service::GroupView;
-use crate::scim::list::QueryParams;
-use crate::scim::schema::LIST_RESPONSE;
+use crate::scim::list::{list_prefix, QueryParams};
 use crate::scim::service::{if_match_allows, TenantScope};
 use crate::store::MemberKind;
 use actix_web::http::header;
@@ -170,12 +169,6 @@ pub async fn get(
     Ok(one(state, scope, HttpResponse::Ok(), view, &fired))
 }
 
-fn list_prefix(total: u64, start_index: u64, items: usize) -> String {
-    format!(
-        "{{\"schemas\":[\"{LIST_RESPONSE}\"],\"totalResults\":{total},\"startIndex\":{start_index},\"itemsPerPage\":{items},\"Resources\":["
-    )
-}
-
 async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Result<HttpResponse, Error> {
     let scope = auth.scope.clone();
     let (list, _) = run(state.clone(), auth, params, None, |s, r| s.service.list_groups(r)).await?;
@@ -192,8 +185,10 @@ pub async fn search_root(state: State, auth: Authenticated, body: ScimJson) -> R
     let scope = auth.scope.clone();
     let (found, _) = run(state.clone(), auth, params, None, |s, r| s.service.search_all(r)).await?;
     let prefix = list_prefix(found.total, found.start_index, found.users.len() + found.groups.len());
-    let items = found.users.iter().map(|u| u.to_string()).collect();
-    Ok(streamed(HttpResponse::Ok(), Body { state, scope, items, groups: found.groups, prefix, suffix: "]}".into() }))
+    Ok(streamed(
+        HttpResponse::Ok(),
+        Body { state, scope, items: found.users, groups: found.groups, prefix, suffix: "]}".into() },
+    ))
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {

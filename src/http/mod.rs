@@ -86,8 +86,13 @@ async fn run<R: Send + 'static>(
     .await
 }
 
-pub fn scim_json(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
-    builder.content_type(SCIM_CONTENT_TYPE).body(body.to_string())
+pub fn scim_json(builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
+    scim_json_text(builder, body.to_string())
+}
+
+/// A SCIM body already written as JSON text.
+pub fn scim_json_text(mut builder: HttpResponseBuilder, body: String) -> HttpResponse {
+    builder.content_type(SCIM_CONTENT_TYPE).body(body)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,7 +1,7 @@
 //! /Users handlers (RFC 7644 §3.3–3.6), and `/.search` (§3.4.3).
 
 use super::extract::{Authenticated, Query, ScimJson};
-use super::{if_match, run, scim_json, with_compat, AppState};
+use super::{if_match, run, scim_json_text, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
 use crate::scim::list::QueryParams;
@@ -15,7 +15,7 @@ type State = web::Data<AppState>;
 fn resource(mut builder: HttpResponseBuilder, user: RenderedUser, fired: &[Rule]) -> HttpResponse {
     builder.insert_header((header::ETAG, user.etag));
     with_compat(&mut builder, fired);
-    scim_json(builder, &user.body)
+    scim_json_text(builder, user.body)
 }
 
 pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
@@ -44,14 +44,14 @@ pub async fn get(
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
     let (body, _) = run(state, auth, query.0, None, |s, r| s.service.list_users(r)).await?;
-    Ok(scim_json(HttpResponse::Ok(), &body))
+    Ok(scim_json_text(HttpResponse::Ok(), body))
 }
 
 /// RFC 7644 §3.4.3 on /Users.
 pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
     let params = QueryParams::from_search_request(&body.0)?;
     let (body, _) = run(state, auth, params, None, |s, r| s.service.list_users(r)).await?;
-    Ok(scim_json(HttpResponse::Ok(), &body))
+    Ok(scim_json_text(HttpResponse::Ok(), body))
 }
 
 pub async fn replace(

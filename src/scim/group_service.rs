@@ -30,7 +30,8 @@ pub struct GroupList {
 pub struct RootSearch {
     pub total: u64,
     pub start_index: u64,
-    pub users: Vec<Value>,
+    /// Written as JSON text.
+    pub users: Vec<String>,
     pub groups: Vec<GroupView>,
 }
 

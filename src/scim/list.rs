@@ -101,6 +101,27 @@ pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Val
     })
 }
 
+/// A ListResponse's text up to and including the `[` that opens `Resources`.
+pub fn list_prefix(total: u64, start_index: u64, items: usize) -> String {
+    format!(
+        "{{\"schemas\":[\"{LIST_RESPONSE}\"],\"totalResults\":{total},\"startIndex\":{start_index},\"itemsPerPage\":{items},\"Resources\":["
+    )
+}
+
+/// `list_response` of resources already written as JSON text.
+pub fn list_text(total: u64, start_index: u64, resources: &[String]) -> String {
+    let mut out = list_prefix(total, start_index, resources.len());
+    out.reserve(resources.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push_str("]}");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

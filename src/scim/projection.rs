@@ -48,49 +48,77 @@ impl Projection {
         !excluded && asked
     }
 
-    pub fn apply(&self, schema: &ResourceSchema<'_>, resource: &mut Value) {
-        let Value::Object(obj) = resource else { return };
-        if self.is_identity() {
-            return;
+    /// What the output holds of the top-level `key`: everything, nothing, or a part of it
+    /// that `reshape` cuts out. Decided per key so a writer can copy the stored text of
+    /// whole attributes without parsing them.
+    pub fn keep(&self, schema: &ResourceSchema<'_>, key: &str) -> Keep {
+        if key == "schemas" || key == "id" {
+            return Keep::Whole;
         }
-        let keys: Vec<String> = obj.keys().cloned().collect();
-        for key in keys {
-            let located = schema.locate(&key);
-            let always = key == "schemas" || key == "id" || returned(&located) == Some(Returned::Always);
-            if always {
-                continue;
-            }
-            let Some(value) = obj.get_mut(&key) else { continue };
-            let keep = match &self.attributes {
-                None => true,
-                Some(wanted) => {
-                    let subs: Vec<&Wanted> = wanted.iter().filter(|w| w.key == key).collect();
-                    if subs.is_empty() {
-                        false
-                    } else if subs.iter().all(|w| w.sub.is_some()) {
-                        let names: Vec<&str> = subs.iter().filter_map(|w| w.sub.as_deref()).collect();
-                        retain_subs(value, &names);
-                        true
-                    } else {
-                        true
-                    }
+        let returned = returned(&schema.locate(key));
+        if returned == Some(Returned::Always) {
+            return Keep::Whole;
+        }
+        let mut reshaped = false;
+        match &self.attributes {
+            // RFC 7643 §7: `request` attributes only when asked for by name.
+            None if returned == Some(Returned::Request) => return Keep::Drop,
+            None => {}
+            Some(wanted) => {
+                let mut asked = wanted.iter().filter(|w| w.key == key).peekable();
+                if asked.peek().is_none() {
+                    return Keep::Drop;
                 }
-            };
-            if !keep || (self.attributes.is_none() && returned(&located) == Some(Returned::Request)) {
-                obj.remove(&key);
-                continue;
+                reshaped = asked.all(|w| w.sub.is_some());
             }
-            for w in self.excluded.iter().filter(|w| w.key == key) {
-                match &w.sub {
-                    None => {
-                        obj.remove(&key);
-                        break;
-                    }
-                    Some(sub) => remove_sub(value, sub),
-                }
+        }
+        for w in self.excluded.iter().filter(|w| w.key == key) {
+            match w.sub {
+                None => return Keep::Drop,
+                Some(_) => reshaped = true,
             }
+        }
+        if reshaped {
+            Keep::Part
+        } else {
+            Keep::Whole
         }
     }
+
+    /// Cuts `value`, the top-level `key` that `keep` called `Keep::Part`, down to what was
+    /// asked for.
+    pub fn reshape(&self, key: &str, value: &mut Value) {
+        if let Some(wanted) = &self.attributes {
+            let asked: Vec<&Wanted> = wanted.iter().filter(|w| w.key == key).collect();
+            if !asked.is_empty() && asked.iter().all(|w| w.sub.is_some()) {
+                let names: Vec<&str> = asked.iter().filter_map(|w| w.sub.as_deref()).collect();
+                retain_subs(value, &names);
+            }
+        }
+        for sub in self.excluded.iter().filter(|w| w.key == key).filter_map(|w| w.sub.as_deref()) {
+            remove_sub(value, sub);
+        }
+    }
+
+    pub fn apply(&self, schema: &ResourceSchema<'_>, resource: &mut Value) {
+        let Value::Object(obj) = resource else { return };
+        obj.retain(|key, value| match self.keep(schema, key) {
+            Keep::Whole => true,
+            Keep::Drop => false,
+            Keep::Part => {
+                self.reshape(key, value);
+                true
+            }
+        });
+    }
+}
+
+/// What a projection keeps of one top-level attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    Whole,
+    Part,
+    Drop,
 }
 
 fn returned(located: &Located<'_>) -> Option<Returned> {

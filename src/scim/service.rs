@@ -14,7 +14,7 @@ use crate::auth::secrets::hash_secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{NewUser, Store, TenantId, Tx, UserGroup, UserListQuery, UserRow};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// How often a write that lost a race is tried again before the client is told to retry.
@@ -95,7 +95,8 @@ impl ScimService {
         }
     }
 
-    /// The user as the request asked to see it, with its read-only `groups`.
+    /// The user as the request asked to see it, with its read-only `groups` (RFC 7643
+    /// §4.1.2: computed from memberships, direct and nested; `groups` may hold other users').
     pub(super) fn view(
         &self,
         row: &UserRow,
@@ -103,26 +104,8 @@ impl ScimService {
         req: &Request<'_>,
         projection: &Projection,
     ) -> Result<RenderedUser> {
-        let mut rendered = user::render(row, &req.scope.base_url)?;
-        let mine: Vec<Value> = groups
-            .iter()
-            .filter(|g| g.user_pk == row.pk)
-            .map(|g| {
-                json!({"value": g.group_id, "$ref": format!("{}/Groups/{}", req.scope.base_url, g.group_id),
-                       "display": g.display, "type": if g.direct { "direct" } else { "indirect" }})
-            })
-            .collect();
-        if !mine.is_empty() {
-            // RFC 7643 §4.1.2: groups, computed from memberships (direct and nested).
-            let meta = rendered.body.as_object_mut().and_then(|o| o.remove("meta"));
-            rendered.body["groups"] = Value::Array(mine);
-            if let Some(meta) = meta {
-                rendered.body["meta"] = meta;
-            }
-        }
-        let schema = self.schema();
-        projection.apply(&schema, &mut rendered.body);
-        Ok(rendered)
+        let mine: Vec<&UserGroup> = groups.iter().filter(|g| g.user_pk == row.pk).collect();
+        user::render(row, &mine, &req.scope.base_url, &self.schema(), projection)
     }
 
     /// `attributes` / `excludedAttributes` of this request, parsed once for all its users.
@@ -183,7 +166,7 @@ impl ScimService {
     }
 
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
-    pub fn list_users(&self, req: &Request<'_>) -> Result<Value> {
+    pub fn list_users(&self, req: &Request<'_>) -> Result<String> {
         let projection = self.user_projection(req);
         let paging = list::paging(req.params, self.limits)?;
         let filters = filter::UserFilters::new(&self.registry);
@@ -204,7 +187,7 @@ impl ScimService {
             .iter()
             .map(|row| self.view(row, &groups, req, &projection).map(|u| u.body))
             .collect::<Result<Vec<_>>>()?;
-        Ok(list::list_response(listed.total, paging.start_index, resources))
+        Ok(list::list_text(listed.total, paging.start_index, &resources))
     }
 
     /// RFC 7644 §3.5.1: replaces every writable attribute. `id`, `meta` and `groups` in the

@@ -1,13 +1,16 @@
 //! The User resource (RFC 7643 §4.1, §4.3): the columns derived from its canonical form and its
 //! rendering with `id` and `meta`.
 
+use super::json_text::{ObjectWriter, StoredObject};
 use super::normalize;
+use super::projection::Projection;
 use super::resource::{Canonical, ResourceSchema};
 use super::schema::{Registry, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
-use crate::store::{UserRow, UserValueRow, UserWrite};
-use serde_json::{json, Map, Value};
+use crate::store::{UserGroup, UserRow, UserValueRow, UserWrite};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// Multi-valued attributes whose `value`, `type` and `primary` are indexed in `user_values`.
 pub const INDEXED_MULTI_VALUED: [&str; 8] =
@@ -65,9 +68,9 @@ pub fn stored_attrs(row: &UserRow) -> Result<Map<String, Value>> {
     }
 }
 
-/// A user as the client sees it, with `meta.location` under `base_url`.
+/// A user as the client sees it, as JSON text, with `meta.location` under `base_url`.
 pub struct RenderedUser {
-    pub body: Value,
+    pub body: String,
     pub location: String,
     pub etag: String,
 }
@@ -77,29 +80,73 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
-pub fn render(row: &UserRow, base_url: &str) -> Result<RenderedUser> {
-    let attrs = stored_attrs(row)?;
+/// One entry of a user's read-only `groups` (RFC 7643 §4.1.2).
+#[derive(Serialize)]
+struct GroupRef<'a> {
+    value: &'a str,
+    #[serde(rename = "$ref")]
+    reference: String,
+    display: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta<'a> {
+    resource_type: &'static str,
+    created: String,
+    last_modified: String,
+    location: &'a str,
+    version: &'a str,
+}
+
+/// `row` as `projection` shapes it, with the `groups` it is in: the stored attributes are
+/// copied as text (see `json_text`).
+pub fn render(
+    row: &UserRow,
+    groups: &[&UserGroup],
+    base_url: &str,
+    schema: &ResourceSchema<'_>,
+    projection: &Projection,
+) -> Result<RenderedUser> {
+    let stored = StoredObject::parse(&row.data)?;
     let location = format!("{base_url}/Users/{}", row.id);
-    let mut schemas = vec![Value::from(USER_SCHEMA)];
-    if attrs.contains_key(ENTERPRISE_USER_SCHEMA) {
-        schemas.push(Value::from(ENTERPRISE_USER_SCHEMA));
-    }
-    let mut body = Map::with_capacity(attrs.len() + 3);
-    body.insert("schemas".into(), Value::Array(schemas));
-    body.insert("id".into(), Value::from(row.id.as_str()));
-    body.extend(attrs);
     let etag = etag(row.version);
-    body.insert(
-        "meta".into(),
-        json!({
-            "resourceType": "User",
-            "created": format_datetime(row.created_at),
-            "lastModified": format_datetime(row.last_modified),
-            "location": location,
-            "version": etag,
-        }),
-    );
-    Ok(RenderedUser { body: Value::Object(body), location, etag })
+    let mut w = ObjectWriter::with_capacity(row.data.len() + 256);
+    let schemas: &[&str] = match stored.contains(ENTERPRISE_USER_SCHEMA) {
+        true => &[USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+        false => &[USER_SCHEMA],
+    };
+    w.value("schemas", schemas)?;
+    w.value("id", &row.id)?;
+    for (key, json) in &stored.0 {
+        // Written by scimd itself, never stored: a stored copy must not repeat them.
+        if !matches!(key.as_ref(), "schemas" | "id" | "meta" | "groups") {
+            w.projected(schema, projection, key, json)?;
+        }
+    }
+    if !groups.is_empty() {
+        let refs: Vec<GroupRef<'_>> = groups
+            .iter()
+            .map(|g| GroupRef {
+                value: &g.group_id,
+                reference: format!("{base_url}/Groups/{}", g.group_id),
+                display: &g.display,
+                kind: if g.direct { "direct" } else { "indirect" },
+            })
+            .collect();
+        w.projected_value(schema, projection, "groups", &refs)?;
+    }
+    let meta = Meta {
+        resource_type: "User",
+        created: format_datetime(row.created_at),
+        last_modified: format_datetime(row.last_modified),
+        location: &location,
+        version: &etag,
+    };
+    w.projected_value(schema, projection, "meta", &meta)?;
+    Ok(RenderedUser { body: w.finish(), location, etag })
 }
 
 /// The password to store, if the client set one (writeOnly, RFC 7643 §4.1.1).
@@ -110,6 +157,7 @@ pub fn password_of(c: &Canonical) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn derived_columns_follow_the_resource() {

@@ -158,9 +158,3 @@ impl Store {
         self.events_committed.clone()
     }
 }
-
-/// Puts rows read by `pk IN (…)` back in the order of `pks` (a page's keys in list order).
-fn sort_like_keys<R>(rows: &mut [R], pks: &[i64], pk_of: impl Fn(&R) -> i64) {
-    let position: std::collections::HashMap<i64, usize> = pks.iter().enumerate().map(|(i, pk)| (*pk, i)).collect();
-    rows.sort_by_key(|r| position.get(&pk_of(r)).copied().unwrap_or(usize::MAX));
-}

@@ -375,6 +375,44 @@ pub fn order_by_pk(table: Table) -> RawSql<Text> {
     RawSql::new(vec![Piece::Sql(format!("{}.pk ASC", table.name()))])
 }
 
+/// Which rows of a list a page holds, and in what order.
+pub(super) struct Page<'a> {
+    pub predicate: &'a Predicate,
+    pub order: RawSql<Text>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// One page of a list in one statement: the page's keys come from the index alone (filter,
+/// order, offset, limit), then only those rows are read, instead of every skipped row in full
+/// (offset 99,900 of 100,000 on SQLite: 4.6 → 2.6 ms), and sorted again (100 rows).
+/// Written by hand because Diesel's MultiConnection cannot box a subselect.
+pub(super) fn page_sql(backend: Backend, tenant: i64, table: Table, columns: &str, page: &Page<'_>) -> Vec<Piece> {
+    let name = table.name();
+    let mut w = Writer::new(backend, tenant, table);
+    w.sql(&format!("SELECT {columns} FROM {name} WHERE {name}.tenant_id = "));
+    w.bind(Piece::BigInt(tenant));
+    // The inner `{name}` is the subquery's own table (SQL scoping), which filter and order name.
+    w.sql(&format!(" AND {name}.pk IN (SELECT {name}.pk FROM {name} WHERE {name}.tenant_id = "));
+    w.bind(Piece::BigInt(tenant));
+    if *page.predicate != Predicate::Const(true) {
+        w.sql(" AND (");
+        w.predicate(page.predicate);
+        w.sql(")");
+    }
+    w.sql(" ORDER BY ");
+    w.pieces.extend(page.order.pieces.iter().cloned());
+    // `+ 0`: SQLite (3.4x) treats a bare bound LIMIT as a constant of the plan and prepares
+    // the statement again whenever it is rebound; an expression it evaluates at run time.
+    w.sql(" LIMIT ");
+    w.bind(Piece::BigInt(page.limit as i64));
+    w.sql(" + 0 OFFSET ");
+    w.bind(Piece::BigInt(page.offset as i64));
+    w.sql(" + 0) ORDER BY ");
+    w.pieces.extend(page.order.pieces.iter().cloned());
+    w.into_pieces()
+}
+
 /// Runs raw pieces as a query and reads its rows by column name.
 pub(super) fn load<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
 where
@@ -393,9 +431,10 @@ where
     }
 }
 
-/// `load` for SQL whose shape scimd fixes, never a client's filter: each connection prepares
-/// it once and keeps it (Diesel caches statements by their text, without a bound), instead of
-/// parsing and planning it on every request as `sql_query` does.
+/// `load`, prepared once per connection and kept (Diesel caches statements by their text,
+/// without a bound), instead of parsed and planned on every request as `sql_query` is. For SQL
+/// whose shape scimd fixes, or a list page whose filter a client shapes: those are cached like
+/// the Diesel-built filtered queries, and the pool retires each connection after 30 minutes.
 pub(super) fn load_prepared<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
 where
     T: diesel::deserialize::QueryableByName<Sqlite> + diesel::deserialize::QueryableByName<Pg> + 'static,

@@ -175,6 +175,12 @@ scim_test!(sort_by_any_singular_attribute_with_stable_ties, |app| {
         sorted("sortBy=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber&startIndex=2").await,
         ["JSmith", "älice", "zed"]
     );
+    // A page inside a filtered, sorted list: the keys are cut from the sorted matches, and the
+    // rows come back in that order.
+    assert_eq!(
+        sorted("sortBy=title&sortOrder=descending&filter=userName%20ne%20%22zed%22&startIndex=2&count=2").await,
+        ["bjensen", "älice"]
+    );
     app.get("/Users?sortBy=emails").await.assert_error(400, Some("invalidValue"));
     app.get("/Users?sortBy=nosuch").await.assert_error(400, Some("invalidValue"));
     app.get("/Users?sortBy=userName&sortOrder=sideways").await.assert_error(400, Some("invalidValue"));
