@@ -5,7 +5,7 @@ use super::compat::{Compat, Rule};
 use super::patch::{OpKind, PatchOperation};
 use super::resource::ResourceSchema;
 use super::schema::{Registry, GROUP_SCHEMA};
-use super::{normalize, user};
+use super::{check_indexed, normalize, user};
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::store::{GroupRow, GroupWrite, MemberKind, MemberRef, MemberView};
@@ -100,10 +100,14 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid_value("displayName is required"))?
         .to_string();
+    let display_name_norm = normalize(&display_name);
+    check_indexed("displayName", &display_name_norm)?;
+    let external_id = attrs.get("externalId").and_then(Value::as_str).map(str::to_string);
+    check_indexed("externalId", external_id.as_deref().unwrap_or_default())?;
     Ok(GroupWrite {
-        display_name_norm: normalize(&display_name),
+        display_name_norm,
         display_name,
-        external_id: attrs.get("externalId").and_then(Value::as_str).map(str::to_string),
+        external_id,
         data: Value::Object(attrs.clone()).to_string(),
         data_norm: schema.normalized(attrs).to_string(),
     })

@@ -26,3 +26,20 @@ pub mod user;
 pub fn normalize(s: &str) -> String {
     s.to_lowercase()
 }
+
+/// The longest string, in bytes of UTF-8, that scimd keeps in an index (userName, externalId,
+/// displayName, and the value and type of emails and the other indexed multi-valued
+/// attributes). PostgreSQL refuses a B-tree entry over 2,704 bytes, and an element's value
+/// and type share one; the same limit on SQLite keeps a request's outcome the same on both.
+pub const MAX_INDEXED_BYTES: usize = 1024;
+
+/// `Error::invalid_value` unless `value` (as indexed) fits `MAX_INDEXED_BYTES`.
+pub fn check_indexed(attribute: impl std::fmt::Display, value: &str) -> crate::error::Result<()> {
+    if value.len() > MAX_INDEXED_BYTES {
+        return Err(crate::error::Error::invalid_value(format!(
+            "{attribute} is {} bytes long; scimd accepts at most {MAX_INDEXED_BYTES}",
+            value.len()
+        )));
+    }
+    Ok(())
+}

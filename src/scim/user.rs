@@ -2,10 +2,10 @@
 //! rendering with `id` and `meta`.
 
 use super::json_text::{ObjectWriter, StoredObject};
-use super::normalize;
 use super::projection::Projection;
 use super::resource::{Canonical, ResourceSchema};
 use super::schema::{Registry, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use super::{check_indexed, normalize};
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::store::{UserGroup, UserRow, UserValueRow, UserWrite};
@@ -39,6 +39,9 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         let Some(Value::Array(items)) = attrs.get(attr) else { continue };
         for (position, item) in items.iter().enumerate() {
             let sub = |name: &str| item.get(name).and_then(Value::as_str).map(normalize);
+            for name in ["value", "type"] {
+                check_indexed(format_args!("{attr}.{name}"), sub(name).as_deref().unwrap_or_default())?;
+            }
             values.push(UserValueRow {
                 attr,
                 position: position as i32,
@@ -48,11 +51,17 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
             });
         }
     }
+    let user_name_norm = normalize(&user_name);
+    let external_id = text("externalId");
+    let display_name_norm = text("displayName").as_deref().map(normalize);
+    check_indexed("userName", &user_name_norm)?;
+    check_indexed("externalId", external_id.as_deref().unwrap_or_default())?;
+    check_indexed("displayName", display_name_norm.as_deref().unwrap_or_default())?;
     Ok(UserWrite {
-        user_name_norm: normalize(&user_name),
+        user_name_norm,
         user_name,
-        external_id: text("externalId"),
-        display_name_norm: text("displayName").as_deref().map(normalize),
+        external_id,
+        display_name_norm,
         active: attrs.get("active").and_then(Value::as_bool),
         data: Value::Object(attrs.clone()).to_string(),
         data_norm: schema.normalized(attrs).to_string(),

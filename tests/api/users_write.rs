@@ -149,6 +149,48 @@ scim_test!(put_replaces_writable_attributes_and_ignores_echoes, |app| {
     assert_eq!(r.body["active"], false, "still inactive when active is omitted");
 });
 
+scim_test!(a_write_of_hundreds_of_kilobytes_lands_whole, |app| {
+    // Replacing a large user rewrites hundreds of existing pages inside one savepoint: past
+    // SQLite's in-memory sub-journal limit, the journal moves to a temporary file (a limit
+    // set too high once failed exactly this write with SQLITE_FULL).
+    let created = app.create_user("big@x.com").await;
+    let id = created["id"].as_str().unwrap();
+    for fill in ['a', 'b'] {
+        let mut body = okta_user("big@x.com");
+        body["title"] = json!(fill.to_string().repeat(300_000));
+        let r = app.put(&format!("/Users/{id}"), body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let read = app.get(&format!("/Users/{id}")).await.body;
+    assert_eq!(read["title"].as_str().map(str::len), Some(300_000));
+    assert!(read["title"].as_str().unwrap().starts_with('b'));
+});
+
+scim_test!(indexed_strings_longer_than_the_index_allows_are_invalid_values, |app| {
+    // PostgreSQL cannot index a B-tree entry over 2,704 bytes: scimd caps every indexed string
+    // at 1,024 bytes on both backends, with a 400 rather than a database error.
+    let long = "x".repeat(1025);
+    let mut body = okta_user(&format!("{long}@x.com"));
+    app.post("/Users", body.clone()).await.assert_error(400, Some("invalidValue"));
+    body = okta_user("ok@x.com");
+    body["emails"][0]["value"] = json!(format!("{long}@x.com"));
+    app.post("/Users", body.clone()).await.assert_error(400, Some("invalidValue"));
+    body = okta_user("ok@x.com");
+    body["externalId"] = json!(long);
+    app.post("/Users", body).await.assert_error(400, Some("invalidValue"));
+    let list = app.get("/Users").await.body;
+    assert_eq!(list["totalResults"], 0, "nothing written: {list}");
+    let id = app.create_user("ok@x.com").await["id"].as_str().unwrap().to_string();
+    let op = patch_op(json!([{"op": "replace", "path": "displayName", "value": long}]));
+    app.patch(&format!("/Users/{id}"), op).await.assert_error(400, Some("invalidValue"));
+    assert_ne!(app.get(&format!("/Users/{id}")).await.body["displayName"], json!(long));
+    app.post("/Groups", json!({"displayName": long})).await.assert_error(400, Some("invalidValue"));
+    // 1,024 bytes, multi-byte characters included, is still accepted.
+    let mut body = okta_user("edge@x.com");
+    body["displayName"] = json!("é".repeat(512));
+    assert_eq!(app.post("/Users", body).await.status, StatusCode::CREATED);
+});
+
 scim_test!(put_errors, |app| {
     let a = app.create_user("a@x.com").await;
     app.create_user("b@x.com").await;
