@@ -102,10 +102,7 @@ struct UserGroupRow {
     display: String,
     #[diesel(sql_type = Bool)]
     direct: bool,
-}
-
-#[derive(QueryableByName)]
-struct NestedRow {
+    /// Whether the tenant has a group in a group.
     #[diesel(sql_type = Bool)]
     nested: bool,
 }
@@ -321,21 +318,46 @@ impl Tx<'_> {
         }
         // Most directories have no group inside a group (Okta pushes flat groups). Then a
         // user's groups are its direct memberships: one indexed join, cheap to plan, instead
-        // of the recursive query, which PostgreSQL plans afresh on every read.
-        // 'Group' is a literal: bound, PostgreSQL's generic plan (the statement is prepared)
-        // cannot see that no row has it and scanned the whole membership table.
+        // of the recursive query, which PostgreSQL plans afresh on every read. The join says
+        // whether the tenant has nested groups at all; only then does the recursive query run.
+        // A user with no direct membership has no indirect one either.
+        let flat = self.user_groups_sql(tenant, user_pks, false)?;
+        let rows: Vec<UserGroupRow> = self.load_user_groups(&flat)?;
+        let rows = match rows.first() {
+            Some(r) if r.nested => self.load_user_groups(&self.user_groups_sql(tenant, user_pks, true)?)?,
+            _ => rows,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|r| UserGroup { user_pk: r.user_pk, group_id: r.group_id, display: r.display, direct: r.direct })
+            .collect())
+    }
+
+    fn load_user_groups(&mut self, pieces: &[Piece]) -> Result<Vec<UserGroupRow>> {
+        Ok(match self.backend() {
+            Backend::Postgres => sql::load(self.conn, pieces)?,
+            Backend::Sqlite => sql::load_prepared(self.conn, pieces)?,
+        })
+    }
+
+    /// The direct memberships of `user_pks` (with `nested`: whether the tenant has any group
+    /// in a group), or with `recursive` every group they are in through nesting too (UNION
+    /// stops at cycles).
+    fn user_groups_sql(&self, tenant: TenantId, user_pks: &[i64], recursive: bool) -> Result<Vec<Piece>> {
         let t = Piece::BigInt(tenant.0);
-        let check = [
-            Piece::Sql("SELECT EXISTS (SELECT 1 FROM group_members WHERE tenant_id = ".into()),
-            t.clone(),
-            Piece::Sql(" AND member_type = 'Group') AS nested".into()),
-        ];
-        let nested = sql::load_prepared::<NestedRow>(self.conn, &check)?.first().is_some_and(|r| r.nested);
         let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-        if nested {
+        if recursive {
             w.sql("WITH RECURSIVE anc(user_pk, group_pk) AS (");
         } else {
-            w.sql("SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, TRUE AS direct FROM (");
+            // 'Group' is a literal: bound, PostgreSQL's generic plan (the statement is
+            // prepared) cannot see that no row has it and scanned the whole membership table.
+            // Uncorrelated, the subquery runs once per statement.
+            w.sql(
+                "SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, TRUE AS direct, \
+                 EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = ",
+            );
+            w.bind(t.clone());
+            w.sql(" AND n.member_type = 'Group') AS nested FROM (");
         }
         w.sql("SELECT member_pk AS user_pk, group_pk FROM group_members WHERE tenant_id = ");
         w.bind(t.clone());
@@ -343,8 +365,7 @@ impl Tx<'_> {
         // number of them and each connection prepares it once (GET /Users/{id} 6,500 → 8,200/s).
         // PostgreSQL's generic plan for that form was slower than planning the list each time
         // (1,447 → 611/s), so it gets the list.
-        let pg = self.backend() == Backend::Postgres;
-        if pg {
+        if self.backend() == Backend::Postgres {
             w.sql(" AND member_type = 'User' AND member_pk IN (");
             w.bind_list(user_pks.iter().map(|p| Piece::BigInt(*p)));
             w.sql(")");
@@ -353,7 +374,7 @@ impl Tx<'_> {
             w.bind(Piece::Text(serde_json::to_string(user_pks).map_err(Error::internal)?));
             w.sql("))");
         }
-        if nested {
+        if recursive {
             w.sql(
                 " UNION SELECT anc.user_pk, m.group_pk FROM group_members m JOIN anc \
                  ON m.member_type = 'Group' AND m.member_pk = anc.group_pk WHERE m.tenant_id = ",
@@ -362,18 +383,12 @@ impl Tx<'_> {
             w.sql(
                 ") SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, \
                  EXISTS (SELECT 1 FROM group_members d WHERE d.tenant_id = g.tenant_id AND d.group_pk = g.pk \
-                 AND d.member_type = 'User' AND d.member_pk = anc.user_pk) AS direct \
+                 AND d.member_type = 'User' AND d.member_pk = anc.user_pk) AS direct, TRUE AS nested \
                  FROM anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk",
             );
         } else {
             w.sql(") anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk");
         }
-        let pieces = w.into_pieces();
-        let rows: Vec<UserGroupRow> =
-            if pg { sql::load(self.conn, &pieces)? } else { sql::load_prepared(self.conn, &pieces)? };
-        Ok(rows
-            .into_iter()
-            .map(|r| UserGroup { user_pk: r.user_pk, group_id: r.group_id, display: r.display, direct: r.direct })
-            .collect())
+        Ok(w.into_pieces())
     }
 }
