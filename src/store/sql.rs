@@ -393,7 +393,14 @@ pub(super) fn page_sql(backend: Backend, tenant: i64, table: Table, columns: &st
     w.sql(&format!("SELECT {columns} FROM {name} WHERE {name}.tenant_id = "));
     w.bind(Piece::BigInt(tenant));
     // The inner `{name}` is the subquery's own table (SQL scoping), which filter and order name.
-    w.sql(&format!(" AND {name}.pk IN (SELECT {name}.pk FROM {name} WHERE {name}.tenant_id = "));
+    // PostgreSQL: `= ANY(ARRAY(…))` makes the keys an InitPlan looked up by primary key; the
+    // generic plan of a prepared `IN (…)` cannot see the LIMIT and hash-joined the whole table
+    // (10,000 users: 14.8 → 2.5 ms).
+    let (open, close) = match backend {
+        Backend::Postgres => ("= ANY(ARRAY(", "))"),
+        Backend::Sqlite => ("IN (", ")"),
+    };
+    w.sql(&format!(" AND {name}.pk {open}SELECT {name}.pk FROM {name} WHERE {name}.tenant_id = "));
     w.bind(Piece::BigInt(tenant));
     if *page.predicate != Predicate::Const(true) {
         w.sql(" AND (");
@@ -408,7 +415,7 @@ pub(super) fn page_sql(backend: Backend, tenant: i64, table: Table, columns: &st
     w.bind(Piece::BigInt(page.limit as i64));
     w.sql(" + 0 OFFSET ");
     w.bind(Piece::BigInt(page.offset as i64));
-    w.sql(" + 0) ORDER BY ");
+    w.sql(&format!(" + 0{close} ORDER BY "));
     w.pieces.extend(page.order.pieces.iter().cloned());
     w.into_pieces()
 }
