@@ -1,5 +1,5 @@
-//! Thin actix-web handlers: extract, run the use case off the async workers, render. No SQL
-//! and no protocol rules live here.
+//! Thin actix-web handlers: extract, run the use case off the async workers (a point read on
+//! SQLite with a connection free runs in place), render. No SQL and no protocol rules live here.
 
 mod activity;
 mod admin;
@@ -72,18 +72,31 @@ async fn run<R: Send + 'static>(
     f: impl FnOnce(&AppState, &crate::scim::service::Request<'_>) -> crate::error::Result<R> + Send + 'static,
 ) -> Result<(R, Vec<crate::scim::compat::Rule>), Error> {
     blocking(move || {
-        let compat = crate::scim::compat::Compat::new(auth.scope.strict);
-        let req = crate::scim::service::Request {
-            scope: &auth.scope,
-            params: &params,
-            compat: &compat,
-            if_match: if_match.as_deref(),
-            request_id: auth.request_id.as_deref(),
-        };
-        let out = f(&state, &req)?;
-        Ok((out, compat.fired()))
+        let (out, fired) = in_context(&state, &auth, &params, if_match.as_deref(), f);
+        Ok((out?, fired))
     })
     .await
+}
+
+/// Runs `f` with the request's context on the calling thread: for work that never waits
+/// (`ScimService::get_user_now`).
+fn in_context<R>(
+    state: &AppState,
+    auth: &extract::Authenticated,
+    params: &crate::scim::list::QueryParams,
+    if_match: Option<&str>,
+    f: impl FnOnce(&AppState, &crate::scim::service::Request<'_>) -> R,
+) -> (R, Vec<crate::scim::compat::Rule>) {
+    let compat = crate::scim::compat::Compat::new(auth.scope.strict);
+    let req = crate::scim::service::Request {
+        scope: &auth.scope,
+        params,
+        compat: &compat,
+        if_match,
+        request_id: auth.request_id.as_deref(),
+    };
+    let out = f(state, &req);
+    (out, compat.fired())
 }
 
 pub fn scim_json(builder: HttpResponseBuilder, body: &Value) -> HttpResponse {

@@ -157,12 +157,27 @@ impl ScimService {
     /// RFC 7644 §3.4.1.
     pub fn get_user(&self, req: &Request<'_>, id: &str) -> Result<RenderedUser> {
         let projection = self.user_projection(req);
-        let (row, groups) = self.store.read(|tx| {
-            let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
-            let groups = self.groups_of(tx, req, &[&row], &projection)?;
-            Ok((row, groups))
-        })?;
+        let (row, groups) = self.store.read(|tx| self.user_and_groups(tx, req, id, &projection))?;
         self.view(&row, &groups, req, &projection)
+    }
+
+    /// `get_user` if it can run without waiting (`Store::read_now`), else `None`.
+    pub fn get_user_now(&self, req: &Request<'_>, id: &str) -> Option<Result<RenderedUser>> {
+        let projection = self.user_projection(req);
+        let read = self.store.read_now(|tx| self.user_and_groups(tx, req, id, &projection))?;
+        Some(read.and_then(|(row, groups)| self.view(&row, &groups, req, &projection)))
+    }
+
+    fn user_and_groups(
+        &self,
+        tx: &mut Tx<'_>,
+        req: &Request<'_>,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<(UserRow, Vec<UserGroup>)> {
+        let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
+        let groups = self.groups_of(tx, req, &[&row], projection)?;
+        Ok((row, groups))
     }
 
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.

@@ -111,10 +111,25 @@ impl Store {
 
     /// Runs `f` in a read transaction: one consistent snapshot for, e.g., a page and its total.
     pub fn read<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+        let mut conn = self.read.get().map_err(Error::internal)?;
+        Self::read_on(&mut conn, f)
+    }
+
+    /// `read`, only if it cannot wait: on SQLite (a read there is in-process and never waits
+    /// for a writer, with WAL), and with a read connection idle in the pool. `None` otherwise,
+    /// without running `f`. Lets a point read run on the async worker that received it,
+    /// without the hand-off to the blocking pool and back.
+    pub fn read_now<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Option<Result<R>> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let mut conn = self.read.try_get()?;
+        Some(Self::read_on(&mut conn, f))
+    }
+
+    fn read_on<R>(conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         type Manager = <AnyConnection as Connection>::TransactionManager;
-        let mut conn = self.read.get().map_err(Error::internal)?;
-        let conn: &mut AnyConnection = &mut conn;
         let AnyConnection::Postgresql(pg) = conn else {
             // SQLite: a transaction reads one snapshot of the WAL.
             return conn.transaction(|conn| f(&mut Tx { conn, appended_events: false }));
@@ -156,5 +171,23 @@ impl Store {
     /// find them by polling).
     pub fn events_committed(&self) -> Arc<Notify> {
         self.events_committed.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_now_runs_only_when_it_would_not_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()), 1).unwrap();
+        // The pool opens connections on demand: `read` opens the one it has.
+        store.read(|_| Ok(())).unwrap();
+        assert_eq!(store.read_now(|_| Ok(7)).transpose().unwrap(), Some(7));
+        let held = store.read.get().unwrap();
+        assert!(store.read_now(|_| -> Result<()> { panic!("ran while the only connection was taken") }).is_none());
+        drop(held);
+        assert_eq!(store.read_now(|_| Ok(8)).transpose().unwrap(), Some(8));
     }
 }
