@@ -1,6 +1,6 @@
 //! Resources written as JSON text straight from their stored form: an attribute a projection
 //! keeps whole is copied as stored, and only one it cuts is parsed. A page of 100 users spent
-//! two thirds of its CPU parsing each stored document into a `Value`, rebuilding it and
+//! more than half of its CPU parsing each stored document into a `Value`, rebuilding it and
 //! serialising it again.
 
 use super::projection::{Keep, Projection};

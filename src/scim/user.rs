@@ -38,15 +38,16 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
     for attr in INDEXED_MULTI_VALUED {
         let Some(Value::Array(items)) = attrs.get(attr) else { continue };
         for (position, item) in items.iter().enumerate() {
-            let sub = |name: &str| item.get(name).and_then(Value::as_str).map(normalize);
-            for name in ["value", "type"] {
-                check_indexed(format_args!("{attr}.{name}"), sub(name).as_deref().unwrap_or_default())?;
-            }
+            let sub = |name: &str| -> Result<Option<String>> {
+                let norm = item.get(name).and_then(Value::as_str).map(normalize);
+                check_indexed(format_args!("{attr}.{name}"), norm.as_deref().unwrap_or_default())?;
+                Ok(norm)
+            };
             values.push(UserValueRow {
                 attr,
                 position: position as i32,
-                value_norm: sub("value"),
-                type_norm: sub("type"),
+                value_norm: sub("value")?,
+                type_norm: sub("type")?,
                 is_primary: item.get("primary").and_then(Value::as_bool),
             });
         }
