@@ -16,6 +16,7 @@ pub mod predicate;
 mod request_log;
 mod schema;
 mod sql;
+mod sql_run;
 mod tenants;
 mod users;
 mod webhooks;

@@ -1,0 +1,176 @@
+//! Running rendered SQL (`sql::Piece` lists): as raw queries, as statements each connection
+//! prepares once, and as Diesel expression nodes inside the DSL (`RawSql`).
+
+use super::connection::{AnyConnection, Backend, MultiBackend};
+use super::sql::{Piece, RawSql};
+use chrono::NaiveDateTime;
+use diesel::backend::Backend as DieselBackend;
+use diesel::expression::TypedExpressionType;
+use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, Double, HasSqlType, SqlType, Text, Timestamp};
+use diesel::sqlite::Sqlite;
+use diesel::QueryResult;
+
+/// Runs raw pieces as a query and reads its rows by column name.
+pub(super) fn load<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
+where
+    T: diesel::deserialize::QueryableByName<Sqlite> + diesel::deserialize::QueryableByName<Pg> + 'static,
+{
+    use diesel::RunQueryDsl;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let q = diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed::<Sqlite>();
+            bind_pieces_sqlite(q, pieces).load(c)
+        }
+        AnyConnection::Postgresql(c) => {
+            let q = diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed::<Pg>();
+            bind_pieces_pg(q, pieces).load(c)
+        }
+    }
+}
+
+/// `load`, prepared once per connection and kept (Diesel caches statements by their text,
+/// without a bound), instead of parsed and planned on every request as `sql_query` is. For SQL
+/// whose shape scimd fixes, or a list page whose filter a client shapes: those are cached like
+/// the Diesel-built filtered queries, and the pool retires each connection after 30 minutes.
+pub(super) fn load_prepared<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
+where
+    T: diesel::deserialize::QueryableByName<Sqlite> + diesel::deserialize::QueryableByName<Pg> + 'static,
+{
+    use diesel::RunQueryDsl;
+    match conn {
+        AnyConnection::Sqlite(c) => Prepared(pieces).load(c),
+        AnyConnection::Postgresql(c) => Prepared(pieces).load(c),
+    }
+}
+
+struct Prepared<'a>(&'a [Piece]);
+
+impl QueryId for Prepared<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl QueryFragment<Sqlite> for Prepared<'_> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        walk_pieces(self.0, pass)
+    }
+}
+
+impl QueryFragment<Pg> for Prepared<'_> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        walk_pieces(self.0, pass)
+    }
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for Prepared<'_> {}
+
+/// The pieces as text with the backend's placeholders, for EXPLAIN.
+pub(super) fn placeholder_text(backend: Backend, pieces: &[Piece], first_index: usize) -> String {
+    let mut out = String::new();
+    let mut n = first_index;
+    for p in pieces {
+        match p {
+            Piece::Sql(s) => out.push_str(s),
+            _ if backend == Backend::Postgres => {
+                out.push_str(&format!("${n}"));
+                n += 1;
+            }
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+fn walk_pieces<'b, DB>(pieces: &'b [Piece], mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+where
+    DB: DieselBackend
+        + HasSqlType<Text>
+        + HasSqlType<Double>
+        + HasSqlType<Bool>
+        + HasSqlType<Timestamp>
+        + HasSqlType<BigInt>,
+    String: ToSql<Text, DB>,
+    f64: ToSql<Double, DB>,
+    bool: ToSql<Bool, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    i64: ToSql<BigInt, DB>,
+{
+    for piece in pieces {
+        match piece {
+            Piece::Sql(s) => out.push_sql(s),
+            Piece::Text(v) => out.push_bind_param::<Text, String>(v)?,
+            Piece::Double(v) => out.push_bind_param::<Double, f64>(v)?,
+            Piece::Bool(v) => out.push_bind_param::<Bool, bool>(v)?,
+            Piece::Timestamp(v) => out.push_bind_param::<Timestamp, NaiveDateTime>(v)?,
+            Piece::BigInt(v) => out.push_bind_param::<BigInt, i64>(v)?,
+            Piece::Null => out.push_bind_param::<diesel::sql_types::Nullable<Text>, Option<String>>(&None)?,
+        }
+    }
+    Ok(())
+}
+
+impl<ST> QueryFragment<Sqlite> for RawSql<ST> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        walk_pieces(&self.pieces, pass)
+    }
+}
+
+impl<ST> QueryFragment<Pg> for RawSql<ST> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        walk_pieces(&self.pieces, pass)
+    }
+}
+
+impl<ST> QueryFragment<MultiBackend> for RawSql<ST> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
+}
+
+impl<ST> QueryId for RawSql<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST: SqlType + TypedExpressionType> Expression for RawSql<ST> {
+    type SqlType = ST;
+}
+
+impl<ST: SqlType + TypedExpressionType, QS> AppearsOnTable<QS> for RawSql<ST> {}
+impl<ST: SqlType + TypedExpressionType, QS> SelectableExpression<QS> for RawSql<ST> {}
+
+impl<ST, GB> ValidGrouping<GB> for RawSql<ST> {
+    type IsAggregate = is_aggregate::Never;
+}
+
+macro_rules! bind_pieces {
+    ($name:ident, $db:ty) => {
+        pub(super) fn $name<'a>(
+            mut q: diesel::query_builder::BoxedSqlQuery<'a, $db, diesel::query_builder::SqlQuery>,
+            pieces: &[Piece],
+        ) -> diesel::query_builder::BoxedSqlQuery<'a, $db, diesel::query_builder::SqlQuery> {
+            for p in pieces {
+                q = match p.clone() {
+                    Piece::Sql(_) => q,
+                    Piece::Text(v) => q.bind::<Text, _>(v),
+                    Piece::Double(v) => q.bind::<Double, _>(v),
+                    Piece::Bool(v) => q.bind::<Bool, _>(v),
+                    Piece::Timestamp(v) => q.bind::<Timestamp, _>(v),
+                    Piece::BigInt(v) => q.bind::<BigInt, _>(v),
+                    Piece::Null => q.bind::<diesel::sql_types::Nullable<Text>, _>(None::<String>),
+                };
+            }
+            q
+        }
+    };
+}
+bind_pieces!(bind_pieces_sqlite, Sqlite);
+bind_pieces!(bind_pieces_pg, Pg);
