@@ -2,11 +2,16 @@
 //! newest-first pages, and pruning by age.
 
 use super::schema::{request_log as rl, tenants};
+use super::sql::{self, Piece};
 use super::{TenantId, Tx};
 use crate::error::Result;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
+
+/// Rows per INSERT: 15 bound values each, well under SQLite's and PostgreSQL's limits on
+/// parameters per statement.
+const ROWS_PER_INSERT: usize = 100;
 
 /// A request about to be logged. The tenant is the name in the URL: a failed authentication
 /// is logged for the tenant whose Base URL was called, if it exists.
@@ -94,32 +99,48 @@ impl Tx<'_> {
             .load::<(String, i64)>(self.conn)?
             .into_iter()
             .collect();
-        let mut written = 0;
-        for e in batch {
-            let Some(&tenant) = ids.get(&e.tenant_name) else { continue };
-            let resource_ids = (!e.resource_ids.is_empty()).then(|| format!(" {} ", e.resource_ids.join(" ")));
-            diesel::insert_into(rl::table)
-                .values((
-                    rl::tenant_id.eq(tenant),
-                    rl::at.eq(e.at.naive_utc()),
-                    rl::id.eq(&e.id),
-                    rl::method.eq(&e.method),
-                    rl::path.eq(&e.path),
-                    rl::filter.eq(e.filter.as_deref()),
-                    rl::patch_summary.eq(e.patch_summary.as_deref()),
-                    rl::client.eq(e.client),
-                    rl::user_agent.eq(e.user_agent.as_deref()),
-                    rl::compat.eq(e.compat.as_deref()),
-                    rl::status.eq(i32::from(e.status)),
-                    rl::scim_type.eq(e.scim_type.as_deref()),
-                    rl::latency_us.eq(e.latency_us),
-                    rl::resource_ids.eq(resource_ids),
-                    rl::request_id.eq(e.request_id.as_deref()),
-                ))
-                .execute(self.conn)?;
-            written += 1;
+        let rows: Vec<(i64, &LogEntry)> =
+            batch.iter().filter_map(|e| ids.get(&e.tenant_name).map(|&tenant| (tenant, e))).collect();
+        // Many rows per INSERT: one statement per entry was one round trip per request on
+        // PostgreSQL, and the writer fell behind its queue under a write load.
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut pieces = vec![Piece::Sql(
+                "INSERT INTO request_log (tenant_id, at, id, method, path, filter, patch_summary, client, \
+                 user_agent, compat, status, scim_type, latency_us, resource_ids, request_id) VALUES "
+                    .into(),
+            )];
+            for (i, (tenant, e)) in chunk.iter().enumerate() {
+                let text = |v: Option<&str>| v.map_or(Piece::Null, |s| Piece::Text(s.into()));
+                let resource_ids = (!e.resource_ids.is_empty()).then(|| format!(" {} ", e.resource_ids.join(" ")));
+                let values = [
+                    Piece::BigInt(*tenant),
+                    Piece::Timestamp(e.at.naive_utc()),
+                    Piece::Text(e.id.clone()),
+                    Piece::Text(e.method.clone()),
+                    Piece::Text(e.path.clone()),
+                    text(e.filter.as_deref()),
+                    text(e.patch_summary.as_deref()),
+                    Piece::Text(e.client.into()),
+                    text(e.user_agent.as_deref()),
+                    text(e.compat.as_deref()),
+                    Piece::BigInt(i64::from(e.status)),
+                    text(e.scim_type.as_deref()),
+                    Piece::BigInt(e.latency_us),
+                    text(resource_ids.as_deref()),
+                    text(e.request_id.as_deref()),
+                ];
+                pieces.push(Piece::Sql(if i == 0 { "(" } else { ", (" }.into()));
+                for (j, value) in values.into_iter().enumerate() {
+                    if j > 0 {
+                        pieces.push(Piece::Sql(", ".into()));
+                    }
+                    pieces.push(value);
+                }
+                pieces.push(Piece::Sql(")".into()));
+            }
+            sql::execute(self.conn, &pieces)?;
         }
-        Ok(written)
+        Ok(rows.len())
     }
 
     /// A page of the tenant's log, newest first (a backward scan of the primary key).

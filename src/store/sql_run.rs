@@ -32,6 +32,21 @@ where
     }
 }
 
+/// Runs raw pieces as a statement that returns no rows; how many rows it changed.
+pub(super) fn execute(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<usize> {
+    use diesel::RunQueryDsl;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let q = diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed::<Sqlite>();
+            bind_pieces_sqlite(q, pieces).execute(c)
+        }
+        AnyConnection::Postgresql(c) => {
+            let q = diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed::<Pg>();
+            bind_pieces_pg(q, pieces).execute(c)
+        }
+    }
+}
+
 /// `load`, prepared once per connection and kept (Diesel caches statements by their text,
 /// without a bound), instead of parsed and planned on every request as `sql_query` is. For SQL
 /// whose shape scimd fixes, or a list page whose filter a client shapes: those are cached like

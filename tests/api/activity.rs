@@ -177,3 +177,25 @@ scim_test!(the_request_log_can_be_switched_off, |settings| settings.request_log_
     let r = admin_call(&app, &admin, Method::GET, "/tenants/acme/requests", None).await;
     assert_eq!(r.body, json!([]));
 });
+
+scim_test!(a_batch_larger_than_one_insert_is_written_whole, |app| {
+    // The writer inserts up to 100 rows per statement: 250 entries take three, and an entry
+    // for a tenant that does not exist is dropped, not an error.
+    let admin = admin_token(&app);
+    let now = chrono::Utc::now();
+    let mut entries: Vec<LogEntry> = (0..250).map(|i| entry(now, &format!("/e{i:03}"))).collect();
+    entries[7].filter = Some("userName eq \"a'b\"".into());
+    entries[7].user_agent = Some("Okta SCIM Client 1.0.0".into());
+    entries[7].resource_ids = vec!["u1".into(), "u2".into()];
+    entries[7].status = 409;
+    entries.push(LogEntry { tenant_name: "nosuch".into(), ..entry(now, "/gone") });
+    assert_eq!(app.store.write(|tx| tx.append_request_log(&entries)).unwrap(), 250);
+    let (rows, _) = log(&app, &admin, "?limit=500", 250).await;
+    assert_eq!(rows.len(), 250);
+    let seventh = rows.iter().find(|r| r["path"] == "/e007").unwrap();
+    assert_eq!(seventh["filter"], "userName eq \"a'b\"");
+    assert_eq!(seventh["status"], 409);
+    assert_eq!(seventh["resources"], json!(["u1", "u2"]), "{seventh}");
+    assert_eq!(seventh["userAgent"], "Okta SCIM Client 1.0.0");
+    assert!(rows.iter().all(|r| r["path"] != "/gone"));
+});
