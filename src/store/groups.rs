@@ -186,14 +186,14 @@ impl Tx<'_> {
             rows.truncate(q.limit as usize);
             return Ok(ListedGroups { total, rows: rows.into_iter().map(from_columns).collect() });
         }
-        let page = sql::page_sql(
-            backend,
+        let page =
+            sql::Page { predicate: &q.predicate, order: order(q.sort.as_ref()), offset: q.offset, limit: q.limit };
+        let rows: Vec<PageRow> = self.load_page(
             tenant.0,
             Table::Groups,
             "groups.pk, groups.id, groups.data, groups.version, groups.created_at, groups.last_modified",
-            &sql::Page { predicate: &q.predicate, order: order(q.sort.as_ref()), offset: q.offset, limit: q.limit },
-        );
-        let rows: Vec<PageRow> = sql::load_prepared(self.conn, &page)?;
+            &page,
+        )?;
         let rows = rows.into_iter().map(|r| (r.pk, r.id, r.data, r.version, r.created_at, r.last_modified));
         Ok(ListedGroups { total, rows: rows.into_iter().map(from_columns).collect() })
     }

@@ -14,6 +14,18 @@ use diesel::sql_types::{BigInt, Bool, Double, HasSqlType, SqlType, Text, Timesta
 use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
+type Boxed<DB> = diesel::query_builder::BoxedSqlQuery<'static, DB, diesel::query_builder::SqlQuery>;
+
+/// The pieces as a `sql_query` with its values bound, for SQLite.
+fn sqlite_query(pieces: &[Piece]) -> Boxed<Sqlite> {
+    bind_pieces_sqlite(diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed(), pieces)
+}
+
+/// The pieces as a `sql_query` with its values bound, for PostgreSQL.
+fn pg_query(pieces: &[Piece]) -> Boxed<Pg> {
+    bind_pieces_pg(diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed(), pieces)
+}
+
 /// Runs raw pieces as a query and reads its rows by column name.
 pub(super) fn load<T>(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<T>>
 where
@@ -21,14 +33,8 @@ where
 {
     use diesel::RunQueryDsl;
     match conn {
-        AnyConnection::Sqlite(c) => {
-            let q = diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed::<Sqlite>();
-            bind_pieces_sqlite(q, pieces).load(c)
-        }
-        AnyConnection::Postgresql(c) => {
-            let q = diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed::<Pg>();
-            bind_pieces_pg(q, pieces).load(c)
-        }
+        AnyConnection::Sqlite(c) => sqlite_query(pieces).load(c),
+        AnyConnection::Postgresql(c) => pg_query(pieces).load(c),
     }
 }
 
@@ -36,14 +42,27 @@ where
 pub(super) fn execute(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<usize> {
     use diesel::RunQueryDsl;
     match conn {
-        AnyConnection::Sqlite(c) => {
-            let q = diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed::<Sqlite>();
-            bind_pieces_sqlite(q, pieces).execute(c)
-        }
-        AnyConnection::Postgresql(c) => {
-            let q = diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed::<Pg>();
-            bind_pieces_pg(q, pieces).execute(c)
-        }
+        AnyConnection::Sqlite(c) => sqlite_query(pieces).execute(c),
+        AnyConnection::Postgresql(c) => pg_query(pieces).execute(c),
+    }
+}
+
+impl super::Tx<'_> {
+    /// The rows of one list page (`sql::page_sql`), by a statement each connection prepares once.
+    pub(super) fn load_page<T>(
+        &mut self,
+        tenant: i64,
+        table: super::predicate::Table,
+        columns: &str,
+        page: &super::sql::Page<'_>,
+    ) -> QueryResult<Vec<T>>
+    where
+        T: diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
+            + diesel::deserialize::QueryableByName<diesel::pg::Pg>
+            + 'static,
+    {
+        let pieces = super::sql::page_sql(self.backend(), tenant, table, columns, page);
+        load_prepared(self.conn, &pieces)
     }
 }
 

@@ -274,14 +274,14 @@ impl Tx<'_> {
             rows.truncate(q.limit as usize);
             return Ok(ListedUsers { total, rows: rows.into_iter().map(from_columns).collect() });
         }
-        let page = sql::page_sql(
-            backend,
+        let page =
+            sql::Page { predicate: &q.predicate, order: order(q.sort.as_ref()), offset: q.offset, limit: q.limit };
+        let rows: Vec<PageRow> = self.load_page(
             tenant.0,
             Table::Users,
             "users.pk, users.id, users.data, users.version, users.created_at, users.last_modified, users.in_groups",
-            &sql::Page { predicate: &q.predicate, order: order(q.sort.as_ref()), offset: q.offset, limit: q.limit },
-        );
-        let rows: Vec<PageRow> = sql::load_prepared(self.conn, &page)?;
+            &page,
+        )?;
         let rows = rows
             .into_iter()
             .map(|r| from_columns((r.pk, r.id, r.data, r.version, r.created_at, r.last_modified, r.in_groups)))
