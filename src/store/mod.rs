@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod groups;
 mod members;
+mod positions;
 pub mod predicate;
 mod request_log;
 mod schema;
@@ -64,12 +65,16 @@ pub struct Store {
     backend: Backend,
     /// Woken after a commit that appended events, so webhook delivery starts at once.
     events_committed: Arc<Notify>,
+    /// Where deep pages of unfiltered lists start, for read transactions.
+    positions: Arc<positions::Positions>,
 }
 
 /// One open transaction. Query functions are methods on it, defined per table.
 pub struct Tx<'a> {
     conn: &'a mut AnyConnection,
     appended_events: bool,
+    /// Only in read transactions (`positions`).
+    positions: Option<&'a positions::Positions>,
 }
 
 /// Runs `f` in a transaction on `conn` (a savepoint when one is already open); also says
@@ -77,7 +82,7 @@ pub struct Tx<'a> {
 fn in_transaction<R>(conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> (Result<R>, bool) {
     let mut appended = false;
     let out = conn.transaction(|conn| {
-        let mut tx = Tx { conn, appended_events: false };
+        let mut tx = Tx { conn, appended_events: false, positions: None };
         let out = f(&mut tx);
         appended = tx.appended_events;
         out
@@ -100,7 +105,14 @@ impl Store {
     pub fn open(database_url: &str, pool_size: u32) -> Result<Store> {
         let (read, write, backend) = connection::pools(database_url, pool_size)?;
         let group_commit = (backend == Backend::Sqlite).then(Arc::default);
-        let store = Store { read, write, group_commit, backend, events_committed: Arc::new(Notify::new()) };
+        let store = Store {
+            read,
+            write,
+            group_commit,
+            backend,
+            events_committed: Arc::new(Notify::new()),
+            positions: Arc::default(),
+        };
         let mut conn = store.write.get().map_err(Error::internal)?;
         connection::run_migrations(&mut conn)?;
         Ok(store)
@@ -113,7 +125,7 @@ impl Store {
     /// Runs `f` in a read transaction: one consistent snapshot for, e.g., a page and its total.
     pub fn read<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let mut conn = self.read.get().map_err(Error::internal)?;
-        Self::read_on(&mut conn, f)
+        self.read_on(&mut conn, f)
     }
 
     /// `read`, only if it cannot wait: on SQLite (a read there is in-process and never waits
@@ -125,22 +137,23 @@ impl Store {
             return None;
         }
         let mut conn = self.read.try_get()?;
-        Some(Self::read_on(&mut conn, f))
+        Some(self.read_on(&mut conn, f))
     }
 
-    fn read_on<R>(conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+    fn read_on<R>(&self, conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+        let positions = Some(&*self.positions);
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         type Manager = <AnyConnection as Connection>::TransactionManager;
         let AnyConnection::Postgresql(pg) = conn else {
             // SQLite: a transaction reads one snapshot of the WAL.
-            return conn.transaction(|conn| f(&mut Tx { conn, appended_events: false }));
+            return conn.transaction(|conn| f(&mut Tx { conn, appended_events: false, positions }));
         };
         // PostgreSQL's default, READ COMMITTED, takes a new snapshot per statement, so a page
         // and its total could disagree; REPEATABLE READ READ ONLY reads one snapshot and never
         // fails to serialise. A connection left inside the transaction (a failed rollback, a
         // panic) is discarded by the pool.
         AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        let out = f(&mut Tx { conn, appended_events: false });
+        let out = f(&mut Tx { conn, appended_events: false, positions });
         match out {
             Ok(value) => Manager::commit_transaction(conn).map(|()| value).map_err(Error::from),
             Err(e) => {

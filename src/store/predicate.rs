@@ -113,7 +113,7 @@ pub enum Predicate {
 }
 
 /// Which resource table a predicate is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
     Users,
     Groups,

@@ -11,6 +11,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         user_count -> BigInt,
         group_count -> BigInt,
+        user_set_version -> BigInt,
+        group_set_version -> BigInt,
     }
 }
 

@@ -373,8 +373,12 @@ pub fn order_by_pk(table: Table) -> RawSql<Text> {
 pub(super) struct Page<'a> {
     pub predicate: &'a Predicate,
     pub order: RawSql<Text>,
+    /// Counted from `from_pk` when set, else from the start of the list.
     pub offset: u64,
     pub limit: u64,
+    /// Only in creation order (`order_by_pk`): the list from this primary key on
+    /// (`positions`, a remembered position of the list).
+    pub from_pk: Option<i64>,
 }
 
 /// One page of a list in one statement: the page's keys come from the index alone (filter,
@@ -400,6 +404,10 @@ pub(super) fn page_sql(backend: Backend, tenant: i64, table: Table, columns: &st
         w.sql(" AND (");
         w.predicate(page.predicate);
         w.sql(")");
+    }
+    if let Some(pk) = page.from_pk {
+        w.sql(&format!(" AND {name}.pk >= "));
+        w.bind(Piece::BigInt(pk));
     }
     w.sql(" ORDER BY ");
     w.pieces.extend(page.order.pieces.iter().cloned());

@@ -28,6 +28,13 @@ pub struct TenantStats {
     pub latest_event: i64,
 }
 
+/// The size of a tenant's set of users or groups, and its version: bumped on every add and
+/// remove (migration 000011).
+pub(super) struct ResourceSet {
+    pub count: u64,
+    pub version: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct TenantRow {
     pub id: TenantId,
@@ -112,15 +119,16 @@ impl Tx<'_> {
         Ok(TenantStats { users, groups, last_activity: last.map(|t| t.and_utc()), latest_event })
     }
 
-    /// How many users or groups the tenant has: what an unfiltered list reports as
-    /// totalResults without counting rows.
-    pub fn resource_count(&mut self, tenant: TenantId, table: Table) -> Result<u64> {
+    /// How many users or groups the tenant has (what an unfiltered list reports as
+    /// totalResults without counting rows) and the version of that set (`positions`).
+    pub(super) fn resource_set(&mut self, tenant: TenantId, table: Table) -> Result<ResourceSet> {
         let row = tenants::table.filter(tenants::id.eq(tenant.0));
-        let n = match table {
-            Table::Users => row.select(tenants::user_count).get_result::<i64>(self.conn).optional()?,
-            Table::Groups => row.select(tenants::group_count).get_result::<i64>(self.conn).optional()?,
+        let found = match table {
+            Table::Users => row.select((tenants::user_count, tenants::user_set_version)).get_result(self.conn),
+            Table::Groups => row.select((tenants::group_count, tenants::group_set_version)).get_result(self.conn),
         };
-        Ok(n.unwrap_or(0).max(0) as u64)
+        let (count, version) = found.optional()?.unwrap_or((0i64, 0i64));
+        Ok(ResourceSet { count: count.max(0) as u64, version })
     }
 
     /// `tenant_stats` of every tenant, in two queries.

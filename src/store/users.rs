@@ -254,9 +254,12 @@ impl Tx<'_> {
         let backend = self.backend();
         // RFC 7644 §3.4.2: totalResults is exact. Unfiltered (Okta "Import Now" pages), it is
         // the tenant's counter rather than a count of its whole index on every page.
-        let total = match &q.predicate {
-            Predicate::Const(true) => self.resource_count(tenant, Table::Users)?,
-            p => filtered(backend, tenant, p).count().get_result::<i64>(self.conn)? as u64,
+        let (total, set_version) = match &q.predicate {
+            Predicate::Const(true) => {
+                let set = self.resource_set(tenant, Table::Users)?;
+                (set.count, Some(set.version))
+            }
+            p => (filtered(backend, tenant, p).count().get_result::<i64>(self.conn)? as u64, None),
         };
         if q.limit == 0 || q.offset >= total {
             return Ok(ListedUsers { total, rows: Vec::new() });
@@ -274,8 +277,11 @@ impl Tx<'_> {
             rows.truncate(q.limit as usize);
             return Ok(ListedUsers { total, rows: rows.into_iter().map(from_columns).collect() });
         }
-        let page =
-            sql::Page { predicate: &q.predicate, order: order(q.sort.as_ref()), offset: q.offset, limit: q.limit };
+        let order = order(q.sort.as_ref());
+        let mut page = sql::Page { predicate: &q.predicate, order, offset: q.offset, limit: q.limit, from_pk: None };
+        if let (Some(version), None) = (set_version, &q.sort) {
+            self.seek_remembered(tenant, Table::Users, version, &mut page)?;
+        }
         let rows: Vec<PageRow> = self.load_page(
             tenant.0,
             Table::Users,

@@ -1,0 +1,28 @@
+-- A version of each tenant's set of users and of groups, bumped by the triggers that count
+-- them: whenever one is added or removed, never when one is changed. A list in creation order
+-- keeps its positions while the version holds, so scimd can remember where every 1,000th
+-- position of a tenant's list starts (store::positions) and serve `startIndex=K` without
+-- skipping K entries of the index on each page.
+ALTER TABLE tenants ADD COLUMN user_set_version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN group_set_version BIGINT NOT NULL DEFAULT 0;
+
+DROP TRIGGER users_counted_insert;
+DROP TRIGGER users_counted_delete;
+DROP TRIGGER groups_counted_insert;
+DROP TRIGGER groups_counted_delete;
+CREATE TRIGGER users_counted_insert AFTER INSERT ON users BEGIN
+    UPDATE tenants SET user_count = user_count + 1, user_set_version = user_set_version + 1
+    WHERE id = NEW.tenant_id;
+END;
+CREATE TRIGGER users_counted_delete AFTER DELETE ON users BEGIN
+    UPDATE tenants SET user_count = user_count - 1, user_set_version = user_set_version + 1
+    WHERE id = OLD.tenant_id;
+END;
+CREATE TRIGGER groups_counted_insert AFTER INSERT ON groups BEGIN
+    UPDATE tenants SET group_count = group_count + 1, group_set_version = group_set_version + 1
+    WHERE id = NEW.tenant_id;
+END;
+CREATE TRIGGER groups_counted_delete AFTER DELETE ON groups BEGIN
+    UPDATE tenants SET group_count = group_count - 1, group_set_version = group_set_version + 1
+    WHERE id = OLD.tenant_id;
+END;
