@@ -40,8 +40,9 @@ type Columns = (i64, String, String, Option<String>, Option<String>, NaiveDateTi
 
 impl Tx<'_> {
     /// Appends `batch` with the tenant's next sequence numbers. Call it last in the
-    /// transaction: on PostgreSQL it locks the tenant's row until commit, which is what keeps
-    /// the numbers in commit order, so the lock should be held as briefly as possible.
+    /// transaction: on PostgreSQL it locks the tenant's `tenant_counters` row until commit,
+    /// which keeps the numbers in commit order, so the lock should be held as briefly as
+    /// possible.
     pub fn append_events(
         &mut self,
         tenant: TenantId,
@@ -56,14 +57,15 @@ impl Tx<'_> {
         // By hand: Diesel prepared its UPDATE … RETURNING again on every call on SQLite (2% of
         // a POST's CPU); this text is prepared once per connection.
         let bump = [
-            Piece::Sql("UPDATE tenants SET event_seq = event_seq + ".into()),
+            Piece::Sql("UPDATE tenant_counters SET event_seq = event_seq + ".into()),
             Piece::BigInt(n),
-            Piece::Sql(" WHERE id = ".into()),
+            Piece::Sql(" WHERE tenant_id = ".into()),
             Piece::BigInt(tenant.0),
             Piece::Sql(" RETURNING event_seq".into()),
         ];
         let last: Vec<SeqRow> = sql::load_prepared(self.conn, &bump)?;
-        let last = last.first().map(|r| r.event_seq).ok_or_else(|| Error::internal("the tenant row is gone"))?;
+        let last =
+            last.first().map(|r| r.event_seq).ok_or_else(|| Error::internal("the tenant's counters row is gone"))?;
         let rows: Vec<_> = batch
             .iter()
             .enumerate()

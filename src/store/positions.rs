@@ -3,7 +3,7 @@
 //! seeks there instead of skipping K entries of the index (the skip grew with K: 2.3 ms at
 //! K = 50,000 on SQLite, the whole cost of a page at 100,000 users).
 //!
-//! A remembered start holds while the tenant's set version (`tenants.user_set_version`,
+//! A remembered start holds while the tenant's set version (`tenant_counters.user_set_version`,
 //! `group_set_version`) does: triggers bump it whenever a user or group is added or removed,
 //! the only changes that move entries in creation order. The version is read in the same
 //! snapshot as the page, so each replica's memory is checked against the database and never

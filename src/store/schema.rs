@@ -7,8 +7,14 @@ diesel::table! {
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         strict_rfc -> Bool,
-        event_seq -> BigInt,
         deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    tenant_counters (tenant_id) {
+        tenant_id -> BigInt,
+        event_seq -> BigInt,
         user_count -> BigInt,
         group_count -> BigInt,
         user_set_version -> BigInt,
@@ -190,7 +196,9 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_deliveries -> tenants (tenant_id));
 diesel::joinable!(admin_sessions -> admin_users (admin_user_id));
+diesel::joinable!(tenant_counters -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    tenant_counters,
     groups,
     group_members,
     users,

@@ -1,7 +1,7 @@
 //! Queries on `tenants`.
 
 use super::predicate::Table;
-use super::schema::{credentials, groups, request_log, tenants, users, webhook_deliveries};
+use super::schema::{credentials, groups, request_log, tenant_counters, tenants, users, webhook_deliveries};
 use super::{errors::is_unique_violation_on, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -68,6 +68,7 @@ impl Tx<'_> {
                 }
             })?;
         let id = ids.first().copied().ok_or_else(|| Error::internal("insert returned no id"))?;
+        diesel::insert_into(tenant_counters::table).values(tenant_counters::tenant_id.eq(id)).execute(self.conn)?;
         self.attach_global_webhooks(TenantId(id), now)?;
         Ok(TenantRow { id: TenantId(id), name: name.to_string(), created_at: now, disabled: false, strict_rfc: false })
     }
@@ -106,15 +107,15 @@ impl Tx<'_> {
     }
 
     /// Users, groups and last credential use of one tenant (the counts the triggers of
-    /// migration 000010 keep on the tenant row).
+    /// migrations 000010 and 000011 keep in `tenant_counters`).
     pub fn tenant_stats(&mut self, tenant: TenantId) -> Result<TenantStats> {
         let last = credentials::table
             .filter(credentials::tenant_id.eq(tenant.0))
             .select(max(credentials::last_used_at))
             .first::<Option<NaiveDateTime>>(self.conn)?;
-        let (users, groups, latest_event) = tenants::table
-            .filter(tenants::id.eq(tenant.0))
-            .select((tenants::user_count, tenants::group_count, tenants::event_seq))
+        let (users, groups, latest_event) = tenant_counters::table
+            .filter(tenant_counters::tenant_id.eq(tenant.0))
+            .select((tenant_counters::user_count, tenant_counters::group_count, tenant_counters::event_seq))
             .first::<(i64, i64, i64)>(self.conn)?;
         Ok(TenantStats { users, groups, last_activity: last.map(|t| t.and_utc()), latest_event })
     }
@@ -122,10 +123,11 @@ impl Tx<'_> {
     /// How many users or groups the tenant has (what an unfiltered list reports as
     /// totalResults without counting rows) and the version of that set (`positions`).
     pub(super) fn resource_set(&mut self, tenant: TenantId, table: Table) -> Result<ResourceSet> {
-        let row = tenants::table.filter(tenants::id.eq(tenant.0));
+        use tenant_counters as c;
+        let row = c::table.filter(c::tenant_id.eq(tenant.0));
         let found = match table {
-            Table::Users => row.select((tenants::user_count, tenants::user_set_version)).get_result(self.conn),
-            Table::Groups => row.select((tenants::group_count, tenants::group_set_version)).get_result(self.conn),
+            Table::Users => row.select((c::user_count, c::user_set_version)).get_result(self.conn),
+            Table::Groups => row.select((c::group_count, c::group_set_version)).get_result(self.conn),
         };
         let (count, version) = found.optional()?.unwrap_or((0i64, 0i64));
         Ok(ResourceSet { count: count.max(0) as u64, version })
@@ -134,8 +136,8 @@ impl Tx<'_> {
     /// `tenant_stats` of every tenant, in two queries.
     pub fn all_tenant_stats(&mut self) -> Result<HashMap<TenantId, TenantStats>> {
         let mut stats: HashMap<TenantId, TenantStats> = HashMap::new();
-        let counts = tenants::table
-            .select((tenants::id, tenants::user_count, tenants::group_count))
+        let counts = tenant_counters::table
+            .select((tenant_counters::tenant_id, tenant_counters::user_count, tenant_counters::group_count))
             .load::<(i64, i64, i64)>(self.conn)?;
         for (t, users, groups) in counts {
             let entry = stats.entry(TenantId(t)).or_default();
@@ -191,8 +193,9 @@ impl Tx<'_> {
     /// how many went.
     pub fn purge_retired_tenants(&mut self) -> Result<usize> {
         let retired: Vec<(i64, i64)> = tenants::table
+            .inner_join(tenant_counters::table)
             .filter(tenants::deleted_at.is_not_null())
-            .select((tenants::id, tenants::event_seq))
+            .select((tenants::id, tenant_counters::event_seq))
             .load(self.conn)?;
         let mut purged = 0;
         for (id, latest) in retired {

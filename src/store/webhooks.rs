@@ -1,7 +1,7 @@
 //! Webhook endpoints and their delivery streams (one per endpoint and tenant): registration,
 //! the worker's claims (leases), progress and failures, and the operator's retry/replay.
 
-use super::schema::{tenants, webhook_deliveries as wd, webhook_endpoints as we};
+use super::schema::{tenant_counters, tenants, webhook_deliveries as wd, webhook_endpoints as we};
 use super::{TenantId, Tx};
 use crate::error::Result;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -99,10 +99,10 @@ impl Tx<'_> {
             ))
             .execute(self.conn)?;
         let now = now.naive_utc();
-        let streams = tenants::table.filter(tenants::deleted_at.is_null()).select((
+        let streams = tenants::table.inner_join(tenant_counters::table).filter(tenants::deleted_at.is_null()).select((
             e.id.into_sql::<Text>(),
             tenants::id,
-            tenants::event_seq,
+            tenant_counters::event_seq,
             now.into_sql::<Timestamp>(),
         ));
         let columns = (wd::endpoint_id, wd::tenant_id, wd::delivered_seq, wd::next_attempt_at);
@@ -162,13 +162,14 @@ impl Tx<'_> {
     pub fn webhook_deliveries(&mut self, endpoint: &str, tenant: Option<TenantId>) -> Result<Vec<DeliveryRow>> {
         let mut query = wd::table
             .inner_join(tenants::table)
+            .inner_join(tenant_counters::table.on(tenant_counters::tenant_id.eq(wd::tenant_id)))
             .filter(wd::endpoint_id.eq(endpoint))
             .select((
                 wd::endpoint_id,
                 wd::tenant_id,
                 tenants::name,
                 wd::delivered_seq,
-                tenants::event_seq,
+                tenant_counters::event_seq,
                 wd::attempts,
                 wd::next_attempt_at,
                 wd::last_attempt_at,
@@ -251,7 +252,8 @@ impl Tx<'_> {
         let rows = wd::table
             .inner_join(tenants::table)
             .inner_join(we::table)
-            .filter(wd::delivered_seq.lt(tenants::event_seq))
+            .inner_join(tenant_counters::table.on(tenant_counters::tenant_id.eq(wd::tenant_id)))
+            .filter(wd::delivered_seq.lt(tenant_counters::event_seq))
             .filter(wd::failing_since.is_null())
             .filter(wd::next_attempt_at.le(now))
             .filter(wd::lease_until.is_null().or(wd::lease_until.lt(now)))

@@ -89,7 +89,7 @@ scim_test!(bad_paging_parameters_are_400_invalid_value, |app| {
     app.get("/Users?startIndex=1.5").await.assert_error(400, Some("invalidValue"));
 });
 
-// Unfiltered lists answer totalResults from counters on the tenant row (migration 000010);
+// Unfiltered lists answer totalResults from counters kept by triggers (migrations 000010, 000011);
 // they must agree with a count of the rows through every way rows come and go.
 scim_test!(unfiltered_totals_stay_exact_through_creates_deletes_and_tenant_removal, |app| {
     let totals = |path: &'static str| {

@@ -1,3 +1,11 @@
+ALTER TABLE tenants
+    ADD COLUMN event_seq BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN user_count BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN group_count BIGINT NOT NULL DEFAULT 0;
+UPDATE tenants SET event_seq = c.event_seq, user_count = c.user_count, group_count = c.group_count
+    FROM tenant_counters c WHERE c.tenant_id = tenants.id;
+DROP TABLE tenant_counters;
+
 CREATE OR REPLACE FUNCTION users_counted_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE tenants SET user_count = user_count + 1 WHERE id = NEW.tenant_id;
@@ -20,4 +28,3 @@ BEGIN
     FROM (SELECT tenant_id, count(*) AS c FROM changed GROUP BY tenant_id) n WHERE tenants.id = n.tenant_id;
     RETURN NULL;
 END $$;
-ALTER TABLE tenants DROP COLUMN user_set_version, DROP COLUMN group_set_version;
