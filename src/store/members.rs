@@ -5,8 +5,8 @@
 use super::predicate::Table;
 use super::schema::{group_members, groups};
 use super::sql::{self, Piece, Writer};
-use super::{Backend, TenantId, Tx};
-use crate::error::{Error, Result};
+use super::{TenantId, Tx};
+use crate::error::Result;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
@@ -321,10 +321,10 @@ impl Tx<'_> {
         // of the recursive query, which PostgreSQL plans afresh on every read. The join says
         // whether the tenant has nested groups at all; only then does the recursive query run.
         // A user with no direct membership has no indirect one either.
-        let flat = self.user_groups_sql(tenant, user_pks, false)?;
+        let flat = self.user_groups_sql(tenant, user_pks, false);
         let rows: Vec<UserGroupRow> = self.load_user_groups(&flat)?;
         let rows = match rows.first() {
-            Some(r) if r.nested => self.load_user_groups(&self.user_groups_sql(tenant, user_pks, true)?)?,
+            Some(r) if r.nested => self.load_user_groups(&self.user_groups_sql(tenant, user_pks, true))?,
             _ => rows,
         };
         Ok(rows
@@ -334,16 +334,13 @@ impl Tx<'_> {
     }
 
     fn load_user_groups(&mut self, pieces: &[Piece]) -> Result<Vec<UserGroupRow>> {
-        Ok(match self.backend() {
-            Backend::Postgres => sql::load(self.conn, pieces)?,
-            Backend::Sqlite => sql::load_prepared(self.conn, pieces)?,
-        })
+        Ok(sql::load_prepared(self.conn, pieces)?)
     }
 
     /// The direct memberships of `user_pks` (with `nested`: whether the tenant has any group
     /// in a group), or with `recursive` every group they are in through nesting too (UNION
     /// stops at cycles).
-    fn user_groups_sql(&self, tenant: TenantId, user_pks: &[i64], recursive: bool) -> Result<Vec<Piece>> {
+    fn user_groups_sql(&self, tenant: TenantId, user_pks: &[i64], recursive: bool) -> Vec<Piece> {
         let t = Piece::BigInt(tenant.0);
         let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
         if recursive {
@@ -361,19 +358,13 @@ impl Tx<'_> {
         }
         w.sql("SELECT member_pk AS user_pk, group_pk FROM group_members WHERE tenant_id = ");
         w.bind(t.clone());
-        // SQLite: the users as one JSON array, so the statement's text is the same for any
-        // number of them and each connection prepares it once (GET /Users/{id} 6,500 → 8,200/s).
-        // PostgreSQL's generic plan for that form was slower than planning the list each time
-        // (1,447 → 611/s), so it gets the list.
-        if self.backend() == Backend::Postgres {
-            w.sql(" AND member_type = 'User' AND member_pk IN (");
-            w.bind_list(user_pks.iter().map(|p| Piece::BigInt(*p)));
-            w.sql(")");
-        } else {
-            w.sql(" AND member_type = 'User' AND member_pk IN (SELECT value FROM json_each(");
-            w.bind(Piece::Text(serde_json::to_string(user_pks).map_err(Error::internal)?));
-            w.sql("))");
-        }
+        // The users as one bound list (an array, or JSON text on SQLite), so the statement's
+        // text is the same for any number of them and each connection prepares it once. SQLite:
+        // GET /Users/{id} 6,500 → 8,200/s. PostgreSQL planned a 100-element `IN (…)` for 2.1 ms
+        // per page of users (then hash-joined all groups, 1.0 ms); the prepared `= ANY(array)`
+        // plans once and runs by index in 0.35 ms (EXPLAIN ANALYZE, 10,000 users).
+        w.sql(" AND member_type = 'User' AND member_pk");
+        w.in_big_ints(user_pks);
         if recursive {
             w.sql(
                 " UNION SELECT anc.user_pk, m.group_pk FROM group_members m JOIN anc \
@@ -389,6 +380,6 @@ impl Tx<'_> {
         } else {
             w.sql(") anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk");
         }
-        Ok(w.into_pieces())
+        w.into_pieces()
     }
 }

@@ -141,9 +141,9 @@ impl Store {
     }
 
     fn read_on<R>(&self, conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
-        let positions = Some(&*self.positions);
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         type Manager = <AnyConnection as Connection>::TransactionManager;
+        let positions = Some(&*self.positions);
         let AnyConnection::Postgresql(pg) = conn else {
             // SQLite: a transaction reads one snapshot of the WAL.
             return conn.transaction(|conn| f(&mut Tx { conn, appended_events: false, positions }));

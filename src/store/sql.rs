@@ -22,6 +22,9 @@ pub enum Piece {
     BigInt(i64),
     /// A NULL text value.
     Null,
+    /// A list of integers as one PostgreSQL array (`= ANY(?)`): one statement text for any
+    /// length, so it is prepared once. SQLite has no arrays (`Writer::bind_big_ints`).
+    BigInts(Vec<i64>),
 }
 
 /// Rendered SQL typed as `ST`, usable in `.filter()` (Bool) and `.order()`.
@@ -29,6 +32,12 @@ pub enum Piece {
 pub struct RawSql<ST> {
     pub(super) pieces: Vec<Piece>,
     _type: PhantomData<ST>,
+}
+
+/// `[1,2,3]`: integers as SQLite's `json_each` reads them.
+pub(super) fn json_array(values: &[i64]) -> String {
+    let items: Vec<String> = values.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(","))
 }
 
 /// Collects pieces for one dialect.
@@ -55,6 +64,24 @@ impl Writer {
                 self.sql(", ");
             }
             self.bind(v);
+        }
+    }
+
+    /// `values` as one bound list: `column IN (…)` reads `column {in_list}` after it, and the
+    /// writer supplies the form: `= ANY(?)` with an array on PostgreSQL, `IN (SELECT value FROM
+    /// json_each(?))` with JSON text on SQLite.
+    pub(super) fn in_big_ints(&mut self, values: &[i64]) {
+        match self.backend {
+            Backend::Postgres => {
+                self.sql(" = ANY(");
+                self.bind(Piece::BigInts(values.to_vec()));
+                self.sql(")");
+            }
+            Backend::Sqlite => {
+                self.sql(" IN (SELECT value FROM json_each(");
+                self.bind(Piece::Text(json_array(values)));
+                self.sql("))");
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExp
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, Double, HasSqlType, SqlType, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Bool, Double, HasSqlType, SqlType, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
@@ -123,9 +123,27 @@ pub(super) fn placeholder_text(backend: Backend, pieces: &[Piece], first_index: 
     out
 }
 
+/// How a backend binds `Piece::BigInts`: PostgreSQL as an array; the writer never gives one
+/// to SQLite (`Writer::in_big_ints` binds JSON text there).
+trait BindBigInts: DieselBackend {
+    fn push_big_ints<'b>(out: &mut AstPass<'_, 'b, Self>, values: &'b [i64]) -> QueryResult<()>;
+}
+
+impl BindBigInts for Pg {
+    fn push_big_ints<'b>(out: &mut AstPass<'_, 'b, Pg>, values: &'b [i64]) -> QueryResult<()> {
+        out.push_bind_param::<Array<BigInt>, [i64]>(values)
+    }
+}
+
+impl BindBigInts for Sqlite {
+    fn push_big_ints<'b>(_: &mut AstPass<'_, 'b, Sqlite>, _: &'b [i64]) -> QueryResult<()> {
+        Err(diesel::result::Error::QueryBuilderError("SQLite has no arrays: bind JSON text".into()))
+    }
+}
+
 fn walk_pieces<'b, DB>(pieces: &'b [Piece], mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
 where
-    DB: DieselBackend
+    DB: BindBigInts
         + HasSqlType<Text>
         + HasSqlType<Double>
         + HasSqlType<Bool>
@@ -146,6 +164,7 @@ where
             Piece::Timestamp(v) => out.push_bind_param::<Timestamp, NaiveDateTime>(v)?,
             Piece::BigInt(v) => out.push_bind_param::<BigInt, i64>(v)?,
             Piece::Null => out.push_bind_param::<diesel::sql_types::Nullable<Text>, Option<String>>(&None)?,
+            Piece::BigInts(v) => DB::push_big_ints(&mut out, v)?,
         }
     }
     Ok(())
@@ -186,7 +205,7 @@ impl<ST, GB> ValidGrouping<GB> for RawSql<ST> {
 }
 
 macro_rules! bind_pieces {
-    ($name:ident, $db:ty) => {
+    ($name:ident, $db:ty, $big_ints:expr) => {
         pub(super) fn $name<'a>(
             mut q: diesel::query_builder::BoxedSqlQuery<'a, $db, diesel::query_builder::SqlQuery>,
             pieces: &[Piece],
@@ -200,11 +219,15 @@ macro_rules! bind_pieces {
                     Piece::Timestamp(v) => q.bind::<Timestamp, _>(v),
                     Piece::BigInt(v) => q.bind::<BigInt, _>(v),
                     Piece::Null => q.bind::<diesel::sql_types::Nullable<Text>, _>(None::<String>),
+                    Piece::BigInts(v) => $big_ints(q, v),
                 };
             }
             q
         }
     };
 }
-bind_pieces!(bind_pieces_sqlite, Sqlite);
-bind_pieces!(bind_pieces_pg, Pg);
+type BoxedSql<'a, DB> = diesel::query_builder::BoxedSqlQuery<'a, DB, diesel::query_builder::SqlQuery>;
+bind_pieces!(bind_pieces_sqlite, Sqlite, |q: BoxedSql<'a, Sqlite>, v: Vec<i64>| {
+    q.bind::<Text, _>(super::sql::json_array(&v))
+});
+bind_pieces!(bind_pieces_pg, Pg, |q: BoxedSql<'a, Pg>, v: Vec<i64>| q.bind::<Array<BigInt>, _>(v));
