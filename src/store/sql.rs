@@ -22,8 +22,8 @@ pub enum Piece {
     BigInt(i64),
     /// A NULL text value.
     Null,
-    /// A list of integers as one PostgreSQL array (`= ANY(?)`): one statement text for any
-    /// length, so it is prepared once. SQLite has no arrays (`Writer::bind_big_ints`).
+    /// A list of integers as one PostgreSQL array: one statement text for any length, so it
+    /// is prepared once. SQLite has no arrays (`Writer::in_big_ints` binds JSON text there).
     BigInts(Vec<i64>),
 }
 
@@ -73,9 +73,13 @@ impl Writer {
     pub(super) fn in_big_ints(&mut self, values: &[i64]) {
         match self.backend {
             Backend::Postgres => {
-                self.sql(" = ANY(");
+                // Behind a subselect the planner cannot see the array, so every plan is the
+                // same: with a bare `ANY(?)` it planned each call for its values (2 ms for 100)
+                // and, after one-element calls, kept doing so for 100-element pages (a hash
+                // join over every group) rather than reuse the generic plan (0.35 ms).
+                self.sql(" = ANY((SELECT ");
                 self.bind(Piece::BigInts(values.to_vec()));
-                self.sql(")");
+                self.sql(")::bigint[])");
             }
             Backend::Sqlite => {
                 self.sql(" IN (SELECT value FROM json_each(");
