@@ -48,7 +48,11 @@ pub async fn get(
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    let (body, _) = run(state, auth, query.0, None, |s, r| s.service.list_users(r)).await?;
+    // Okta's `userName eq` pre-check runs here, as GET by id does, when it can (see `get`).
+    let body = match in_context(&state, &auth, &query.0, None, |s, r| s.service.list_users_now(r)) {
+        (Some(body), _) => body?,
+        (None, _) => run(state, auth, query.0, None, |s, r| s.service.list_users(r)).await?.0,
+    };
     Ok(scim_json_text(HttpResponse::Ok(), body))
 }
 

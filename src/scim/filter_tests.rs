@@ -44,3 +44,21 @@ fn emails_value_and_type_use_the_values_index_and_the_rest_json() {
     assert!(matches!(lower(r#"emails.display eq "x""#), Predicate::JsonAny { .. }));
     assert!(matches!(lower(r#"title eq "x""#), Predicate::Compare { operand: Operand::Doc(_), .. }));
 }
+
+#[test]
+fn only_equality_on_user_name_or_id_selects_one_row_by_a_unique_key() {
+    for (f, one) in [
+        (r#"userName eq "Jane@X.com""#, true),
+        (r#"id eq "x""#, true),
+        (r#"userName sw "j""#, false),
+        (r#"userName eq "a" or userName eq "b""#, false),
+        (r#"userName eq "a" and active eq true"#, false),
+        (r#"not (userName eq "a")"#, false),
+        (r#"externalId eq "x""#, false),
+        (r#"displayName eq "x""#, false),
+        (r#"emails.value eq "x""#, false),
+        ("userName pr", false),
+    ] {
+        assert_eq!(lower(f).selects_one_by_unique_key(), one, "{f}");
+    }
+}

@@ -13,9 +13,16 @@ use super::{filter, patch};
 use crate::auth::secrets::hash_secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{NewUser, Store, TenantId, Tx, UserGroup, UserListQuery, UserRow};
+use crate::store::{ListedUsers, NewUser, Store, TenantId, Tx, UserGroup, UserListQuery, UserRow};
 use serde_json::Value;
 use std::sync::Arc;
+
+/// A user list request, parsed: what `list_users` reads and how it writes the page.
+struct UserList {
+    projection: Projection,
+    start_index: u64,
+    query: UserListQuery,
+}
 
 /// How often a write that lost a race is tried again before the client is told to retry.
 const MAX_WRITE_ATTEMPTS: usize = 16;
@@ -182,6 +189,27 @@ impl ScimService {
 
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
     pub fn list_users(&self, req: &Request<'_>) -> Result<String> {
+        let list = self.user_list(req)?;
+        let (listed, groups) = self.store.read(|tx| self.read_user_page(tx, req, &list))?;
+        self.render_user_page(req, &list, &listed, &groups)
+    }
+
+    /// `list_users` if it cannot be slow and need not wait: its filter selects by a unique
+    /// index (Okta's `userName eq` pre-check before every create) and `Store::read_now` has a
+    /// connection. `None` otherwise, without reading.
+    pub fn list_users_now(&self, req: &Request<'_>) -> Option<Result<String>> {
+        let list = match self.user_list(req) {
+            Ok(list) => list,
+            Err(e) => return Some(Err(e)),
+        };
+        if !list.query.predicate.selects_one_by_unique_key() {
+            return None;
+        }
+        let read = self.store.read_now(|tx| self.read_user_page(tx, req, &list))?;
+        Some(read.and_then(|(listed, groups)| self.render_user_page(req, &list, &listed, &groups)))
+    }
+
+    fn user_list(&self, req: &Request<'_>) -> Result<UserList> {
         let projection = self.user_projection(req);
         let paging = list::paging(req.params, self.limits)?;
         let filters = filter::UserFilters::new(&self.registry);
@@ -191,18 +219,34 @@ impl ScimService {
             offset: paging.start_index - 1,
             limit: paging.count,
         };
-        let (listed, groups) = self.store.read(|tx| {
-            let listed = tx.list_users(req.scope.tenant, &query)?;
-            let rows: Vec<&UserRow> = listed.rows.iter().collect();
-            let groups = self.groups_of(tx, req, &rows, &projection)?;
-            Ok((listed, groups))
-        })?;
+        Ok(UserList { projection, start_index: paging.start_index, query })
+    }
+
+    fn read_user_page(
+        &self,
+        tx: &mut Tx<'_>,
+        req: &Request<'_>,
+        list: &UserList,
+    ) -> Result<(ListedUsers, Vec<UserGroup>)> {
+        let listed = tx.list_users(req.scope.tenant, &list.query)?;
+        let rows: Vec<&UserRow> = listed.rows.iter().collect();
+        let groups = self.groups_of(tx, req, &rows, &list.projection)?;
+        Ok((listed, groups))
+    }
+
+    fn render_user_page(
+        &self,
+        req: &Request<'_>,
+        list: &UserList,
+        listed: &ListedUsers,
+        groups: &[UserGroup],
+    ) -> Result<String> {
         let resources = listed
             .rows
             .iter()
-            .map(|row| self.view(row, &groups, req, &projection).map(|u| u.body))
+            .map(|row| self.view(row, groups, req, &list.projection).map(|u| u.body))
             .collect::<Result<Vec<_>>>()?;
-        Ok(list::list_text(listed.total, paging.start_index, &resources))
+        Ok(list::list_text(listed.total, list.start_index, &resources))
     }
 
     /// RFC 7644 §3.5.1: replaces every writable attribute. `id`, `meta` and `groups` in the

@@ -135,3 +135,15 @@ pub struct SortKey {
     pub kind: ValueKind,
     pub descending: bool,
 }
+
+impl Predicate {
+    /// Whether it selects at most one row through a unique index (`userName` or `id` equal to
+    /// a value: `(tenant_id, user_name_norm)` and `(tenant_id, id)` are unique on `users`),
+    /// so reading it cannot be slow whatever the client sent.
+    pub fn selects_one_by_unique_key(&self) -> bool {
+        matches!(
+            self,
+            Predicate::Compare { operand: Operand::Column(Column::UserNameNorm | Column::Id), op: CmpOp::Eq, .. }
+        )
+    }
+}
