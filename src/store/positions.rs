@@ -87,21 +87,22 @@ impl Positions {
 }
 
 impl Tx<'_> {
-    /// Moves an unfiltered page in creation order to start at the nearest remembered entry at
-    /// or before its offset, finding and remembering the starts up to there if needed (each
-    /// a step of `stride` entries, so the first deep page costs what it did without this).
-    /// Only in read transactions: a write's own uncommitted rows may not be counted in the
-    /// set version yet (PostgreSQL counts inserts at commit).
+    /// Moves an unfiltered page in creation order (`set_version` given: the list is the
+    /// tenant's whole set) to start at the nearest remembered entry at or before its offset,
+    /// finding and remembering the starts up to there if needed (each a step of `stride`
+    /// entries, so the first deep page costs what it did without this). Other pages are left
+    /// as they are. Only in read transactions: a write's own uncommitted rows may not be
+    /// counted in the set version yet (PostgreSQL counts inserts at commit).
     pub(super) fn seek_remembered(
         &mut self,
         tenant: TenantId,
         table: Table,
-        set_version: i64,
+        set_version: Option<i64>,
         page: &mut Page<'_>,
     ) -> Result<()> {
-        let Some(positions) = self.positions else { return Ok(()) };
+        let (Some(positions), Some(set_version)) = (self.positions, set_version) else { return Ok(()) };
         let want = (page.offset / positions.stride) as usize;
-        if want == 0 || page.from_pk.is_some() {
+        if want == 0 || !page.creation_order || page.from_pk.is_some() {
             return Ok(());
         }
         let list = (tenant, table);

@@ -389,27 +389,44 @@ pub fn filter_sql(backend: Backend, tenant: i64, table: Table, pred: &Predicate)
     RawSql::new(w.pieces)
 }
 
-pub fn order_sql(backend: Backend, table: Table, key: &SortKey) -> RawSql<Text> {
-    let mut w = Writer::new(backend, 0, table);
-    w.sort(key);
-    RawSql::new(w.pieces)
-}
-
-/// Creation order, the order of lists without sortBy.
-pub fn order_by_pk(table: Table) -> RawSql<Text> {
-    RawSql::new(vec![Piece::Sql(format!("{}.pk ASC", table.name()))])
+/// The order of a list: by its sort key, else creation order.
+pub fn list_order(backend: Backend, table: Table, sort: Option<&SortKey>) -> RawSql<Text> {
+    match sort {
+        Some(key) => {
+            let mut w = Writer::new(backend, 0, table);
+            w.sort(key);
+            RawSql::new(w.pieces)
+        }
+        None => RawSql::new(vec![Piece::Sql(format!("{}.pk ASC", table.name()))]),
+    }
 }
 
 /// Which rows of a list a page holds, and in what order.
 pub(super) struct Page<'a> {
     pub predicate: &'a Predicate,
     pub order: RawSql<Text>,
+    /// No sort key: ordered by primary key.
+    pub creation_order: bool,
     /// Counted from `from_pk` when set, else from the start of the list.
     pub offset: u64,
     pub limit: u64,
-    /// Only in creation order (`order_by_pk`): the list from this primary key on
-    /// (`positions`, a remembered position of the list).
+    /// Only in creation order: the list from this primary key on (`positions`, a remembered
+    /// position of the list).
     pub from_pk: Option<i64>,
+}
+
+impl<'a> Page<'a> {
+    pub(super) fn new(
+        backend: Backend,
+        table: Table,
+        predicate: &'a Predicate,
+        sort: Option<&SortKey>,
+        offset: u64,
+        limit: u64,
+    ) -> Self {
+        let order = list_order(backend, table, sort);
+        Page { predicate, order, creation_order: sort.is_none(), offset, limit, from_pk: None }
+    }
 }
 
 /// One page of a list in one statement: the page's keys come from the index alone (filter,

@@ -264,24 +264,21 @@ impl Tx<'_> {
         if q.limit == 0 || q.offset >= total {
             return Ok(ListedUsers { total, rows: Vec::new() });
         }
-        let order = |key: Option<&SortKey>| match key {
-            Some(key) => sql::order_sql(backend, Table::Users, key),
-            None => sql::order_by_pk(Table::Users),
-        };
         if q.offset == 0 && total <= q.limit {
             // The whole result is the page (Okta's userName eq pre-check): one statement with
             // no LIMIT, which SQLite keeps prepared (a bound LIMIT makes SQLite re-prepare the
             // statement on every execution). Truncated in case rows arrived since the count.
-            let query = filtered(backend, tenant, &q.predicate).select(row_columns!()).order(order(q.sort.as_ref()));
+            let query = filtered(backend, tenant, &q.predicate).select(row_columns!()).order(sql::list_order(
+                backend,
+                Table::Users,
+                q.sort.as_ref(),
+            ));
             let mut rows = query.load::<RowColumns>(self.conn)?;
             rows.truncate(q.limit as usize);
             return Ok(ListedUsers { total, rows: rows.into_iter().map(from_columns).collect() });
         }
-        let order = order(q.sort.as_ref());
-        let mut page = sql::Page { predicate: &q.predicate, order, offset: q.offset, limit: q.limit, from_pk: None };
-        if let (Some(version), None) = (set_version, &q.sort) {
-            self.seek_remembered(tenant, Table::Users, version, &mut page)?;
-        }
+        let mut page = sql::Page::new(backend, Table::Users, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
+        self.seek_remembered(tenant, Table::Users, set_version, &mut page)?;
         let rows: Vec<PageRow> = self.load_page(
             tenant.0,
             Table::Users,
