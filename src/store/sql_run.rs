@@ -14,15 +14,15 @@ use diesel::sql_types::{Array, BigInt, Bool, Double, HasSqlType, SqlType, Text, 
 use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
-type Boxed<DB> = diesel::query_builder::BoxedSqlQuery<'static, DB, diesel::query_builder::SqlQuery>;
+type Boxed<'a, DB> = diesel::query_builder::BoxedSqlQuery<'a, DB, diesel::query_builder::SqlQuery>;
 
 /// The pieces as a `sql_query` with its values bound, for SQLite.
-fn sqlite_query(pieces: &[Piece]) -> Boxed<Sqlite> {
+fn sqlite_query(pieces: &[Piece]) -> Boxed<'static, Sqlite> {
     bind_pieces_sqlite(diesel::sql_query(placeholder_text(Backend::Sqlite, pieces, 1)).into_boxed(), pieces)
 }
 
 /// The pieces as a `sql_query` with its values bound, for PostgreSQL.
-fn pg_query(pieces: &[Piece]) -> Boxed<Pg> {
+fn pg_query(pieces: &[Piece]) -> Boxed<'static, Pg> {
     bind_pieces_pg(diesel::sql_query(placeholder_text(Backend::Postgres, pieces, 1)).into_boxed(), pieces)
 }
 
@@ -123,8 +123,9 @@ pub(super) fn placeholder_text(backend: Backend, pieces: &[Piece], first_index: 
     out
 }
 
-/// How a backend binds `Piece::BigInts`: PostgreSQL as an array; the writer never gives one
-/// to SQLite (`Writer::in_big_ints` binds JSON text there).
+/// How a backend binds `Piece::BigInts`: PostgreSQL as an array. The writer never gives one
+/// to SQLite (`Writer::in_big_ints` binds JSON text there); this path cannot bind a value it
+/// makes, so it refuses, while `bind_pieces_sqlite` (which cannot fail) binds the same JSON.
 trait BindBigInts: DieselBackend {
     fn push_big_ints<'b>(out: &mut AstPass<'_, 'b, Self>, values: &'b [i64]) -> QueryResult<()>;
 }
@@ -206,10 +207,7 @@ impl<ST, GB> ValidGrouping<GB> for RawSql<ST> {
 
 macro_rules! bind_pieces {
     ($name:ident, $db:ty, $big_ints:expr) => {
-        pub(super) fn $name<'a>(
-            mut q: diesel::query_builder::BoxedSqlQuery<'a, $db, diesel::query_builder::SqlQuery>,
-            pieces: &[Piece],
-        ) -> diesel::query_builder::BoxedSqlQuery<'a, $db, diesel::query_builder::SqlQuery> {
+        pub(super) fn $name<'a>(mut q: Boxed<'a, $db>, pieces: &[Piece]) -> Boxed<'a, $db> {
             for p in pieces {
                 q = match p.clone() {
                     Piece::Sql(_) => q,
@@ -226,8 +224,7 @@ macro_rules! bind_pieces {
         }
     };
 }
-type BoxedSql<'a, DB> = diesel::query_builder::BoxedSqlQuery<'a, DB, diesel::query_builder::SqlQuery>;
-bind_pieces!(bind_pieces_sqlite, Sqlite, |q: BoxedSql<'a, Sqlite>, v: Vec<i64>| {
+bind_pieces!(bind_pieces_sqlite, Sqlite, |q: Boxed<'a, Sqlite>, v: Vec<i64>| {
     q.bind::<Text, _>(super::sql::json_array(&v))
 });
-bind_pieces!(bind_pieces_pg, Pg, |q: BoxedSql<'a, Pg>, v: Vec<i64>| q.bind::<Array<BigInt>, _>(v));
+bind_pieces!(bind_pieces_pg, Pg, |q: Boxed<'a, Pg>, v: Vec<i64>| q.bind::<Array<BigInt>, _>(v));
