@@ -4,7 +4,7 @@
 //! the list of rules that fired.
 
 use crate::error::{Error, ScimType};
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
@@ -72,12 +72,14 @@ impl Rule {
 #[derive(Debug, Default)]
 pub struct Compat {
     strict: bool,
-    fired: RefCell<Vec<Rule>>,
+    /// A `Mutex`, not a `RefCell`: a write's use-case code runs on the store's writer thread
+    /// (`store::commit`), not on the thread that made the request.
+    fired: Mutex<Vec<Rule>>,
 }
 
 impl Compat {
     pub fn new(strict: bool) -> Self {
-        Compat { strict, fired: RefCell::new(Vec::new()) }
+        Compat { strict, fired: Mutex::new(Vec::new()) }
     }
 
     pub fn is_strict(&self) -> bool {
@@ -89,10 +91,7 @@ impl Compat {
         if self.strict {
             return Err(Error::bad_request(rule.strict_type(), format!("{} (strict RFC mode)", detail())));
         }
-        let mut fired = self.fired.borrow_mut();
-        if !fired.contains(&rule) {
-            fired.push(rule);
-        }
+        self.record(rule);
         Ok(())
     }
 
@@ -102,15 +101,19 @@ impl Compat {
         if self.strict {
             return false;
         }
-        let mut fired = self.fired.borrow_mut();
-        if !fired.contains(&rule) {
-            fired.push(rule);
-        }
+        self.record(rule);
         true
     }
 
+    fn record(&self, rule: Rule) {
+        let mut fired = self.fired.lock().unwrap_or_else(|p| p.into_inner());
+        if !fired.contains(&rule) {
+            fired.push(rule);
+        }
+    }
+
     pub fn fired(&self) -> Vec<Rule> {
-        self.fired.borrow().clone()
+        self.fired.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

@@ -92,7 +92,7 @@ impl ScimService {
         user::user_schema(&self.registry)
     }
 
-    pub(super) fn write_retrying<R>(&self, mut f: impl FnMut(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+    pub(super) fn write_retrying<R: Send>(&self, mut f: impl FnMut(&mut Tx<'_>) -> Result<R> + Send) -> Result<R> {
         let mut attempt = 1;
         loop {
             match self.store.write(&mut f) {

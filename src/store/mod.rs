@@ -104,7 +104,7 @@ impl Store {
     /// Connects, applies pending migrations, and returns the pools.
     pub fn open(database_url: &str, pool_size: u32) -> Result<Store> {
         let (read, write, backend) = connection::pools(database_url, pool_size)?;
-        let group_commit = (backend == Backend::Sqlite).then(Arc::default);
+        let group_commit = (backend == Backend::Sqlite).then(Lane::new).transpose()?.map(Arc::new);
         let store = Store {
             read,
             write,
@@ -167,7 +167,7 @@ impl Store {
 
     /// Runs `f` as one write: all of it commits or none of it does, and it returns once the
     /// commit is durable.
-    pub fn write<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+    pub fn write<R: Send>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send) -> Result<R> {
         let (out, appended) = match &self.group_commit {
             Some(lane) => {
                 let (out, committed) = lane.run(&self.write, f);
