@@ -187,6 +187,31 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Whether the user's stored index rows are exactly `values`.
+    fn user_values_are(&mut self, tenant: TenantId, user_pk: i64, values: &[UserValueRow]) -> Result<bool> {
+        type Stored = (String, i32, Option<String>, Option<String>, Option<bool>);
+        let mut stored: Vec<Stored> = user_values::table
+            .filter(user_values::tenant_id.eq(tenant.0).and(user_values::user_pk.eq(user_pk)))
+            .select((
+                user_values::attr,
+                user_values::position,
+                user_values::value_norm,
+                user_values::type_norm,
+                user_values::is_primary,
+            ))
+            .load(self.conn)?;
+        if stored.len() != values.len() {
+            return Ok(false);
+        }
+        // Sorted here, not by ORDER BY: PostgreSQL's collation need not order names by bytes.
+        stored.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+        let mut wanted: Vec<&UserValueRow> = values.iter().collect();
+        wanted.sort_by_key(|v| (v.attr, v.position));
+        Ok(stored.iter().zip(wanted).all(|(s, w)| {
+            s.0 == w.attr && s.1 == w.position && s.2 == w.value_norm && s.3 == w.type_norm && s.4 == w.is_primary
+        }))
+    }
+
     pub fn user_by_id(&mut self, tenant: TenantId, id: &str) -> Result<Option<UserRow>> {
         let row = users::table
             .filter(users::tenant_id.eq(tenant.0).and(users::id.eq(id)))
@@ -232,11 +257,16 @@ impl Tx<'_> {
         if updated == 0 {
             return Err(Error::WriteConflict);
         }
-        diesel::delete(
-            user_values::table.filter(user_values::tenant_id.eq(tenant.0).and(user_values::user_pk.eq(current.pk))),
-        )
-        .execute(self.conn)?;
-        self.insert_user_values(tenant, current.pk, &w.values)?;
+        // Most updates leave the indexed values as they were (Okta's profile push changes a
+        // title, a deactivation touches none of them): rewriting them anyway dirtied their
+        // index pages on every write, and on SQLite every commit writes those pages out.
+        if !self.user_values_are(tenant, current.pk, &w.values)? {
+            diesel::delete(
+                user_values::table.filter(user_values::tenant_id.eq(tenant.0).and(user_values::user_pk.eq(current.pk))),
+            )
+            .execute(self.conn)?;
+            self.insert_user_values(tenant, current.pk, &w.values)?;
+        }
         Ok(UserRow { data: w.data.clone(), version, last_modified: now, ..current.clone() })
     }
 

@@ -191,6 +191,41 @@ scim_test!(indexed_strings_longer_than_the_index_allows_are_invalid_values, |app
     assert_eq!(app.post("/Users", body).await.status, StatusCode::CREATED);
 });
 
+async fn matching(app: &crate::helpers::TestApp, filter: &str) -> u64 {
+    let query = form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>();
+    let r = app.get(&format!("/Users?filter={query}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.body);
+    r.body["totalResults"].as_u64().unwrap()
+}
+
+scim_test!(filters_follow_emails_through_writes_that_change_them_and_writes_that_do_not, |app| {
+    let finds = |filter: &'static str| matching(&app, filter);
+    let id = app.create_user("ada@example.com").await["id"].as_str().unwrap().to_string();
+    let mut user = okta_user("ada@example.com");
+    user["title"] = json!("Engineer");
+    // A profile push that leaves the emails alone.
+    assert_eq!(app.put(&format!("/Users/{id}"), user.clone()).await.status, StatusCode::OK);
+    assert_eq!(finds(r#"emails[type eq "work" and value eq "ada@example.com"]"#).await, 1);
+    // One that changes them: the old value no longer matches, the new ones do.
+    user["emails"] = json!([{"value": "ada@new.example.com", "type": "work", "primary": true},
+                            {"value": "ada@home.example.com", "type": "home"}]);
+    assert_eq!(app.put(&format!("/Users/{id}"), user.clone()).await.status, StatusCode::OK);
+    assert_eq!(finds(r#"emails.value eq "ada@example.com""#).await, 0);
+    assert_eq!(finds(r#"emails[type eq "home" and value eq "ada@home.example.com"]"#).await, 1);
+    // A deactivation touches no email; a PATCH that moves `primary` changes only that.
+    let deactivate = patch_op(json!([{"op": "replace", "value": {"active": false}}]));
+    assert_eq!(app.patch(&format!("/Users/{id}"), deactivate).await.status, StatusCode::OK);
+    assert_eq!(finds(r#"emails[primary eq true and value eq "ada@new.example.com"]"#).await, 1);
+    let move_primary = patch_op(json!([
+        {"op": "replace", "path": "emails[type eq \"work\"].primary", "value": false},
+        {"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}
+    ]));
+    let r = app.patch(&format!("/Users/{id}"), move_primary).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(finds(r#"emails[primary eq true and value eq "ada@new.example.com"]"#).await, 0);
+    assert_eq!(finds(r#"emails[primary eq true and value eq "ada@home.example.com"]"#).await, 1);
+});
+
 scim_test!(put_errors, |app| {
     let a = app.create_user("a@x.com").await;
     app.create_user("b@x.com").await;
