@@ -173,33 +173,45 @@ impl ScimService {
             if ops.is_empty() {
                 return Ok(first);
             }
-            // Lock the group row first, so concurrent changes of one group queue up
-            // instead of deadlocking on member rows.
+            // The users and groups the operations name are looked up before the group row is
+            // locked: on PostgreSQL, every statement run while it is locked is time the next
+            // change of this group waits.
+            let named = ops
+                .iter()
+                .map(|op| match op {
+                    GroupOp::AddMembers(specs) | GroupOp::ReplaceMembers(specs) => {
+                        self.resolve(tx, tenant, specs, Some(first.pk))
+                    }
+                    // Removing a non-member (or an id that no longer exists) changes nothing.
+                    GroupOp::RemoveMembers(specs) => {
+                        let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
+                        tx.resolve_members(tenant, &ids)
+                    }
+                    GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => Ok(Vec::new()),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            // Lock the group row before any member row, so concurrent changes of one group
+            // queue up instead of deadlocking on member rows.
             tx.touch_group(tenant, first.pk, now)?;
             let current = tx.group_by_id(tenant, id)?.ok_or_else(|| not_found(id))?;
             let stored = group::stored_attrs(&current)?;
             let mut doc = stored.clone();
             let mut out = Vec::new();
-            for op in &ops {
+            for (op, members) in ops.iter().zip(&named) {
                 match op {
                     GroupOp::Attributes(op) => patch::apply(&schema, &mut doc, std::slice::from_ref(op), req.compat)?,
-                    GroupOp::AddMembers(specs) => {
-                        let members = self.resolve(tx, tenant, specs, Some(current.pk))?;
-                        out.extend(events::members_added(id, &tx.add_members(tenant, current.pk, &members)?));
+                    GroupOp::AddMembers(_) => {
+                        out.extend(events::members_added(id, &tx.add_members(tenant, current.pk, members)?));
                     }
-                    GroupOp::RemoveMembers(specs) => {
-                        // Removing a non-member (or an id that no longer exists) changes nothing.
-                        let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
-                        let members = tx.resolve_members(tenant, &ids)?;
-                        out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, &members)?));
+                    GroupOp::RemoveMembers(_) => {
+                        out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, members)?));
                     }
                     GroupOp::RemoveAllMembers => {
                         let (_, removed) = tx.replace_members(tenant, current.pk, &[])?;
                         out.extend(events::members_removed(id, &removed));
                     }
-                    GroupOp::ReplaceMembers(specs) => {
-                        let members = self.resolve(tx, tenant, specs, Some(current.pk))?;
-                        let (added, removed) = tx.replace_members(tenant, current.pk, &members)?;
+                    GroupOp::ReplaceMembers(_) => {
+                        let (added, removed) = tx.replace_members(tenant, current.pk, members)?;
                         out.extend(events::members_removed(id, &removed));
                         out.extend(events::members_added(id, &added));
                     }
