@@ -19,6 +19,8 @@ mod schema;
 mod sql;
 mod sql_run;
 mod tenants;
+#[cfg(test)]
+mod test_stores;
 mod users;
 mod webhooks;
 

@@ -146,45 +146,14 @@ mod tests {
     use crate::store::predicate::Predicate;
     use crate::store::{GroupListQuery, GroupWrite, Store, UserListQuery};
     use chrono::Utc;
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
     use std::sync::Arc;
 
-    /// A PostgreSQL schema of one test, dropped after it.
-    struct PgSchema {
-        admin: String,
-        name: String,
-    }
-
-    impl Drop for PgSchema {
-        fn drop(&mut self) {
-            if let Ok(mut c) = diesel::PgConnection::establish(&self.admin) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-            }
+    /// The test stores (`store::test_stores`), each remembering every 3rd position.
+    fn stores(dir: &tempfile::TempDir) -> (Vec<Store>, Option<crate::store::test_stores::PgSchema>) {
+        let (mut stores, schema) = crate::store::test_stores::stores(dir);
+        for store in &mut stores {
+            store.positions = Arc::new(Positions::with_stride(3));
         }
-    }
-
-    /// A store on SQLite and, with `SCIMD_TEST_POSTGRES_URL` (CI sets it for `cargo test --lib
-    /// store::`), one in a fresh PostgreSQL schema; both remember every 3rd position.
-    fn stores(dir: &tempfile::TempDir) -> (Vec<Store>, Option<PgSchema>) {
-        let mut urls = vec![format!("sqlite://{}/t.db", dir.path().display())];
-        let mut schema = None;
-        if let Some(admin) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
-            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = diesel::PgConnection::establish(&admin).unwrap();
-            conn.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
-            let sep = if admin.contains('?') { '&' } else { '?' };
-            urls.push(format!("{admin}{sep}options=-csearch_path%3D{name}"));
-            schema = Some(PgSchema { admin, name });
-        }
-        let stores = urls
-            .iter()
-            .map(|url| {
-                let mut store = Store::open(url, 2).unwrap();
-                store.positions = Arc::new(Positions::with_stride(3));
-                store
-            })
-            .collect();
         (stores, schema)
     }
 

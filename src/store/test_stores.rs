@@ -1,0 +1,36 @@
+//! Stores for the store's own unit tests: SQLite always, PostgreSQL too when
+//! `SCIMD_TEST_POSTGRES_URL` is set (CI sets it for `cargo test --lib store::`).
+
+use super::Store;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+
+/// A PostgreSQL schema of one test, dropped after it.
+pub struct PgSchema {
+    admin: String,
+    name: String,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut c) = diesel::PgConnection::establish(&self.admin) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
+
+/// A store on a fresh SQLite file in `dir` and, when configured, one in a fresh PostgreSQL
+/// schema (dropped with the returned guard).
+pub fn stores(dir: &tempfile::TempDir) -> (Vec<Store>, Option<PgSchema>) {
+    let mut urls = vec![format!("sqlite://{}/t.db", dir.path().display())];
+    let mut schema = None;
+    if let Some(admin) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+        conn.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
+        let sep = if admin.contains('?') { '&' } else { '?' };
+        urls.push(format!("{admin}{sep}options=-csearch_path%3D{name}"));
+        schema = Some(PgSchema { admin, name });
+    }
+    (urls.iter().map(|url| Store::open(url, 2).unwrap()).collect(), schema)
+}
