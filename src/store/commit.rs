@@ -1,12 +1,12 @@
 //! Group commit on SQLite: write transactions that arrive together share one commit.
 //!
-//! With `synchronous = FULL` every commit waits for an fsync of the WAL (~150 µs here), and
-//! SQLite has one writer, so writes queue for it anyway. Instead of one commit per request, a
-//! *lane* holds one open transaction and runs the requests queued on it one after another,
-//! each inside its own savepoint, and the last of them commits for all. A
-//! request still answers only after the commit that made its work durable; one that fails rolls
-//! back its savepoint alone and answers at once; if the shared commit fails, every request in
-//! the batch is told so. Nothing is ever acknowledged that a crash could lose.
+//! With `synchronous = FULL` every commit waits for an fsync of the WAL (0.1 ms idle, up to
+//! ~1 ms under load here), and SQLite has one writer, so writes queue for it anyway. Instead
+//! of one commit per request, a *lane* holds one open transaction and runs the requests queued
+//! on it one after another, each inside its own savepoint, and the last of them commits for
+//! all. A request still answers only after the commit that made its work durable; one that
+//! fails rolls back its savepoint alone and answers at once; if the shared commit fails, every
+//! request in the batch is told so. Nothing is ever acknowledged that a crash could lose.
 //!
 //! Every write runs on the lane's one thread, so one write follows the next without a thread
 //! being woken in between. When each request's thread took its own turn, waking the next one
