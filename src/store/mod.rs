@@ -39,7 +39,7 @@ pub use webhooks::{DeliveryRow, DueDelivery, EndpointRow, NewEndpoint};
 use crate::error::{Error, Result};
 use commit::Lane;
 use connection::{AnyConnection, Pool};
-use diesel::connection::Connection;
+use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -93,6 +93,32 @@ fn in_transaction<R>(conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Re
     (out, appended)
 }
 
+type TxManager = <AnyConnection as Connection>::TransactionManager;
+
+/// Runs `f` in the transaction `begun` opened on `conn` and commits it, or rolls it back if `f`
+/// failed; also says whether it appended events, which counts only if it committed. A
+/// connection left inside the transaction (a failed rollback, a panic) is discarded by the pool.
+fn finish<R>(
+    conn: &mut AnyConnection,
+    positions: Option<&positions::Positions>,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<R>,
+) -> (Result<R>, bool) {
+    let mut tx = Tx { conn, appended_events: false, positions };
+    let out = f(&mut tx);
+    let appended = tx.appended_events;
+    let out = match out {
+        Ok(value) => TxManager::commit_transaction(conn).map(|()| value).map_err(Error::from),
+        Err(e) => {
+            if let Err(rollback) = TxManager::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "rolling back a transaction failed");
+            }
+            Err(e)
+        }
+    };
+    let appended = appended && out.is_ok();
+    (out, appended)
+}
+
 impl Tx<'_> {
     fn backend(&self) -> Backend {
         match self.conn {
@@ -126,8 +152,18 @@ impl Store {
 
     /// Runs `f` in a read transaction: one consistent snapshot for, e.g., a page and its total.
     pub fn read<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
+        if self.backend == Backend::Postgres {
+            // PostgreSQL's default, READ COMMITTED, takes a new snapshot per statement, so a
+            // page and its total could disagree; REPEATABLE READ READ ONLY reads one snapshot
+            // and never fails to serialise.
+            let mut conn = connection::begun(&self.read, |conn| {
+                let AnyConnection::Postgresql(pg) = conn else { unreachable!("a PostgreSQL pool") };
+                AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            })?;
+            return finish(&mut conn, Some(&*self.positions), f).0;
+        }
         let mut conn = self.read.get().map_err(Error::internal)?;
-        self.read_on(&mut conn, f)
+        self.read_sqlite(&mut conn, f)
     }
 
     /// `read`, only if it cannot wait: on SQLite (a read there is in-process and never waits
@@ -139,32 +175,13 @@ impl Store {
             return None;
         }
         let mut conn = self.read.try_get()?;
-        Some(self.read_on(&mut conn, f))
+        Some(self.read_sqlite(&mut conn, f))
     }
 
-    fn read_on<R>(&self, conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
-        use diesel::connection::{AnsiTransactionManager, TransactionManager};
-        type Manager = <AnyConnection as Connection>::TransactionManager;
+    /// SQLite: a transaction reads one snapshot of the WAL.
+    fn read_sqlite<R>(&self, conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let positions = Some(&*self.positions);
-        let AnyConnection::Postgresql(pg) = conn else {
-            // SQLite: a transaction reads one snapshot of the WAL.
-            return conn.transaction(|conn| f(&mut Tx { conn, appended_events: false, positions }));
-        };
-        // PostgreSQL's default, READ COMMITTED, takes a new snapshot per statement, so a page
-        // and its total could disagree; REPEATABLE READ READ ONLY reads one snapshot and never
-        // fails to serialise. A connection left inside the transaction (a failed rollback, a
-        // panic) is discarded by the pool.
-        AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        let out = f(&mut Tx { conn, appended_events: false, positions });
-        match out {
-            Ok(value) => Manager::commit_transaction(conn).map(|()| value).map_err(Error::from),
-            Err(e) => {
-                if let Err(rollback) = Manager::rollback_transaction(conn) {
-                    tracing::warn!(error = %rollback, "rolling back a read transaction failed");
-                }
-                Err(e)
-            }
-        }
+        conn.transaction(|conn| f(&mut Tx { conn, appended_events: false, positions }))
     }
 
     /// Runs `f` as one write: all of it commits or none of it does, and it returns once the
@@ -175,7 +192,7 @@ impl Store {
                 let (out, committed) = lane.run(&self.write, f);
                 (out, committed.appended_events)
             }
-            None => in_transaction(&mut *self.write.get().map_err(Error::internal)?, f),
+            None => finish(&mut *connection::begun(&self.write, TxManager::begin_transaction)?, None, f),
         };
         if appended {
             self.events_committed.notify_one();
@@ -205,5 +222,67 @@ mod tests {
         assert!(store.read_now(|_| -> Result<()> { panic!("ran while the only connection was taken") }).is_none());
         drop(held);
         assert_eq!(store.read_now(|_| Ok(8)).transpose().unwrap(), Some(8));
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+
+    fn backend_pid(tx: &mut Tx<'_>) -> Result<i32> {
+        let AnyConnection::Postgresql(pg) = &mut *tx.conn else { unreachable!() };
+        Ok(diesel::RunQueryDsl::get_result::<Pid>(diesel::sql_query("SELECT pg_backend_pid() AS pid"), pg)?.pid)
+    }
+
+    /// Ends the server side of these connections and waits until PostgreSQL has let them go.
+    fn terminate(admin_url: &str, pids: &[i32]) {
+        use diesel::connection::SimpleConnection;
+        let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+        for pid in pids {
+            admin.batch_execute(&format!("SELECT pg_terminate_backend({pid})")).unwrap();
+        }
+        let list = pids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+        for _ in 0..500 {
+            let alive: i64 = diesel::RunQueryDsl::get_result(
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                    "(SELECT count(*) FROM pg_stat_activity WHERE pid IN ({list}))"
+                ))),
+                &mut admin,
+            )
+            .unwrap();
+            if alive == 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("backends {list} did not exit");
+    }
+
+    /// The pool does not test connections on checkout; a connection whose server side ended
+    /// is replaced when its BEGIN fails, for reads and writes, however many of them died.
+    #[test]
+    fn postgres_connections_that_died_in_the_pool_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stores, _schema) = test_stores::stores(&dir);
+        let Some(store) = stores.iter().find(|s| s.backend() == Backend::Postgres) else { return };
+        let admin_url = std::env::var("SCIMD_TEST_POSTGRES_URL").unwrap();
+
+        let first = store.read(backend_pid).unwrap();
+        terminate(&admin_url, &[first]);
+        let second = store.read(backend_pid).unwrap();
+        assert_ne!(first, second);
+
+        terminate(&admin_url, &[second]);
+        let third = store.write(backend_pid).unwrap();
+        assert_ne!(second, third);
+
+        // Both of the pool's connections dead at once (one nested read holds the other).
+        let both = store.read(|outer| Ok((backend_pid(outer)?, store.read(backend_pid)?))).unwrap();
+        assert_ne!(both.0, both.1);
+        terminate(&admin_url, &[both.0, both.1]);
+        let fresh = store.write(backend_pid).unwrap();
+        assert!(fresh != both.0 && fresh != both.1);
+        assert_eq!(store.read(backend_pid).unwrap(), fresh);
     }
 }
