@@ -13,7 +13,7 @@ use super::{filter, patch};
 use crate::auth::secrets::hash_secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{ListedUsers, NewUser, Store, TenantId, Tx, UserGroup, UserListQuery, UserRow};
+use crate::store::{ListedUsers, NewUser, Store, TenantId, Tx, UserAndGroups, UserGroup, UserListQuery, UserRow};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -164,15 +164,37 @@ impl ScimService {
     /// RFC 7644 §3.4.1.
     pub fn get_user(&self, req: &Request<'_>, id: &str) -> Result<RenderedUser> {
         let projection = self.user_projection(req);
-        let (row, groups) = self.store.read(|tx| self.user_and_groups(tx, req, id, &projection))?;
-        self.view(&row, &groups, req, &projection)
+        let found = self.store.user_and_groups(req.scope.tenant, id, projection.includes("groups"))?;
+        self.view_found(found, req, id, &projection)
     }
 
-    /// `get_user` if it can run without waiting (`Store::read_now`), else `None`.
+    /// `get_user` if it can run without waiting (`Store::user_and_groups_now`), else `None`
+    /// (also when the tenant's nested groups need a read transaction).
     pub fn get_user_now(&self, req: &Request<'_>, id: &str) -> Option<Result<RenderedUser>> {
         let projection = self.user_projection(req);
-        let read = self.store.read_now(|tx| self.user_and_groups(tx, req, id, &projection))?;
-        Some(read.and_then(|(row, groups)| self.view(&row, &groups, req, &projection)))
+        match self.store.user_and_groups_now(req.scope.tenant, id, projection.includes("groups"))? {
+            Ok(Some(UserAndGroups { groups: None, .. })) => None,
+            found => Some(found.and_then(|found| self.view_found(found, req, id, &projection))),
+        }
+    }
+
+    /// The user `Store::user_and_groups` found; in a tenant with nested groups, its groups
+    /// through nesting too, read with the user again in one read transaction.
+    fn view_found(
+        &self,
+        found: Option<UserAndGroups>,
+        req: &Request<'_>,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<RenderedUser> {
+        match found {
+            None => Err(user_not_found(id)),
+            Some(UserAndGroups { row, groups: Some(groups) }) => self.view(&row, &groups, req, projection),
+            Some(UserAndGroups { groups: None, .. }) => {
+                let (row, groups) = self.store.read(|tx| self.user_and_groups(tx, req, id, projection))?;
+                self.view(&row, &groups, req, projection)
+            }
+        }
     }
 
     fn user_and_groups(

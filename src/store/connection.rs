@@ -144,23 +144,37 @@ pub fn pools(url: &str, pool_size: u32) -> Result<(Pool, Pool, Backend)> {
     }
 }
 
-/// A connection from `pool` with a transaction opened on it by `begin`. A connection whose
-/// server side is gone (PostgreSQL restarted, a proxy's idle timeout, a terminated backend)
-/// fails its BEGIN: it is marked broken, so the pool drops it, and the next one is tried.
-/// Nothing has run on it yet, so trying again cannot apply anything twice. After as many
-/// failures as the pool holds connections, the last error is returned.
-pub fn begun(pool: &Pool, begin: impl Fn(&mut AnyConnection) -> QueryResult<()>) -> Result<PooledConnection> {
+/// A connection from `pool` with a transaction opened on it by `begin`.
+pub fn begun(pool: &Pool, begin: impl FnMut(&mut AnyConnection) -> QueryResult<()>) -> Result<PooledConnection> {
+    Ok(on_live(pool, begin)?.0)
+}
+
+/// Runs `first` (a BEGIN, or a statement that is a read by itself) on a connection from `pool`
+/// and returns both. A connection whose server side is gone (PostgreSQL restarted, a proxy's
+/// idle timeout, a terminated backend) fails it: the connection is marked broken, so the pool
+/// drops it, and the next one is tried. `first` changed nothing, so trying again cannot apply
+/// anything twice. After as many failures as the pool holds connections, the last error is
+/// returned.
+pub fn on_live<T>(
+    pool: &Pool,
+    mut first: impl FnMut(&mut AnyConnection) -> QueryResult<T>,
+) -> Result<(PooledConnection, T)> {
     use diesel::connection::TransactionManager;
+    use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
     let mut attempts_left = pool.max_size() + 1;
     loop {
         let mut conn = pool.get().map_err(Error::internal)?;
-        let Err(e) = begin(&mut conn) else { return Ok(conn) };
+        let e = match first(&mut conn) {
+            Ok(value) => return Ok((conn, value)),
+            Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => e,
+            Err(e) => return Err(e.into()),
+        };
         <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(&mut conn).set_in_error();
         attempts_left -= 1;
         if attempts_left == 0 {
             return Err(e.into());
         }
-        tracing::warn!(error = %e, "a pooled database connection could not begin a transaction; replacing it");
+        tracing::warn!(error = %e, "a pooled database connection was closed by the server; replacing it");
     }
 }
 

@@ -21,6 +21,7 @@ mod sql_run;
 mod tenants;
 #[cfg(test)]
 mod test_stores;
+mod user_read;
 mod users;
 mod webhooks;
 
@@ -33,6 +34,7 @@ pub use groups::{GroupListQuery, GroupRow, GroupWrite, ListedGroups};
 pub use members::{MemberKind, MemberRef, MemberView, UserGroup};
 pub use request_log::{LogEntry, LogFilter, LogRow};
 pub use tenants::{TenantRow, TenantStats};
+pub use user_read::UserAndGroups;
 pub use users::{ListedUsers, NewUser, UserListQuery, UserRow, UserValueRow, UserWrite};
 pub use webhooks::{DeliveryRow, DueDelivery, EndpointRow, NewEndpoint};
 
@@ -178,6 +180,27 @@ impl Store {
         Some(self.read_sqlite(&mut conn, f))
     }
 
+    /// The user `id` and, `with_groups`, its groups, by one statement outside any transaction:
+    /// a statement reads one snapshot by itself, and BEGIN and COMMIT were two of the four
+    /// round trips of a PostgreSQL point read.
+    pub fn user_and_groups(&self, tenant: TenantId, id: &str, with_groups: bool) -> Result<Option<UserAndGroups>> {
+        Ok(connection::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, id, with_groups))?.1)
+    }
+
+    /// `user_and_groups` as `read_now` runs a read: only on SQLite with a connection idle.
+    pub fn user_and_groups_now(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        with_groups: bool,
+    ) -> Option<Result<Option<UserAndGroups>>> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let mut conn = self.read.try_get()?;
+        Some(user_read::user_and_groups(&mut conn, tenant, id, with_groups).map_err(Error::from))
+    }
+
     /// SQLite: a transaction reads one snapshot of the WAL.
     fn read_sqlite<R>(&self, conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let positions = Some(&*self.positions);
@@ -260,7 +283,8 @@ mod tests {
     }
 
     /// The pool does not test connections on checkout; a connection whose server side ended
-    /// is replaced when its BEGIN fails, for reads and writes, however many of them died.
+    /// is replaced when its BEGIN (or a read's one statement) fails, for reads and writes, however
+    /// many of them died.
     #[test]
     fn postgres_connections_that_died_in_the_pool_are_replaced() {
         let dir = tempfile::tempdir().unwrap();
@@ -284,5 +308,10 @@ mod tests {
         let fresh = store.write(backend_pid).unwrap();
         assert!(fresh != both.0 && fresh != both.1);
         assert_eq!(store.read(backend_pid).unwrap(), fresh);
+
+        // A read by one statement, outside a transaction, too.
+        terminate(&admin_url, &[fresh]);
+        assert!(store.user_and_groups(TenantId(1), "nobody", true).unwrap().is_none());
+        assert_ne!(store.read(backend_pid).unwrap(), fresh);
     }
 }

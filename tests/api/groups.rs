@@ -259,6 +259,58 @@ scim_test!(nested_groups_give_users_direct_and_indirect_groups, |app| {
     assert!(app.get(&format!("/Users/{}", u[0])).await.body.get("groups").is_none());
 });
 
+scim_test!(flat_groups_show_on_their_users_in_group_order_and_follow_changes, |app| {
+    let u = users(&app, 2, "flat").await;
+    // A name JSON must escape, so the groups' aggregation in SQL is read back exactly.
+    let odd = "Ops \"A\" \\ é ✓";
+    let mut ids = Vec::new();
+    for name in [odd, "Second", "Other"] {
+        let members = if name == "Other" { json!([{"value": u[1]}]) } else { json!([{"value": u[0]}]) };
+        let r = app.post("/Groups", json!({"displayName": name, "members": members})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let groups_of = |user: &serde_json::Value| -> Vec<(String, String, String, String)> {
+        user["groups"]
+            .as_array()
+            .map(|gs| {
+                gs.iter()
+                    .map(|g| {
+                        let s = |k: &str| g[k].as_str().unwrap().to_string();
+                        (s("value"), s("display"), s("type"), s("$ref"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let expect = |i: usize, name: &str| {
+        (ids[i].clone(), name.to_string(), "direct".to_string(), format!("{}/Groups/{}", app.base, ids[i]))
+    };
+    let user0 = app.get(&format!("/Users/{}", u[0])).await;
+    assert_eq!(user0.status, StatusCode::OK);
+    assert_eq!(groups_of(&user0.body), [expect(0, odd), expect(1, "Second")]);
+    assert_eq!(groups_of(&app.get(&format!("/Users/{}", u[1])).await.body), [expect(2, "Other")]);
+    // Projections: groups only when shown.
+    let r = app.get(&format!("/Users/{}?attributes=groups.display", u[0])).await.body;
+    assert_eq!(r["groups"], json!([{"display": odd}, {"display": "Second"}]));
+    assert!(app.get(&format!("/Users/{}?attributes=userName", u[0])).await.body.get("groups").is_none());
+    assert!(app.get(&format!("/Users/{}?excludedAttributes=groups", u[0])).await.body.get("groups").is_none());
+    // A rename, a removal and a deleted group show on the next read.
+    app.patch(
+        &format!("/Groups/{}", ids[1]),
+        patch_op(json!([{"op": "replace", "path": "displayName", "value": "Renamed"}])),
+    )
+    .await;
+    assert_eq!(groups_of(&app.get(&format!("/Users/{}", u[0])).await.body), [expect(0, odd), expect(1, "Renamed")]);
+    let remove = json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", u[0])}]);
+    assert_eq!(app.patch(&format!("/Groups/{}", ids[0]), patch_op(remove)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(groups_of(&app.get(&format!("/Users/{}", u[0])).await.body), [expect(1, "Renamed")]);
+    assert_eq!(app.delete(&format!("/Groups/{}", ids[1])).await.status, StatusCode::NO_CONTENT);
+    assert!(groups_of(&app.get(&format!("/Users/{}", u[0])).await.body).is_empty());
+    // An id no user has is a 404.
+    app.get(&format!("/Users/{}", uuid::Uuid::new_v4())).await.assert_error(404, None);
+});
+
 scim_test!(concurrent_membership_changes_lose_nothing, |app| {
     let u = users(&app, 60, "conc").await;
     let g = app.post("/Groups", json!({"displayName": "Busy", "members": u[50..].iter().map(|id| json!({"value": id})).collect::<Vec<_>>()})).await.body;
