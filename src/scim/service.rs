@@ -13,6 +13,7 @@ use super::{filter, patch};
 use crate::auth::secrets::hash_secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::store::predicate::Predicate;
 use crate::store::{ListedUsers, NewUser, Store, TenantId, Tx, UserAndGroups, UserGroup, UserListQuery, UserRow};
 use serde_json::Value;
 use std::sync::Arc;
@@ -164,7 +165,8 @@ impl ScimService {
     /// RFC 7644 §3.4.1.
     pub fn get_user(&self, req: &Request<'_>, id: &str) -> Result<RenderedUser> {
         let projection = self.user_projection(req);
-        let found = self.store.user_and_groups(req.scope.tenant, id, projection.includes("groups"))?;
+        let found =
+            self.store.user_and_groups(req.scope.tenant, &Predicate::id_is(id), projection.includes("groups"))?;
         self.view_found(found, req, id, &projection)
     }
 
@@ -172,7 +174,8 @@ impl ScimService {
     /// (also when the tenant's nested groups need a read transaction).
     pub fn get_user_now(&self, req: &Request<'_>, id: &str) -> Option<Result<RenderedUser>> {
         let projection = self.user_projection(req);
-        match self.store.user_and_groups_now(req.scope.tenant, id, projection.includes("groups"))? {
+        let by_id = Predicate::id_is(id);
+        match self.store.user_and_groups_now(req.scope.tenant, &by_id, projection.includes("groups"))? {
             Ok(Some(UserAndGroups { groups: None, .. })) => None,
             found => Some(found.and_then(|found| self.view_found(found, req, id, &projection))),
         }
@@ -212,13 +215,20 @@ impl ScimService {
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
     pub fn list_users(&self, req: &Request<'_>) -> Result<String> {
         let list = self.user_list(req)?;
+        if list.query.predicate.selects_one_by_unique_key() {
+            let with_groups = list.projection.includes("groups");
+            let found = self.store.user_and_groups(req.scope.tenant, &list.query.predicate, with_groups)?;
+            if let Some(page) = self.unique_key_page(req, &list, found) {
+                return page;
+            }
+        }
         let (listed, groups) = self.store.read(|tx| self.read_user_page(tx, req, &list))?;
         self.render_user_page(req, &list, &listed, &groups)
     }
 
     /// `list_users` if it cannot be slow and need not wait: its filter selects by a unique
-    /// index (Okta's `userName eq` pre-check before every create) and `Store::read_now` has a
-    /// connection. `None` otherwise, without reading.
+    /// index (Okta's `userName eq` pre-check before every create) and
+    /// `Store::user_and_groups_now` has a connection. `None` otherwise, without reading.
     pub fn list_users_now(&self, req: &Request<'_>) -> Option<Result<String>> {
         let list = match self.user_list(req) {
             Ok(list) => list,
@@ -227,8 +237,30 @@ impl ScimService {
         if !list.query.predicate.selects_one_by_unique_key() {
             return None;
         }
-        let read = self.store.read_now(|tx| self.read_user_page(tx, req, &list))?;
-        Some(read.and_then(|(listed, groups)| self.render_user_page(req, &list, &listed, &groups)))
+        let with_groups = list.projection.includes("groups");
+        match self.store.user_and_groups_now(req.scope.tenant, &list.query.predicate, with_groups)? {
+            Ok(found) => self.unique_key_page(req, &list, found),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The page of a filter that selects by a unique key, from the user (if any) that
+    /// `Store::user_and_groups` found; `None` when the tenant's nested groups need the read
+    /// transaction instead.
+    fn unique_key_page(
+        &self,
+        req: &Request<'_>,
+        list: &UserList,
+        found: Option<UserAndGroups>,
+    ) -> Option<Result<String>> {
+        let (rows, groups) = match found {
+            None => (Vec::new(), Vec::new()),
+            Some(UserAndGroups { row, groups: Some(groups) }) => (vec![row], groups),
+            Some(UserAndGroups { groups: None, .. }) => return None,
+        };
+        let total = rows.len() as u64;
+        let rows = if list.query.offset == 0 && list.query.limit > 0 { rows } else { Vec::new() };
+        Some(self.render_user_page(req, list, &ListedUsers { total, rows }, &groups))
     }
 
     fn user_list(&self, req: &Request<'_>) -> Result<UserList> {

@@ -180,25 +180,30 @@ impl Store {
         Some(self.read_sqlite(&mut conn, f))
     }
 
-    /// The user `id` and, `with_groups`, its groups, by one statement outside any transaction:
-    /// a statement reads one snapshot by itself, and BEGIN and COMMIT were two of the four
-    /// round trips of a PostgreSQL point read.
-    pub fn user_and_groups(&self, tenant: TenantId, id: &str, with_groups: bool) -> Result<Option<UserAndGroups>> {
-        Ok(connection::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, id, with_groups))?.1)
+    /// The user `unique` selects (`Predicate::selects_one_by_unique_key`) and, `with_groups`,
+    /// its groups, by one statement outside any transaction: a statement reads one snapshot by
+    /// itself, and BEGIN and COMMIT were two of the four round trips of a PostgreSQL point read.
+    pub fn user_and_groups(
+        &self,
+        tenant: TenantId,
+        unique: &predicate::Predicate,
+        with_groups: bool,
+    ) -> Result<Option<UserAndGroups>> {
+        Ok(connection::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, unique, with_groups))?.1)
     }
 
     /// `user_and_groups` as `read_now` runs a read: only on SQLite with a connection idle.
     pub fn user_and_groups_now(
         &self,
         tenant: TenantId,
-        id: &str,
+        unique: &predicate::Predicate,
         with_groups: bool,
     ) -> Option<Result<Option<UserAndGroups>>> {
         if self.backend != Backend::Sqlite {
             return None;
         }
         let mut conn = self.read.try_get()?;
-        Some(user_read::user_and_groups(&mut conn, tenant, id, with_groups).map_err(Error::from))
+        Some(user_read::user_and_groups(&mut conn, tenant, unique, with_groups).map_err(Error::from))
     }
 
     /// SQLite: a transaction reads one snapshot of the WAL.
@@ -311,7 +316,7 @@ mod tests {
 
         // A read by one statement, outside a transaction, too.
         terminate(&admin_url, &[fresh]);
-        assert!(store.user_and_groups(TenantId(1), "nobody", true).unwrap().is_none());
+        assert!(store.user_and_groups(TenantId(1), &predicate::Predicate::id_is("nobody"), true).unwrap().is_none());
         assert_ne!(store.read(backend_pid).unwrap(), fresh);
     }
 }

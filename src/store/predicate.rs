@@ -137,6 +137,16 @@ pub struct SortKey {
 }
 
 impl Predicate {
+    /// `id eq "<id>"`: the resource with that id.
+    pub fn id_is(id: &str) -> Predicate {
+        Predicate::Compare {
+            operand: Operand::Column(Column::Id),
+            kind: ValueKind::Text,
+            op: CmpOp::Eq,
+            value: Literal::Text(id.to_string()),
+        }
+    }
+
     /// Whether it selects at most one row through a unique index (`userName` or `id` equal to
     /// a value: `(tenant_id, user_name_norm)` and `(tenant_id, id)` are unique on `users`),
     /// so reading it cannot be slow whatever the client sent.

@@ -178,7 +178,7 @@ impl Writer {
         }
     }
 
-    fn predicate(&mut self, p: &Predicate) {
+    pub(super) fn predicate(&mut self, p: &Predicate) {
         match p {
             Predicate::Const(true) => self.sql("1 = 1"),
             Predicate::Const(false) => self.sql("1 = 0"),

@@ -1,9 +1,9 @@
-//! A user and its groups in one statement, for GET /Users/{id}: a statement reads one snapshot
-//! by itself, so it needs no transaction around it (RFC 7644 §3.4.1).
+//! A user and its groups in one statement, for GET /Users/{id} and Okta's `userName eq`
+//! pre-check: a statement reads one snapshot by itself, so it needs no transaction around it.
 
 use super::connection::{AnyConnection, Backend};
 use super::members::UserGroup;
-use super::predicate::Table;
+use super::predicate::{Predicate, Table};
 use super::sql::{Piece, Writer};
 use super::users::UserRow;
 use super::{sql_run, TenantId};
@@ -42,18 +42,19 @@ struct Found {
     nested: bool,
 }
 
-/// The user `id` of `tenant` with its direct groups when `with_groups`, by one statement.
+/// The user of `tenant` that `unique` selects (at most one: `Predicate::selects_one_by_unique_key`)
+/// with its direct groups when `with_groups`, by one statement.
 pub(super) fn user_and_groups(
     conn: &mut AnyConnection,
     tenant: TenantId,
-    id: &str,
+    unique: &Predicate,
     with_groups: bool,
 ) -> QueryResult<Option<UserAndGroups>> {
     let backend = match conn {
         AnyConnection::Sqlite(_) => Backend::Sqlite,
         AnyConnection::Postgresql(_) => Backend::Postgres,
     };
-    let rows: Vec<Found> = sql_run::load_prepared(conn, &statement(backend, tenant, id, with_groups))?;
+    let rows: Vec<Found> = sql_run::load_prepared(conn, &statement(backend, tenant, unique, with_groups))?;
     let Some(found) = rows.into_iter().next() else { return Ok(None) };
     let groups = match (&found.groups, found.nested) {
         (_, true) => None,
@@ -85,7 +86,7 @@ pub(super) fn user_and_groups(
 
 /// Every value is bound, so each connection prepares the text once. The groups subquery runs
 /// only for a user ever added to a group, when the projection shows `groups`.
-fn statement(backend: Backend, tenant: TenantId, id: &str, with_groups: bool) -> Vec<Piece> {
+fn statement(backend: Backend, tenant: TenantId, unique: &Predicate, with_groups: bool) -> Vec<Piece> {
     let t = || Piece::BigInt(tenant.get());
     let mut w = Writer::new(backend, tenant.get(), Table::Users);
     w.sql("SELECT users.pk, users.id, users.data, users.version, users.created_at, users.last_modified, users.in_groups, CASE WHEN ");
@@ -104,7 +105,7 @@ fn statement(backend: Backend, tenant: TenantId, id: &str, with_groups: bool) ->
     w.bind(t());
     w.sql(" AND n.member_type = 'Group')) AS nested FROM users WHERE users.tenant_id = ");
     w.bind(t());
-    w.sql(" AND users.id = ");
-    w.bind(Piece::Text(id.to_string()));
+    w.sql(" AND ");
+    w.predicate(unique);
     w.into_pieces()
 }

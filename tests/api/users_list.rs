@@ -69,6 +69,22 @@ scim_test!(user_name_eq_finds_any_case_and_nothing_else, |app| {
     assert_eq!(none.status, StatusCode::OK);
     assert_eq!(none.body["totalResults"], 0);
     assert_eq!(none.body["Resources"], json!([]));
+    // Paging still applies to the one user found: the total counts it, the page may not.
+    let jane = "filter=userName%20eq%20%22jane.doe%40example.com%22";
+    for (paging, total, shown) in [("startIndex=2", 1, 0), ("count=0", 1, 0), ("startIndex=1&count=1", 1, 1)] {
+        let r = app.get(&format!("/Users?{jane}&{paging}")).await.body;
+        let got = (r["totalResults"].clone(), r["itemsPerPage"].clone(), r["Resources"].as_array().unwrap().len());
+        assert_eq!(got, (json!(total), json!(shown), shown), "{paging}");
+    }
+    // By id too, with the user's groups (and none for a user in no group).
+    let id = app.get(&format!("/Users?{jane}")).await.body["Resources"][0]["id"].as_str().unwrap().to_string();
+    let g = app.post("/Groups", json!({"displayName": "Staff", "members": [{"value": id}]})).await.body;
+    let by_id = app.get(&format!("/Users?filter=id%20eq%20%22{id}%22")).await.body;
+    assert_eq!(names(&by_id), vec!["Jane.Doe@Example.com"]);
+    assert_eq!(by_id["Resources"][0]["groups"][0]["value"], g["id"]);
+    assert_eq!(app.get(&format!("/Users?{jane}")).await.body["Resources"][0]["groups"][0]["display"], "Staff");
+    let john = app.get("/Users?filter=userName%20eq%20%22john%40example.com%22").await.body;
+    assert!(john["Resources"][0].get("groups").is_none());
 });
 
 scim_test!(filters_that_cannot_be_evaluated_are_400_never_all_rows, |app| {
