@@ -22,6 +22,7 @@ mod tenants;
 #[cfg(test)]
 mod test_stores;
 mod user_read;
+mod user_update;
 mod users;
 mod webhooks;
 

@@ -235,25 +235,16 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<UserRow> {
         let version = current.version + 1;
-        let target = users::table.filter(
-            users::tenant_id.eq(tenant.0).and(users::pk.eq(current.pk)).and(users::version.eq(current.version)),
-        );
-        let set = (
-            users::user_name.eq(&w.user_name),
-            users::user_name_norm.eq(&w.user_name_norm),
-            users::external_id.eq(&w.external_id),
-            users::display_name_norm.eq(&w.display_name_norm),
-            users::active.eq(w.active),
-            users::data.eq(&w.data),
-            users::data_norm.eq(&w.data_norm),
-            users::version.eq(version),
-            users::last_modified.eq(now.naive_utc()),
-        );
-        let updated = match password_hash {
-            Some(hash) => diesel::update(target).set((set, users::password_hash.eq(hash))).execute(self.conn),
-            None => diesel::update(target).set(set).execute(self.conn),
-        }
-        .map_err(|e| map_write_error(e, &w.user_name))?;
+        let update = super::user_update::UserUpdate {
+            write: w,
+            password_hash,
+            version,
+            last_modified: now.naive_utc(),
+            tenant: tenant.0,
+            pk: current.pk,
+            expected: current.version,
+        };
+        let updated = update.run(self.conn).map_err(|e| map_write_error(e, &w.user_name))?;
         if updated == 0 {
             return Err(Error::WriteConflict);
         }

@@ -1,0 +1,163 @@
+//! The UPDATE of a user's row as a statement each connection prepares once. Diesel never caches
+//! an UPDATE it builds, so PostgreSQL parsed and planned this one on every PUT and PATCH.
+
+use super::connection::AnyConnection;
+use super::users::UserWrite;
+use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryResult, RunQueryDsl};
+
+/// Sets the row `pk` of `tenant` to `write` at `version`, only if it is still at `expected`.
+pub(super) struct UserUpdate<'a> {
+    pub write: &'a UserWrite,
+    /// `Some` sets a new password; `None` leaves the column out.
+    pub password_hash: Option<&'a str>,
+    pub version: i64,
+    pub last_modified: NaiveDateTime,
+    pub tenant: i64,
+    pub pk: i64,
+    pub expected: i64,
+}
+
+impl UserUpdate<'_> {
+    /// How many rows it changed: 0 when the version moved on.
+    pub(super) fn run(self, conn: &mut AnyConnection) -> QueryResult<usize> {
+        match conn {
+            AnyConnection::Sqlite(c) => self.execute(c),
+            AnyConnection::Postgresql(c) => self.execute(c),
+        }
+    }
+
+    fn walk<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: Backend + HasSqlType<Text> + HasSqlType<Bool> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+        String: ToSql<Text, DB>,
+        str: ToSql<Text, DB>,
+        Option<String>: ToSql<Nullable<Text>, DB>,
+        Option<bool>: ToSql<Nullable<Bool>, DB>,
+        i64: ToSql<BigInt, DB>,
+        NaiveDateTime: ToSql<Timestamp, DB>,
+    {
+        let w = self.write;
+        out.push_sql("UPDATE users SET user_name = ");
+        out.push_bind_param::<Text, String>(&w.user_name)?;
+        out.push_sql(", user_name_norm = ");
+        out.push_bind_param::<Text, String>(&w.user_name_norm)?;
+        out.push_sql(", external_id = ");
+        out.push_bind_param::<Nullable<Text>, Option<String>>(&w.external_id)?;
+        out.push_sql(", display_name_norm = ");
+        out.push_bind_param::<Nullable<Text>, Option<String>>(&w.display_name_norm)?;
+        out.push_sql(", active = ");
+        out.push_bind_param::<Nullable<Bool>, Option<bool>>(&w.active)?;
+        out.push_sql(", data = ");
+        out.push_bind_param::<Text, String>(&w.data)?;
+        out.push_sql(", data_norm = ");
+        out.push_bind_param::<Text, String>(&w.data_norm)?;
+        out.push_sql(", version = ");
+        out.push_bind_param::<BigInt, i64>(&self.version)?;
+        out.push_sql(", last_modified = ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.last_modified)?;
+        if let Some(hash) = self.password_hash {
+            out.push_sql(", password_hash = ");
+            out.push_bind_param::<Text, str>(hash)?;
+        }
+        out.push_sql(" WHERE tenant_id = ");
+        out.push_bind_param::<BigInt, i64>(&self.tenant)?;
+        out.push_sql(" AND pk = ");
+        out.push_bind_param::<BigInt, i64>(&self.pk)?;
+        out.push_sql(" AND version = ");
+        out.push_bind_param::<BigInt, i64>(&self.expected)?;
+        Ok(())
+    }
+}
+
+impl QueryId for UserUpdate<'_> {
+    type QueryId = ();
+    // Cached by its text (which differs only in whether a password is set).
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Sqlite> for UserUpdate<'_> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.walk(pass)
+    }
+}
+
+impl QueryFragment<Pg> for UserUpdate<'_> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.walk(pass)
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for UserUpdate<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Error;
+    use crate::store::schema::users;
+    use crate::store::test_stores::stores;
+    use crate::store::{NewUser, UserWrite};
+    use chrono::Utc;
+    use diesel::prelude::*;
+
+    fn write(user_name: &str, active: Option<bool>, external_id: Option<&str>) -> UserWrite {
+        UserWrite {
+            user_name: user_name.into(),
+            user_name_norm: user_name.to_lowercase(),
+            external_id: external_id.map(str::to_string),
+            display_name_norm: None,
+            active,
+            data: format!("{{\"userName\":\"{user_name}\"}}"),
+            data_norm: "{}".into(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Every column the UPDATE sets, NULLs included, and the password only when given.
+    #[test]
+    fn updates_set_every_column_keep_the_password_unless_given_and_check_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let (all, _schema) = stores(&dir);
+        for store in all {
+            let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
+            let new = NewUser {
+                id: "u1".into(),
+                write: write("A", Some(true), Some("x")),
+                password_hash: Some("h0".into()),
+                now: Utc::now(),
+            };
+            let row = store.write(|tx| tx.insert_user(tenant, &new)).unwrap();
+            let columns = |store: &crate::store::Store| {
+                store
+                    .read(|tx| {
+                        Ok(users::table
+                            .filter(users::pk.eq(row.pk))
+                            .select((
+                                users::user_name,
+                                users::active,
+                                users::external_id,
+                                users::password_hash,
+                                users::version,
+                            ))
+                            .get_result::<(String, Option<bool>, Option<String>, Option<String>, i64)>(tx.conn)?)
+                    })
+                    .unwrap()
+            };
+            let now = Utc::now();
+            let row = store.write(|tx| tx.update_user(tenant, &row, &write("B", None, None), Some("h1"), now)).unwrap();
+            assert_eq!(columns(&store), ("B".into(), None, None, Some("h1".into()), 2));
+            let row =
+                store.write(|tx| tx.update_user(tenant, &row, &write("C", Some(false), Some("y")), None, now)).unwrap();
+            assert_eq!(columns(&store), ("C".into(), Some(false), Some("y".into()), Some("h1".into()), 3));
+            let stale = crate::store::UserRow { version: 2, ..row };
+            let conflict = store.write(|tx| tx.update_user(tenant, &stale, &write("D", None, None), None, now));
+            assert!(matches!(conflict, Err(Error::WriteConflict)), "{conflict:?}");
+            assert_eq!(columns(&store).0, "C");
+        }
+    }
+}
