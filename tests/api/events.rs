@@ -85,6 +85,16 @@ scim_test!(every_change_writes_its_events_in_commit_order, |app| {
         (Value::Null, json!("CTO"))
     );
     assert!(updated["request_id"].as_str().is_some_and(|r| !r.is_empty()), "{updated}");
+    // One request's events (a deactivation's update and deactivated) share its request id and
+    // time, each with its own values.
+    let (change, deactivated) = (&by_type("user.updated")[1], &by_type("user.deactivated")[0]);
+    assert_eq!(
+        (change["request_id"].clone(), change["occurred_at"].clone()),
+        (deactivated["request_id"].clone(), deactivated["occurred_at"].clone())
+    );
+    assert_ne!(change["request_id"], updated["request_id"]);
+    assert_eq!((deactivated["resource_type"].clone(), deactivated["resource_id"].clone()), (json!("User"), json!(uid)));
+    assert_eq!(change["data"]["changed"], json!(["active"]));
     // The second member_added lists only bob: alice was already a member.
     assert_eq!(by_type("group.member_added")[1]["data"]["members"], json!([{"value": bob["id"], "type": "User"}]));
     assert_eq!(by_type("group.member_removed")[0]["data"]["members"], json!([{"value": uid, "type": "User"}]));
