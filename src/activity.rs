@@ -164,8 +164,10 @@ pub async fn write_entries(store: Store, mut rx: mpsc::Receiver<LogEntry>, mut s
         if received == 0 {
             return;
         }
-        if !stopping {
-            // Gather what arrives meanwhile.
+        if !stopping && batch.len() < BATCH {
+            // Gather what arrives meanwhile. Not when a whole batch waits already: the pause
+            // capped the log at 5,000 entries per 250 ms plus a write, and under 15,000 reads/s
+            // the queue filled and entries were dropped.
             tokio::select! {
                 _ = tokio::time::sleep(FLUSH_INTERVAL) => {}
                 _ = shutdown.changed() => {}

@@ -10,7 +10,9 @@ use chrono::NaiveDateTime;
 use diesel::sql_types::{Bool, Text};
 use std::marker::PhantomData;
 
-pub(super) use super::sql_run::{bind_pieces_pg, bind_pieces_sqlite, execute, load, load_prepared, placeholder_text};
+pub(super) use super::sql_run::{
+    bind_pieces_pg, bind_pieces_sqlite, execute_prepared, load, load_prepared, placeholder_text,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {

@@ -38,15 +38,6 @@ where
     }
 }
 
-/// Runs raw pieces as a statement that returns no rows; how many rows it changed.
-pub(super) fn execute(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<usize> {
-    use diesel::RunQueryDsl;
-    match conn {
-        AnyConnection::Sqlite(c) => sqlite_query(pieces).execute(c),
-        AnyConnection::Postgresql(c) => pg_query(pieces).execute(c),
-    }
-}
-
 impl super::Tx<'_> {
     /// The rows of one list page (`sql::page_sql`), by a statement each connection prepares once.
     pub(super) fn load_page<T>(
@@ -78,6 +69,15 @@ where
     match conn {
         AnyConnection::Sqlite(c) => Prepared(pieces).load(c),
         AnyConnection::Postgresql(c) => Prepared(pieces).load(c),
+    }
+}
+
+/// `execute`, prepared once per connection and kept, as `load_prepared` is.
+pub(super) fn execute_prepared(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<usize> {
+    use diesel::RunQueryDsl;
+    match conn {
+        AnyConnection::Sqlite(c) => Prepared(pieces).execute(c),
+        AnyConnection::Postgresql(c) => Prepared(pieces).execute(c),
     }
 }
 
