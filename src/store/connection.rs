@@ -89,7 +89,7 @@ impl r2d2::ManageConnection for Manager {
         }
     }
 
-    /// Not called: no pool tests its connections on checkout (see `begun`).
+    /// Not called: no pool tests its connections on checkout (see `on_live`).
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
         conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
     }
@@ -117,8 +117,8 @@ pub fn pools(url: &str, pool_size: u32) -> Result<(Pool, Pool, Backend)> {
             // inside libpq, which crashes it.
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(30))
-            // A `SELECT 1` per checkout was a fifth of a PostgreSQL read's CPU; `begun` finds
-            // a dead connection by its failing BEGIN instead. SQLite's cannot die.
+            // A `SELECT 1` per checkout was a fifth of a PostgreSQL read's CPU; `on_live` finds
+            // a dead connection by its first statement failing instead. SQLite's cannot die.
             .test_on_check_out(false)
             .build(Manager { target })
             .map_err(|e| Error::internal(format!("cannot open the database: {e}")))
