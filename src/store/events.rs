@@ -38,28 +38,19 @@ struct SeqRow {
 
 const COLUMNS: &str = "tenant_id, seq, id, \"type\", resource_type, resource_id, occurred_at, request_id, data";
 
-/// One event's values in `COLUMNS` order, separated by commas.
-fn event_values(tenant: TenantId, seq: i64, e: &NewEvent, request_id: Option<&str>, now: DateTime<Utc>) -> Vec<Piece> {
-    let text = |v: Option<&str>| v.map_or(Piece::Null, |v| Piece::Text(v.to_string()));
-    let values = [
+/// One event's values in `COLUMNS` order.
+fn event_values(tenant: TenantId, seq: i64, e: &NewEvent, request_id: Option<&str>, now: DateTime<Utc>) -> [Piece; 9] {
+    [
         Piece::BigInt(tenant.0),
         Piece::BigInt(seq),
         Piece::Text(uuid::Uuid::new_v4().to_string()),
         Piece::Text(e.event_type.to_string()),
-        text(e.resource_type),
-        text(e.resource_id.as_deref()),
+        Piece::text_or_null(e.resource_type),
+        Piece::text_or_null(e.resource_id.as_deref()),
         Piece::Timestamp(now.naive_utc()),
-        text(request_id),
+        Piece::text_or_null(request_id),
         Piece::Text(e.data.clone()),
-    ];
-    let mut pieces = Vec::with_capacity(2 * values.len());
-    for (i, v) in values.into_iter().enumerate() {
-        if i > 0 {
-            pieces.push(Piece::Sql(", ".into()));
-        }
-        pieces.push(v);
-    }
-    pieces
+    ]
 }
 
 type Columns = (i64, String, String, Option<String>, Option<String>, NaiveDateTime, Option<String>, String);
@@ -84,10 +75,8 @@ impl Tx<'_> {
         let rows = |seq: &dyn Fn(i64) -> i64| {
             let mut rows = Vec::new();
             for (i, e) in batch.iter().enumerate() {
-                rows.push(Piece::Sql(if i == 0 { "(".into() } else { "), (".into() }));
-                rows.extend(event_values(tenant, seq(i as i64 + 1), e, request_id, now));
+                sql::push_row(&mut rows, i == 0, event_values(tenant, seq(i as i64 + 1), e, request_id, now));
             }
-            rows.push(Piece::Sql(")".into()));
             rows
         };
         let bump = vec![

@@ -117,7 +117,7 @@ impl Tx<'_> {
                     .into(),
             )];
             for (i, (tenant, e)) in chunk.iter().enumerate() {
-                let text = |v: Option<&str>| v.map_or(Piece::Null, |s| Piece::Text(s.into()));
+                let text = Piece::text_or_null;
                 let resource_ids = (!e.resource_ids.is_empty()).then(|| format!(" {} ", e.resource_ids.join(" ")));
                 let values = [
                     Piece::BigInt(*tenant),
@@ -136,14 +136,7 @@ impl Tx<'_> {
                     text(resource_ids.as_deref()),
                     text(e.request_id.as_deref()),
                 ];
-                pieces.push(Piece::Sql(if i == 0 { "(" } else { ", (" }.into()));
-                for (j, value) in values.into_iter().enumerate() {
-                    if j > 0 {
-                        pieces.push(Piece::Sql(", ".into()));
-                    }
-                    pieces.push(value);
-                }
-                pieces.push(Piece::Sql(")".into()));
+                sql::push_row(&mut pieces, i == 0, values);
             }
             sql::execute_prepared(self.conn, &pieces)?;
         }

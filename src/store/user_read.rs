@@ -5,7 +5,7 @@ use super::connection::{AnyConnection, Backend};
 use super::members::UserGroup;
 use super::predicate::{Predicate, Table};
 use super::sql::{Piece, Writer};
-use super::users::UserRow;
+use super::users::{self, UserRow};
 use super::{sql_run, TenantId};
 use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
@@ -72,15 +72,15 @@ pub(super) fn user_and_groups(
             )
         }
     };
-    let row = UserRow {
-        pk: found.pk,
-        id: found.id,
-        data: found.data,
-        version: found.version,
-        created_at: found.created_at.and_utc(),
-        last_modified: found.last_modified.and_utc(),
-        in_groups: found.in_groups,
-    };
+    let row = users::from_columns((
+        found.pk,
+        found.id,
+        found.data,
+        found.version,
+        found.created_at,
+        found.last_modified,
+        found.in_groups,
+    ));
     Ok(Some(UserAndGroups { row, groups }))
 }
 

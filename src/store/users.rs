@@ -71,7 +71,7 @@ pub struct ListedUsers {
     pub rows: Vec<UserRow>,
 }
 
-type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime, bool);
+pub(super) type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime, bool);
 
 macro_rules! row_columns {
     () => {
@@ -79,7 +79,7 @@ macro_rules! row_columns {
     };
 }
 
-fn from_columns((pk, id, data, version, created_at, last_modified, in_groups): RowColumns) -> UserRow {
+pub(super) fn from_columns((pk, id, data, version, created_at, last_modified, in_groups): RowColumns) -> UserRow {
     UserRow {
         pk,
         id,
