@@ -75,7 +75,7 @@ impl Application {
         let failure_limit =
             FailureLimit { failures: settings.auth_failure_limit, window: settings.auth_failure_window };
         let state = web::Data::new(AppState {
-            service: ScimService::new(store.clone(), clock.clone(), limits),
+            service: Arc::new(ScimService::new(store.clone(), clock.clone(), limits)),
             auth: Authenticator::new(store.clone(), clock.clone(), settings.credential_recheck, failure_limit)?,
             admin: AdminAuth::new(store.clone(), clock.clone(), settings.credential_recheck, failure_limit)?,
             store,

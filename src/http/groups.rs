@@ -2,7 +2,7 @@
 //! keyset pages, so a 100,000-member group is never built in memory.
 
 use super::extract::{Authenticated, Query, ScimJson};
-use super::{blocking, if_match, run, with_compat, AppState};
+use super::{blocking, if_match, owned_context, run, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
 use crate::scim::group_service::GroupView;
@@ -145,11 +145,11 @@ fn one(
 }
 
 pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
-    let scope = auth.scope.clone();
-    let (view, fired) = run(state.clone(), auth, query.0, None, move |s, r| s.service.create_group(r, &body.0)).await?;
+    let ctx = owned_context(auth, query.0, None);
+    let view = state.service.create_group(&ctx, &body.0).await?;
     let mut builder = HttpResponse::Created();
     builder.insert_header((header::LOCATION, view.head.location.clone()));
-    Ok(one(state, scope, builder, view, &fired))
+    Ok(one(state, ctx.scope.clone(), builder, view, &ctx.compat.fired()))
 }
 
 pub async fn get(
@@ -208,11 +208,9 @@ pub async fn replace(
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = path.into_inner();
-    let scope = auth.scope.clone();
-    let (view, fired) =
-        run(state.clone(), auth, query.0, if_match(&http), move |s, r| s.service.replace_group(r, &id, &body.0))
-            .await?;
-    Ok(one(state, scope, HttpResponse::Ok(), view, &fired))
+    let ctx = owned_context(auth, query.0, if_match(&http));
+    let view = state.service.replace_group(&ctx, id, &body.0).await?;
+    Ok(one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &ctx.compat.fired()))
 }
 
 /// 204 unless `attributes`/`excludedAttributes` ask for the group back (RFC 7644 §3.5.2).
@@ -226,11 +224,11 @@ pub async fn patch(
 ) -> Result<HttpResponse, Error> {
     crate::http::note_patch(&http, &body.0);
     let (_, id) = path.into_inner();
-    let scope = auth.scope.clone();
-    let (view, fired) =
-        run(state.clone(), auth, query.0, if_match(&http), move |s, r| s.service.patch_group(r, &id, &body.0)).await?;
+    let ctx = owned_context(auth, query.0, if_match(&http));
+    let view = state.service.patch_group(&ctx, id, &body.0).await?;
+    let fired = ctx.compat.fired();
     match view {
-        Some(view) => Ok(one(state, scope, HttpResponse::Ok(), view, &fired)),
+        Some(view) => Ok(one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &fired)),
         None => {
             let mut builder = HttpResponse::NoContent();
             with_compat(&mut builder, &fired);
@@ -246,6 +244,6 @@ pub async fn delete(
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = path.into_inner();
-    run(state, auth, QueryParams::default(), if_match(&http), move |s, r| s.service.delete_group(r, &id)).await?;
+    state.service.delete_group(&owned_context(auth, QueryParams::default(), if_match(&http)), id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

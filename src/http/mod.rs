@@ -1,5 +1,6 @@
 //! Thin actix-web handlers: extract, run the use case off the async workers (a point read on
-//! SQLite with a connection free runs in place), render. No SQL and no protocol rules live here.
+//! SQLite with a connection free runs in place; a write awaits its transaction, which runs on
+//! the store's writer), render. No SQL and no protocol rules live here.
 
 mod activity;
 mod admin;
@@ -23,7 +24,7 @@ use serde_json::Value;
 
 /// What every handler shares.
 pub struct AppState {
-    pub service: ScimService,
+    pub service: std::sync::Arc<ScimService>,
     pub auth: Authenticator,
     pub admin: crate::admin::AdminAuth,
     pub store: crate::store::Store,
@@ -76,6 +77,21 @@ async fn run<R: Send + 'static>(
         Ok((out?, fired))
     })
     .await
+}
+
+/// The request's context owned, for a write: its transaction runs on the store's writer.
+fn owned_context(
+    auth: extract::Authenticated,
+    params: crate::scim::list::QueryParams,
+    if_match: Option<String>,
+) -> std::sync::Arc<crate::scim::service::RequestContext> {
+    std::sync::Arc::new(crate::scim::service::RequestContext {
+        compat: crate::scim::compat::Compat::new(auth.scope.strict),
+        scope: auth.scope,
+        params,
+        if_match,
+        request_id: auth.request_id,
+    })
 }
 
 /// Runs `f` with the request's context on the calling thread: for work that never waits

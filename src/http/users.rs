@@ -1,7 +1,7 @@
 //! /Users handlers (RFC 7644 §3.3–3.6), and `/.search` (§3.4.3).
 
 use super::extract::{Authenticated, Query, ScimJson};
-use super::{if_match, in_context, run, scim_json_text, with_compat, AppState};
+use super::{if_match, in_context, owned_context, run, scim_json_text, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
 use crate::scim::list::QueryParams;
@@ -19,10 +19,11 @@ fn resource(mut builder: HttpResponseBuilder, user: RenderedUser, fired: &[Rule]
 }
 
 pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
-    let (user, fired) = run(state, auth, query.0, None, move |s, r| s.service.create_user(r, &body.0)).await?;
+    let ctx = owned_context(auth, query.0, None);
+    let user = state.service.create_user(&ctx, &body.0).await?;
     let mut builder = HttpResponse::Created();
     builder.insert_header((header::LOCATION, user.location.clone()));
-    Ok(resource(builder, user, &fired))
+    Ok(resource(builder, user, &ctx.compat.fired()))
 }
 
 pub async fn get(
@@ -72,9 +73,9 @@ pub async fn replace(
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    let (user, fired) =
-        run(state, auth, query.0, if_match(&http), move |s, r| s.service.replace_user(r, &id, &body.0)).await?;
-    Ok(resource(HttpResponse::Ok(), user, &fired))
+    let ctx = owned_context(auth, query.0, if_match(&http));
+    let user = state.service.replace_user(&ctx, id, &body.0).await?;
+    Ok(resource(HttpResponse::Ok(), user, &ctx.compat.fired()))
 }
 
 pub async fn patch(
@@ -87,9 +88,9 @@ pub async fn patch(
 ) -> Result<HttpResponse, Error> {
     crate::http::note_patch(&http, &body.0);
     let (_, id) = id.into_inner();
-    let (user, fired) =
-        run(state, auth, query.0, if_match(&http), move |s, r| s.service.patch_user(r, &id, &body.0)).await?;
-    Ok(resource(HttpResponse::Ok(), user, &fired))
+    let ctx = owned_context(auth, query.0, if_match(&http));
+    let user = state.service.patch_user(&ctx, id, &body.0).await?;
+    Ok(resource(HttpResponse::Ok(), user, &ctx.compat.fired()))
 }
 
 pub async fn delete(
@@ -99,6 +100,6 @@ pub async fn delete(
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    run(state, auth, QueryParams::default(), if_match(&http), move |s, r| s.service.delete_user(r, &id)).await?;
+    state.service.delete_user(&owned_context(auth, QueryParams::default(), if_match(&http)), id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,11 +7,12 @@ use super::list::{self};
 use super::patch;
 use super::projection::Projection;
 use super::resource::ResourceSchema;
-use super::service::{if_match_allows, Request, ScimService};
+use super::service::{if_match_allows, Request, RequestContext, ScimService};
 use super::{group_filter, user};
 use crate::error::{Error, Result};
 use crate::store::{GroupListQuery, GroupRow, MemberKind, MemberRef, TenantId, Tx};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// A group to send: its head (all but members) and whether to follow it with its members.
 pub struct GroupView {
@@ -81,23 +82,26 @@ impl ScimService {
     }
 
     /// RFC 7644 §3.3.
-    pub fn create_group(&self, req: &Request<'_>, body: &Value) -> Result<GroupView> {
+    pub async fn create_group(self: &Arc<Self>, ctx: &Arc<RequestContext>, body: &Value) -> Result<GroupView> {
+        let req = ctx.request();
         let schema = self.group_schema();
         let mut c = schema.canonicalize_request(body, req.compat)?;
         let specs = group::take_members(&mut c.attrs)?;
         let write = group::derive_write(&schema, &c.attrs)?;
         let now = self.clock.now();
         let id = uuid::Uuid::new_v4().to_string();
-        let row = self.store.write(|tx| {
-            let members = self.resolve(tx, req.scope.tenant, &specs, None)?;
-            let row = tx.insert_group(req.scope.tenant, &id, &write, now)?;
-            let added = tx.add_members(req.scope.tenant, row.pk, &members)?;
-            let mut out = vec![events::group_created(&id, &group::stored_attrs(&row)?)];
-            out.extend(events::members_added(&id, &added));
-            tx.append_events(req.scope.tenant, &out, req.request_id, now)?;
-            Ok(row)
-        })?;
-        self.group_view(&row, req, &self.projection(req))
+        let row = self
+            .write_for(ctx, move |s, tx, req| {
+                let members = s.resolve(tx, req.scope.tenant, &specs, None)?;
+                let row = tx.insert_group(req.scope.tenant, &id, &write, now)?;
+                let added = tx.add_members(req.scope.tenant, row.pk, &members)?;
+                let mut out = vec![events::group_created(&id, &group::stored_attrs(&row)?)];
+                out.extend(events::members_added(&id, &added));
+                tx.append_events(req.scope.tenant, &out, req.request_id, now)?;
+                Ok(row)
+            })
+            .await?;
+        self.group_view(&row, &req, &self.projection(&req))
     }
 
     pub fn get_group(&self, req: &Request<'_>, id: &str) -> Result<GroupView> {
@@ -138,100 +142,118 @@ impl ScimService {
 
     /// RFC 7644 §3.5.1: displayName, externalId and the whole membership, the latter as a
     /// difference computed in SQL.
-    pub fn replace_group(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<GroupView> {
+    pub async fn replace_group(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        id: String,
+        body: &Value,
+    ) -> Result<GroupView> {
+        let req = ctx.request();
         let schema = self.group_schema();
         let mut c = schema.canonicalize_request(body, req.compat)?;
         let specs = group::take_members(&mut c.attrs)?;
         let write = group::derive_write(&schema, &c.attrs)?;
         let now = self.clock.now();
-        let row = self.write_retrying(|tx| {
-            let current = self.current_group(tx, req, id)?;
-            let members = self.resolve(tx, req.scope.tenant, &specs, Some(current.pk))?;
-            let row = tx.update_group(req.scope.tenant, &current, &write, now)?;
-            let (added, removed) = tx.replace_members(req.scope.tenant, row.pk, &members)?;
-            let mut out: Vec<_> =
-                events::group_updated(id, &group::stored_attrs(&current)?, &group::stored_attrs(&row)?)
-                    .into_iter()
-                    .collect();
-            out.extend(events::members_removed(id, &removed));
-            out.extend(events::members_added(id, &added));
-            tx.append_events(req.scope.tenant, &out, req.request_id, now)?;
-            Ok(row)
-        })?;
-        self.group_view(&row, req, &self.projection(req))
+        let row = self
+            .write_for(ctx, move |s, tx, req| {
+                let current = s.current_group(tx, req, &id)?;
+                let members = s.resolve(tx, req.scope.tenant, &specs, Some(current.pk))?;
+                let row = tx.update_group(req.scope.tenant, &current, &write, now)?;
+                let (added, removed) = tx.replace_members(req.scope.tenant, row.pk, &members)?;
+                let mut out: Vec<_> =
+                    events::group_updated(&id, &group::stored_attrs(&current)?, &group::stored_attrs(&row)?)
+                        .into_iter()
+                        .collect();
+                out.extend(events::members_removed(&id, &removed));
+                out.extend(events::members_added(&id, &added));
+                tx.append_events(req.scope.tenant, &out, req.request_id, now)?;
+                Ok(row)
+            })
+            .await?;
+        self.group_view(&row, &req, &self.projection(&req))
     }
 
     /// RFC 7644 §3.5.2. Returns the group only when the request asked for attributes
     /// (otherwise the answer is 204, as Entra ID and Okta expect).
-    pub fn patch_group(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<Option<GroupView>> {
+    pub async fn patch_group(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        id: String,
+        body: &Value,
+    ) -> Result<Option<GroupView>> {
+        let req = ctx.request();
         let ops = group::split_ops(patch::parse_request(body, req.compat)?, req.compat)?;
-        let schema = self.group_schema();
         let now = self.clock.now();
-        let row = self.write_retrying(|tx| {
-            let tenant = req.scope.tenant;
-            let first = self.current_group(tx, req, id)?;
-            if ops.is_empty() {
-                return Ok(first);
-            }
-            // The users and groups the operations name are looked up before the group row is
-            // locked: on PostgreSQL, every statement run while it is locked is time the next
-            // change of this group waits.
-            let named = ops
-                .iter()
-                .map(|op| match op {
-                    GroupOp::AddMembers(specs) | GroupOp::ReplaceMembers(specs) => {
-                        self.resolve(tx, tenant, specs, Some(first.pk))
-                    }
-                    // Removing a non-member (or an id that no longer exists) changes nothing.
-                    GroupOp::RemoveMembers(specs) => {
-                        let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
-                        tx.resolve_members(tenant, &ids)
-                    }
-                    GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => Ok(Vec::new()),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            // Lock the group row before any member row, so concurrent changes of one group
-            // queue up instead of deadlocking on member rows.
-            tx.touch_group(tenant, first.pk, now)?;
-            let current = tx.group_by_id(tenant, id)?.ok_or_else(|| not_found(id))?;
-            let stored = group::stored_attrs(&current)?;
-            let mut doc = stored.clone();
-            let mut out = Vec::new();
-            for (op, members) in ops.iter().zip(&named) {
-                match op {
-                    GroupOp::Attributes(op) => patch::apply(&schema, &mut doc, std::slice::from_ref(op), req.compat)?,
-                    GroupOp::AddMembers(_) => {
-                        out.extend(events::members_added(id, &tx.add_members(tenant, current.pk, members)?));
-                    }
-                    GroupOp::RemoveMembers(_) => {
-                        out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, members)?));
-                    }
-                    GroupOp::RemoveAllMembers => {
-                        let (_, removed) = tx.replace_members(tenant, current.pk, &[])?;
-                        out.extend(events::members_removed(id, &removed));
-                    }
-                    GroupOp::ReplaceMembers(_) => {
-                        let (added, removed) = tx.replace_members(tenant, current.pk, members)?;
-                        out.extend(events::members_removed(id, &removed));
-                        out.extend(events::members_added(id, &added));
+        let row = self
+            .write_for(ctx, move |s, tx, req| {
+                let (schema, id) = (s.group_schema(), id.as_str());
+                let tenant = req.scope.tenant;
+                let first = s.current_group(tx, req, id)?;
+                if ops.is_empty() {
+                    return Ok(first);
+                }
+                // The users and groups the operations name are looked up before the group row is
+                // locked: on PostgreSQL, every statement run while it is locked is time the next
+                // change of this group waits.
+                let named = ops
+                    .iter()
+                    .map(|op| match op {
+                        GroupOp::AddMembers(specs) | GroupOp::ReplaceMembers(specs) => {
+                            s.resolve(tx, tenant, specs, Some(first.pk))
+                        }
+                        // Removing a non-member (or an id that no longer exists) changes nothing.
+                        GroupOp::RemoveMembers(specs) => {
+                            let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
+                            tx.resolve_members(tenant, &ids)
+                        }
+                        GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => Ok(Vec::new()),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                // Lock the group row before any member row, so concurrent changes of one group
+                // queue up instead of deadlocking on member rows.
+                tx.touch_group(tenant, first.pk, now)?;
+                let current = tx.group_by_id(tenant, id)?.ok_or_else(|| not_found(id))?;
+                let stored = group::stored_attrs(&current)?;
+                let mut doc = stored.clone();
+                let mut out = Vec::new();
+                for (op, members) in ops.iter().zip(&named) {
+                    match op {
+                        GroupOp::Attributes(op) => {
+                            patch::apply(&schema, &mut doc, std::slice::from_ref(op), req.compat)?
+                        }
+                        GroupOp::AddMembers(_) => {
+                            out.extend(events::members_added(id, &tx.add_members(tenant, current.pk, members)?));
+                        }
+                        GroupOp::RemoveMembers(_) => {
+                            out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, members)?));
+                        }
+                        GroupOp::RemoveAllMembers => {
+                            let (_, removed) = tx.replace_members(tenant, current.pk, &[])?;
+                            out.extend(events::members_removed(id, &removed));
+                        }
+                        GroupOp::ReplaceMembers(_) => {
+                            let (added, removed) = tx.replace_members(tenant, current.pk, members)?;
+                            out.extend(events::members_removed(id, &removed));
+                            out.extend(events::members_added(id, &added));
+                        }
                     }
                 }
-            }
-            let row = if doc == stored {
-                current
-            } else {
-                let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
-                let write = group::derive_write(&schema, &c.attrs)?;
-                let row = tx.update_group(tenant, &current, &write, now)?;
-                out.extend(events::group_updated(id, &stored, &group::stored_attrs(&row)?));
-                row
-            };
-            tx.append_events(tenant, &out, req.request_id, now)?;
-            Ok(row)
-        })?;
+                let row = if doc == stored {
+                    current
+                } else {
+                    let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
+                    let write = group::derive_write(&schema, &c.attrs)?;
+                    let row = tx.update_group(tenant, &current, &write, now)?;
+                    out.extend(events::group_updated(id, &stored, &group::stored_attrs(&row)?));
+                    row
+                };
+                tx.append_events(tenant, &out, req.request_id, now)?;
+                Ok(row)
+            })
+            .await?;
         let wants_body = req.params.get("attributes").is_some() || req.params.get("excludedAttributes").is_some();
         if wants_body {
-            self.group_view(&row, req, &self.projection(req)).map(Some)
+            self.group_view(&row, &req, &self.projection(&req)).map(Some)
         } else {
             Ok(None)
         }
@@ -295,12 +317,14 @@ impl ScimService {
     }
 
     /// RFC 7644 §3.6. Members stay; the group leaves the groups it was a member of.
-    pub fn delete_group(&self, req: &Request<'_>, id: &str) -> Result<()> {
-        self.store.write(|tx| {
-            let current = self.current_group(tx, req, id)?;
+    pub async fn delete_group(self: &Arc<Self>, ctx: &Arc<RequestContext>, id: String) -> Result<()> {
+        let now = self.clock.now();
+        self.write_for(ctx, move |s, tx, req| {
+            let current = s.current_group(tx, req, &id)?;
             tx.delete_group(req.scope.tenant, current.pk)?;
-            let deleted = events::group_deleted(id, &group::stored_attrs(&current)?);
-            tx.append_events(req.scope.tenant, &[deleted], req.request_id, self.clock.now())
+            let deleted = events::group_deleted(&id, &group::stored_attrs(&current)?);
+            tx.append_events(req.scope.tenant, &[deleted], req.request_id, now)
         })
+        .await
     }
 }

@@ -19,6 +19,7 @@ pub mod resource;
 pub mod schema;
 pub mod service;
 pub mod user;
+pub mod user_write;
 
 /// The one normalisation for case-insensitive values (caseExact false, RFC 7643 §2.2): used
 /// for unique indexes and for filter comparisons alike, computed here so SQLite and PostgreSQL

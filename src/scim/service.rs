@@ -2,20 +2,17 @@
 //! loses an optimistic-concurrency race is retried from a fresh read, so concurrent PATCHes
 //! of one resource never lose an update.
 
-use super::compat::{Compat, Rule};
-use super::events;
+use super::compat::Compat;
+use super::filter;
 use super::list::{self, PageLimits, QueryParams};
 use super::projection::Projection;
 use super::resource::{Canonical, ResourceSchema};
 use super::schema::Registry;
 use super::user::{self, RenderedUser};
-use super::{filter, patch};
-use crate::auth::secrets::hash_secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::predicate::Predicate;
-use crate::store::{ListedUsers, NewUser, Store, TenantId, Tx, UserAndGroups, UserGroup, UserListQuery, UserRow};
-use serde_json::Value;
+use crate::store::{ListedUsers, Store, TenantId, Tx, UserAndGroups, UserGroup, UserListQuery, UserRow};
 use std::sync::Arc;
 
 /// A user list request, parsed: what `list_users` reads and how it writes the page.
@@ -24,9 +21,6 @@ struct UserList {
     start_index: u64,
     query: UserListQuery,
 }
-
-/// How often a write that lost a race is tried again before the client is told to retry.
-const MAX_WRITE_ATTEMPTS: usize = 16;
 
 /// Which tenant a request serves and where its resources live.
 #[derive(Debug, Clone)]
@@ -50,6 +44,28 @@ pub struct Request<'a> {
     pub request_id: Option<&'a str>,
 }
 
+/// A request's context owned, which a `Request` borrows: a write's transaction runs on the
+/// store's writer, after the handler that received the request has moved on.
+pub struct RequestContext {
+    pub scope: TenantScope,
+    pub params: QueryParams,
+    pub compat: Compat,
+    pub if_match: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl RequestContext {
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            scope: &self.scope,
+            params: &self.params,
+            compat: &self.compat,
+            if_match: self.if_match.as_deref(),
+            request_id: self.request_id.as_deref(),
+        }
+    }
+}
+
 pub struct ScimService {
     pub(super) store: Store,
     pub(super) clock: Arc<dyn Clock>,
@@ -61,7 +77,7 @@ fn user_not_found(id: &str) -> Error {
     Error::NotFound(format!("User {id} not found"))
 }
 
-fn note_dropped(c: &Canonical) {
+pub(super) fn note_dropped(c: &Canonical) {
     if !c.dropped.is_empty() {
         tracing::info!(dropped = ?c.dropped, "ignored attributes that no schema defines");
     }
@@ -89,18 +105,20 @@ impl ScimService {
         self.limits
     }
 
-    fn schema(&self) -> ResourceSchema<'_> {
+    pub(super) fn schema(&self) -> ResourceSchema<'_> {
         user::user_schema(&self.registry)
     }
 
-    pub(super) fn write_retrying<R: Send>(&self, mut f: impl FnMut(&mut Tx<'_>) -> Result<R> + Send) -> Result<R> {
-        let mut attempt = 1;
-        loop {
-            match self.store.write(&mut f) {
-                Err(Error::WriteConflict) if attempt < MAX_WRITE_ATTEMPTS => attempt += 1,
-                other => return other,
-            }
-        }
+    /// Runs `f` as one write (`Store::write_async`) with this service and the request's
+    /// context, which the closure owns: it runs on the store's writer, after the caller's
+    /// borrows have ended.
+    pub(super) async fn write_for<R: Send + 'static>(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        mut f: impl FnMut(&ScimService, &mut Tx<'_>, &Request<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (service, ctx) = (self.clone(), ctx.clone());
+        self.store.write_async(move |tx| f(&service, tx, &ctx.request())).await
     }
 
     /// The user as the request asked to see it, with its read-only `groups` (RFC 7643
@@ -141,25 +159,6 @@ impl ScimService {
             return Err(Error::PreconditionFailed);
         }
         Ok(row)
-    }
-
-    /// RFC 7644 §3.3.
-    pub fn create_user(&self, req: &Request<'_>, body: &Value) -> Result<RenderedUser> {
-        let schema = self.schema();
-        let mut c = schema.canonicalize_request(body, req.compat)?;
-        note_dropped(&c);
-        user::default_active(&mut c.attrs);
-        let write = user::derive_write(&schema, &c.attrs)?;
-        // Hashed before the transaction: argon2 takes milliseconds the writer should not wait.
-        let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
-        let new = NewUser { id: uuid::Uuid::new_v4().to_string(), write, password_hash, now: self.clock.now() };
-        let row = self.store.write(|tx| {
-            let row = tx.insert_user(req.scope.tenant, &new)?;
-            let created = events::user_created(&row.id, &user::stored_attrs(&row)?);
-            tx.append_events(req.scope.tenant, &[created], req.request_id, new.now)?;
-            Ok(row)
-        })?;
-        self.view(&row, &[], req, &self.user_projection(req))
     }
 
     /// RFC 7644 §3.4.1.
@@ -301,76 +300,5 @@ impl ScimService {
             .map(|row| self.view(row, groups, req, &list.projection).map(|u| u.body))
             .collect::<Result<Vec<_>>>()?;
         Ok(list::list_text(listed.total, list.start_index, &resources))
-    }
-
-    /// RFC 7644 §3.5.1: replaces every writable attribute. `id`, `meta` and `groups` in the
-    /// body are read-only and ignored (IdPs echo what they read).
-    pub fn replace_user(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<RenderedUser> {
-        let projection = self.user_projection(req);
-        let schema = self.schema();
-        let c = schema.canonicalize_request(body, req.compat)?;
-        note_dropped(&c);
-        let keep_active = !c.attrs.contains_key("active") && req.compat.prefer(Rule::PutKeepsActive);
-        let password = user::password_of(&c).filter(|_| !req.compat.prefer(Rule::PutIgnoresPassword));
-        let password_hash = password.map(hash_secret).transpose()?;
-        let now = self.clock.now();
-        let row = self.write_retrying(|tx| {
-            let current = self.current(tx, req, id)?;
-            let mut attrs = c.attrs.clone();
-            if keep_active {
-                if let Some(active) = user::stored_attrs(&current)?.get("active") {
-                    attrs.insert("active".into(), active.clone());
-                }
-            }
-            let write = user::derive_write(&schema, &attrs)?;
-            let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
-            let changes = events::user_changed(
-                id,
-                &user::stored_attrs(&current)?,
-                &user::stored_attrs(&row)?,
-                password_hash.is_some(),
-            );
-            tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
-            Ok((self.groups_of(tx, req, &[&row], &projection)?, row))
-        })?;
-        self.view(&row.1, &row.0, req, &projection)
-    }
-
-    /// RFC 7644 §3.5.2: all operations apply, and the result validates, or nothing changes.
-    pub fn patch_user(&self, req: &Request<'_>, id: &str, body: &Value) -> Result<RenderedUser> {
-        let projection = self.user_projection(req);
-        let ops = patch::parse_request(body, req.compat)?;
-        let schema = self.schema();
-        let now = self.clock.now();
-        let row = self.write_retrying(|tx| {
-            let current = self.current(tx, req, id)?;
-            let stored = user::stored_attrs(&current)?;
-            let mut doc = stored.clone();
-            patch::apply(&schema, &mut doc, &ops, req.compat)?;
-            let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
-            let password_hash = user::password_of(&c).map(hash_secret).transpose()?;
-            let row = if c.attrs == stored && password_hash.is_none() {
-                // Nothing changed (e.g. an add of what is there): keep the version.
-                current
-            } else {
-                let write = user::derive_write(&schema, &c.attrs)?;
-                let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
-                let changes = events::user_changed(id, &stored, &user::stored_attrs(&row)?, password_hash.is_some());
-                tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
-                row
-            };
-            Ok((self.groups_of(tx, req, &[&row], &projection)?, row))
-        })?;
-        self.view(&row.1, &row.0, req, &projection)
-    }
-
-    /// RFC 7644 §3.6.
-    pub fn delete_user(&self, req: &Request<'_>, id: &str) -> Result<()> {
-        self.store.write(|tx| {
-            let current = self.current(tx, req, id)?;
-            tx.delete_user(req.scope.tenant, &current)?;
-            let deleted = events::user_deleted(id, &user::stored_attrs(&current)?);
-            tx.append_events(req.scope.tenant, &[deleted], req.request_id, self.clock.now())
-        })
     }
 }

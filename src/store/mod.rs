@@ -57,6 +57,9 @@ impl TenantId {
     }
 }
 
+/// How often a write that lost a race is tried again before the client is told to retry.
+pub const MAX_WRITE_ATTEMPTS: usize = 16;
+
 /// The database behind scimd: a read pool and a write pool (one connection on SQLite, where a
 /// single writer is as fast as several and keeps the WAL small; the read pool on PostgreSQL).
 #[derive(Clone)]
@@ -222,6 +225,45 @@ impl Store {
                 (out, committed.appended_events)
             }
             None => finish(&mut *connection::begun(&self.write, TxManager::begin_transaction)?, None, f),
+        };
+        if appended {
+            self.events_committed.notify_one();
+        }
+        out
+    }
+
+    /// `write` for async callers: `f` owns what it needs, and the caller's thread is not held
+    /// while it queues, runs and commits. On SQLite it goes straight to the writer thread and
+    /// the answer comes back after the shared commit (two thread hand-offs fewer than `write`
+    /// from the blocking pool); on PostgreSQL it runs on the blocking pool. Retries `f` when
+    /// a concurrent write got there first (`Error::WriteConflict`, PostgreSQL only: SQLite's
+    /// one writer reads and writes in the same transaction, so nothing can come between).
+    pub async fn write_async<R: Send + 'static>(
+        &self,
+        mut f: impl FnMut(&mut Tx<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (out, appended) = match &self.group_commit {
+            Some(lane) => {
+                let (out, committed) = lane.run_async(&self.write, f).await;
+                (out, committed.appended_events)
+            }
+            None => {
+                let store = self.clone();
+                let written = tokio::task::spawn_blocking(move || {
+                    let mut attempt = 1;
+                    loop {
+                        let begun = connection::begun(&store.write, TxManager::begin_transaction);
+                        match begun.map(|mut conn| finish(&mut conn, None, &mut f)) {
+                            Ok((Err(Error::WriteConflict), _)) if attempt < MAX_WRITE_ATTEMPTS => attempt += 1,
+                            Ok(done) => return Ok(done),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                })
+                .await
+                .map_err(Error::internal)?;
+                written?
+            }
         };
         if appended {
             self.events_committed.notify_one();

@@ -16,14 +16,18 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
     /// How often other replicas' events (and due retries) are looked for; this process's own
-    /// events wake the worker at once.
+    /// events wake the worker (see `wake_pause`).
     pub poll_interval: Duration,
+    /// How long the worker waits after a wake-up before it looks for due streams, so that a
+    /// burst of commits costs one look instead of one each (each look is read transactions
+    /// the writes would otherwise pay for). Also the least time between two looks.
+    pub wake_pause: Duration,
     /// The whole request, connect to response head (Standard Webhooks suggests 15–30 s).
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -46,6 +50,7 @@ impl Default for WebhookSettings {
     fn default() -> Self {
         WebhookSettings {
             poll_interval: Duration::from_secs(1),
+            wake_pause: Duration::from_millis(20),
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(5),
             max_attempts: 20,
@@ -95,6 +100,7 @@ impl Worker {
     /// Delivers until `shutdown` turns true; a stream in flight is finished and released.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let wake = self.store.events_committed();
+        let mut purged_at: Option<Instant> = None;
         while !*shutdown.borrow() {
             let claimed = match self.claim().await {
                 Ok(c) => c,
@@ -104,9 +110,18 @@ impl Worker {
                 }
             };
             if claimed.is_empty() {
-                self.purge_retired_tenants().await;
+                // Tenants are deleted rarely: looking once per poll interval is enough.
+                if purged_at.is_none_or(|at| at.elapsed() >= self.settings.poll_interval) {
+                    self.purge_retired_tenants().await;
+                    purged_at = Some(Instant::now());
+                }
                 tokio::select! {
-                    _ = wake.notified() => {}
+                    _ = wake.notified() => {
+                        tokio::select! {
+                            _ = tokio::time::sleep(self.settings.wake_pause) => {}
+                            _ = shutdown.changed() => {}
+                        }
+                    }
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
                     _ = shutdown.changed() => {}
                 }

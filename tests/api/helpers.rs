@@ -139,6 +139,31 @@ impl TestDb {
     }
 }
 
+/// One text column, as `TestDb::text` reads it.
+#[derive(diesel::QueryableByName)]
+struct TextColumn {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    value: Option<String>,
+}
+
+impl TestDb {
+    /// The `value` column of the first row `sql` returns (to check what the API never shows).
+    pub fn text(&self, sql: &str) -> Option<String> {
+        use diesel::RunQueryDsl;
+        let rows: Vec<TextColumn> = match self {
+            TestDb::Sqlite { url, .. } => {
+                let mut c = diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://")).unwrap();
+                diesel::sql_query(sql).load(&mut c).unwrap()
+            }
+            TestDb::Postgres { url, .. } => {
+                let mut c = diesel::PgConnection::establish(url).unwrap();
+                diesel::sql_query(sql).load(&mut c).unwrap()
+            }
+        };
+        rows.into_iter().next().and_then(|r| r.value)
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin_url, schema, .. } = self {

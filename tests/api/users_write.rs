@@ -256,6 +256,32 @@ scim_test!(okta_deactivates_and_reactivates_with_a_path_less_patch, |app| {
     assert_eq!(app.get(&path).await.body["active"], true);
 });
 
+scim_test!(a_patch_sets_a_password_hashed_and_only_when_the_whole_patch_applies, |app| {
+    let u = app.create_user("pw@x.com").await;
+    let id = u["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+    let hash = || app.db.text(&format!("SELECT password_hash AS value FROM users WHERE id = '{id}'")).unwrap();
+    assert!(scimd::auth::secrets::verify_secret("1mz050nq", &hash()), "created with okta_user's password");
+    // Okta's password sync: a path-less replace.
+    let r = app.patch(&path, patch_op(json!([{"op": "replace", "value": {"password": "N3w-Secret!"}}]))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("password").is_none());
+    assert_ne!(r.body["meta"]["version"], u["meta"]["version"]);
+    assert!(scimd::auth::secrets::verify_secret("N3w-Secret!", &hash()));
+    // With a path, together with another change.
+    let ops = json!([{"op": "replace", "path": "password", "value": "Th1rd!"}, {"op": "replace", "path": "title", "value": "CFO"}]);
+    let r = app.patch(&path, patch_op(ops)).await;
+    assert_eq!((r.status, &r.body["title"]), (StatusCode::OK, &json!("CFO")), "{}", r.body);
+    assert!(scimd::auth::secrets::verify_secret("Th1rd!", &hash()));
+    // A password in a PATCH that fails as a whole is not set.
+    let bad = json!([{"op": "replace", "path": "password", "value": "Fourth!"}, {"op": "remove", "path": "userName"}]);
+    app.patch(&path, patch_op(bad)).await.assert_error(400, None);
+    assert!(scimd::auth::secrets::verify_secret("Th1rd!", &hash()));
+    let wrong_type = json!([{"op": "replace", "path": "password", "value": 42}]);
+    app.patch(&path, patch_op(wrong_type)).await.assert_error(400, Some("invalidValue"));
+    assert!(scimd::auth::secrets::verify_secret("Th1rd!", &hash()));
+});
+
 scim_test!(patch_add_replace_remove_on_attributes, |app| {
     let u = app.create_user("p@x.com").await;
     let path = format!("/Users/{}", u["id"].as_str().unwrap());

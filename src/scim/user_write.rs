@@ -1,0 +1,167 @@
+//! User writes (RFC 7644 §3.3, §3.5.1, §3.5.2, §3.6): the body is checked and prepared on the
+//! caller's thread, the transaction is queued on the store's writer (`Store::write_async`),
+//! and the answer is rendered back on the caller's thread once the commit is durable.
+
+use super::compat::Rule;
+use super::events;
+use super::patch;
+use super::service::{note_dropped, RequestContext, ScimService};
+use super::user::{self, RenderedUser};
+use crate::auth::secrets::hash_secret;
+use crate::error::{Error, Result};
+use crate::store::{NewUser, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What one run of a PATCH's write did.
+enum Patched {
+    Done(Vec<UserGroup>, UserRow),
+    /// The result sets this password, and its hash is not known yet; nothing was written.
+    HashFirst(String),
+}
+
+/// Argon2 takes tens of milliseconds: on the blocking pool, never on an async worker or on
+/// the store's one writer.
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_secret(&password)).await.map_err(Error::internal)?
+}
+
+async fn hash_if_given(password: Option<&str>) -> Result<Option<String>> {
+    match password {
+        Some(p) => hash_password(p.to_string()).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+impl ScimService {
+    /// RFC 7644 §3.3.
+    pub async fn create_user(self: &Arc<Self>, ctx: &Arc<RequestContext>, body: &Value) -> Result<RenderedUser> {
+        let req = ctx.request();
+        let schema = self.schema();
+        let mut c = schema.canonicalize_request(body, req.compat)?;
+        note_dropped(&c);
+        user::default_active(&mut c.attrs);
+        let write = user::derive_write(&schema, &c.attrs)?;
+        let password_hash = hash_if_given(user::password_of(&c)).await?;
+        let new = NewUser { id: uuid::Uuid::new_v4().to_string(), write, password_hash, now: self.clock.now() };
+        let row = self
+            .write_for(ctx, move |_, tx, req| {
+                let row = tx.insert_user(req.scope.tenant, &new)?;
+                let created = events::user_created(&row.id, &user::stored_attrs(&row)?);
+                tx.append_events(req.scope.tenant, &[created], req.request_id, new.now)?;
+                Ok(row)
+            })
+            .await?;
+        self.view(&row, &[], &req, &self.user_projection(&req))
+    }
+
+    /// RFC 7644 §3.5.1: replaces every writable attribute. `id`, `meta` and `groups` in the
+    /// body are read-only and ignored (IdPs echo what they read).
+    pub async fn replace_user(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        id: String,
+        body: &Value,
+    ) -> Result<RenderedUser> {
+        let req = ctx.request();
+        let projection = Arc::new(self.user_projection(&req));
+        let c = self.schema().canonicalize_request(body, req.compat)?;
+        note_dropped(&c);
+        let keep_active = !c.attrs.contains_key("active") && req.compat.prefer(Rule::PutKeepsActive);
+        let password = user::password_of(&c).filter(|_| !req.compat.prefer(Rule::PutIgnoresPassword));
+        let password_hash = hash_if_given(password).await?;
+        let now = self.clock.now();
+        let attrs = c.attrs;
+        let in_tx = projection.clone();
+        let (groups, row) = self
+            .write_for(ctx, move |s, tx, req| {
+                let schema = s.schema();
+                let current = s.current(tx, req, &id)?;
+                let mut attrs = attrs.clone();
+                if keep_active {
+                    if let Some(active) = user::stored_attrs(&current)?.get("active") {
+                        attrs.insert("active".into(), active.clone());
+                    }
+                }
+                let write = user::derive_write(&schema, &attrs)?;
+                let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
+                let changes = events::user_changed(
+                    &id,
+                    &user::stored_attrs(&current)?,
+                    &user::stored_attrs(&row)?,
+                    password_hash.is_some(),
+                );
+                tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
+                Ok((s.groups_of(tx, req, &[&row], &in_tx)?, row))
+            })
+            .await?;
+        self.view(&row, &groups, &req, &projection)
+    }
+
+    /// RFC 7644 §3.5.2: all operations apply, and the result validates, or nothing changes.
+    pub async fn patch_user(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        id: String,
+        body: &Value,
+    ) -> Result<RenderedUser> {
+        let req = ctx.request();
+        let projection = Arc::new(self.user_projection(&req));
+        let ops = Arc::new(patch::parse_request(body, req.compat)?);
+        let now = self.clock.now();
+        let id: Arc<str> = id.into();
+        // A PATCH that sets a password stops before writing, hashes it off the writer, and
+        // runs again with the hash.
+        let mut hashed: Option<Arc<(String, String)>> = None;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let (ops, id, known, in_tx) = (ops.clone(), id.clone(), hashed.clone(), projection.clone());
+            let patched = self
+                .write_for(ctx, move |s, tx, req| {
+                    let schema = s.schema();
+                    let current = s.current(tx, req, &id)?;
+                    let stored = user::stored_attrs(&current)?;
+                    let mut doc = stored.clone();
+                    patch::apply(&schema, &mut doc, &ops, req.compat)?;
+                    let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
+                    let password_hash = match (user::password_of(&c), known.as_deref()) {
+                        (None, _) => None,
+                        (Some(p), Some((q, hash))) if p == q => Some(hash.as_str()),
+                        (Some(p), _) => return Ok(Patched::HashFirst(p.to_string())),
+                    };
+                    let row = if c.attrs == stored && password_hash.is_none() {
+                        // Nothing changed (e.g. an add of what is there): keep the version.
+                        current
+                    } else {
+                        let write = user::derive_write(&schema, &c.attrs)?;
+                        let row = tx.update_user(req.scope.tenant, &current, &write, password_hash, now)?;
+                        let changed = user::stored_attrs(&row)?;
+                        let changes = events::user_changed(&id, &stored, &changed, password_hash.is_some());
+                        tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
+                        row
+                    };
+                    Ok(Patched::Done(s.groups_of(tx, req, &[&row], &in_tx)?, row))
+                })
+                .await?;
+            match patched {
+                Patched::Done(groups, row) => return self.view(&row, &groups, &req, &projection),
+                Patched::HashFirst(password) => {
+                    let hash = hash_password(password.clone()).await?;
+                    hashed = Some(Arc::new((password, hash)));
+                }
+            }
+        }
+        Err(Error::internal("the password to set kept changing while it was hashed"))
+    }
+
+    /// RFC 7644 §3.6.
+    pub async fn delete_user(self: &Arc<Self>, ctx: &Arc<RequestContext>, id: String) -> Result<()> {
+        let now = self.clock.now();
+        self.write_for(ctx, move |s, tx, req| {
+            let current = s.current(tx, req, &id)?;
+            tx.delete_user(req.scope.tenant, &current)?;
+            let deleted = events::user_deleted(&id, &user::stored_attrs(&current)?);
+            tx.append_events(req.scope.tenant, &[deleted], req.request_id, now)
+        })
+        .await
+    }
+}
