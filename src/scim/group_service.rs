@@ -89,7 +89,7 @@ impl ScimService {
         let specs = group::take_members(&mut c.attrs)?;
         let write = group::derive_write(&schema, &c.attrs)?;
         let now = self.clock.now();
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = super::new_resource_id(now);
         let row = self
             .write_for(ctx, move |s, tx, req| {
                 let members = s.resolve(tx, req.scope.tenant, &specs, None)?;

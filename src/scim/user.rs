@@ -8,7 +8,7 @@ use super::schema::{Registry, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 use super::{check_indexed, normalize};
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
-use crate::store::{UserGroup, UserRow, UserValueRow, UserWrite};
+use crate::store::{UserGroup, UserKeys, UserRow, UserValueRow, UserWrite};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -33,7 +33,6 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid_value("userName is required"))?
         .to_string();
-    let text = |name: &str| attrs.get(name).and_then(Value::as_str).map(str::to_string);
     let mut values = Vec::new();
     for attr in INDEXED_MULTI_VALUED {
         let Some(Value::Array(items)) = attrs.get(attr) else { continue };
@@ -52,9 +51,7 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
             });
         }
     }
-    let user_name_norm = normalize(&user_name);
-    let external_id = text("externalId");
-    let display_name_norm = text("displayName").as_deref().map(normalize);
+    let UserKeys { user_name_norm, external_id, display_name_norm, active } = keys_of(attrs);
     check_indexed("userName", &user_name_norm)?;
     check_indexed("externalId", external_id.as_deref().unwrap_or_default())?;
     check_indexed("displayName", display_name_norm.as_deref().unwrap_or_default())?;
@@ -63,11 +60,23 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         user_name,
         external_id,
         display_name_norm,
-        active: attrs.get("active").and_then(Value::as_bool),
+        active,
         data: Value::Object(attrs.clone()).to_string(),
         data_norm: schema.normalized(attrs).to_string(),
         values,
     })
+}
+
+/// The indexed columns `attrs` give a user's row (`derive_write` writes them; an update passes
+/// the stored user's to `Tx::update_user`, which leaves unchanged ones out of its SET).
+pub fn keys_of(attrs: &Map<String, Value>) -> UserKeys {
+    let text = |name: &str| attrs.get(name).and_then(Value::as_str);
+    UserKeys {
+        user_name_norm: text("userName").map(normalize).unwrap_or_default(),
+        external_id: text("externalId").map(str::to_string),
+        display_name_norm: text("displayName").map(normalize),
+        active: attrs.get("active").and_then(Value::as_bool),
+    }
 }
 
 /// The canonical attributes stored for `row`.

@@ -43,7 +43,8 @@ impl ScimService {
         user::default_active(&mut c.attrs);
         let write = user::derive_write(&schema, &c.attrs)?;
         let password_hash = hash_if_given(user::password_of(&c)).await?;
-        let new = NewUser { id: uuid::Uuid::new_v4().to_string(), write, password_hash, now: self.clock.now() };
+        let now = self.clock.now();
+        let new = NewUser { id: super::new_resource_id(now), write, password_hash, now };
         let row = self
             .write_for(ctx, move |_, tx, req| {
                 let row = tx.insert_user(req.scope.tenant, &new)?;
@@ -77,20 +78,17 @@ impl ScimService {
             .write_for(ctx, move |s, tx, req| {
                 let schema = s.schema();
                 let current = s.current(tx, req, &id)?;
+                let stored = user::stored_attrs(&current)?;
                 let mut attrs = attrs.clone();
                 if keep_active {
-                    if let Some(active) = user::stored_attrs(&current)?.get("active") {
+                    if let Some(active) = stored.get("active") {
                         attrs.insert("active".into(), active.clone());
                     }
                 }
                 let write = user::derive_write(&schema, &attrs)?;
-                let row = tx.update_user(req.scope.tenant, &current, &write, password_hash.as_deref(), now)?;
-                let changes = events::user_changed(
-                    &id,
-                    &user::stored_attrs(&current)?,
-                    &user::stored_attrs(&row)?,
-                    password_hash.is_some(),
-                );
+                let was = user::keys_of(&stored);
+                let row = tx.update_user(req.scope.tenant, &current, &was, &write, password_hash.as_deref(), now)?;
+                let changes = events::user_changed(&id, &stored, &user::stored_attrs(&row)?, password_hash.is_some());
                 tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
                 Ok((s.groups_of(tx, req, &[&row], &in_tx)?, row))
             })
@@ -133,7 +131,8 @@ impl ScimService {
                         current
                     } else {
                         let write = user::derive_write(&schema, &c.attrs)?;
-                        let row = tx.update_user(req.scope.tenant, &current, &write, password_hash, now)?;
+                        let was = user::keys_of(&stored);
+                        let row = tx.update_user(req.scope.tenant, &current, &was, &write, password_hash, now)?;
                         let changed = user::stored_attrs(&row)?;
                         let changes = events::user_changed(&id, &stored, &changed, password_hash.is_some());
                         tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;

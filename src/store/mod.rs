@@ -36,7 +36,7 @@ pub use members::{MemberKind, MemberRef, MemberView, UserGroup};
 pub use request_log::{LogEntry, LogFilter, LogRow};
 pub use tenants::{TenantRow, TenantStats};
 pub use user_read::UserAndGroups;
-pub use users::{ListedUsers, NewUser, UserListQuery, UserRow, UserValueRow, UserWrite};
+pub use users::{ListedUsers, NewUser, UserKeys, UserListQuery, UserRow, UserValueRow, UserWrite};
 pub use webhooks::{DeliveryRow, DueDelivery, EndpointRow, NewEndpoint};
 
 use crate::error::{Error, Result};

@@ -2,7 +2,7 @@
 //! an UPDATE it builds, so PostgreSQL parsed and planned this one on every PUT and PATCH.
 
 use super::connection::AnyConnection;
-use super::users::UserWrite;
+use super::users::{UserKeys, UserWrite};
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::pg::Pg;
@@ -14,6 +14,8 @@ use diesel::{QueryResult, RunQueryDsl};
 
 /// Sets the row `pk` of `tenant` to `write` at `version`, only if it is still at `expected`.
 pub(super) struct UserUpdate<'a> {
+    /// The indexed columns as they are: those `write` leaves alone stay out of the SET.
+    pub previous: &'a UserKeys,
     pub write: &'a UserWrite,
     /// `Some` sets a new password; `None` leaves the column out.
     pub password_hash: Option<&'a str>,
@@ -43,17 +45,26 @@ impl UserUpdate<'_> {
         i64: ToSql<BigInt, DB>,
         NaiveDateTime: ToSql<Timestamp, DB>,
     {
-        let w = self.write;
+        let (w, was) = (self.write, self.previous);
+        // user_name is not indexed (its normalised form is), so it is always set.
         out.push_sql("UPDATE users SET user_name = ");
         out.push_bind_param::<Text, String>(&w.user_name)?;
-        out.push_sql(", user_name_norm = ");
-        out.push_bind_param::<Text, String>(&w.user_name_norm)?;
-        out.push_sql(", external_id = ");
-        out.push_bind_param::<Nullable<Text>, Option<String>>(&w.external_id)?;
-        out.push_sql(", display_name_norm = ");
-        out.push_bind_param::<Nullable<Text>, Option<String>>(&w.display_name_norm)?;
-        out.push_sql(", active = ");
-        out.push_bind_param::<Nullable<Bool>, Option<bool>>(&w.active)?;
+        if w.user_name_norm != was.user_name_norm {
+            out.push_sql(", user_name_norm = ");
+            out.push_bind_param::<Text, String>(&w.user_name_norm)?;
+        }
+        if w.external_id != was.external_id {
+            out.push_sql(", external_id = ");
+            out.push_bind_param::<Nullable<Text>, Option<String>>(&w.external_id)?;
+        }
+        if w.display_name_norm != was.display_name_norm {
+            out.push_sql(", display_name_norm = ");
+            out.push_bind_param::<Nullable<Text>, Option<String>>(&w.display_name_norm)?;
+        }
+        if w.active != was.active {
+            out.push_sql(", active = ");
+            out.push_bind_param::<Nullable<Bool>, Option<bool>>(&w.active)?;
+        }
         out.push_sql(", data = ");
         out.push_bind_param::<Text, String>(&w.data)?;
         out.push_sql(", data_norm = ");
@@ -78,7 +89,7 @@ impl UserUpdate<'_> {
 
 impl QueryId for UserUpdate<'_> {
     type QueryId = ();
-    // Cached by its text (which differs only in whether a password is set).
+    // Cached by its text, one per combination of the columns it sets.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
@@ -101,16 +112,16 @@ mod tests {
     use crate::error::Error;
     use crate::store::schema::users;
     use crate::store::test_stores::stores;
-    use crate::store::{NewUser, UserWrite};
+    use crate::store::{NewUser, UserKeys, UserWrite};
     use chrono::Utc;
     use diesel::prelude::*;
 
-    fn write(user_name: &str, active: Option<bool>, external_id: Option<&str>) -> UserWrite {
+    fn write(user_name: &str, active: Option<bool>, external_id: Option<&str>, display: Option<&str>) -> UserWrite {
         UserWrite {
             user_name: user_name.into(),
             user_name_norm: user_name.to_lowercase(),
             external_id: external_id.map(str::to_string),
-            display_name_norm: None,
+            display_name_norm: display.map(str::to_lowercase),
             active,
             data: format!("{{\"userName\":\"{user_name}\"}}"),
             data_norm: "{}".into(),
@@ -118,44 +129,82 @@ mod tests {
         }
     }
 
-    /// Every column the UPDATE sets, NULLs included, and the password only when given.
+    fn keys(w: &UserWrite) -> UserKeys {
+        UserKeys {
+            user_name_norm: w.user_name_norm.clone(),
+            external_id: w.external_id.clone(),
+            display_name_norm: w.display_name_norm.clone(),
+            active: w.active,
+        }
+    }
+
+    type Columns = (String, String, Option<bool>, Option<String>, Option<String>, Option<String>, i64);
+
+    /// Every column the UPDATE sets, NULLs included, whichever indexed columns change; the
+    /// password only when given; nothing at a stale version.
     #[test]
-    fn updates_set_every_column_keep_the_password_unless_given_and_check_the_version() {
+    fn updates_set_what_changed_keep_the_password_unless_given_and_check_the_version() {
         let dir = tempfile::tempdir().unwrap();
         let (all, _schema) = stores(&dir);
         for store in all {
             let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
-            let new = NewUser {
-                id: "u1".into(),
-                write: write("A", Some(true), Some("x")),
-                password_hash: Some("h0".into()),
-                now: Utc::now(),
-            };
-            let row = store.write(|tx| tx.insert_user(tenant, &new)).unwrap();
+            let first = write("A", Some(true), Some("x"), Some("Dee"));
+            let new =
+                NewUser { id: "u1".into(), write: first.clone(), password_hash: Some("h0".into()), now: Utc::now() };
+            let mut row = store.write(|tx| tx.insert_user(tenant, &new)).unwrap();
+            let pk = row.pk;
             let columns = |store: &crate::store::Store| {
                 store
                     .read(|tx| {
                         Ok(users::table
-                            .filter(users::pk.eq(row.pk))
+                            .filter(users::pk.eq(pk))
                             .select((
                                 users::user_name,
+                                users::user_name_norm,
                                 users::active,
                                 users::external_id,
+                                users::display_name_norm,
                                 users::password_hash,
                                 users::version,
                             ))
-                            .get_result::<(String, Option<bool>, Option<String>, Option<String>, i64)>(tx.conn)?)
+                            .get_result::<Columns>(tx.conn)?)
                     })
                     .unwrap()
             };
-            let now = Utc::now();
-            let row = store.write(|tx| tx.update_user(tenant, &row, &write("B", None, None), Some("h1"), now)).unwrap();
-            assert_eq!(columns(&store), ("B".into(), None, None, Some("h1".into()), 2));
-            let row =
-                store.write(|tx| tx.update_user(tenant, &row, &write("C", Some(false), Some("y")), None, now)).unwrap();
-            assert_eq!(columns(&store), ("C".into(), Some(false), Some("y".into()), Some("h1".into()), 3));
-            let stale = crate::store::UserRow { version: 2, ..row };
-            let conflict = store.write(|tx| tx.update_user(tenant, &stale, &write("D", None, None), None, now));
+            let s = |v: &str| Some(v.to_string());
+            let steps: [(UserWrite, Option<&str>, Columns); 5] = [
+                // Every indexed column changes, to NULL where it can.
+                (write("B", None, None, None), Some("h1"), ("B".into(), "b".into(), None, None, None, s("h1"), 2)),
+                // Only the case of userName: its normalised (indexed) form stays.
+                (write("b", None, None, None), None, ("b".into(), "b".into(), None, None, None, s("h1"), 3)),
+                // From NULL to values.
+                (
+                    write("b", Some(false), Some("y"), Some("Zed")),
+                    None,
+                    ("b".into(), "b".into(), Some(false), s("y"), s("zed"), s("h1"), 4),
+                ),
+                // One at a time.
+                (
+                    write("b", Some(true), Some("y"), Some("Zed")),
+                    None,
+                    ("b".into(), "b".into(), Some(true), s("y"), s("zed"), s("h1"), 5),
+                ),
+                (
+                    write("C", Some(true), Some("z"), Some("Zed")),
+                    Some("h2"),
+                    ("C".into(), "c".into(), Some(true), s("z"), s("zed"), s("h2"), 6),
+                ),
+            ];
+            let mut was = keys(&first);
+            for (w, password, expected) in steps {
+                let now = Utc::now();
+                row = store.write(|tx| tx.update_user(tenant, &row, &was, &w, password, now)).unwrap();
+                assert_eq!(columns(&store), expected);
+                was = keys(&w);
+            }
+            let stale = crate::store::UserRow { version: 2, ..row.clone() };
+            let d = write("D", None, None, None);
+            let conflict = store.write(|tx| tx.update_user(tenant, &stale, &was, &d, None, Utc::now()));
             assert!(matches!(conflict, Err(Error::WriteConflict)), "{conflict:?}");
             assert_eq!(columns(&store).0, "C");
         }

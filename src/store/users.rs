@@ -26,6 +26,18 @@ pub struct UserWrite {
     pub values: Vec<UserValueRow>,
 }
 
+/// The indexed columns of a user's row as they were before a write: the UPDATE sets only those
+/// that change. SQLite rewrites a row's entry in every index on a column the SET names, even
+/// to the same value, and every commit then writes those index pages out (a 200-row test:
+/// 908 pages written with four unchanged indexed columns in the SET, 198 without).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserKeys {
+    pub user_name_norm: String,
+    pub external_id: Option<String>,
+    pub display_name_norm: Option<String>,
+    pub active: Option<bool>,
+}
+
 /// One element of a multi-valued attribute, as the filter index sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserValueRow {
@@ -230,12 +242,14 @@ impl Tx<'_> {
         &mut self,
         tenant: TenantId,
         current: &UserRow,
+        previous: &UserKeys,
         w: &UserWrite,
         password_hash: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<UserRow> {
         let version = current.version + 1;
         let update = super::user_update::UserUpdate {
+            previous,
             write: w,
             password_hash,
             version,
