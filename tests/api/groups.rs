@@ -405,3 +405,55 @@ scim_test!(root_search_spans_users_and_groups, |app| {
     page(json!({"filter": "nosuch eq 1"})).await.assert_error(400, Some("invalidFilter"));
     assert_eq!(app.post("/Groups/.search", json!({"filter": "displayName sw \"a\""})).await.body["totalResults"], 1);
 });
+
+fn group_pairs(user: &Value) -> Vec<(String, String)> {
+    user["groups"]
+        .as_array()
+        .map(|gs| {
+            gs.iter()
+                .map(|g| (g["display"].as_str().unwrap().to_string(), g["type"].as_str().unwrap().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// Racing updates of one user, in a tenant whose groups nest (the user's groups then come from
+// the recursive query), all land, each answer shows the user's groups, and one that changes
+// nothing keeps the version.
+scim_test!(racing_updates_of_a_user_in_nested_groups_all_land_and_show_its_groups, |app| {
+    let u = users(&app, 1, "race").await;
+    let inner = app.post("/Groups", json!({"displayName": "Inner", "members": [{"value": u[0]}]})).await.body;
+    let nested = json!({"displayName": "Outer", "members": [{"value": inner["id"], "type": "Group"}]});
+    assert_eq!(app.post("/Groups", nested).await.status, StatusCode::CREATED);
+    let path = format!("/Users/{}", u[0]);
+    let expected = vec![("Inner".to_string(), "direct".to_string()), ("Outer".to_string(), "indirect".to_string())];
+    let adds = (0..8).map(|i| {
+        let ops = json!([{"op": "add", "path": "emails", "value": [{"value": format!("r{i}@x.com")}]}]);
+        app.patch(&path, patch_op(ops))
+    });
+    let titles = (0..8)
+        .map(|i| app.patch(&path, patch_op(json!([{"op": "replace", "path": "title", "value": format!("T{i}")}]))));
+    let (adds, titles) =
+        futures_util::future::join(futures_util::future::join_all(adds), futures_util::future::join_all(titles)).await;
+    for r in adds.iter().chain(&titles) {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(group_pairs(&r.body), expected, "{}", r.body);
+    }
+    let after = app.get(&path).await.body;
+    assert_eq!(after["emails"].as_array().unwrap().len(), 9, "{after}");
+    assert_eq!(after["meta"]["version"], "W/\"17\"");
+    // A PATCH that changes nothing writes nothing, keeps the version, and still shows groups.
+    let title = after["title"].clone();
+    let same = app.patch(&path, patch_op(json!([{"op": "replace", "path": "title", "value": title}]))).await;
+    assert_eq!((same.status, &same.body["meta"]["version"]), (StatusCode::OK, &json!("W/\"17\"")));
+    assert_eq!(group_pairs(&same.body), expected);
+    // A PUT echoing what it read, with a new title, races nothing and keeps the groups.
+    let mut put = after.clone();
+    put["title"] = json!("Final");
+    let r = app.put(&path, put).await;
+    assert_eq!(
+        (r.status, &r.body["title"], &r.body["meta"]["version"]),
+        (StatusCode::OK, &json!("Final"), &json!("W/\"18\""))
+    );
+    assert_eq!(group_pairs(&r.body), expected);
+});
