@@ -153,6 +153,39 @@ impl ScimService {
         tx.groups_of_users(req.scope.tenant, &members)
     }
 
+    /// The user a write changes, and the groups its answer shows, by one statement; the
+    /// groups are `None` when they need the recursive query (`with_groups_of`).
+    pub(super) fn current_and_groups(
+        &self,
+        tx: &mut Tx<'_>,
+        req: &Request<'_>,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<(UserRow, Option<Vec<UserGroup>>)> {
+        let found = tx.user_and_groups(req.scope.tenant, &Predicate::id_is(id), projection.includes("groups"))?;
+        let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
+        if !if_match_allows(req.if_match, &user::etag(row.version)) {
+            return Err(Error::PreconditionFailed);
+        }
+        Ok((row, groups))
+    }
+
+    /// `row` and its groups: those `current_and_groups` read, else (nested groups) read now.
+    pub(super) fn with_groups_of(
+        &self,
+        tx: &mut Tx<'_>,
+        req: &Request<'_>,
+        row: UserRow,
+        groups: Option<Vec<UserGroup>>,
+        projection: &Projection,
+    ) -> Result<(Vec<UserGroup>, UserRow)> {
+        let groups = match groups {
+            Some(groups) => groups,
+            None => self.groups_of(tx, req, &[&row], projection)?,
+        };
+        Ok((groups, row))
+    }
+
     pub(super) fn current(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<UserRow> {
         let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
         if !if_match_allows(req.if_match, &user::etag(row.version)) {

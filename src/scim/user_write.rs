@@ -73,24 +73,34 @@ impl ScimService {
         let password_hash = hash_if_given(password).await?;
         let now = self.clock.now();
         let attrs = c.attrs;
+        // Okta's push names `active`: then the row to write does not depend on the stored one.
+        let write = (!keep_active).then(|| user::derive_write(&self.schema(), &attrs)).transpose()?;
         let in_tx = projection.clone();
         let (groups, row) = self
             .write_for(ctx, move |s, tx, req| {
-                let schema = s.schema();
-                let current = s.current(tx, req, &id)?;
+                let (current, groups) = s.current_and_groups(tx, req, &id, &in_tx)?;
                 let stored = user::stored_attrs(&current)?;
-                let mut attrs = attrs.clone();
-                if keep_active {
+                let kept = keep_active.then(|| {
+                    let mut kept = attrs.clone();
                     if let Some(active) = stored.get("active") {
-                        attrs.insert("active".into(), active.clone());
+                        kept.insert("active".into(), active.clone());
                     }
-                }
-                let write = user::derive_write(&schema, &attrs)?;
+                    kept
+                });
+                let attrs = kept.as_ref().unwrap_or(&attrs);
+                let derived;
+                let write = match &write {
+                    Some(write) => write,
+                    None => {
+                        derived = user::derive_write(&s.schema(), attrs)?;
+                        &derived
+                    }
+                };
                 let was = user::keys_of(&stored);
-                let row = tx.update_user(req.scope.tenant, &current, &was, &write, password_hash.as_deref(), now)?;
-                let changes = events::user_changed(&id, &stored, &user::stored_attrs(&row)?, password_hash.is_some());
+                let row = tx.update_user(req.scope.tenant, &current, &was, write, password_hash.as_deref(), now)?;
+                let changes = events::user_changed(&id, &stored, attrs, password_hash.is_some());
                 tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
-                Ok((s.groups_of(tx, req, &[&row], &in_tx)?, row))
+                s.with_groups_of(tx, req, row, groups, &in_tx)
             })
             .await?;
         self.view(&row, &groups, &req, &projection)
@@ -116,7 +126,7 @@ impl ScimService {
             let patched = self
                 .write_for(ctx, move |s, tx, req| {
                     let schema = s.schema();
-                    let current = s.current(tx, req, &id)?;
+                    let (current, groups) = s.current_and_groups(tx, req, &id, &in_tx)?;
                     let stored = user::stored_attrs(&current)?;
                     let mut doc = stored.clone();
                     patch::apply(&schema, &mut doc, &ops, req.compat)?;
@@ -133,12 +143,12 @@ impl ScimService {
                         let write = user::derive_write(&schema, &c.attrs)?;
                         let was = user::keys_of(&stored);
                         let row = tx.update_user(req.scope.tenant, &current, &was, &write, password_hash, now)?;
-                        let changed = user::stored_attrs(&row)?;
-                        let changes = events::user_changed(&id, &stored, &changed, password_hash.is_some());
+                        let changes = events::user_changed(&id, &stored, &c.attrs, password_hash.is_some());
                         tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
                         row
                     };
-                    Ok(Patched::Done(s.groups_of(tx, req, &[&row], &in_tx)?, row))
+                    let (groups, row) = s.with_groups_of(tx, req, row, groups, &in_tx)?;
+                    Ok(Patched::Done(groups, row))
                 })
                 .await?;
             match patched {

@@ -84,6 +84,19 @@ pub(super) fn user_and_groups(
     Ok(Some(UserAndGroups { row, groups }))
 }
 
+impl super::Tx<'_> {
+    /// `user_and_groups` inside a transaction: a write reads the user it changes and the
+    /// groups its answer shows by one statement.
+    pub fn user_and_groups(
+        &mut self,
+        tenant: TenantId,
+        unique: &Predicate,
+        with_groups: bool,
+    ) -> crate::error::Result<Option<UserAndGroups>> {
+        Ok(user_and_groups(self.conn, tenant, unique, with_groups)?)
+    }
+}
+
 /// Every value is bound, so each connection prepares the text once. The groups subquery runs
 /// only for a user ever added to a group, when the projection shows `groups`.
 fn statement(backend: Backend, tenant: TenantId, unique: &Predicate, with_groups: bool) -> Vec<Piece> {

@@ -85,6 +85,17 @@ scim_test!(okta_profile_push_deactivation_and_reactivation, |app| {
     assert_eq!(compat_rules(&r), ["put-keeps-active", "put-ignores-password"]);
     let off = app.patch(&path, patch_op(json!([{"op": "replace", "value": {"active": false}}]))).await;
     assert_eq!(off.body["active"], false);
+    // A push without `active` leaves a deactivated user deactivated.
+    let mut push = app.get(&path).await.body;
+    push.as_object_mut().unwrap().remove("active");
+    push["title"] = json!("Pushed while inactive");
+    let r = app.put(&path, push).await;
+    assert_eq!(
+        (r.status, &r.body["active"], &r.body["title"]),
+        (StatusCode::OK, &json!(false), &json!("Pushed while inactive"))
+    );
+    let inactive = app.get("/Users?filter=active%20eq%20false").await;
+    assert_eq!(inactive.body["totalResults"], 1, "{}", inactive.body);
     let found = app.get("/Users?filter=userName%20eq%20%22crud%40okta.local%22").await;
     assert_eq!(found.body["Resources"][0]["active"], false);
     let on = app.patch(&path, patch_op(json!([{"op": "replace", "value": {"active": true}}]))).await;
