@@ -33,6 +33,24 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid_value("userName is required"))?
         .to_string();
+    let UserKeys { user_name_norm, external_id, display_name_norm, active, values } = keys_of(attrs)?;
+    Ok(UserWrite {
+        user_name_norm,
+        user_name,
+        external_id,
+        display_name_norm,
+        active,
+        data: Value::Object(attrs.clone()).to_string(),
+        data_norm: schema.normalized(attrs).to_string(),
+        values,
+    })
+}
+
+/// What `attrs` put in the indexes: the indexed columns of a user's row and its index rows.
+/// `derive_write` writes them; an update passes the stored user's to `Tx::update_user`, which
+/// writes only what differs. Each is checked against `MAX_INDEXED_BYTES`.
+pub fn keys_of(attrs: &Map<String, Value>) -> Result<UserKeys> {
+    let text = |name: &str| attrs.get(name).and_then(Value::as_str);
     let mut values = Vec::new();
     for attr in INDEXED_MULTI_VALUED {
         let Some(Value::Array(items)) = attrs.get(attr) else { continue };
@@ -51,32 +69,17 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
             });
         }
     }
-    let UserKeys { user_name_norm, external_id, display_name_norm, active } = keys_of(attrs);
-    check_indexed("userName", &user_name_norm)?;
-    check_indexed("externalId", external_id.as_deref().unwrap_or_default())?;
-    check_indexed("displayName", display_name_norm.as_deref().unwrap_or_default())?;
-    Ok(UserWrite {
-        user_name_norm,
-        user_name,
-        external_id,
-        display_name_norm,
-        active,
-        data: Value::Object(attrs.clone()).to_string(),
-        data_norm: schema.normalized(attrs).to_string(),
-        values,
-    })
-}
-
-/// The indexed columns `attrs` give a user's row (`derive_write` writes them; an update passes
-/// the stored user's to `Tx::update_user`, which leaves unchanged ones out of its SET).
-pub fn keys_of(attrs: &Map<String, Value>) -> UserKeys {
-    let text = |name: &str| attrs.get(name).and_then(Value::as_str);
-    UserKeys {
+    let keys = UserKeys {
         user_name_norm: text("userName").map(normalize).unwrap_or_default(),
         external_id: text("externalId").map(str::to_string),
         display_name_norm: text("displayName").map(normalize),
         active: attrs.get("active").and_then(Value::as_bool),
-    }
+        values,
+    };
+    check_indexed("userName", &keys.user_name_norm)?;
+    check_indexed("externalId", keys.external_id.as_deref().unwrap_or_default())?;
+    check_indexed("displayName", keys.display_name_norm.as_deref().unwrap_or_default())?;
+    Ok(keys)
 }
 
 /// The canonical attributes stored for `row`.

@@ -96,7 +96,7 @@ impl ScimService {
                         &derived
                     }
                 };
-                let was = user::keys_of(&stored);
+                let was = user::keys_of(&stored)?;
                 let row = tx.update_user(req.scope.tenant, &current, &was, write, password_hash.as_deref(), now)?;
                 let changes = events::user_changed(&id, &stored, attrs, password_hash.is_some());
                 tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
@@ -141,7 +141,7 @@ impl ScimService {
                         current
                     } else {
                         let write = user::derive_write(&schema, &c.attrs)?;
-                        let was = user::keys_of(&stored);
+                        let was = user::keys_of(&stored)?;
                         let row = tx.update_user(req.scope.tenant, &current, &was, &write, password_hash, now)?;
                         let changes = events::user_changed(&id, &stored, &c.attrs, password_hash.is_some());
                         tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;

@@ -135,6 +135,7 @@ mod tests {
             external_id: w.external_id.clone(),
             display_name_norm: w.display_name_norm.clone(),
             active: w.active,
+            values: w.values.clone(),
         }
     }
 

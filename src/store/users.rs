@@ -26,16 +26,19 @@ pub struct UserWrite {
     pub values: Vec<UserValueRow>,
 }
 
-/// The indexed columns of a user's row as they were before a write: the UPDATE sets only those
-/// that change. SQLite rewrites a row's entry in every index on a column the SET names, even
-/// to the same value, and every commit then writes those index pages out (a 200-row test:
-/// 908 pages written with four unchanged indexed columns in the SET, 198 without).
+/// What a user put in the indexes before a write (its indexed columns and its index rows),
+/// so that the write changes only what differs. SQLite rewrites a row's entry in every index
+/// on a column the SET names, even to the same value, and every commit then writes those index
+/// pages out (a 200-row test: 908 pages written with four unchanged indexed columns in the SET,
+/// 198 without). Derived from the stored attributes, which every write keeps in step with the
+/// index rows, instead of read back (a round trip on PostgreSQL).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserKeys {
     pub user_name_norm: String,
     pub external_id: Option<String>,
     pub display_name_norm: Option<String>,
     pub active: Option<bool>,
+    pub values: Vec<UserValueRow>,
 }
 
 /// One element of a multi-valued attribute, as the filter index sees it.
@@ -199,31 +202,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Whether the user's stored index rows are exactly `values`.
-    fn user_values_are(&mut self, tenant: TenantId, user_pk: i64, values: &[UserValueRow]) -> Result<bool> {
-        type Stored = (String, i32, Option<String>, Option<String>, Option<bool>);
-        let mut stored: Vec<Stored> = user_values::table
-            .filter(user_values::tenant_id.eq(tenant.0).and(user_values::user_pk.eq(user_pk)))
-            .select((
-                user_values::attr,
-                user_values::position,
-                user_values::value_norm,
-                user_values::type_norm,
-                user_values::is_primary,
-            ))
-            .load(self.conn)?;
-        if stored.len() != values.len() {
-            return Ok(false);
-        }
-        // Sorted here, not by ORDER BY: PostgreSQL's collation need not order names by bytes.
-        stored.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
-        let mut wanted: Vec<&UserValueRow> = values.iter().collect();
-        wanted.sort_by_key(|v| (v.attr, v.position));
-        Ok(stored.iter().zip(wanted).all(|(s, w)| {
-            s.0 == w.attr && s.1 == w.position && s.2 == w.value_norm && s.3 == w.type_norm && s.4 == w.is_primary
-        }))
-    }
-
     pub fn user_by_id(&mut self, tenant: TenantId, id: &str) -> Result<Option<UserRow>> {
         let row = users::table
             .filter(users::tenant_id.eq(tenant.0).and(users::id.eq(id)))
@@ -265,7 +243,7 @@ impl Tx<'_> {
         // Most updates leave the indexed values as they were (Okta's profile push changes a
         // title, a deactivation touches none of them): rewriting them anyway dirtied their
         // index pages on every write, and on SQLite every commit writes those pages out.
-        if !self.user_values_are(tenant, current.pk, &w.values)? {
+        if previous.values != w.values {
             diesel::delete(
                 user_values::table.filter(user_values::tenant_id.eq(tenant.0).and(user_values::user_pk.eq(current.pk))),
             )
