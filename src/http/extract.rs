@@ -33,6 +33,19 @@ pub fn presented_credential(headers: &HeaderMap) -> Option<Presented> {
     value.starts_with(crate::auth::secrets::TOKEN_PREFIX).then(|| Presented::Bearer(value.to_string()))
 }
 
+/// No stored string can hold U+0000 (PostgreSQL's text cannot, and SQLite gives the same
+/// answers): a request naming one is refused here, before it reaches a query.
+const NUL: char = '\0';
+
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains(NUL),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains(NUL) || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
 /// A request authenticated for the tenant named in its path.
 pub struct Authenticated {
     pub scope: TenantScope,
@@ -47,13 +60,15 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let tenant = req.match_info().get("tenant").map(str::to_string);
+        // A resource id no resource can have: 404 once the caller is authenticated.
+        let impossible_id = req.match_info().iter().any(|(name, value)| name != "tenant" && value.contains(NUL));
         let presented = presented_credential(req.headers());
         // The peer itself, not a forwarded-for header a client could forge.
         let addr = req.peer_addr().map(|a| a.ip());
         let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| Error::internal("application state missing"))?;
-            let Some(tenant) = tenant else {
+            let Some(tenant) = tenant.filter(|t| !t.contains(NUL)) else {
                 return Err(Error::Unauthorized("authentication required".into()));
             };
             state.auth.check_throttle(&tenant, addr)?;
@@ -75,6 +90,9 @@ impl FromRequest for Authenticated {
                     result?
                 }
             };
+            if impossible_id {
+                return Err(Error::NotFound("no resource has an id containing U+0000".into()));
+            }
             let scope = TenantScope {
                 tenant: principal.tenant,
                 base_url: state.base_url(&principal.tenant_name),
@@ -118,9 +136,12 @@ impl FromRequest for ScimJson {
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Err(Error::invalid_syntax("the request body is empty; a JSON object is required"));
             }
-            serde_json::from_slice(&body)
-                .map(ScimJson)
-                .map_err(|e| Error::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| Error::invalid_syntax(format!("the request body is not valid JSON: {e}")))?;
+            if has_nul(&value) {
+                return Err(Error::invalid_value("strings may not contain the character U+0000"));
+            }
+            Ok(ScimJson(value))
         })
     }
 }
@@ -133,7 +154,15 @@ impl FromRequest for Query {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(Query(QueryParams::parse(req.query_string()))))
+        let params = QueryParams::parse(req.query_string());
+        let with_nul = params.iter().find(|(_, value)| value.contains(NUL)).map(|(name, _)| name.to_string());
+        ready(match with_nul {
+            Some(name) if name.trim_start_matches('?').eq_ignore_ascii_case("filter") => {
+                Err(Error::invalid_filter("a filter may not contain the character U+0000"))
+            }
+            Some(name) => Err(Error::invalid_value(format!("{name} may not contain the character U+0000"))),
+            None => Ok(Query(params)),
+        })
     }
 }
 

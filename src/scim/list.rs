@@ -51,6 +51,11 @@ impl QueryParams {
         Ok(QueryParams(params))
     }
 
+    /// Every (name, value), names as sent.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().rev().find(|(k, _)| k.trim_start_matches('?').eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }

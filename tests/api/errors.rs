@@ -93,3 +93,39 @@ scim_test!(internal_errors_are_500_with_a_generic_detail, |app| {
     r.assert_error(500, None);
     assert!(!String::from_utf8_lossy(&r.raw).contains("secret-internal-state"));
 });
+
+// No stored string can hold U+0000 (PostgreSQL's text cannot): a body, query or path that
+// carries one is a client error on both backends, never a 500, and writes nothing.
+scim_test!(the_nul_character_is_refused_wherever_it_is_sent, |app| {
+    let user = app.create_user("nul@x.com").await;
+    let uid = user["id"].as_str().unwrap();
+    let nul_bodies: &[&[u8]] = &[
+        b"{\"userName\": \"a\\u0000b\"}",
+        b"{\"userName\": \"ok@x.com\", \"title\": \"a\\u0000\"}",
+        b"{\"userName\": \"ok@x.com\", \"emails\": [{\"value\": \"e\\u0000@x.com\"}]}",
+        b"{\"userName\": \"ok@x.com\", \"a\\u0000\": 1}",
+    ];
+    for body in nul_bodies {
+        post_raw(&app, body, "application/scim+json").await.assert_error(400, Some("invalidValue"));
+    }
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "x\u{0}"}]});
+    app.patch(&format!("/Users/{uid}"), patch).await.assert_error(400, Some("invalidValue"));
+    app.post("/Groups", json!({"displayName": "g\u{0}"})).await.assert_error(400, Some("invalidValue"));
+    let search =
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName eq \"\u{0}\""});
+    app.post("/Users/.search", search).await.assert_error(400, Some("invalidValue"));
+    app.get("/Users?filter=userName%20eq%20%22a%00b%22").await.assert_error(400, Some("invalidFilter"));
+    app.get("/Users?filter=title%20co%20%22%00%22").await.assert_error(400, Some("invalidFilter"));
+    app.get("/Users?attributes=userName%00").await.assert_error(400, Some("invalidValue"));
+    app.get("/Users/a%00b").await.assert_error(404, None);
+    app.get("/Groups/a%00b").await.assert_error(404, None);
+    app.delete("/Users/a%00b").await.assert_error(404, None);
+    let nowhere = format!("{}/scim/v2/a%00b/Users", app.root);
+    let auth = format!("Bearer {}", app.token);
+    assert_eq!(app.send_raw(Method::GET, &nowhere, Some(&auth), &[], None).await.status, StatusCode::UNAUTHORIZED);
+    let after = app.get("/Users").await.body;
+    assert_eq!(after["totalResults"], 1, "{after}");
+    assert_eq!(after["Resources"][0]["meta"]["version"], user["meta"]["version"]);
+    assert_eq!(app.get("/Groups").await.body["totalResults"], 0);
+});
