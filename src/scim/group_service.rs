@@ -90,12 +90,13 @@ impl ScimService {
         let write = group::derive_write(&schema, &c.attrs)?;
         let now = self.clock.now();
         let id = super::new_resource_id(now);
+        let created = events::group_created(&id, &c.attrs);
         let row = self
             .write_for(ctx, move |s, tx, req| {
                 let members = s.resolve(tx, req.scope.tenant, &specs, None)?;
                 let row = tx.insert_group(req.scope.tenant, &id, &write, now)?;
                 let added = tx.add_members(req.scope.tenant, row.pk, &members)?;
-                let mut out = vec![events::group_created(&id, &group::stored_attrs(&row)?)];
+                let mut out = vec![created.clone()];
                 out.extend(events::members_added(&id, &added));
                 tx.append_events(req.scope.tenant, &out, req.request_id, now)?;
                 Ok(row)

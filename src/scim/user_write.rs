@@ -45,11 +45,12 @@ impl ScimService {
         let password_hash = hash_if_given(user::password_of(&c)).await?;
         let now = self.clock.now();
         let new = NewUser { id: super::new_resource_id(now), write, password_hash, now };
+        // The event is the attributes stored, known before the writer runs.
+        let created = [events::user_created(&new.id, &c.attrs)];
         let row = self
             .write_for(ctx, move |_, tx, req| {
                 let row = tx.insert_user(req.scope.tenant, &new)?;
-                let created = events::user_created(&row.id, &user::stored_attrs(&row)?);
-                tx.append_events(req.scope.tenant, &[created], req.request_id, new.now)?;
+                tx.append_events(req.scope.tenant, &created, req.request_id, new.now)?;
                 Ok(row)
             })
             .await?;

@@ -30,6 +30,9 @@ fn pick(asked: &[MemberRef], changed: &[ChangedMember]) -> Vec<MemberRef> {
 /// backends' bound-parameter limits).
 const CHUNK: usize = 500;
 
+/// The most rows a member INSERT may have and still be prepared and kept per connection.
+const PREPARED_ROWS_MAX: usize = 8;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MemberKind {
     User,
@@ -133,11 +136,10 @@ impl Tx<'_> {
                 }
                 w.sql(&format!("SELECT '{kind}' AS kind, pk, id, NULL AS display FROM {table} WHERE tenant_id = "));
                 w.bind(Piece::BigInt(tenant.0));
-                w.sql(" AND id IN (");
-                w.bind_list(chunk.iter().map(|id| Piece::Text(id.clone())));
-                w.sql(")");
+                w.sql(" AND id");
+                w.in_texts(chunk);
             }
-            let rows: Vec<MemberRow> = sql::load(self.conn, &w.into_pieces())?;
+            let rows: Vec<MemberRow> = sql::load_prepared(self.conn, &w.into_pieces())?;
             out.extend(rows.into_iter().map(|r| MemberRef {
                 kind: MemberKind::parse(&r.kind),
                 pk: r.pk,
@@ -167,20 +169,23 @@ impl Tx<'_> {
             }
             // Re-adding a member changes nothing (RFC 7644 §3.5.2.1).
             w.sql(" ON CONFLICT DO NOTHING RETURNING member_type, member_pk");
-            let inserted: Vec<ChangedMember> = sql::load(self.conn, &w.into_pieces())?;
+            // Its text depends on how many rows it inserts: prepared and kept only for the
+            // few a PATCH adds (one per length), not for every size a bulk change brings.
+            let pieces = w.into_pieces();
+            let inserted: Vec<ChangedMember> = if chunk.len() <= PREPARED_ROWS_MAX {
+                sql::load_prepared(self.conn, &pieces)?
+            } else {
+                sql::load(self.conn, &pieces)?
+            };
             added.extend(pick(chunk, &inserted));
             let users: Vec<i64> = chunk.iter().filter(|m| m.kind == MemberKind::User).map(|m| m.pk).collect();
             if !users.is_empty() {
-                diesel::update(
-                    super::schema::users::table.filter(
-                        super::schema::users::tenant_id
-                            .eq(tenant.0)
-                            .and(super::schema::users::pk.eq_any(&users))
-                            .and(super::schema::users::in_groups.eq(false)),
-                    ),
-                )
-                .set(super::schema::users::in_groups.eq(true))
-                .execute(self.conn)?;
+                let mut w = Writer::new(self.backend(), tenant.0, Table::Users);
+                w.sql("UPDATE users SET in_groups = TRUE WHERE tenant_id = ");
+                w.bind(Piece::BigInt(tenant.0));
+                w.sql(" AND in_groups = FALSE AND pk");
+                w.in_big_ints(&users);
+                sql::execute_prepared(self.conn, &w.into_pieces())?;
             }
         }
         Ok(added)
@@ -189,15 +194,15 @@ impl Tx<'_> {
     fn member_condition(w: &mut Writer, members: &[MemberRef]) {
         let mut first = true;
         for kind in [MemberKind::User, MemberKind::Group] {
-            let pks: Vec<Piece> = members.iter().filter(|m| m.kind == kind).map(|m| Piece::BigInt(m.pk)).collect();
+            let pks: Vec<i64> = members.iter().filter(|m| m.kind == kind).map(|m| m.pk).collect();
             if pks.is_empty() {
                 continue;
             }
             w.sql(if first { "(" } else { " OR (" });
             first = false;
-            w.sql(&format!("member_type = '{}' AND member_pk IN (", kind.as_str()));
-            w.bind_list(pks);
-            w.sql("))");
+            w.sql(&format!("member_type = '{}' AND member_pk", kind.as_str()));
+            w.in_big_ints(&pks);
+            w.sql(")");
         }
         if first {
             w.sql("1 = 0");
@@ -231,7 +236,7 @@ impl Tx<'_> {
         w.sql(if among { " AND (" } else { " AND NOT (" });
         Self::member_condition(&mut w, members);
         w.sql(") RETURNING member_type, member_pk");
-        Ok(sql::load(self.conn, &w.into_pieces())?)
+        Ok(sql::load_prepared(self.conn, &w.into_pieces())?)
     }
 
     /// Makes the membership exactly `members`: deletes the rows not among them, inserts the

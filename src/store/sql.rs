@@ -111,6 +111,20 @@ impl Writer {
         }
     }
 
+    /// ` IN (…)` over `values` as one bound JSON array: one statement text for any number of
+    /// values, so it is prepared once (the strings are JSON-escaped, never written as SQL).
+    pub(super) fn in_texts(&mut self, values: &[String]) {
+        self.sql(match self.backend {
+            Backend::Postgres => " IN (SELECT json_array_elements_text(CAST(",
+            Backend::Sqlite => " IN (SELECT value FROM json_each(",
+        });
+        self.bind(Piece::Text(serde_json::Value::from(values.to_vec()).to_string()));
+        self.sql(match self.backend {
+            Backend::Postgres => " AS json)))",
+            Backend::Sqlite => "))",
+        });
+    }
+
     pub(super) fn sql(&mut self, s: &str) {
         match self.pieces.last_mut() {
             Some(Piece::Sql(prev)) => prev.push_str(s),

@@ -155,6 +155,12 @@ scim_test!(group_errors_are_scim_errors_and_apply_nothing, |app| {
     app.post("/Groups", json!({"displayName": "X", "members": [{"value": "nope"}]}))
         .await
         .assert_error(400, Some("invalidValue"));
+    // Ids are looked up as one bound JSON array: quotes, brackets and commas stay values.
+    for odd in ["x\"]", "', 'y", "[\"a\",\"b\"]", "\\", "ü\u{0}"] {
+        app.post("/Groups", json!({"displayName": "Odd", "members": [{"value": odd}, {"value": u[0]}]}))
+            .await
+            .assert_error(400, Some("invalidValue"));
+    }
     app.post("/Groups", json!({"displayName": "Y", "members": [{"value": alien}]}))
         .await
         .assert_error(400, Some("invalidValue"));
