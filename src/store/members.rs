@@ -30,7 +30,8 @@ fn pick(asked: &[MemberRef], changed: &[ChangedMember]) -> Vec<MemberRef> {
 /// backends' bound-parameter limits).
 const CHUNK: usize = 500;
 
-/// The most rows a member INSERT may have and still be prepared and kept per connection.
+/// The most members a membership statement may name and still be prepared and kept per
+/// connection (its text depends on how many it names).
 const PREPARED_ROWS_MAX: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -200,9 +201,11 @@ impl Tx<'_> {
             }
             w.sql(if first { "(" } else { " OR (" });
             first = false;
-            w.sql(&format!("member_type = '{}' AND member_pk", kind.as_str()));
-            w.in_big_ints(&pks);
-            w.sql(")");
+            // A list of binds, not one bound array: PostgreSQL's generic plan filtered every
+            // member of the group by an array instead of looking the keys up in its index.
+            w.sql(&format!("member_type = '{}' AND member_pk IN (", kind.as_str()));
+            w.bind_list(pks.into_iter().map(Piece::BigInt));
+            w.sql("))");
         }
         if first {
             w.sql("1 = 0");
@@ -236,7 +239,13 @@ impl Tx<'_> {
         w.sql(if among { " AND (" } else { " AND NOT (" });
         Self::member_condition(&mut w, members);
         w.sql(") RETURNING member_type, member_pk");
-        Ok(sql::load_prepared(self.conn, &w.into_pieces())?)
+        // Prepared and kept only for the few members a PATCH names (one text per count).
+        let pieces = w.into_pieces();
+        Ok(if members.len() <= PREPARED_ROWS_MAX {
+            sql::load_prepared(self.conn, &pieces)?
+        } else {
+            sql::load(self.conn, &pieces)?
+        })
     }
 
     /// Makes the membership exactly `members`: deletes the rows not among them, inserts the

@@ -111,16 +111,18 @@ impl Writer {
         }
     }
 
-    /// ` IN (…)` over `values` as one bound JSON array: one statement text for any number of
+    /// ` IN (…)` over `values` as one bound JSON array (for PostgreSQL, ` = ANY(…)`): one statement text for any number of
     /// values, so it is prepared once (the strings are JSON-escaped, never written as SQL).
     pub(super) fn in_texts(&mut self, values: &[String]) {
+        // PostgreSQL: `= ANY(ARRAY(…))` is an index condition; `IN (SELECT …)` over the
+        // function was planned as a hash join over every row of the tenant's table.
         self.sql(match self.backend {
-            Backend::Postgres => " IN (SELECT json_array_elements_text(CAST(",
+            Backend::Postgres => " = ANY(ARRAY(SELECT json_array_elements_text(CAST(",
             Backend::Sqlite => " IN (SELECT value FROM json_each(",
         });
         self.bind(Piece::Text(serde_json::Value::from(values.to_vec()).to_string()));
         self.sql(match self.backend {
-            Backend::Postgres => " AS json)))",
+            Backend::Postgres => " AS json))))",
             Backend::Sqlite => "))",
         });
     }
