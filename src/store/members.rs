@@ -201,11 +201,21 @@ impl Tx<'_> {
             }
             w.sql(if first { "(" } else { " OR (" });
             first = false;
-            // A list of binds, not one bound array: PostgreSQL's generic plan filtered every
-            // member of the group by an array instead of looking the keys up in its index.
-            w.sql(&format!("member_type = '{}' AND member_pk IN (", kind.as_str()));
-            w.bind_list(pks.into_iter().map(Piece::BigInt));
-            w.sql("))");
+            w.sql(&format!("member_type = '{}' AND member_pk", kind.as_str()));
+            if pks.len() <= PREPARED_ROWS_MAX {
+                // A list of binds, not one bound array: the statement is prepared, and
+                // PostgreSQL's generic plan filtered every member of the group by an array
+                // instead of looking the keys up in its index.
+                w.sql(" IN (");
+                w.bind_list(pks.into_iter().map(Piece::BigInt));
+                w.sql(")");
+            } else {
+                // Many keys (a replace names the whole membership) as one bound array: a
+                // list would pass the bind limits (32,766 on SQLite, 65,535 on PostgreSQL).
+                // Not prepared, so PostgreSQL plans it for these values.
+                w.in_big_ints(&pks);
+            }
+            w.sql(")");
         }
         if first {
             w.sql("1 = 0");
@@ -395,5 +405,51 @@ impl Tx<'_> {
             w.sql(") anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk");
         }
         w.into_pieces()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_stores::stores;
+    use crate::store::{GroupWrite, MemberKind, MemberRef};
+    use chrono::Utc;
+
+    fn users(pks: std::ops::Range<i64>) -> Vec<MemberRef> {
+        pks.map(|pk| MemberRef { kind: MemberKind::User, pk, id: format!("u{pk}"), display: None }).collect()
+    }
+
+    /// A replace of a membership larger than either backend's bind limit (the DELETE names
+    /// every member that stays) keeps, adds and removes the right rows.
+    #[test]
+    fn replacing_a_membership_beyond_the_bind_limits_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let (all, _schema) = stores(&dir);
+        for store in all {
+            let now = Utc::now();
+            let tenant = store.write(|tx| tx.create_tenant("acme", now)).unwrap().id;
+            let write = GroupWrite {
+                display_name: "Everyone".into(),
+                display_name_norm: "everyone".into(),
+                external_id: None,
+                data: "{}".into(),
+                data_norm: "{}".into(),
+            };
+            let group = store.write(|tx| tx.insert_group(tenant, "g1", &write, now)).unwrap().pk;
+            // The keys name no stored user, so `removed` (their SCIM ids) stays empty: the rows
+            // left are what the test reads.
+            let members = |store: &crate::store::Store| -> Vec<i64> {
+                use crate::store::schema::group_members as gm;
+                use diesel::prelude::*;
+                let rows = gm::table.filter(gm::group_pk.eq(group)).select(gm::member_pk).order(gm::member_pk);
+                store.read(|tx| Ok(rows.load::<i64>(tx.conn)?)).unwrap()
+            };
+            let added = store.write(|tx| tx.replace_members(tenant, group, &users(1..70_001))).unwrap().0;
+            assert_eq!(added.len(), 70_000);
+            let added = store.write(|tx| tx.replace_members(tenant, group, &users(5_001..75_001))).unwrap().0;
+            assert_eq!(added.iter().map(|m| m.pk).min(), Some(70_001));
+            assert_eq!(members(&store), (5_001..75_001).collect::<Vec<_>>());
+            store.write(|tx| tx.replace_members(tenant, group, &users(1..4))).unwrap();
+            assert_eq!(members(&store), [1, 2, 3]);
+        }
     }
 }
