@@ -131,6 +131,9 @@ impl Lane {
         let writer = rayon_core::ThreadPoolBuilder::new()
             .num_threads(1)
             .thread_name(|_| "scimd-writer".into())
+            // A panic escaping a queued (`spawn`ed) write would otherwise abort the process;
+            // `write` catches the request's own, so this is the last guard.
+            .panic_handler(|_| tracing::error!("a queued write panicked outside its savepoint"))
             .build()
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Lane { writer, queued: AtomicUsize::new(0), open: Mutex::new(None), commits: AtomicU64::new(0) })
@@ -399,6 +402,15 @@ mod tests {
         assert!(commits < landed.len() as u64, "{commits} commits for {} async writes", landed.len());
         drop(store);
         assert_eq!(tenant_names(&sqlite_store(&dir)), landed);
+    }
+
+    #[test]
+    fn a_panic_escaping_a_queued_job_leaves_the_process_and_the_writer_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir);
+        store.group_commit.as_ref().unwrap().writer.spawn(|| panic!("outside any savepoint"));
+        store.write(|tx| tx.create_tenant("after", SystemClock.now()).map(|_| ())).unwrap();
+        assert!(tenant_names(&store).contains("after"));
     }
 
     #[test]
