@@ -83,6 +83,14 @@ pub(super) fn note_dropped(c: &Canonical) {
     }
 }
 
+/// `row` if the request's If-Match names its version (RFC 7644 §3.14), else 412.
+fn matching(req: &Request<'_>, row: UserRow) -> Result<UserRow> {
+    if !if_match_allows(req.if_match, &user::etag(row.version)) {
+        return Err(Error::PreconditionFailed);
+    }
+    Ok(row)
+}
+
 /// RFC 7232 §3.1 over weak tags: `*`, or a list naming the current version.
 pub fn if_match_allows(header: Option<&str>, etag: &str) -> bool {
     let opaque = |t: &str| t.trim().trim_start_matches("W/").trim_matches('"').to_string();
@@ -164,10 +172,7 @@ impl ScimService {
     ) -> Result<(UserRow, Option<Vec<UserGroup>>)> {
         let found = tx.user_and_groups(req.scope.tenant, &Predicate::id_is(id), projection.includes("groups"))?;
         let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
-        if !if_match_allows(req.if_match, &user::etag(row.version)) {
-            return Err(Error::PreconditionFailed);
-        }
-        Ok((row, groups))
+        Ok((matching(req, row)?, groups))
     }
 
     /// `row` and its groups: those `current_and_groups` read, else (nested groups) read now.
@@ -186,12 +191,9 @@ impl ScimService {
         Ok((groups, row))
     }
 
+    /// The user a write changes (`current_and_groups` without its groups, for DELETE).
     pub(super) fn current(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<UserRow> {
-        let row = tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?;
-        if !if_match_allows(req.if_match, &user::etag(row.version)) {
-            return Err(Error::PreconditionFailed);
-        }
-        Ok(row)
+        matching(req, tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?)
     }
 
     /// RFC 7644 §3.4.1.

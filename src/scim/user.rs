@@ -33,16 +33,11 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid_value("userName is required"))?
         .to_string();
-    let UserKeys { user_name_norm, external_id, display_name_norm, active, values } = keys_of(attrs)?;
     Ok(UserWrite {
-        user_name_norm,
         user_name,
-        external_id,
-        display_name_norm,
-        active,
+        keys: keys_of(attrs)?,
         data: Value::Object(attrs.clone()).to_string(),
         data_norm: schema.normalized(attrs).to_string(),
-        values,
     })
 }
 
@@ -197,12 +192,13 @@ mod tests {
         assert_eq!(norm["userName"], "alice@example.com");
         assert_eq!(norm["externalId"], "ext-1", "externalId is caseExact");
         assert_eq!(norm["emails"][0]["type"], "work");
-        assert_eq!((w.user_name.as_str(), w.user_name_norm.as_str()), ("Alice@Example.COM", "alice@example.com"));
-        assert_eq!(w.external_id.as_deref(), Some("ext-1"));
-        assert_eq!(w.active, Some(false));
-        assert_eq!(w.values.len(), 2);
-        assert_eq!(w.values[0].value_norm.as_deref(), Some("a@x.com"));
-        assert_eq!(w.values[0].type_norm.as_deref(), Some("work"));
-        assert_eq!((w.values[0].is_primary, w.values[1].is_primary), (Some(true), None));
+        let k = &w.keys;
+        assert_eq!((w.user_name.as_str(), k.user_name_norm.as_str()), ("Alice@Example.COM", "alice@example.com"));
+        assert_eq!(k.external_id.as_deref(), Some("ext-1"));
+        assert_eq!(k.active, Some(false));
+        assert_eq!(k.values.len(), 2);
+        assert_eq!(k.values[0].value_norm.as_deref(), Some("a@x.com"));
+        assert_eq!(k.values[0].type_norm.as_deref(), Some("work"));
+        assert_eq!((k.values[0].is_primary, k.values[1].is_primary), (Some(true), None));
     }
 }

@@ -242,30 +242,21 @@ impl Store {
         &self,
         mut f: impl FnMut(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
-        let (out, appended) = match &self.group_commit {
-            Some(lane) => {
-                let (out, committed) = lane.run_async(&self.write, f).await;
-                (out, committed.appended_events)
-            }
-            None => {
-                let store = self.clone();
-                let written = tokio::task::spawn_blocking(move || {
-                    let mut attempt = 1;
-                    loop {
-                        let begun = connection::begun(&store.write, TxManager::begin_transaction);
-                        match begun.map(|mut conn| finish(&mut conn, None, &mut f)) {
-                            Ok((Err(Error::WriteConflict), _)) if attempt < MAX_WRITE_ATTEMPTS => attempt += 1,
-                            Ok(done) => return Ok(done),
-                            Err(e) => return Err(e),
-                        }
+        let Some(lane) = &self.group_commit else {
+            let store = self.clone();
+            let retrying = move || {
+                let mut attempt = 1;
+                loop {
+                    match store.write(&mut f) {
+                        Err(Error::WriteConflict) if attempt < MAX_WRITE_ATTEMPTS => attempt += 1,
+                        other => return other,
                     }
-                })
-                .await
-                .map_err(Error::internal)?;
-                written?
-            }
+                }
+            };
+            return tokio::task::spawn_blocking(retrying).await.map_err(Error::internal)?;
         };
-        if appended {
+        let (out, committed) = lane.run_async(&self.write, f).await;
+        if committed.appended_events {
             self.events_committed.notify_one();
         }
         out

@@ -238,16 +238,15 @@ mod tests {
         let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
         let mut ids = Vec::new();
         for n in 0..10 {
-            let write = crate::store::UserWrite {
-                user_name: format!("u{n}"),
+            let keys = crate::store::UserKeys {
                 user_name_norm: format!("u{n}"),
                 external_id: None,
                 display_name_norm: None,
                 active: None,
-                data: "{}".into(),
-                data_norm: "{}".into(),
                 values: Vec::new(),
             };
+            let write =
+                crate::store::UserWrite { user_name: format!("u{n}"), keys, data: "{}".into(), data_norm: "{}".into() };
             let new = crate::store::NewUser { id: format!("u{n}"), write, password_hash: None, now: Utc::now() };
             ids.push(store.write(|tx| tx.insert_user(tenant, &new)).unwrap().id);
         }

@@ -45,10 +45,10 @@ impl UserUpdate<'_> {
         i64: ToSql<BigInt, DB>,
         NaiveDateTime: ToSql<Timestamp, DB>,
     {
-        let (w, was) = (self.write, self.previous);
+        let (w, was) = (&self.write.keys, self.previous);
         // user_name is not indexed (its normalised form is), so it is always set.
         out.push_sql("UPDATE users SET user_name = ");
-        out.push_bind_param::<Text, String>(&w.user_name)?;
+        out.push_bind_param::<Text, String>(&self.write.user_name)?;
         if w.user_name_norm != was.user_name_norm {
             out.push_sql(", user_name_norm = ");
             out.push_bind_param::<Text, String>(&w.user_name_norm)?;
@@ -66,9 +66,9 @@ impl UserUpdate<'_> {
             out.push_bind_param::<Nullable<Bool>, Option<bool>>(&w.active)?;
         }
         out.push_sql(", data = ");
-        out.push_bind_param::<Text, String>(&w.data)?;
+        out.push_bind_param::<Text, String>(&self.write.data)?;
         out.push_sql(", data_norm = ");
-        out.push_bind_param::<Text, String>(&w.data_norm)?;
+        out.push_bind_param::<Text, String>(&self.write.data_norm)?;
         out.push_sql(", version = ");
         out.push_bind_param::<BigInt, i64>(&self.version)?;
         out.push_sql(", last_modified = ");
@@ -119,23 +119,15 @@ mod tests {
     fn write(user_name: &str, active: Option<bool>, external_id: Option<&str>, display: Option<&str>) -> UserWrite {
         UserWrite {
             user_name: user_name.into(),
-            user_name_norm: user_name.to_lowercase(),
-            external_id: external_id.map(str::to_string),
-            display_name_norm: display.map(str::to_lowercase),
-            active,
+            keys: UserKeys {
+                user_name_norm: user_name.to_lowercase(),
+                external_id: external_id.map(str::to_string),
+                display_name_norm: display.map(str::to_lowercase),
+                active,
+                values: Vec::new(),
+            },
             data: format!("{{\"userName\":\"{user_name}\"}}"),
             data_norm: "{}".into(),
-            values: Vec::new(),
-        }
-    }
-
-    fn keys(w: &UserWrite) -> UserKeys {
-        UserKeys {
-            user_name_norm: w.user_name_norm.clone(),
-            external_id: w.external_id.clone(),
-            display_name_norm: w.display_name_norm.clone(),
-            active: w.active,
-            values: w.values.clone(),
         }
     }
 
@@ -196,12 +188,12 @@ mod tests {
                     ("C".into(), "c".into(), Some(true), s("z"), s("zed"), s("h2"), 6),
                 ),
             ];
-            let mut was = keys(&first);
+            let mut was = first.keys.clone();
             for (w, password, expected) in steps {
                 let now = Utc::now();
                 row = store.write(|tx| tx.update_user(tenant, &row, &was, &w, password, now)).unwrap();
                 assert_eq!(columns(&store), expected);
-                was = keys(&w);
+                was = w.keys.clone();
             }
             let stale = crate::store::UserRow { version: 2, ..row.clone() };
             let d = write("D", None, None, None);

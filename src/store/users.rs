@@ -15,19 +15,16 @@ type Db = <AnyConnection as Connection>::Backend;
 #[derive(Debug, Clone)]
 pub struct UserWrite {
     pub user_name: String,
-    pub user_name_norm: String,
-    pub external_id: Option<String>,
-    pub display_name_norm: Option<String>,
-    pub active: Option<bool>,
+    /// What the user puts in the indexes.
+    pub keys: UserKeys,
     /// The canonical resource JSON (all attributes but id and meta).
     pub data: String,
     /// `data` with caseExact=false strings normalised, for filters.
     pub data_norm: String,
-    pub values: Vec<UserValueRow>,
 }
 
-/// What a user put in the indexes before a write (its indexed columns and its index rows),
-/// so that the write changes only what differs. SQLite rewrites a row's entry in every index
+/// What a user puts in the indexes: its indexed columns and its index rows. An update is given
+/// those the user had before it (`Tx::update_user`) and changes only what differs. SQLite rewrites a row's entry in every index
 /// on a column the SET names, even to the same value, and every commit then writes those index
 /// pages out (a 200-row test: 908 pages written with four unchanged indexed columns in the SET,
 /// 198 without). Derived from the stored attributes, which every write keeps in step with the
@@ -156,10 +153,10 @@ impl Tx<'_> {
                 users::tenant_id.eq(tenant.0),
                 users::id.eq(&user.id),
                 users::user_name.eq(&w.user_name),
-                users::user_name_norm.eq(&w.user_name_norm),
-                users::external_id.eq(&w.external_id),
-                users::display_name_norm.eq(&w.display_name_norm),
-                users::active.eq(w.active),
+                users::user_name_norm.eq(&w.keys.user_name_norm),
+                users::external_id.eq(&w.keys.external_id),
+                users::display_name_norm.eq(&w.keys.display_name_norm),
+                users::active.eq(w.keys.active),
                 users::data.eq(&w.data),
                 users::data_norm.eq(&w.data_norm),
                 users::password_hash.eq(&user.password_hash),
@@ -171,7 +168,7 @@ impl Tx<'_> {
             .get_results(self.conn)
             .map_err(|e| map_write_error(e, &w.user_name))?;
         let pk = pks.first().copied().ok_or_else(|| Error::internal("insert returned no pk"))?;
-        self.insert_user_values(tenant, pk, &w.values)?;
+        self.insert_user_values(tenant, pk, &w.keys.values)?;
         Ok(UserRow {
             pk,
             id: user.id.clone(),
@@ -243,12 +240,12 @@ impl Tx<'_> {
         // Most updates leave the indexed values as they were (Okta's profile push changes a
         // title, a deactivation touches none of them): rewriting them anyway dirtied their
         // index pages on every write, and on SQLite every commit writes those pages out.
-        if previous.values != w.values {
+        if previous.values != w.keys.values {
             diesel::delete(
                 user_values::table.filter(user_values::tenant_id.eq(tenant.0).and(user_values::user_pk.eq(current.pk))),
             )
             .execute(self.conn)?;
-            self.insert_user_values(tenant, current.pk, &w.values)?;
+            self.insert_user_values(tenant, current.pk, &w.keys.values)?;
         }
         Ok(UserRow { data: w.data.clone(), version, last_modified: now, ..current.clone() })
     }
