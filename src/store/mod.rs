@@ -83,6 +83,9 @@ pub struct Tx<'a> {
     appended_events: bool,
     /// Only in read transactions (`positions`).
     positions: Option<&'a positions::Positions>,
+    /// Statements left for the end of a PostgreSQL write, sent in the COMMIT's message
+    /// (`Tx::append_events`).
+    at_commit: Option<String>,
 }
 
 /// Runs `f` in a transaction on `conn` (a savepoint when one is already open); also says
@@ -90,7 +93,7 @@ pub struct Tx<'a> {
 fn in_transaction<R>(conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> (Result<R>, bool) {
     let mut appended = false;
     let out = conn.transaction(|conn| {
-        let mut tx = Tx { conn, appended_events: false, positions: None };
+        let mut tx = Tx { conn, appended_events: false, positions: None, at_commit: None };
         let out = f(&mut tx);
         appended = tx.appended_events;
         out
@@ -109,20 +112,43 @@ fn finish<R>(
     positions: Option<&positions::Positions>,
     f: impl FnOnce(&mut Tx<'_>) -> Result<R>,
 ) -> (Result<R>, bool) {
-    let mut tx = Tx { conn, appended_events: false, positions };
+    let mut tx = Tx { conn, appended_events: false, positions, at_commit: None };
     let out = f(&mut tx);
-    let appended = tx.appended_events;
+    let (appended, at_commit) = (tx.appended_events, tx.at_commit);
     let out = match out {
-        Ok(value) => TxManager::commit_transaction(conn).map(|()| value).map_err(Error::from),
+        Ok(value) => commit(conn, at_commit).map(|()| value),
         Err(e) => {
-            if let Err(rollback) = TxManager::rollback_transaction(conn) {
-                tracing::warn!(error = %rollback, "rolling back a transaction failed");
-            }
+            roll_back(conn);
             Err(e)
         }
     };
     let appended = appended && out.is_ok();
     (out, appended)
+}
+
+/// Commits the transaction open on `conn`, with `at_commit` in the same message as the COMMIT:
+/// what it locks is held only until the commit is durable, not for a round trip to scimd and
+/// back as well (on a busy machine, mostly the wait for scimd's thread to run again).
+fn commit(conn: &mut AnyConnection, at_commit: Option<String>) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    let Some(sql) = at_commit else { return Ok(TxManager::commit_transaction(conn)?) };
+    // Diesel follows libpq's transaction status: after the COMMIT (even a failed one, which
+    // ends the transaction too) its manager knows the transaction is over. A failing
+    // statement skips the rest of the message, COMMIT included, and leaves it open.
+    conn.batch_execute(&format!("{sql}; COMMIT")).map_err(|e| {
+        let still_open = TxManager::transaction_manager_status_mut(conn).transaction_depth().is_ok_and(|d| d.is_some());
+        if still_open {
+            roll_back(conn);
+        }
+        Error::from(e)
+    })
+}
+
+/// Rolls back the transaction open on `conn`; a failure leaves it open, so the pool drops it.
+fn roll_back(conn: &mut AnyConnection) {
+    if let Err(e) = TxManager::rollback_transaction(conn) {
+        tracing::warn!(error = %e, "rolling back a transaction failed");
+    }
 }
 
 impl Tx<'_> {
@@ -213,7 +239,7 @@ impl Store {
     /// SQLite: a transaction reads one snapshot of the WAL.
     fn read_sqlite<R>(&self, conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let positions = Some(&*self.positions);
-        conn.transaction(|conn| f(&mut Tx { conn, appended_events: false, positions }))
+        conn.transaction(|conn| f(&mut Tx { conn, appended_events: false, positions, at_commit: None }))
     }
 
     /// Runs `f` as one write: all of it commits or none of it does, and it returns once the

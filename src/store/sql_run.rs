@@ -228,3 +228,102 @@ bind_pieces!(bind_pieces_sqlite, Sqlite, |q: Boxed<'a, Sqlite>, v: Vec<i64>| {
     q.bind::<Text, _>(super::sql::json_array(&v))
 });
 bind_pieces!(bind_pieces_pg, Pg, |q: Boxed<'a, Pg>, v: Vec<i64>| q.bind::<Array<BigInt>, _>(v));
+
+/// The pieces as one SQL text with every value written as a PostgreSQL literal, for a
+/// statement sent in one message with others (the simple query protocol binds nothing).
+/// Strings are `E'…'` literals, whose escapes do not depend on `standard_conforming_strings`.
+pub(super) fn literal_text_pg(pieces: &[Piece]) -> QueryResult<String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for p in pieces {
+        match p {
+            Piece::Sql(s) => out.push_str(s),
+            Piece::Text(s) => {
+                // libpq sends the query as a C string: a NUL would end it mid-literal.
+                if s.contains('\0') {
+                    return Err(diesel::result::Error::QueryBuilderError("U+0000 in a PostgreSQL literal".into()));
+                }
+                out.push_str("E'");
+                for c in s.chars() {
+                    match c {
+                        '\'' => out.push_str("''"),
+                        '\\' => out.push_str("\\\\"),
+                        c => out.push(c),
+                    }
+                }
+                out.push('\'');
+            }
+            Piece::Double(v) if v.is_nan() => out.push_str("'NaN'::float8"),
+            Piece::Double(v) if v.is_infinite() => {
+                out.push_str(if *v > 0.0 { "'Infinity'::float8" } else { "'-Infinity'::float8" })
+            }
+            // Rust's shortest round-tripping form; the quotes keep a negative value one token.
+            Piece::Double(v) => _ = write!(out, "'{v:?}'::float8"),
+            Piece::Bool(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
+            Piece::Timestamp(t) => _ = write!(out, "'{}'::timestamp", t.format("%Y-%m-%d %H:%M:%S%.6f")),
+            Piece::BigInt(n) => _ = write!(out, "'{n}'::int8"),
+            Piece::Null => out.push_str("NULL::text"),
+            Piece::BigInts(ns) => {
+                out.push_str("'{");
+                for (i, n) in ns.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    _ = write!(out, "{n}");
+                }
+                out.push_str("}'::int8[]");
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{test_stores, Backend};
+
+    #[derive(diesel::QueryableByName)]
+    struct Same {
+        #[diesel(sql_type = Bool)]
+        same: bool,
+    }
+
+    /// Each kind of value, written as a literal, is the value PostgreSQL gets when it is bound.
+    #[test]
+    fn postgres_literals_equal_the_bound_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stores, _schema) = test_stores::stores(&dir);
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap().and_hms_micro_opt(1, 2, 3, 456_789).unwrap();
+        let values = [
+            Piece::Text("it's a \\ back'slash \\' E'' $$ ✓".into()),
+            Piece::Text(String::new()),
+            Piece::Double(-1.5e-300),
+            Piece::Double(0.1),
+            Piece::Double(f64::MAX),
+            Piece::Double(f64::NAN),
+            Piece::Double(f64::NEG_INFINITY),
+            Piece::Bool(true),
+            Piece::Bool(false),
+            Piece::Timestamp(at),
+            Piece::BigInt(i64::MIN),
+            Piece::BigInt(i64::MAX),
+            Piece::Null,
+            Piece::BigInts(vec![i64::MIN, 0, 7]),
+            Piece::BigInts(Vec::new()),
+        ];
+        for store in stores.into_iter().filter(|s| s.backend() == Backend::Postgres) {
+            for value in &values {
+                let literal = literal_text_pg(std::slice::from_ref(value)).unwrap();
+                let pieces = [
+                    Piece::Sql(format!("SELECT ({literal}) IS NOT DISTINCT FROM ")),
+                    value.clone(),
+                    Piece::Sql(" AS same".into()),
+                ];
+                let same: Vec<Same> = store.write(|tx| Ok(load_prepared(tx.conn, &pieces)?)).unwrap();
+                assert!(same[0].same, "{literal} for {value:?}");
+            }
+        }
+        assert!(literal_text_pg(&[Piece::Text("a\0b".into())]).is_err());
+    }
+}
