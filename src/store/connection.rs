@@ -81,7 +81,12 @@ impl r2d2::ManageConnection for Manager {
                 if *read_only {
                     pragmas.push_str(" PRAGMA query_only = ON; PRAGMA cache_size = -4000;");
                 } else {
-                    pragmas.push_str(" PRAGMA cache_size = -16000;");
+                    // A checkpoint every 4,000 WAL pages (16 MiB) instead of SQLite's 1,000:
+                    // each copies a page to the database once however often it changed since
+                    // the last, and it runs on the writer thread every write waits for. Four
+                    // alternating rounds on 10,000 users: PUT 7,654 -> 8,579/s, POST 8,177 ->
+                    // 8,551/s, GET unchanged.
+                    pragmas.push_str(" PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 4000;");
                 }
                 conn.batch_execute(&pragmas).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))
@@ -212,6 +217,46 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(parse_url(url), want, "{url}");
         }
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        value: i64,
+    }
+
+    /// `wal_autocheckpoint` has no table-valued form: its PRAGMA answers in a column of its name.
+    #[derive(diesel::QueryableByName)]
+    struct AutoCheckpoint {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        wal_autocheckpoint: i64,
+    }
+
+    /// The writer keeps 16 MiB of pages and checkpoints every 4,000 WAL pages; each reader
+    /// keeps 4 MiB and cannot write. A pool handing out other settings fails this.
+    #[test]
+    fn sqlite_connections_get_their_role_s_settings() {
+        use diesel::RunQueryDsl;
+        let dir = tempfile::tempdir().unwrap();
+        let (read, write, backend) = pools(&format!("sqlite://{}/t.db", dir.path().display()), 2).unwrap();
+        assert_eq!(backend, Backend::Sqlite);
+        let setting = |pool: &Pool, pragma: &str| -> i64 {
+            let mut conn = pool.get().unwrap();
+            let AnyConnection::Sqlite(c) = &mut *conn else { unreachable!("a SQLite pool") };
+            diesel::sql_query(format!("SELECT {pragma} AS value FROM pragma_{pragma}"))
+                .get_result::<Setting>(c)
+                .unwrap()
+                .value
+        };
+        let mut conn = write.get().unwrap();
+        let AnyConnection::Sqlite(c) = &mut *conn else { unreachable!("a SQLite pool") };
+        let pages = diesel::sql_query("PRAGMA wal_autocheckpoint").get_result::<AutoCheckpoint>(c).unwrap();
+        assert_eq!(pages.wal_autocheckpoint, 4_000);
+        drop(conn);
+        assert_eq!(setting(&write, "cache_size"), -16_000);
+        assert_eq!(setting(&write, "synchronous"), 2, "FULL");
+        assert_eq!(setting(&read, "cache_size"), -4_000);
+        assert_eq!(setting(&read, "query_only"), 1);
     }
 
     #[test]
