@@ -110,6 +110,7 @@ pub fn issue(
     label: Option<&str>,
     expires_in: Option<TimeDelta>,
 ) -> Result<Issued> {
+    let label = crate::admin::clean_label(label)?;
     let tenant = tenant_id(store, tenant)?;
     let now = clock.now();
     let expires_at = expires_in.map(|d| now + d);

@@ -27,7 +27,7 @@ pub fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-        && !email.chars().any(char::is_whitespace);
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
         Ok(email)
     } else {
@@ -110,7 +110,7 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(normalize_email("  Ops@Example.COM ").unwrap(), "ops@example.com");
-        for bad in ["", "ops", "@example.com", "ops@", "o ps@example.com"] {
+        for bad in ["", "ops", "@example.com", "ops@", "o ps@example.com", "ops\0@example.com"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -15,6 +15,7 @@ pub fn parse(presented: &str) -> Option<BearerToken> {
 
 /// A new token: (id, the token to show once).
 pub fn issue(store: &Store, clock: &dyn Clock, label: Option<&str>) -> Result<(String, String)> {
+    let label = super::clean_label(label)?;
     let token = BearerToken::generate();
     let hash = secrets::hash_secret(&token.secret)?;
     store.write(|tx| tx.insert_admin_token(&token.id, label, &hash, clock.now()))?;

@@ -19,6 +19,23 @@ use std::time::Duration;
 /// How long an admin session lasts from login, whatever the activity.
 pub const SESSION_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(12);
 
+/// The longest label an operator may give a credential, an admin token or a webhook.
+pub const MAX_LABEL_CHARS: usize = 200;
+
+/// An operator's label for a credential, an admin token or a webhook, trimmed; `None` when
+/// empty. No control characters: PostgreSQL's text cannot hold U+0000 (the write failed with a
+/// 500 there), and a line break or tab would break the CLI's one-line, tab-separated listings.
+pub fn clean_label(label: Option<&str>) -> Result<Option<&str>> {
+    let Some(label) = label.map(str::trim).filter(|l| !l.is_empty()) else { return Ok(None) };
+    if label.chars().count() > MAX_LABEL_CHARS {
+        return Err(Error::invalid_value(format!("the label is longer than {MAX_LABEL_CHARS} characters")));
+    }
+    if label.chars().any(char::is_control) {
+        return Err(Error::invalid_value("the label contains a control character (a line break, a tab or U+0000)"));
+    }
+    Ok(Some(label))
+}
+
 /// Request-time admin authentication: logins (throttled per client address), sessions and
 /// API tokens (verified once, then cached like SCIM credentials).
 pub struct AdminAuth {
@@ -118,5 +135,39 @@ impl AdminAuth {
     /// Drops a revoked token's cached verification at once on this replica.
     pub fn forget_token(&self, id: &str) {
         self.tokens.remove_where(|p| p == id);
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_trimmed_bounded_and_free_of_control_characters() {
+        let long = "é".repeat(MAX_LABEL_CHARS);
+        let too_long = "é".repeat(MAX_LABEL_CHARS + 1);
+        // (label, Some(what is kept) or None when refused)
+        let cases: [(Option<&str>, Option<Option<&str>>); 10] = [
+            (None, Some(None)),
+            (Some(""), Some(None)),
+            (Some("  \t "), Some(None)),
+            (Some("  Okta production "), Some(Some("Okta production"))),
+            (Some("<b>app</b> ✓"), Some(Some("<b>app</b> ✓"))),
+            (Some(&long), Some(Some(&long))),
+            (Some(&too_long), None),
+            (Some("a\0b"), None),
+            (Some("two\nlines"), None),
+            (Some("tab\tinside"), None),
+        ];
+        for (input, want) in cases {
+            let got = clean_label(input);
+            match want {
+                Some(kept) => assert_eq!(got.unwrap(), kept, "{input:?}"),
+                None => assert!(
+                    matches!(got, Err(Error::BadRequest { scim_type: crate::error::ScimType::InvalidValue, .. })),
+                    "{input:?}: {got:?}"
+                ),
+            }
+        }
     }
 }

@@ -92,10 +92,7 @@ pub fn add(
 ) -> Result<Registered> {
     validate_url(url)?;
     let filter = EventFilter::parse(event_types)?;
-    let label = label.map(str::trim).filter(|l| !l.is_empty());
-    if label.is_some_and(|l| l.chars().count() > 200) {
-        return Err(Error::invalid_value("the label is longer than 200 characters"));
-    }
+    let label = crate::admin::clean_label(label)?;
     let id = uuid::Uuid::new_v4().to_string();
     let secret = signing::new_secret();
     let stored = filter.stored();

@@ -203,3 +203,33 @@ scim_test!(admin_api_refuses_bad_tokens_and_bad_input, |app| {
     actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_api_error(&admin.call(Method::GET, "/tenants", None).await, 401);
 });
+
+// Labels are free text from an operator: a control character (U+0000 above all, which
+// PostgreSQL's text cannot hold: a 500 there) or an over-long label is a 400, and nothing is
+// written.
+scim_test!(admin_api_refuses_labels_with_control_characters_and_writes_nothing, |app| {
+    let admin = Admin::new(&app);
+    let credentials = |r: Response| r.body.as_array().map(Vec::len).unwrap_or(usize::MAX);
+    let before = credentials(admin.call(Method::GET, "/tenants/acme/credentials", None).await);
+    for label in ["okta\u{0}", "line\nbreak", "a\ttab", &"x".repeat(201)] {
+        let issued = admin
+            .call(Method::POST, "/tenants/acme/credentials", Some(json!({"kind": "bearer", "label": label})))
+            .await;
+        assert_api_error(&issued, 400);
+        let hook = json!({"tenant": "acme", "url": "https://hooks.example.com/scim", "label": label});
+        assert_api_error(&admin.call(Method::POST, "/webhooks", Some(hook)).await, 400);
+    }
+    assert_eq!(credentials(admin.call(Method::GET, "/tenants/acme/credentials", None).await), before);
+    assert_eq!(admin.call(Method::GET, "/webhooks", None).await.body.as_array().map(Vec::len), Some(0));
+    // Surrounding space is trimmed, and a blank label is no label.
+    let issued = admin
+        .call(Method::POST, "/tenants/acme/credentials", Some(json!({"kind": "bearer", "label": "  Okta  "})))
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.body);
+    let blank =
+        admin.call(Method::POST, "/tenants/acme/credentials", Some(json!({"kind": "basic", "label": " "}))).await;
+    assert_eq!(blank.status, StatusCode::CREATED, "{}", blank.body);
+    let listed = admin.call(Method::GET, "/tenants/acme/credentials", None).await;
+    let labels: Vec<&Value> = listed.body.as_array().unwrap().iter().map(|c| &c["label"]).collect();
+    assert!(labels.contains(&&json!("Okta")) && labels.contains(&&Value::Null), "{labels:?}");
+});

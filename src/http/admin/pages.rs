@@ -199,7 +199,6 @@ async fn issue_credential(
     let name = path.into_inner();
     let IssueForm { kind, label, expires_in, .. } = form.into_inner();
     admin.audit("issue credential", &name);
-    let label = label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
     let expires =
         expires_in.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(credentials::parse_duration).transpose()?;
     let kind = Kind::parse(&kind)?;
