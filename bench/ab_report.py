@@ -1,0 +1,35 @@
+"""Formats bench/ab's runs. Each input line: BIN SCENARIO CPU_TICKS TICKS_PER_S VMHWM_KIB RESULT k=v...
+`line` prints one run; `medians` prints, per build and scenario, the median of its runs."""
+import statistics, sys
+from collections import defaultdict
+
+
+def parse(line):
+    bin_, scenario, ticks, hz, hwm, _result, *kv = line.split()
+    kv = dict(p.split("=") for p in kv)
+    n, seconds = int(kv["requests"]), float(kv["seconds"])
+    return {
+        "build": bin_, "scenario": scenario, "rate": n / seconds, "errors": int(kv["errors"]),
+        "p99_ms": int(kv["p99_us"]) / 1000, "cpu_us": int(ticks) * 1e6 / int(hz) / max(n, 1),
+        "hwm_mib": int(hwm) // 1024,
+    }
+
+
+def show(r, runs=None):
+    label = f" ({runs} runs)" if runs else ""
+    print(f"{r['build']:24s} {r['scenario']:18s} {r['rate']:8.0f}/s  p99 {r['p99_ms']:6.1f} ms  "
+          f"CPU {r['cpu_us']:5.0f} us/req  peak RSS {r['hwm_mib']} MiB  errors {r['errors']}{label}")
+
+
+if sys.argv[1] == "line":
+    show(parse(sys.stdin.readline()))
+else:
+    runs = defaultdict(list)
+    for line in sys.stdin:
+        if line.strip():
+            r = parse(line)
+            runs[(r["build"], r["scenario"])].append(r)
+    print("medians:")
+    for (build, scenario), rs in runs.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in ("rate", "p99_ms", "cpu_us", "hwm_mib")}
+        show({"build": build, "scenario": scenario, "errors": sum(r["errors"] for r in rs), **med}, len(rs))
