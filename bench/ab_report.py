@@ -1,5 +1,6 @@
 """Formats bench/ab's runs. Each input line: BIN SCENARIO CPU_TICKS TICKS_PER_S VMHWM_KIB RESULT k=v...
-`line` prints one run; `medians` prints, per build and scenario, the median of its runs."""
+`line` prints one run; `medians` prints, per build and scenario, the median of its runs (and
+the highest peak RSS)."""
 import statistics, sys
 from collections import defaultdict
 
@@ -31,5 +32,6 @@ else:
             runs[(r["build"], r["scenario"])].append(r)
     print("medians:")
     for (build, scenario), rs in runs.items():
-        med = {k: statistics.median(r[k] for r in rs) for k in ("rate", "p99_ms", "cpu_us", "hwm_mib")}
+        med = {k: statistics.median(r[k] for r in rs) for k in ("rate", "p99_ms", "cpu_us")}
+        med["hwm_mib"] = max(r["hwm_mib"] for r in rs)
         show({"build": build, "scenario": scenario, "errors": sum(r["errors"] for r in rs), **med}, len(rs))
