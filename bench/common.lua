@@ -3,6 +3,21 @@
 wrk.headers["Authorization"] = os.getenv("AUTH") or ("Bearer " .. (os.getenv("TOKEN") or ""))
 wrk.headers["Accept"] = "application/scim+json"
 
+-- Each of wrk's threads runs its own Lua with the same default random seed, so without this
+-- every thread asked for the same users in the same order: a user written by one thread was
+-- written again by the other moments later (often in the same group commit, its pages
+-- already dirty) and a user read by one was read again from warm caches. A fixed seed per
+-- thread keeps runs repeatable, so builds compared in turn get the same requests.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+function init(args)
+  math.randomseed(7919 * (tid or 0) + 1)
+end
+
 function read_lines(path)
   local t = {}
   for line in io.lines(path) do t[#t + 1] = line end
