@@ -75,11 +75,14 @@ impl r2d2::ManageConnection for Manager {
                      PRAGMA synchronous = FULL; PRAGMA case_sensitive_like = ON;",
                 );
                 // Each connection caches pages of its own. The one writer keeps 16 MiB (the
-                // indexes every write updates); each reader 4 MiB, as the operating system
-                // caches the file for all of them: with 16 MiB per reader, 8 readers of a
-                // 100,000-user directory grew scimd to 225 MiB (bench/scimd-bench --large).
+                // indexes every write updates; 4 MiB made POST 18% slower, 64 MiB made PUT
+                // slower too). Each reader keeps 1 MiB: the operating system caches the file
+                // for all of them, and SQLite drops a reader's cache whenever a write commits.
+                // On 100,000 users (bench/ab, six alternating rounds) 1 MiB read as fast as
+                // 4 MiB (16 MiB was slower: GET by id 59 -> 67 us of CPU) and took peak RSS
+                // under pages of 100 users from 97-101 to 74-77 MiB.
                 if *read_only {
-                    pragmas.push_str(" PRAGMA query_only = ON; PRAGMA cache_size = -4000;");
+                    pragmas.push_str(" PRAGMA query_only = ON; PRAGMA cache_size = -1000;");
                 } else {
                     // A checkpoint every 4,000 WAL pages (16 MiB) instead of SQLite's 1,000:
                     // each copies a page to the database once however often it changed since
@@ -238,7 +241,7 @@ mod tests {
     }
 
     /// The writer keeps 16 MiB of pages and checkpoints every 4,000 WAL pages; each reader
-    /// keeps 4 MiB and cannot write. A pool handing out other settings fails this.
+    /// keeps 1 MiB and cannot write. A pool handing out other settings fails this.
     #[test]
     fn sqlite_connections_get_their_role_s_settings() {
         use diesel::RunQueryDsl;
@@ -261,7 +264,7 @@ mod tests {
         assert_eq!(setting(&write, "cache_size"), -16_000);
         assert_eq!(setting(&write, "journal_size_limit"), 67_108_864);
         assert_eq!(setting(&write, "synchronous"), 2, "FULL");
-        assert_eq!(setting(&read, "cache_size"), -4_000);
+        assert_eq!(setting(&read, "cache_size"), -1_000);
         assert_eq!(setting(&read, "query_only"), 1);
     }
 
