@@ -289,8 +289,7 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Response {
-        let what = format!("{method} {url}");
-        let mut req = self.client.request(method, url);
+        let mut req = self.client.request(method.clone(), url);
         if let Some(a) = auth {
             req = req.insert_header(("Authorization", a.to_string()));
         }
@@ -301,7 +300,7 @@ impl TestApp {
             Some(b) => req.send_body(b).await,
             None => req.send().await,
         }
-        .unwrap_or_else(|e| panic!("{what}: no response: {e}"));
+        .unwrap_or_else(|e| panic!("{method} {url}: no response: {e}"));
         let raw = res.body().limit(64 * 1024 * 1024).await.expect("body read").to_vec();
         let body = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap_or(Value::Null) };
         Response { status: res.status(), headers: res.headers().clone(), body, raw }
