@@ -1,0 +1,1 @@
+DROP FUNCTION scimd_append_events(BIGINT, TIMESTAMP, TEXT, TEXT[], TEXT[], TEXT[], TEXT[], TEXT[]);
