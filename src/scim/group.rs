@@ -64,7 +64,7 @@ pub fn member_specs(value: &Value) -> Result<Vec<MemberSpec>> {
 
 /// Checks that every named member exists in this tenant (and has the type given), returning
 /// them resolved; otherwise a 400 that names the missing ones.
-pub fn check_members(specs: &[MemberSpec], found: Vec<MemberRef>, group_pk: Option<i64>) -> Result<Vec<MemberRef>> {
+pub fn check_members(specs: &[MemberSpec], found: &[MemberRef], group_pk: Option<i64>) -> Result<Vec<MemberRef>> {
     let mut out = Vec::with_capacity(specs.len());
     let mut seen = HashSet::new();
     let mut missing = Vec::new();
@@ -170,6 +170,16 @@ pub enum GroupOp {
     RemoveMembers(Vec<MemberSpec>),
     RemoveAllMembers,
     ReplaceMembers(Vec<MemberSpec>),
+}
+
+impl GroupOp {
+    /// The members the operation names (none for attributes or removing every member).
+    pub fn member_specs(&self) -> &[MemberSpec] {
+        match self {
+            GroupOp::AddMembers(specs) | GroupOp::RemoveMembers(specs) | GroupOp::ReplaceMembers(specs) => specs,
+            GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => &[],
+        }
+    }
 }
 
 fn is_members(s: &str) -> bool {
@@ -323,14 +333,12 @@ mod tests {
     #[test]
     fn unknown_and_self_members_are_refused() {
         let found = vec![
-            MemberRef { kind: MemberKind::User, pk: 1, id: "u".into(), display: None },
-            MemberRef { kind: MemberKind::Group, pk: 9, id: "g".into(), display: None },
+            MemberRef { kind: MemberKind::User, pk: 1, id: "u".into(), display: None, marked_in_groups: false },
+            MemberRef { kind: MemberKind::Group, pk: 9, id: "g".into(), display: None, marked_in_groups: true },
         ];
-        assert_eq!(check_members(&[spec("u"), spec("u")], found.clone(), None).unwrap().len(), 1);
-        assert!(check_members(&[spec("u"), spec("nope")], found.clone(), None).is_err());
-        assert!(
-            check_members(&[MemberSpec { kind: Some(MemberKind::Group), ..spec("u") }], found.clone(), None).is_err()
-        );
-        assert!(check_members(&[spec("g")], found, Some(9)).is_err());
+        assert_eq!(check_members(&[spec("u"), spec("u")], &found, None).unwrap().len(), 1);
+        assert!(check_members(&[spec("u"), spec("nope")], &found, None).is_err());
+        assert!(check_members(&[MemberSpec { kind: Some(MemberKind::Group), ..spec("u") }], &found, None).is_err());
+        assert!(check_members(&[spec("g")], &found, Some(9)).is_err());
     }
 }

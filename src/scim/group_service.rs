@@ -78,7 +78,7 @@ impl ScimService {
     ) -> Result<Vec<MemberRef>> {
         let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
         let found = tx.resolve_members(tenant, &ids)?;
-        group::check_members(specs, found, group_pk)
+        group::check_members(specs, &found, group_pk)
     }
 
     /// RFC 7644 §3.3.
@@ -193,27 +193,27 @@ impl ScimService {
                 if ops.is_empty() {
                     return Ok(first);
                 }
-                // The users and groups the operations name are looked up before the group row is
-                // locked: on PostgreSQL, every statement run while it is locked is time the next
-                // change of this group waits.
+                // The users and groups the operations name are looked up (in one statement)
+                // before the group row is locked: on PostgreSQL, every statement run while it is
+                // locked is time the next change of this group waits.
+                let ids: Vec<String> = ops.iter().flat_map(|op| op.member_specs()).map(|s| s.id.clone()).collect();
+                let found = tx.resolve_members(tenant, &ids)?;
                 let named = ops
                     .iter()
                     .map(|op| match op {
                         GroupOp::AddMembers(specs) | GroupOp::ReplaceMembers(specs) => {
-                            s.resolve(tx, tenant, specs, Some(first.pk))
+                            group::check_members(specs, &found, Some(first.pk))
                         }
                         // Removing a non-member (or an id that no longer exists) changes nothing.
                         GroupOp::RemoveMembers(specs) => {
-                            let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
-                            tx.resolve_members(tenant, &ids)
+                            Ok(found.iter().filter(|m| specs.iter().any(|s| s.id == m.id)).cloned().collect())
                         }
                         GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => Ok(Vec::new()),
                     })
                     .collect::<Result<Vec<_>>>()?;
                 // Lock the group row before any member row, so concurrent changes of one group
-                // queue up instead of deadlocking on member rows.
-                tx.touch_group(tenant, first.pk, now)?;
-                let current = tx.group_by_id(tenant, id)?.ok_or_else(|| not_found(id))?;
+                // queue up instead of deadlocking on member rows; the lock returns the row.
+                let current = tx.touch_group(tenant, first.pk, now)?.ok_or_else(|| not_found(id))?;
                 let stored = group::stored_attrs(&current)?;
                 let mut doc = stored.clone();
                 let mut out = Vec::new();

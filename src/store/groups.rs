@@ -5,7 +5,7 @@ use super::errors::is_unique_violation_on;
 use super::members::MemberKind;
 use super::predicate::{Predicate, SortKey, Table};
 use super::schema::groups;
-use super::sql;
+use super::sql::{self, Piece};
 use super::{connection::AnyConnection, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -144,13 +144,25 @@ impl Tx<'_> {
         Ok(GroupRow { data: w.data.clone(), version, last_modified: now, ..current.clone() })
     }
 
-    /// A membership change: the next version and lastModified. Taking the group's row lock
-    /// first also orders concurrent membership changes of one group on PostgreSQL.
-    pub fn touch_group(&mut self, tenant: TenantId, pk: i64, now: DateTime<Utc>) -> Result<()> {
-        diesel::update(groups::table.filter(groups::tenant_id.eq(tenant.0).and(groups::pk.eq(pk))))
-            .set((groups::version.eq(groups::version + 1), groups::last_modified.eq(now.naive_utc())))
-            .execute(self.conn)?;
-        Ok(())
+    /// A membership change: the next version and lastModified, and the group as it is then
+    /// (`None` if it is gone). Taking the group's row lock first also orders concurrent
+    /// membership changes of one group on PostgreSQL; the row comes back with the lock
+    /// (RETURNING) rather than in a read after it, while the next change waits.
+    pub fn touch_group(&mut self, tenant: TenantId, pk: i64, now: DateTime<Utc>) -> Result<Option<GroupRow>> {
+        let pieces = [
+            Piece::Sql("UPDATE groups SET version = version + 1, last_modified = ".into()),
+            Piece::Timestamp(now.naive_utc()),
+            Piece::Sql(" WHERE tenant_id = ".into()),
+            Piece::BigInt(tenant.0),
+            Piece::Sql(" AND pk = ".into()),
+            Piece::BigInt(pk),
+            Piece::Sql(" RETURNING pk, id, data, version, created_at, last_modified".into()),
+        ];
+        let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|r| from_columns((r.pk, r.id, r.data, r.version, r.created_at, r.last_modified))))
     }
 
     /// Deletes the group, its own member rows (ON DELETE CASCADE) and its memberships in

@@ -64,6 +64,9 @@ pub struct MemberRef {
     pub pk: i64,
     pub id: String,
     pub display: Option<String>,
+    /// A user already marked as in some group when it was looked up (`users.in_groups`, which
+    /// is only ever set), so adding it needs no update of its row. Always true for a group.
+    pub marked_in_groups: bool,
 }
 
 /// A member as a group renders it.
@@ -94,6 +97,18 @@ struct MemberRow {
     id: String,
     #[diesel(sql_type = Nullable<Text>)]
     display: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct ResolvedRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = BigInt)]
+    pk: i64,
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Bool)]
+    in_groups: bool,
 }
 
 #[derive(QueryableByName)]
@@ -131,21 +146,26 @@ impl Tx<'_> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-            for (i, (table, kind)) in [("users", "User"), ("groups", "Group")].into_iter().enumerate() {
+            for (i, (table, kind, in_groups)) in
+                [("users", "User", "in_groups"), ("groups", "Group", "TRUE")].into_iter().enumerate()
+            {
                 if i > 0 {
                     w.sql(" UNION ALL ");
                 }
-                w.sql(&format!("SELECT '{kind}' AS kind, pk, id, NULL AS display FROM {table} WHERE tenant_id = "));
+                w.sql(&format!(
+                    "SELECT '{kind}' AS kind, pk, id, {in_groups} AS in_groups FROM {table} WHERE tenant_id = "
+                ));
                 w.bind(Piece::BigInt(tenant.0));
                 w.sql(" AND id");
                 w.in_texts(chunk);
             }
-            let rows: Vec<MemberRow> = sql::load_prepared(self.conn, &w.into_pieces())?;
+            let rows: Vec<ResolvedRow> = sql::load_prepared(self.conn, &w.into_pieces())?;
             out.extend(rows.into_iter().map(|r| MemberRef {
                 kind: MemberKind::parse(&r.kind),
                 pk: r.pk,
                 id: r.id,
                 display: None,
+                marked_in_groups: r.in_groups,
             }));
         }
         Ok(out)
@@ -179,7 +199,10 @@ impl Tx<'_> {
                 sql::load(self.conn, &pieces)?
             };
             added.extend(pick(chunk, &inserted));
-            let users: Vec<i64> = chunk.iter().filter(|m| m.kind == MemberKind::User).map(|m| m.pk).collect();
+            // Users marked already are skipped: on PostgreSQL this statement runs while the
+            // group's row is locked, and most members added are in some group already.
+            let users: Vec<i64> =
+                chunk.iter().filter(|m| m.kind == MemberKind::User && !m.marked_in_groups).map(|m| m.pk).collect();
             if !users.is_empty() {
                 let mut w = Writer::new(self.backend(), tenant.0, Table::Users);
                 w.sql("UPDATE users SET in_groups = TRUE WHERE tenant_id = ");
@@ -290,7 +313,14 @@ impl Tx<'_> {
                         .select((groups::pk, groups::id))
                         .load(self.conn)?,
                 };
-                out.extend(rows.into_iter().map(|(pk, id)| MemberRef { kind, pk, id, display: None }));
+                // Members until now, so marked.
+                out.extend(rows.into_iter().map(|(pk, id)| MemberRef {
+                    kind,
+                    pk,
+                    id,
+                    display: None,
+                    marked_in_groups: true,
+                }));
             }
         }
         Ok(out)
@@ -415,7 +445,14 @@ mod tests {
     use chrono::Utc;
 
     fn users(pks: std::ops::Range<i64>) -> Vec<MemberRef> {
-        pks.map(|pk| MemberRef { kind: MemberKind::User, pk, id: format!("u{pk}"), display: None }).collect()
+        pks.map(|pk| MemberRef {
+            kind: MemberKind::User,
+            pk,
+            id: format!("u{pk}"),
+            display: None,
+            marked_in_groups: false,
+        })
+        .collect()
     }
 
     /// A replace of a membership larger than either backend's bind limit (the DELETE names

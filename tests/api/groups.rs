@@ -339,6 +339,15 @@ scim_test!(concurrent_membership_changes_lose_nothing, |app| {
     }
     let want: BTreeSet<String> = u[..50].iter().cloned().collect();
     assert_eq!(group_members(&app, g["id"].as_str().unwrap()).await, want);
+    // Users in no group before their PATCH add show the group, as do users removed and added
+    // back, who were marked as in a group already.
+    let readd = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": u[50]}, {"value": u[0]}]}]));
+    assert_eq!(app.patch(&path, readd).await.status, StatusCode::NO_CONTENT);
+    for id in [&u[0], &u[49], &u[50]] {
+        let groups = app.get(&format!("/Users/{id}")).await.body["groups"].clone();
+        assert_eq!(groups[0]["value"], g["id"], "{id}: {groups}");
+    }
+    assert!(app.get(&format!("/Users/{}", u[51])).await.body.get("groups").is_none());
     // Two renames to one name: one wins, one gets 409.
     let a = app.post("/Groups", json!({"displayName": "A"})).await.body;
     let b = app.post("/Groups", json!({"displayName": "B"})).await.body;
