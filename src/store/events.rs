@@ -54,6 +54,14 @@ fn event_values(tenant: TenantId, seq: i64, e: &NewEvent, request_id: Option<&st
     ]
 }
 
+/// What one `append_events` call appends.
+struct Batch<'a> {
+    tenant: TenantId,
+    events: &'a [NewEvent],
+    request_id: Option<&'a str>,
+    now: DateTime<Utc>,
+}
+
 type Columns = (i64, String, String, Option<String>, Option<String>, NaiveDateTime, Option<String>, String);
 
 impl Tx<'_> {
@@ -72,9 +80,10 @@ impl Tx<'_> {
         if batch.is_empty() {
             return Ok(());
         }
+        let batch = Batch { tenant, events: batch, request_id, now };
         match self.backend() {
-            Backend::Postgres => self.append_events_pg(tenant, batch, request_id, now),
-            Backend::Sqlite => self.append_events_sqlite(tenant, batch, request_id, now),
+            Backend::Postgres => self.append_events_pg(&batch),
+            Backend::Sqlite => self.append_events_sqlite(&batch),
         }
     }
 
@@ -84,13 +93,7 @@ impl Tx<'_> {
     /// nothing, so the arguments are literals; the function's statements are planned once per
     /// connection, where the append as literal SQL was parsed and planned on every write (65-75
     /// us of PostgreSQL's CPU per write, measured with pgbench).
-    fn append_events_pg(
-        &mut self,
-        tenant: TenantId,
-        batch: &[NewEvent],
-        request_id: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    fn append_events_pg(&mut self, &Batch { tenant, events: batch, request_id, now }: &Batch<'_>) -> Result<()> {
         // One `ARRAY[…]` argument per column, the events in the batch's order.
         let column = |value: &dyn Fn(&NewEvent) -> Piece| {
             let mut pieces = vec![Piece::Sql(", ARRAY[".into())];
@@ -132,13 +135,7 @@ impl Tx<'_> {
     /// SQLite allows no UPDATE in a CTE: the counter first, then the rows in one INSERT.
     /// Statements by hand, each prepared once per connection and number of events (Diesel
     /// prepared its UPDATE … RETURNING again on every call, 2% of a POST's CPU).
-    fn append_events_sqlite(
-        &mut self,
-        tenant: TenantId,
-        batch: &[NewEvent],
-        request_id: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    fn append_events_sqlite(&mut self, &Batch { tenant, events: batch, request_id, now }: &Batch<'_>) -> Result<()> {
         let n = batch.len() as i64;
         let bump = [
             Piece::Sql("UPDATE tenant_counters SET event_seq = event_seq + ".into()),

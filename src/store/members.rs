@@ -87,26 +87,29 @@ pub struct UserGroup {
     pub direct: bool,
 }
 
+/// A member's kind and keys, as the queries below name them.
 #[derive(QueryableByName)]
-struct MemberRow {
+struct MemberKey {
     #[diesel(sql_type = Text)]
     kind: String,
     #[diesel(sql_type = BigInt)]
     pk: i64,
     #[diesel(sql_type = Text)]
     id: String,
+}
+
+#[derive(QueryableByName)]
+struct MemberRow {
+    #[diesel(embed)]
+    key: MemberKey,
     #[diesel(sql_type = Nullable<Text>)]
     display: Option<String>,
 }
 
 #[derive(QueryableByName)]
 struct ResolvedRow {
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = BigInt)]
-    pk: i64,
-    #[diesel(sql_type = Text)]
-    id: String,
+    #[diesel(embed)]
+    key: MemberKey,
     #[diesel(sql_type = Bool)]
     in_groups: bool,
 }
@@ -161,9 +164,9 @@ impl Tx<'_> {
             }
             let rows: Vec<ResolvedRow> = sql::load_prepared(self.conn, &w.into_pieces())?;
             out.extend(rows.into_iter().map(|r| MemberRef {
-                kind: MemberKind::parse(&r.kind),
-                pk: r.pk,
-                id: r.id,
+                kind: MemberKind::parse(&r.key.kind),
+                pk: r.key.pk,
+                id: r.key.id,
                 display: None,
                 marked_in_groups: r.in_groups,
             }));
@@ -360,7 +363,12 @@ impl Tx<'_> {
         let rows: Vec<MemberRow> = sql::load(self.conn, &w.into_pieces())?;
         Ok(rows
             .into_iter()
-            .map(|r| MemberView { kind: MemberKind::parse(&r.kind), pk: r.pk, id: r.id, display: r.display })
+            .map(|r| MemberView {
+                kind: MemberKind::parse(&r.key.kind),
+                pk: r.key.pk,
+                id: r.key.id,
+                display: r.display,
+            })
             .collect())
     }
 
