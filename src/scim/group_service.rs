@@ -214,6 +214,11 @@ impl ScimService {
                 // Lock the group row before any member row, so concurrent changes of one group
                 // queue up instead of deadlocking on member rows; the lock returns the row.
                 let current = tx.touch_group(tenant, first.pk, now)?.ok_or_else(|| not_found(id))?;
+                // RFC 7644 §3.14: If-Match names the version this change replaces. On PostgreSQL
+                // another change may have landed between the first read and the lock.
+                if !if_match_allows(req.if_match, &user::etag(current.version - 1)) {
+                    return Err(Error::PreconditionFailed);
+                }
                 let stored = group::stored_attrs(&current)?;
                 let mut doc = stored.clone();
                 let mut out = Vec::new();
@@ -322,7 +327,7 @@ impl ScimService {
         let now = self.clock.now();
         self.write_for(ctx, move |s, tx, req| {
             let current = s.current_group(tx, req, &id)?;
-            tx.delete_group(req.scope.tenant, current.pk)?;
+            tx.delete_group(req.scope.tenant, &current)?;
             let deleted = events::group_deleted(&id, &group::stored_attrs(&current)?);
             tx.append_events(req.scope.tenant, &[deleted], req.request_id, now)
         })

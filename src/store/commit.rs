@@ -251,7 +251,15 @@ fn rollback_one(conn: &mut AnyConnection) -> std::result::Result<(), diesel::res
 impl Batch {
     fn open(pool: &Pool) -> Result<Batch> {
         let mut conn = pool.get().map_err(Error::internal)?;
-        <AnyConnection as Connection>::TransactionManager::begin_transaction(&mut *conn)?;
+        // IMMEDIATE: the write lock is taken (or waited for, up to the busy timeout) before the
+        // batch reads anything. With a deferred BEGIN, another process's write to the file (a
+        // CLI command beside the server) committing between a write's read and its first
+        // change made the change fail at once with "database is locked": SQLite cannot move
+        // a read snapshot that is out of date into a write.
+        let AnyConnection::Sqlite(sqlite) = &mut *conn else {
+            return Err(Error::internal("the group-commit lane is for SQLite"));
+        };
+        diesel::connection::AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
         Ok(Batch { conn, opened: Instant::now(), writes: 0, appended_events: false, outcome: Arc::default() })
     }
 

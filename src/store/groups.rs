@@ -167,10 +167,16 @@ impl Tx<'_> {
 
     /// Deletes the group, its own member rows (ON DELETE CASCADE) and its memberships in
     /// other groups. Its members are untouched.
-    pub fn delete_group(&mut self, tenant: TenantId, pk: i64) -> Result<()> {
-        self.delete_memberships_of(tenant, MemberKind::Group, pk)?;
-        diesel::delete(groups::table.filter(groups::tenant_id.eq(tenant.0).and(groups::pk.eq(pk))))
-            .execute(self.conn)?;
+    /// Only if the group is still at `group.version` (else WriteConflict), as `delete_user`.
+    pub fn delete_group(&mut self, tenant: TenantId, group: &GroupRow) -> Result<()> {
+        self.delete_memberships_of(tenant, MemberKind::Group, group.pk)?;
+        let n = diesel::delete(groups::table.filter(
+            groups::tenant_id.eq(tenant.0).and(groups::pk.eq(group.pk)).and(groups::version.eq(group.version)),
+        ))
+        .execute(self.conn)?;
+        if n == 0 {
+            return Err(Error::WriteConflict);
+        }
         Ok(())
     }
 

@@ -196,19 +196,19 @@ mod tests {
             let now = Utc::now();
             let tenant = store.write(|tx| tx.create_tenant("acme", now)).unwrap().id;
             let other = store.write(|tx| tx.create_tenant("other", now)).unwrap().id;
-            let mut pks = Vec::new();
+            let mut rows = Vec::new();
             for n in 0..20 {
                 // Another tenant's rows between ours: the steps count this tenant's only.
                 store.write(|tx| tx.insert_group(other, &format!("o{n}"), &group(n), now)).unwrap();
-                pks.push(store.write(|tx| tx.insert_group(tenant, &format!("a{n:02}"), &group(n), now)).unwrap().pk);
+                rows.push(store.write(|tx| tx.insert_group(tenant, &format!("a{n:02}"), &group(n), now)).unwrap());
             }
             assert_every_page_agrees(&store, tenant, 20);
             assert_eq!(remembered(&store, tenant, Table::Groups), 6, "starts at 3, 6, …, 18");
 
             // Removing the first entry moves every later one: the remembered starts must go.
-            store.write(|tx| tx.delete_group(tenant, pks[0])).unwrap();
+            store.write(|tx| tx.delete_group(tenant, &rows[0])).unwrap();
             assert_every_page_agrees(&store, tenant, 19);
-            store.write(|tx| tx.delete_group(tenant, pks[10])).unwrap();
+            store.write(|tx| tx.delete_group(tenant, &rows[10])).unwrap();
             store.write(|tx| tx.insert_group(tenant, "a20", &group(20), now)).unwrap();
             assert_every_page_agrees(&store, tenant, 19);
             assert_eq!(remembered(&store, tenant, Table::Groups), 6);

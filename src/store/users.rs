@@ -251,10 +251,20 @@ impl Tx<'_> {
     }
 
     /// Deletes the user, its index rows (ON DELETE CASCADE) and its group memberships.
+    /// Deletes `user` if it is still at `user.version` (else WriteConflict, and the caller reads
+    /// it again): on PostgreSQL a change committed since `user` was read must not be deleted
+    /// unseen, past an If-Match that named the version before it, with its event describing
+    /// the user as it was.
     pub fn delete_user(&mut self, tenant: TenantId, user: &UserRow) -> Result<()> {
         self.delete_memberships_of(tenant, super::MemberKind::User, user.pk)?;
-        diesel::delete(users::table.filter(users::tenant_id.eq(tenant.0).and(users::pk.eq(user.pk))))
-            .execute(self.conn)?;
+        let n = diesel::delete(
+            users::table
+                .filter(users::tenant_id.eq(tenant.0).and(users::pk.eq(user.pk)).and(users::version.eq(user.version))),
+        )
+        .execute(self.conn)?;
+        if n == 0 {
+            return Err(Error::WriteConflict);
+        }
         Ok(())
     }
 

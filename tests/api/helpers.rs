@@ -139,6 +139,54 @@ impl TestDb {
     }
 }
 
+/// A write held open on a connection of its own (`TestDb::hold`) until `commit`: lets a
+/// test make a change land while a request waits for it.
+pub struct HeldWrite {
+    release: std::sync::mpsc::Sender<()>,
+    done: std::thread::JoinHandle<()>,
+}
+
+impl HeldWrite {
+    pub fn commit(self) {
+        self.release.send(()).expect("the holding thread waits");
+        self.done.join().expect("the held write commits");
+    }
+}
+
+impl TestDb {
+    /// Runs `sql` in a transaction and keeps it open (its locks held) until `commit`. On
+    /// SQLite the transaction takes the database's write lock, so scimd's writes wait too.
+    pub fn hold(&self, sql: &str) -> HeldWrite {
+        let (started, up) = std::sync::mpsc::channel();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let sql = sql.to_string();
+        let done = match self {
+            TestDb::Sqlite { url, .. } => {
+                let path = url.trim_start_matches("sqlite://").to_string();
+                std::thread::spawn(move || {
+                    let mut c = diesel::SqliteConnection::establish(&path).unwrap();
+                    c.batch_execute(&format!("PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE; {sql}")).unwrap();
+                    started.send(()).unwrap();
+                    wait.recv().unwrap();
+                    c.batch_execute("COMMIT").unwrap();
+                })
+            }
+            TestDb::Postgres { url, .. } => {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let mut c = diesel::PgConnection::establish(&url).unwrap();
+                    c.batch_execute(&format!("BEGIN; {sql}")).unwrap();
+                    started.send(()).unwrap();
+                    wait.recv().unwrap();
+                    c.batch_execute("COMMIT").unwrap();
+                })
+            }
+        };
+        up.recv().expect("the held write began");
+        HeldWrite { release, done }
+    }
+}
+
 /// One text column, as `TestDb::text` reads it.
 #[derive(diesel::QueryableByName)]
 struct TextColumn {

@@ -72,6 +72,48 @@ scim_test!(etags_guard_writes_and_save_reads, |app| {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
 });
 
+// RFC 7644 §3.14: If-Match names the version a write replaces. On PostgreSQL a write reads the
+// resource before it locks it, so a change that lands in between must still fail the request;
+// here it is held open until the request waits for it.
+scim_test!(if_match_fails_for_a_change_that_lands_while_the_write_waits, |app| {
+    let u = app.create_user("race@x.com").await;
+    let uid = u["id"].as_str().unwrap().to_string();
+    let g = app.post("/Groups", json!({"displayName": "Race", "members": [{"value": uid}]})).await.body;
+    let gid = g["id"].as_str().unwrap().to_string();
+    let auth = format!("Bearer {}", app.token);
+    let remove = patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{uid}\"]")}]));
+    let title = patch_op(json!([{"op": "replace", "path": "title", "value": "T"}]));
+    // (table, id, the version the resource is at and the request names, request)
+    let cases = [
+        ("groups", &gid, 1, Method::PATCH, format!("/Groups/{gid}"), Some(remove.to_string().into_bytes())),
+        ("groups", &gid, 2, Method::DELETE, format!("/Groups/{gid}"), None),
+        ("users", &uid, 1, Method::PATCH, format!("/Users/{uid}"), Some(title.to_string().into_bytes())),
+        ("users", &uid, 2, Method::DELETE, format!("/Users/{uid}"), None),
+    ];
+    for (table, id, version, method, path, body) in cases {
+        // The held change moves the resource past the version the request names.
+        let held = app.db.hold(&format!("UPDATE {table} SET version = version + 1 WHERE id = '{id}'"));
+        let if_match = format!("W/\"{version}\"");
+        let headers = [("Content-Type", "application/scim+json"), ("If-Match", if_match.as_str())];
+        let url = format!("{}{path}", app.base);
+        let request = app.send_raw(method.clone(), &url, Some(&auth), &headers, body);
+        let release = async {
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+            held.commit();
+        };
+        let (r, ()) = futures_util::future::join(request, release).await;
+        r.assert_error(412, None);
+        if table == "users" {
+            let user = app.get(&format!("/Users/{uid}")).await;
+            assert_eq!(user.status, StatusCode::OK, "{method} {path}: the user is still there");
+            assert!(user.body.get("title").is_none(), "{method} {path}: the PATCH applied nothing");
+        }
+    }
+    let group = app.get(&format!("/Groups/{gid}")).await.body;
+    assert_eq!(group["members"][0]["value"], uid.as_str(), "the PATCH removed nothing: {group}");
+    assert_eq!(group["meta"]["version"], "W/\"3\"", "only the held changes moved the version");
+});
+
 scim_test!(discovery_states_what_scimd_supports, |app| {
     let spc = app.get("/ServiceProviderConfig").await;
     assert_eq!(spc.status, StatusCode::OK);
