@@ -10,6 +10,7 @@ use scimd::config::Settings;
 use scimd::startup::Application;
 use scimd::store::Store;
 use serde_json::{json, Value};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +143,7 @@ impl TestDb {
 /// A write held open on a connection of its own (`TestDb::hold`) until `commit`: lets a
 /// test make a change land while a request waits for it.
 pub struct HeldWrite {
-    release: std::sync::mpsc::Sender<()>,
+    release: Sender<()>,
     done: std::thread::JoinHandle<()>,
 }
 
@@ -157,29 +158,25 @@ impl TestDb {
     /// Runs `sql` in a transaction and keeps it open (its locks held) until `commit`. On
     /// SQLite the transaction takes the database's write lock, so scimd's writes wait too.
     pub fn hold(&self, sql: &str) -> HeldWrite {
+        fn run<C: Connection>(mut c: C, begin: &str, started: Sender<()>, wait: Receiver<()>) {
+            c.batch_execute(begin).unwrap();
+            started.send(()).unwrap();
+            wait.recv().unwrap();
+            c.batch_execute("COMMIT").unwrap();
+        }
         let (started, up) = std::sync::mpsc::channel();
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let sql = sql.to_string();
+        let (release, wait) = std::sync::mpsc::channel();
         let done = match self {
             TestDb::Sqlite { url, .. } => {
                 let path = url.trim_start_matches("sqlite://").to_string();
+                let begin = format!("PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE; {sql}");
                 std::thread::spawn(move || {
-                    let mut c = diesel::SqliteConnection::establish(&path).unwrap();
-                    c.batch_execute(&format!("PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE; {sql}")).unwrap();
-                    started.send(()).unwrap();
-                    wait.recv().unwrap();
-                    c.batch_execute("COMMIT").unwrap();
+                    run(diesel::SqliteConnection::establish(&path).unwrap(), &begin, started, wait)
                 })
             }
             TestDb::Postgres { url, .. } => {
-                let url = url.clone();
-                std::thread::spawn(move || {
-                    let mut c = diesel::PgConnection::establish(&url).unwrap();
-                    c.batch_execute(&format!("BEGIN; {sql}")).unwrap();
-                    started.send(()).unwrap();
-                    wait.recv().unwrap();
-                    c.batch_execute("COMMIT").unwrap();
-                })
+                let (url, begin) = (url.clone(), format!("BEGIN; {sql}"));
+                std::thread::spawn(move || run(diesel::PgConnection::establish(&url).unwrap(), &begin, started, wait))
             }
         };
         up.recv().expect("the held write began");
