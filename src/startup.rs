@@ -56,12 +56,37 @@ impl AppHandle {
     }
 }
 
+/// Connections the kernel completes and queues before scimd accepts them (actix-web's own
+/// default). std's `TcpListener::bind` queues 128: in a burst of more concurrent connections
+/// than that while the accept thread is busy, the kernel drops the SYNs beyond the queue and
+/// clients wait a second or more to retry (the kernel caps it at net.core.somaxconn).
+const BACKLOG: i32 = 2048;
+
+/// Binds `bind` (the first of its addresses that binds, as std does) and listens on it.
+fn listen(bind: &str) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let mut last = std::io::Error::new(std::io::ErrorKind::InvalidInput, "the address resolves to nothing");
+    for addr in bind.to_socket_addrs()? {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        // As std and actix do on Unix: a restarted scimd can bind while its old connections
+        // are in TIME_WAIT.
+        #[cfg(unix)]
+        socket.set_reuse_address(true)?;
+        match socket.bind(&addr.into()).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(()) => return Ok(socket.into()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 impl Application {
     /// Opens (and migrates) the database, binds the listener, and prepares the server.
     pub fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Application> {
         let store = Store::open(&settings.database_url, settings.pool_size)?;
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.bind)))?;
+        let listener =
+            listen(&settings.bind).map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.bind)))?;
         let addr = listener.local_addr().map_err(Error::internal)?;
         let public_url =
             settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
@@ -146,5 +171,42 @@ impl Application {
             let _ = task.await;
         }
         served
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections beyond std's 128 complete while nothing accepts them. (The kernel caps the
+    /// queue at net.core.somaxconn; with that at 128 or less there is nothing to show.)
+    #[test]
+    fn the_listener_queues_bursts_of_connections_beyond_128() {
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4096);
+        let burst = somaxconn.min(1_000) - 1;
+        if burst < 200 {
+            eprintln!("skipped: net.core.somaxconn is {somaxconn}");
+            return;
+        }
+        let listener = listen("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connected: Vec<std::net::TcpStream> = (0..burst)
+            .map(|i| {
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+                    .unwrap_or_else(|e| panic!("connection {i} of {burst} was not queued: {e}"))
+            })
+            .collect();
+        assert_eq!(connected.len(), burst);
+    }
+
+    #[test]
+    fn an_address_that_cannot_be_bound_is_an_error() {
+        let taken = listen("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        assert!(listen(&addr).is_err(), "a second listener on {addr}");
+        assert!(listen("not an address").is_err());
     }
 }
