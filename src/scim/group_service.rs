@@ -189,20 +189,27 @@ impl ScimService {
             .write_for(ctx, move |s, tx, req| {
                 let (schema, id) = (s.group_schema(), id.as_str());
                 let tenant = req.scope.tenant;
-                let first = s.current_group(tx, req, id)?;
                 if ops.is_empty() {
-                    return Ok(first);
+                    return s.current_group(tx, req, id);
                 }
                 // The users and groups the operations name are looked up (in one statement)
                 // before the group row is locked: on PostgreSQL, every statement run while it is
                 // locked is time the next change of this group waits.
                 let ids: Vec<String> = ops.iter().flat_map(|op| op.member_specs()).map(|s| s.id.clone()).collect();
                 let found = tx.resolve_members(tenant, &ids)?;
+                // Lock the group row before any member row, so concurrent changes of one group
+                // queue up instead of deadlocking on member rows; the lock returns the row, so
+                // nothing reads the group before it.
+                let current = tx.touch_group(tenant, id, now)?.ok_or_else(|| not_found(id))?;
+                // RFC 7644 §3.14: If-Match names the version this change replaces.
+                if !if_match_allows(req.if_match, &user::etag(current.version - 1)) {
+                    return Err(Error::PreconditionFailed);
+                }
                 let named = ops
                     .iter()
                     .map(|op| match op {
                         GroupOp::AddMembers(specs) | GroupOp::ReplaceMembers(specs) => {
-                            group::check_members(specs, &found, Some(first.pk))
+                            group::check_members(specs, &found, Some(current.pk))
                         }
                         // Removing a non-member (or an id that no longer exists) changes nothing.
                         GroupOp::RemoveMembers(specs) => {
@@ -211,14 +218,6 @@ impl ScimService {
                         GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => Ok(Vec::new()),
                     })
                     .collect::<Result<Vec<_>>>()?;
-                // Lock the group row before any member row, so concurrent changes of one group
-                // queue up instead of deadlocking on member rows; the lock returns the row.
-                let current = tx.touch_group(tenant, first.pk, now)?.ok_or_else(|| not_found(id))?;
-                // RFC 7644 §3.14: If-Match names the version this change replaces. On PostgreSQL
-                // another change may have landed between the first read and the lock.
-                if !if_match_allows(req.if_match, &user::etag(current.version - 1)) {
-                    return Err(Error::PreconditionFailed);
-                }
                 let stored = group::stored_attrs(&current)?;
                 let mut doc = stored.clone();
                 let mut out = Vec::new();

@@ -145,17 +145,17 @@ impl Tx<'_> {
     }
 
     /// A membership change: the next version and lastModified, and the group as it is then
-    /// (`None` if it is gone). Taking the group's row lock first also orders concurrent
+    /// (`None` if there is no such group). Taking the group's row lock first also orders concurrent
     /// membership changes of one group on PostgreSQL; the row comes back with the lock
     /// (RETURNING) rather than in a read after it, while the next change waits.
-    pub fn touch_group(&mut self, tenant: TenantId, pk: i64, now: DateTime<Utc>) -> Result<Option<GroupRow>> {
+    pub fn touch_group(&mut self, tenant: TenantId, id: &str, now: DateTime<Utc>) -> Result<Option<GroupRow>> {
         let pieces = [
             Piece::Sql("UPDATE groups SET version = version + 1, last_modified = ".into()),
             Piece::Timestamp(now.naive_utc()),
             Piece::Sql(" WHERE tenant_id = ".into()),
             Piece::BigInt(tenant.0),
-            Piece::Sql(" AND pk = ".into()),
-            Piece::BigInt(pk),
+            Piece::Sql(" AND id = ".into()),
+            Piece::Text(id.to_string()),
             Piece::Sql(" RETURNING pk, id, data, version, created_at, last_modified".into()),
         ];
         let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
