@@ -47,7 +47,7 @@ pub struct ListedGroups {
 
 type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime);
 
-/// A row of `sql::page_sql`.
+/// A group's columns read by name: a row of `sql::page_sql`, or of a RETURNING clause.
 #[derive(QueryableByName)]
 #[diesel(table_name = groups)]
 struct PageRow {
@@ -63,6 +63,12 @@ const ROW_COLUMNS: (groups::pk, groups::id, groups::data, groups::version, group
 
 fn from_columns((pk, id, data, version, created_at, last_modified): RowColumns) -> GroupRow {
     GroupRow { pk, id, data, version, created_at: created_at.and_utc(), last_modified: last_modified.and_utc() }
+}
+
+impl From<PageRow> for GroupRow {
+    fn from(r: PageRow) -> GroupRow {
+        from_columns((r.pk, r.id, r.data, r.version, r.created_at, r.last_modified))
+    }
 }
 
 fn map_write_error(e: diesel::result::Error, display_name: &str) -> Error {
@@ -159,10 +165,7 @@ impl Tx<'_> {
             Piece::Sql(" RETURNING pk, id, data, version, created_at, last_modified".into()),
         ];
         let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .map(|r| from_columns((r.pk, r.id, r.data, r.version, r.created_at, r.last_modified))))
+        Ok(rows.into_iter().next().map(GroupRow::from))
     }
 
     /// Deletes the group, its own member rows (ON DELETE CASCADE) and its memberships in
@@ -215,7 +218,6 @@ impl Tx<'_> {
             "groups.pk, groups.id, groups.data, groups.version, groups.created_at, groups.last_modified",
             &page,
         )?;
-        let rows = rows.into_iter().map(|r| (r.pk, r.id, r.data, r.version, r.created_at, r.last_modified));
-        Ok(ListedGroups { total, rows: rows.into_iter().map(from_columns).collect() })
+        Ok(ListedGroups { total, rows: rows.into_iter().map(GroupRow::from).collect() })
     }
 }
