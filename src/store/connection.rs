@@ -303,4 +303,55 @@ mod tests {
         assert!(!names("sqlite").is_empty());
         assert_eq!(names("sqlite"), names("postgres"));
     }
+
+    /// A database made before memberships moved to a table WITHOUT ROWID keeps every
+    /// membership, its display and its index through the move (and the cascade from its group).
+    #[test]
+    fn memberships_survive_the_move_to_a_table_without_rowid() {
+        use diesel::migration::MigrationSource;
+        use diesel::sqlite::Sqlite;
+        #[derive(diesel::QueryableByName)]
+        struct Member {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            member_pk: i64,
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            display: Option<String>,
+        }
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        c.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+        diesel::migration::MigrationConnection::setup(&mut c).unwrap();
+        for m in MigrationSource::<Sqlite>::migrations(&SQLITE_MIGRATIONS).unwrap() {
+            if m.name().to_string().ends_with("_members_without_rowid") {
+                break;
+            }
+            c.run_migration(&m).unwrap();
+        }
+        c.batch_execute(
+            "INSERT INTO tenants (id, name, created_at) VALUES (1, 't', '2026-12-03'); \
+             INSERT INTO groups (pk, tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
+                 created_at, last_modified) VALUES (7, 1, 'g', 'G', 'g', '{}', '{}', 1, '2026-12-03', '2026-12-03'), \
+                 (8, 1, 'h', 'H', 'h', '{}', '{}', 1, '2026-12-03', '2026-12-03'); \
+             INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk, display) VALUES \
+                 (1, 7, 'User', 3, 'Ann'), (1, 7, 'User', 5, NULL), (1, 7, 'Group', 8, NULL), (1, 8, 'User', 3, NULL);",
+        )
+        .unwrap();
+        assert_eq!(c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap().len(), 1, "only the move was pending");
+        let members = |c: &mut SqliteConnection, sql: &str| -> Vec<(i64, Option<String>)> {
+            diesel::RunQueryDsl::load::<Member>(diesel::sql_query(sql), c)
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.member_pk, m.display))
+                .collect()
+        };
+        let of_g =
+            "SELECT member_pk, display FROM group_members WHERE group_pk = 7 ORDER BY member_type DESC, member_pk";
+        assert_eq!(members(&mut c, of_g), [(3, Some("Ann".into())), (5, None), (8, None)]);
+        let groups_of_3 =
+            "SELECT group_pk AS member_pk, NULL AS display FROM group_members INDEXED BY group_members_member \
+             WHERE tenant_id = 1 AND member_type = 'User' AND member_pk = 3 ORDER BY group_pk";
+        assert_eq!(members(&mut c, groups_of_3), [(7, None), (8, None)]);
+        assert!(c.batch_execute("SELECT rowid FROM group_members").is_err(), "a table WITHOUT ROWID");
+        c.batch_execute("DELETE FROM groups WHERE pk = 7").unwrap();
+        assert_eq!(members(&mut c, "SELECT member_pk, display FROM group_members"), [(3, None)]);
+    }
 }

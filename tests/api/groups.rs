@@ -348,6 +348,17 @@ scim_test!(concurrent_membership_changes_lose_nothing, |app| {
         assert_eq!(groups[0]["value"], g["id"], "{id}: {groups}");
     }
     assert!(app.get(&format!("/Users/{}", u[51])).await.body.get("groups").is_none());
+    // A member of one group added to another (its row is left as it is) shows both.
+    let other = app.post("/Groups", json!({"displayName": "Other"})).await.body;
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": u[1]}]}]));
+    assert_eq!(
+        app.patch(&format!("/Groups/{}", other["id"].as_str().unwrap()), add).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let groups = app.get(&format!("/Users/{}", u[1])).await.body["groups"].clone();
+    let mut shown: Vec<&str> = groups.as_array().unwrap().iter().map(|g| g["display"].as_str().unwrap()).collect();
+    shown.sort();
+    assert_eq!(shown, ["Busy", "Other"], "{groups}");
     // Two renames to one name: one wins, one gets 409.
     let a = app.post("/Groups", json!({"displayName": "A"})).await.body;
     let b = app.post("/Groups", json!({"displayName": "B"})).await.body;
