@@ -1,6 +1,6 @@
-//! Queries on `group_members`: who is in a group, which groups a user is in, and membership
-//! changes as set operations in SQL that touch only the rows they change. Nothing here reads a
-//! group's whole member list.
+//! Changes to `group_members`: members looked up by id, and membership changes as set
+//! operations in SQL that touch only the rows they change. Nothing here reads a group's whole
+//! member list. (Reads of memberships are in `member_reads`.)
 
 use super::predicate::Table;
 use super::schema::{group_members, groups};
@@ -8,7 +8,7 @@ use super::sql::{self, Piece, Writer};
 use super::{TenantId, Tx};
 use crate::error::Result;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 
 /// A membership row a statement inserted or deleted (its RETURNING clause).
 #[derive(QueryableByName)]
@@ -48,7 +48,7 @@ impl MemberKind {
         }
     }
 
-    fn parse(s: &str) -> MemberKind {
+    pub(super) fn parse(s: &str) -> MemberKind {
         if s == "Group" {
             MemberKind::Group
         } else {
@@ -70,41 +70,15 @@ pub struct MemberRef {
     pub marked_in_groups: bool,
 }
 
-/// A member as a group renders it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberView {
-    pub kind: MemberKind,
-    pub pk: i64,
-    pub id: String,
-    pub display: Option<String>,
-}
-
-/// A group a user belongs to, directly or through nested groups.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserGroup {
-    pub user_pk: i64,
-    pub group_id: String,
-    pub display: String,
-    pub direct: bool,
-}
-
 /// A member's kind and keys, as the queries below name them.
 #[derive(QueryableByName)]
-struct MemberKey {
+pub(super) struct MemberKey {
     #[diesel(sql_type = Text)]
-    kind: String,
+    pub(super) kind: String,
     #[diesel(sql_type = BigInt)]
-    pk: i64,
+    pub(super) pk: i64,
     #[diesel(sql_type = Text)]
-    id: String,
-}
-
-#[derive(QueryableByName)]
-struct MemberRow {
-    #[diesel(embed)]
-    key: MemberKey,
-    #[diesel(sql_type = Nullable<Text>)]
-    display: Option<String>,
+    pub(super) id: String,
 }
 
 #[derive(QueryableByName)]
@@ -113,21 +87,6 @@ struct ResolvedRow {
     key: MemberKey,
     #[diesel(sql_type = Bool)]
     in_groups: bool,
-}
-
-#[derive(QueryableByName)]
-struct UserGroupRow {
-    #[diesel(sql_type = BigInt)]
-    user_pk: i64,
-    #[diesel(sql_type = Text)]
-    group_id: String,
-    #[diesel(sql_type = Text)]
-    display: String,
-    #[diesel(sql_type = Bool)]
-    direct: bool,
-    /// Whether the tenant has a group in a group.
-    #[diesel(sql_type = Bool)]
-    nested: bool,
 }
 
 impl Tx<'_> {
@@ -334,122 +293,6 @@ impl Tx<'_> {
             }
         }
         Ok(out)
-    }
-
-    /// Up to `limit` members after `after` in (type, key) order: a keyset page, so reading a
-    /// 100,000-member group costs the same per page at its end as at its start.
-    pub fn members_page(
-        &mut self,
-        tenant: TenantId,
-        group_pk: i64,
-        after: Option<(MemberKind, i64)>,
-        limit: usize,
-    ) -> Result<Vec<MemberView>> {
-        let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-        w.sql(
-            "SELECT m.member_type AS kind, m.member_pk AS pk, COALESCE(u.id, g.id) AS id, m.display AS display \
-             FROM group_members m \
-             LEFT JOIN users u ON m.member_type = 'User' AND u.pk = m.member_pk \
-             LEFT JOIN groups g ON m.member_type = 'Group' AND g.pk = m.member_pk \
-             WHERE m.tenant_id = ",
-        );
-        w.bind(Piece::BigInt(tenant.0));
-        w.sql(" AND m.group_pk = ");
-        w.bind(Piece::BigInt(group_pk));
-        if let Some((kind, pk)) = after {
-            w.sql(" AND (m.member_type > ");
-            w.bind(Piece::Text(kind.as_str().into()));
-            w.sql(" OR (m.member_type = ");
-            w.bind(Piece::Text(kind.as_str().into()));
-            w.sql(" AND m.member_pk > ");
-            w.bind(Piece::BigInt(pk));
-            w.sql("))");
-        }
-        w.sql(" ORDER BY m.member_type, m.member_pk LIMIT ");
-        w.bind(Piece::BigInt(limit as i64));
-        let rows: Vec<MemberRow> = sql::load(self.conn, &w.into_pieces())?;
-        Ok(rows
-            .into_iter()
-            .map(|r| MemberView {
-                kind: MemberKind::parse(&r.key.kind),
-                pk: r.key.pk,
-                id: r.key.id,
-                display: r.display,
-            })
-            .collect())
-    }
-
-    /// The groups each of `user_pks` belongs to, directly or through nested groups (a
-    /// recursive query; UNION stops at cycles).
-    pub fn groups_of_users(&mut self, tenant: TenantId, user_pks: &[i64]) -> Result<Vec<UserGroup>> {
-        if user_pks.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Most directories have no group inside a group (Okta pushes flat groups). Then a
-        // user's groups are its direct memberships: one indexed join, cheap to plan, instead
-        // of the recursive query, which PostgreSQL plans afresh on every read. The join says
-        // whether the tenant has nested groups at all; only then does the recursive query run.
-        // A user with no direct membership has no indirect one either.
-        let flat = self.user_groups_sql(tenant, user_pks, false);
-        let rows: Vec<UserGroupRow> = self.load_user_groups(&flat)?;
-        let rows = match rows.first() {
-            Some(r) if r.nested => self.load_user_groups(&self.user_groups_sql(tenant, user_pks, true))?,
-            _ => rows,
-        };
-        Ok(rows
-            .into_iter()
-            .map(|r| UserGroup { user_pk: r.user_pk, group_id: r.group_id, display: r.display, direct: r.direct })
-            .collect())
-    }
-
-    fn load_user_groups(&mut self, pieces: &[Piece]) -> Result<Vec<UserGroupRow>> {
-        Ok(sql::load_prepared(self.conn, pieces)?)
-    }
-
-    /// The direct memberships of `user_pks` (with `nested`: whether the tenant has any group
-    /// in a group), or with `recursive` every group they are in through nesting too (UNION
-    /// stops at cycles).
-    fn user_groups_sql(&self, tenant: TenantId, user_pks: &[i64], recursive: bool) -> Vec<Piece> {
-        let t = Piece::BigInt(tenant.0);
-        let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-        if recursive {
-            w.sql("WITH RECURSIVE anc(user_pk, group_pk) AS (");
-        } else {
-            // 'Group' is a literal: bound, PostgreSQL's generic plan (the statement is
-            // prepared) cannot see that no row has it and scanned the whole membership table.
-            // Uncorrelated, the subquery runs once per statement.
-            w.sql(
-                "SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, TRUE AS direct, \
-                 EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = ",
-            );
-            w.bind(t.clone());
-            w.sql(" AND n.member_type = 'Group') AS nested FROM (");
-        }
-        w.sql("SELECT member_pk AS user_pk, group_pk FROM group_members WHERE tenant_id = ");
-        w.bind(t.clone());
-        // The users as one bound list (an array, or JSON text on SQLite), so the statement's
-        // text is the same for any number of them and each connection prepares it once. SQLite:
-        // GET /Users/{id} 6,500 → 8,200/s. PostgreSQL planned a 100-element `IN (…)` for 2.1 ms
-        // per page of users (then hash-joined all groups, 1.0 ms); the prepared array form
-        // plans once and runs by index in 0.35 ms (EXPLAIN ANALYZE, 10,000 users).
-        w.sql(" AND member_type = 'User' AND member_pk");
-        w.in_big_ints(user_pks);
-        if recursive {
-            w.sql(
-                " UNION SELECT anc.user_pk, m.group_pk FROM group_members m JOIN anc \
-                 ON m.member_type = 'Group' AND m.member_pk = anc.group_pk WHERE m.tenant_id = ",
-            );
-            w.bind(t);
-            w.sql(
-                ") SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, \
-                 EXISTS (SELECT 1 FROM group_members d WHERE d.tenant_id = g.tenant_id AND d.group_pk = g.pk \
-                 AND d.member_type = 'User' AND d.member_pk = anc.user_pk) AS direct, TRUE AS nested \
-                 FROM anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk",
-            );
-        } else {
-            w.sql(") anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk");
-        }
-        w.into_pieces()
     }
 }
 

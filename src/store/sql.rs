@@ -10,9 +10,7 @@ use chrono::NaiveDateTime;
 use diesel::sql_types::{Bool, Text};
 use std::marker::PhantomData;
 
-pub(super) use super::sql_run::{
-    bind_pieces_pg, bind_pieces_sqlite, execute_prepared, load, load_prepared, placeholder_text,
-};
+pub(super) use super::sql_run::{execute_prepared, explain, load, load_prepared};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
@@ -510,6 +508,7 @@ pub(super) fn page_sql(backend: Backend, tenant: i64, table: Table, columns: &st
 
 #[cfg(test)]
 mod tests {
+    use super::super::sql_run::placeholder_text;
     use super::*;
 
     #[test]

@@ -38,6 +38,46 @@ where
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+/// The database's plan for the statement `pieces`, a line per step: how tests check that a
+/// statement seeks by index. On PostgreSQL sequential scans are disabled for it, so the plan
+/// shows whether an index *can* serve it (on a test's few rows any plan would do).
+pub(super) fn explain(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<String>> {
+    use diesel::connection::SimpleConnection;
+    use diesel::RunQueryDsl;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let q = bind_pieces_sqlite(
+                diesel::sql_query(format!("EXPLAIN QUERY PLAN {}", placeholder_text(Backend::Sqlite, pieces, 1)))
+                    .into_boxed(),
+                pieces,
+            );
+            Ok(q.load::<SqlitePlanRow>(c)?.into_iter().map(|r| r.detail).collect())
+        }
+        AnyConnection::Postgresql(c) => {
+            c.batch_execute("SET enable_seqscan = off")?;
+            let q = bind_pieces_pg(
+                diesel::sql_query(format!("EXPLAIN {}", placeholder_text(Backend::Postgres, pieces, 1))).into_boxed(),
+                pieces,
+            );
+            let plan = q.load::<PgPlanRow>(c);
+            c.batch_execute("SET enable_seqscan = on")?;
+            Ok(plan?.into_iter().map(|r| r.plan).collect())
+        }
+    }
+}
+
 impl super::Tx<'_> {
     /// The rows of one list page (`sql::page_sql`), by a statement each connection prepares once.
     pub(super) fn load_page<T>(

@@ -2,7 +2,7 @@
 //! pre-check: a statement reads one snapshot by itself, so it needs no transaction around it.
 
 use super::connection::{AnyConnection, Backend};
-use super::members::UserGroup;
+use super::member_reads::UserGroup;
 use super::predicate::{Predicate, Table};
 use super::sql::{Piece, Writer};
 use super::users::{self, UserRow};

@@ -132,18 +132,6 @@ struct PageRow {
     in_groups: bool,
 }
 
-#[derive(QueryableByName)]
-struct SqlitePlanRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    detail: String,
-}
-
-#[derive(QueryableByName)]
-struct PgPlanRow {
-    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-    plan: String,
-}
-
 impl Tx<'_> {
     pub fn insert_user(&mut self, tenant: TenantId, user: &NewUser) -> Result<UserRow> {
         let w = &user.write;
@@ -313,34 +301,15 @@ impl Tx<'_> {
     }
 
     /// The database's plan for selecting the users `predicate` matches: how a test checks
-    /// that hot filters use indexes. On PostgreSQL sequential scans are disabled for the
-    /// statement, so the plan shows whether an index *can* serve it.
+    /// that hot filters use indexes.
     pub fn explain_user_filter(&mut self, tenant: TenantId, predicate: &Predicate) -> Result<Vec<String>> {
-        let backend = self.backend();
-        let rendered = sql::filter_sql(backend, tenant.0, Table::Users, predicate);
-        let text = sql::placeholder_text(backend, &rendered.pieces, 2);
-        match self.conn {
-            AnyConnection::Sqlite(c) => {
-                let q = diesel::sql_query(format!(
-                    "EXPLAIN QUERY PLAN SELECT users.pk FROM users WHERE users.tenant_id = ? AND {text}"
-                ))
-                .into_boxed::<diesel::sqlite::Sqlite>()
-                .bind::<diesel::sql_types::BigInt, _>(tenant.0);
-                let q = sql::bind_pieces_sqlite(q, &rendered.pieces);
-                Ok(q.load::<SqlitePlanRow>(c)?.into_iter().map(|r| r.detail).collect())
-            }
-            AnyConnection::Postgresql(c) => {
-                diesel::connection::SimpleConnection::batch_execute(c, "SET enable_seqscan = off")?;
-                let q = diesel::sql_query(format!(
-                    "EXPLAIN SELECT users.pk FROM users WHERE users.tenant_id = $1 AND {text}"
-                ))
-                .into_boxed::<diesel::pg::Pg>()
-                .bind::<diesel::sql_types::BigInt, _>(tenant.0);
-                let q = sql::bind_pieces_pg(q, &rendered.pieces);
-                let plan = q.load::<PgPlanRow>(c);
-                diesel::connection::SimpleConnection::batch_execute(c, "SET enable_seqscan = on")?;
-                Ok(plan?.into_iter().map(|r| r.plan).collect())
-            }
-        }
+        let rendered = sql::filter_sql(self.backend(), tenant.0, Table::Users, predicate);
+        let mut pieces = vec![
+            sql::Piece::Sql("SELECT users.pk FROM users WHERE users.tenant_id = ".into()),
+            sql::Piece::BigInt(tenant.0),
+            sql::Piece::Sql(" AND ".into()),
+        ];
+        pieces.extend(rendered.pieces);
+        Ok(sql::explain(self.conn, &pieces)?)
     }
 }

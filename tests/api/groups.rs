@@ -398,6 +398,22 @@ scim_test!(large_groups_are_read_in_pages_and_complete, |app| {
     assert_eq!(got["members"].as_array().unwrap().len(), 27, "no member twice");
     let list = app.get("/Groups?filter=displayName%20eq%20%22big%22").await.body;
     assert_eq!(member_ids(&list["Resources"][0]), want);
+    // Each page seeks to where the last one ended, rather than stepping over the members
+    // before it (which made reading a 100,000-member group take quadratic time).
+    let tenant = app.store.read(|tx| tx.tenant_by_name("acme")).unwrap().unwrap().id;
+    let group = app.store.read(|tx| tx.group_by_id(tenant, &gid)).unwrap().unwrap();
+    let plan = app
+        .store
+        .read(|tx| tx.explain_members_page(tenant, group.pk, (scimd::store::MemberKind::User, 1)))
+        .unwrap()
+        .join("\n");
+    let seeks = match app.store.backend() {
+        scimd::store::Backend::Sqlite => plan.contains("(member_type,member_pk)>(?,?)"),
+        scimd::store::Backend::Postgres => {
+            plan.lines().any(|l| l.contains("Index Cond") && l.contains("ROW(member_type, member_pk) > ROW("))
+        }
+    };
+    assert!(seeks, "{plan}");
 });
 
 scim_test!(root_search_spans_users_and_groups, |app| {
