@@ -100,6 +100,7 @@ pub fn tenant_json(public_url: &str, t: &TenantRow, stats: Option<&TenantStats>)
 
 /// Every tenant with its counts and last SCIM activity, by name.
 pub fn tenant_overviews(store: &Store) -> Result<Vec<(TenantRow, TenantStats)>> {
+    store.number_events(None)?;
     store.read(|tx| {
         let tenants = tx.list_tenants()?;
         let mut stats = tx.all_tenant_stats()?;
@@ -114,11 +115,16 @@ pub fn tenant_overviews(store: &Store) -> Result<Vec<(TenantRow, TenantStats)>> 
 }
 
 pub fn tenant_overview(store: &Store, name: &str) -> Result<(TenantRow, TenantStats)> {
-    store.read(|tx| {
-        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
-        let stats = tx.tenant_stats(tenant.id)?;
-        Ok((tenant, stats))
-    })
+    let tenant = numbered_tenant(store, name)?;
+    let stats = store.read(|tx| tx.tenant_stats(tenant.id))?;
+    Ok((tenant, stats))
+}
+
+/// The tenant named `name`, its events numbered up to every change committed before now.
+fn numbered_tenant(store: &Store, name: &str) -> Result<TenantRow> {
+    let tenant = store.read(|tx| tx.tenant_by_name(name))?.ok_or_else(|| no_such_tenant(name))?;
+    store.number_events(Some(tenant.id))?;
+    Ok(tenant)
 }
 
 /// The tenant's events after `after` in sequence order (at most `limit`, ≤ 1000), as JSON: a
@@ -129,10 +135,8 @@ pub fn events_after(store: &Store, name: &str, after: i64, limit: i64) -> Result
 
 /// The rows behind `events_after`.
 pub fn events_page(store: &Store, name: &str, after: i64, limit: i64) -> Result<Vec<EventRow>> {
-    store.read(|tx| {
-        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
-        tx.events_after(tenant.id, after.max(0), limit.clamp(1, 1000))
-    })
+    let tenant = numbered_tenant(store, name)?;
+    store.read(|tx| tx.events_after(tenant.id, after.max(0), limit.clamp(1, 1000)))
 }
 
 /// An event as the pull API returns it and as a webhook's `data` carries it.

@@ -335,7 +335,8 @@ mod tests {
                  (1, 7, 'User', 3, 'Ann'), (1, 7, 'User', 5, NULL), (1, 7, 'Group', 8, NULL), (1, 8, 'User', 3, NULL);",
         )
         .unwrap();
-        assert_eq!(c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap().len(), 1, "only the move was pending");
+        let ran = c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+        assert_eq!(ran[0].to_string(), "20261203000013", "the move ran first: {ran:?}");
         let members = |c: &mut SqliteConnection, sql: &str| -> Vec<(i64, Option<String>)> {
             diesel::RunQueryDsl::load::<Member>(diesel::sql_query(sql), c)
                 .unwrap()

@@ -1,5 +1,5 @@
-//! The outbox (`events`): appended in the transaction of the change they describe, read back
-//! in sequence order.
+//! The outbox (`events`): appended in the transaction of the change they describe, numbered
+//! (on PostgreSQL after that commits), read back in sequence order.
 
 use super::schema::events;
 use super::sql::{self, Piece};
@@ -65,11 +65,12 @@ struct Batch<'a> {
 type Columns = (i64, String, String, Option<String>, Option<String>, NaiveDateTime, Option<String>, String);
 
 impl Tx<'_> {
-    /// Appends `batch` with the tenant's next sequence numbers, which the tenant's
-    /// `tenant_counters` row hands out: it stays locked until commit, which keeps the numbers
-    /// in commit order. Call it last in the transaction, to hold that lock briefly; on
-    /// PostgreSQL the append is sent with the COMMIT itself, so an error in it (or a missing
-    /// counters row) is reported by the commit.
+    /// Appends `batch`, to be numbered in the tenant's sequence. On SQLite the tenant's
+    /// `tenant_counters` row hands out the numbers here (the one writer keeps them in commit
+    /// order). On PostgreSQL the events wait in `pending_events` until a numbering pass after
+    /// the commit (`number_events`), so that no write holds the counters row while its commit
+    /// is flushed; the append is sent with the COMMIT itself, so an error in it is reported by
+    /// the commit. Call it last in the transaction.
     pub fn append_events(
         &mut self,
         tenant: TenantId,
@@ -87,12 +88,11 @@ impl Tx<'_> {
         }
     }
 
-    /// The append is a function of the schema (migration 000012), called in the COMMIT's
-    /// message (`store::commit`): the counters row is locked from this statement until the
-    /// commit is durable, and every write of the tenant waits for it. The simple protocol binds
-    /// nothing, so the arguments are literals; the function's statements are planned once per
-    /// connection, where the append as literal SQL was parsed and planned on every write (65-75
-    /// us of PostgreSQL's CPU per write, measured with pgbench).
+    /// The append is a function of the schema (migrations 000012 and 000014), called in the
+    /// COMMIT's message (`store::commit`); it locks nothing another write waits for. The
+    /// simple protocol binds nothing, so the arguments are literals; the function's statements
+    /// are planned once per connection, where the append as literal SQL was parsed and planned
+    /// on every write (65-75 us of PostgreSQL's CPU per write, measured with pgbench).
     fn append_events_pg(&mut self, &Batch { tenant, events: batch, request_id, now }: &Batch<'_>) -> Result<()> {
         // One `ARRAY[…]` argument per column, the events in the batch's order.
         let column = |value: &dyn Fn(&NewEvent) -> Piece| {
@@ -159,6 +159,24 @@ impl Tx<'_> {
             return Err(Error::internal("the tenant's counters row is gone"));
         }
         self.appended_events = true;
+        Ok(())
+    }
+
+    /// Numbers the committed events still waiting for a number: `tenant`'s, or every tenant's.
+    /// Only PostgreSQL has any (migration 000014): its writes append without taking the
+    /// tenant's counters row, which a numbering pass locks until it commits. SQLite's one
+    /// writer numbers events as it appends them. A pass with nothing to number writes nothing.
+    pub fn number_events(&mut self, tenant: Option<TenantId>) -> Result<()> {
+        if self.backend() == Backend::Sqlite {
+            return Ok(());
+        }
+        let call = match tenant {
+            Some(t) => {
+                vec![Piece::Sql("SELECT scimd_number_events(".into()), Piece::BigInt(t.0), Piece::Sql(")".into())]
+            }
+            None => vec![Piece::Sql("SELECT scimd_number_all_events()".into())],
+        };
+        sql::execute_prepared(self.conn, &call)?;
         Ok(())
     }
 
@@ -240,6 +258,7 @@ mod tests {
                     })
                     .unwrap();
             }
+            store.number_events(Some(tenant)).unwrap();
             let rows = store.read(|tx| tx.events_after(tenant, 0, 100)).unwrap();
             assert_eq!(rows.len(), 3 * AWKWARD.len(), "{:?}", store.backend());
             for (i, data) in AWKWARD.iter().enumerate() {
@@ -276,24 +295,47 @@ mod tests {
             });
             assert!(matches!(failed, Err(Error::Conflict(_))));
             store.write(|tx| tx.append_events(tenant, &[event("{\"n\":1}", None)], None, now)).unwrap();
+            store.number_events(None).unwrap();
             let rows = store.read(|tx| tx.events_after(tenant, 0, 10)).unwrap();
             assert_eq!(rows.iter().map(|r| (r.seq, r.data.as_str())).collect::<Vec<_>>(), [(1, "{\"n\":1}")]);
         }
     }
 
     #[test]
-    fn appending_for_a_tenant_without_counters_fails_and_writes_nothing() {
+    fn events_of_a_tenant_without_counters_are_refused_and_nothing_is_lost() {
         let dir = tempfile::tempdir().unwrap();
         let (stores, _schema) = test_stores::stores(&dir);
         for store in stores {
             let now = Utc::now();
             let tenant = store.write(|tx| tx.create_tenant("acme", now)).unwrap().id;
             let other = store.write(|tx| tx.create_tenant("other", now)).unwrap().id;
-            let counters_gone: Result<()> = store.write(|tx| {
-                tx.conn.batch_execute(&format!("DELETE FROM tenant_counters WHERE tenant_id = {}", tenant.0))?;
-                tx.append_events(tenant, &[event("{}", None)], None, now)
-            });
-            assert!(matches!(counters_gone, Err(Error::Internal(_))), "{:?}: {counters_gone:?}", store.backend());
+            let drop_counters = format!("DELETE FROM tenant_counters WHERE tenant_id = {}", tenant.0);
+            match store.backend() {
+                // SQLite numbers as it appends: the write fails and leaves nothing.
+                Backend::Sqlite => {
+                    let counters_gone: Result<()> = store.write(|tx| {
+                        tx.conn.batch_execute(&drop_counters)?;
+                        tx.append_events(tenant, &[event("{}", None)], None, now)
+                    });
+                    assert!(matches!(counters_gone, Err(Error::Internal(_))), "{counters_gone:?}");
+                }
+                // PostgreSQL numbers after the commit: the numbering fails and the event waits.
+                Backend::Postgres => {
+                    store.write(|tx| tx.append_events(tenant, &[event("{}", None)], None, now)).unwrap();
+                    store.write(|tx| Ok(tx.conn.batch_execute(&drop_counters)?)).unwrap();
+                    store.write(|tx| tx.append_events(other, &[event("{}", None)], None, now)).unwrap();
+                    let refused = store.number_events(None);
+                    assert!(matches!(refused, Err(Error::Internal(_))), "{refused:?}");
+                    store.number_events(Some(other)).unwrap();
+                    assert_eq!(store.read(|tx| tx.events_after(other, 0, 10)).unwrap().len(), 1);
+                    let put_back = format!("INSERT INTO tenant_counters (tenant_id) VALUES ({})", tenant.0);
+                    store.write(|tx| Ok(tx.conn.batch_execute(&put_back)?)).unwrap();
+                    store.number_events(None).unwrap();
+                    let rows = store.read(|tx| tx.events_after(tenant, 0, 10)).unwrap();
+                    assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [1], "the event waited");
+                    continue;
+                }
+            }
             // Nothing of the write stayed: the counters row is back, the events are not there.
             store.write(|tx| tx.append_events(tenant, &[event("{}", None)], None, now)).unwrap();
             assert_eq!(store.read(|tx| tx.events_after(tenant, 0, 10)).unwrap().len(), 1);

@@ -9,6 +9,8 @@ mod connection;
 mod credentials;
 mod directory;
 mod errors;
+#[cfg(test)]
+mod event_numbering_tests;
 mod events;
 mod groups;
 mod member_reads;
@@ -288,6 +290,17 @@ impl Store {
             self.events_committed.notify_one();
         }
         out
+    }
+
+    /// Numbers `tenant`'s (or every tenant's) committed events still waiting for a number
+    /// (`Tx::number_events`): on PostgreSQL, what a reader of the events runs first, so that it
+    /// sees every change committed before it asked. Nothing to do on SQLite, where it queues
+    /// no write.
+    pub fn number_events(&self, tenant: Option<TenantId>) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => Ok(()),
+            Backend::Postgres => self.write(|tx| tx.number_events(tenant)),
+        }
     }
 
     /// Notified after each commit that appended events (in this process only: other replicas

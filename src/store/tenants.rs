@@ -192,6 +192,8 @@ impl Tx<'_> {
     /// Removes retired tenants (and their events) whose every stream has caught up. Returns
     /// how many went.
     pub fn purge_retired_tenants(&mut self) -> Result<usize> {
+        // `tenant.deleted` may still wait for its number, and a tenant goes only after it.
+        self.number_events(None)?;
         let retired: Vec<(i64, i64)> = tenants::table
             .inner_join(tenant_counters::table)
             .filter(tenants::deleted_at.is_not_null())

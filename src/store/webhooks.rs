@@ -443,6 +443,7 @@ mod tests {
                     })
                     .unwrap();
             }
+            store.number_events(None).unwrap();
             let now = t0 + Duration::seconds(10);
             let names = |limit| -> Vec<String> {
                 let due = store.read(|tx| tx.due_webhook_deliveries(now, limit)).unwrap();

@@ -101,6 +101,9 @@ pub fn add(
             Target::Tenant(name) => Some(tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?.id),
             Target::AllTenants => None,
         };
+        // A new stream starts after the tenant's latest event: every event committed before
+        // it must have its number by then, or it would be numbered after and sent.
+        tx.number_events(tenant)?;
         let new = NewEndpoint { id: &id, tenant, url, secret: &secret, event_types: stored.as_deref(), label };
         tx.insert_webhook_endpoint(&new, clock.now())?;
         tx.webhook_endpoint(&id)?.ok_or_else(|| Error::internal("the new endpoint is gone"))
@@ -121,6 +124,7 @@ pub fn list(store: &Store, tenant: Option<&str>) -> Result<Vec<EndpointRow>> {
 
 /// An endpoint with its streams (all tenants', or just `tenant`'s).
 pub fn show(store: &Store, id: &str, tenant: Option<&str>) -> Result<(EndpointRow, Vec<DeliveryRow>)> {
+    store.number_events(None)?;
     store.read(|tx| {
         let endpoint = tx.webhook_endpoint(id)?.ok_or_else(|| no_such_endpoint(id))?;
         let tenant = match tenant {

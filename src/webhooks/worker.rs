@@ -152,6 +152,8 @@ impl Worker {
         let (store, clock, owner) = (self.store.clone(), self.clock.clone(), self.owner.clone());
         let (limit, lease) = (self.settings.concurrency as i64, self.settings.lease);
         blocking(move || {
+            // A stream is due when the tenant's latest numbered event is past it.
+            store.number_events(None)?;
             let now = clock.now();
             let due = store.read(|tx| tx.due_webhook_deliveries(now, limit))?;
             let mut claimed = Vec::new();
