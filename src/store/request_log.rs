@@ -1,6 +1,7 @@
 //! The request log table: batched appends (tenant names resolved once per batch), filtered
 //! newest-first pages, and pruning by age.
 
+use super::connection::AnyConnection;
 use super::schema::{request_log as rl, tenants};
 use super::sql::{self, Piece};
 use super::{TenantId, Tx};
@@ -86,6 +87,41 @@ struct Selected {
     request_id: Option<String>,
 }
 
+/// The whole batch in one statement, one array per column. In chunks of 100 rows a batch of
+/// 2,000-5,000 entries was 20-50 round trips, each waiting twice for a core under 7,000
+/// point reads/s: the median batch took 121-163 ms, as one statement 73-81 ms.
+fn insert_pg(pg: &mut diesel::PgConnection, rows: &[(i64, &LogEntry)]) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+    let text = |f: &dyn Fn(&LogEntry) -> String| rows.iter().map(|(_, e)| f(e)).collect::<Vec<String>>();
+    let optional = |f: &dyn Fn(&LogEntry) -> Option<String>| rows.iter().map(|(_, e)| f(e)).collect::<Vec<_>>();
+    diesel::sql_query(
+        "INSERT INTO request_log (tenant_id, at, id, method, path, filter, patch_summary, client, user_agent, \
+         compat, status, scim_type, latency_us, resource_ids, request_id) \
+         SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind::<Array<BigInt>, _>(rows.iter().map(|(tenant, _)| *tenant).collect::<Vec<i64>>())
+    .bind::<Array<Timestamp>, _>(rows.iter().map(|(_, e)| e.at.naive_utc()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(text(&|e| e.id.clone()))
+    .bind::<Array<Text>, _>(text(&|e| e.method.clone()))
+    .bind::<Array<Text>, _>(text(&|e| e.path.clone()))
+    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.filter.clone()))
+    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.patch_summary.clone()))
+    .bind::<Array<Text>, _>(text(&|e| e.client.to_string()))
+    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.user_agent.clone()))
+    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.compat.clone()))
+    .bind::<Array<Integer>, _>(rows.iter().map(|(_, e)| i32::from(e.status)).collect::<Vec<i32>>())
+    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.scim_type.clone()))
+    .bind::<Array<BigInt>, _>(rows.iter().map(|(_, e)| e.latency_us).collect::<Vec<i64>>())
+    .bind::<Array<Nullable<Text>>, _>(optional(&|e| resource_ids_text(e)))
+    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.request_id.clone()))
+    .execute(pg)
+}
+
+/// The ids a request touched, space-separated with a space at each end (`'% id %'` finds one).
+fn resource_ids_text(e: &LogEntry) -> Option<String> {
+    (!e.resource_ids.is_empty()).then(|| format!(" {} ", e.resource_ids.join(" ")))
+}
+
 impl Tx<'_> {
     /// Appends a batch; entries for tenants that do not exist are dropped. Returns how many
     /// were written.
@@ -101,6 +137,10 @@ impl Tx<'_> {
             .collect();
         let rows: Vec<(i64, &LogEntry)> =
             batch.iter().filter_map(|e| ids.get(&e.tenant_name).map(|&tenant| (tenant, e))).collect();
+        if let AnyConnection::Postgresql(pg) = &mut *self.conn {
+            insert_pg(pg, &rows)?;
+            return Ok(rows.len());
+        }
         // Many rows per INSERT: one statement per entry was one round trip per request on
         // PostgreSQL, and the writer fell behind its queue under a write load. Each statement is
         // prepared once per connection, so chunks come in a few sizes only: 100 rows, then the
@@ -118,7 +158,7 @@ impl Tx<'_> {
             )];
             for (i, (tenant, e)) in chunk.iter().enumerate() {
                 let text = Piece::text_or_null;
-                let resource_ids = (!e.resource_ids.is_empty()).then(|| format!(" {} ", e.resource_ids.join(" ")));
+                let resource_ids = resource_ids_text(e);
                 let values = [
                     Piece::BigInt(*tenant),
                     Piece::Timestamp(e.at.naive_utc()),
@@ -224,9 +264,10 @@ impl Tx<'_> {
 mod tests {
     use super::{LogEntry, LogFilter};
     use crate::store::test_stores::stores;
-    use chrono::{Duration, Utc};
+    use chrono::{Duration, SubsecRound, Utc};
 
-    /// Batches of any size land whole, in the few statement sizes the writer prepares.
+    /// Batches of any size land whole, in the few statement sizes the writer prepares on
+    /// SQLite and as one statement of arrays on PostgreSQL, every field where it belongs.
     #[test]
     fn batches_of_any_size_are_written_whole() {
         let dir = tempfile::tempdir().unwrap();
@@ -235,6 +276,7 @@ mod tests {
             let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
             let start = Utc::now() - Duration::hours(1);
             let mut written = 0;
+            let mut sent = Vec::new();
             for size in [1, 2, 3, 99, 100, 101, 237] {
                 let batch: Vec<LogEntry> = (0..size)
                     .map(|i| LogEntry {
@@ -244,19 +286,20 @@ mod tests {
                         method: "GET".into(),
                         path: format!("/scim/v2/acme/Users/{i}"),
                         filter: (i % 2 == 0).then(|| "userName eq \"x\"".into()),
-                        patch_summary: None,
-                        client: "Okta",
-                        user_agent: Some("Okta SCIM Client 1.0.0".into()),
-                        compat: None,
+                        patch_summary: (i % 2 == 1).then(|| format!("replace active ({i})")),
+                        client: if i % 2 == 0 { "Okta" } else { "Entra ID" },
+                        user_agent: (i % 5 != 0).then(|| "Okta SCIM Client 1.0.0".into()),
+                        compat: (i % 4 == 0).then(|| "okta-filter".into()),
                         status: if i % 3 == 0 { 404 } else { 200 },
-                        scim_type: None,
-                        latency_us: i,
-                        resource_ids: vec![format!("r{size}-{i}")],
-                        request_id: None,
+                        scim_type: (i % 3 == 0).then(|| "noTarget".into()),
+                        latency_us: 1_000 + i,
+                        resource_ids: vec![format!("r{size}-{i}"), "it's".into()],
+                        request_id: (i % 2 == 0).then(|| format!("req-{i}")),
                     })
                     .collect();
                 assert_eq!(store.write(|tx| tx.append_request_log(&batch)).unwrap(), size as usize);
                 written += size;
+                sent.extend(batch);
             }
             let filter = |resource: Option<&str>| LogFilter {
                 status: None,
@@ -269,6 +312,32 @@ mod tests {
             let rows = store.read(|tx| tx.request_log(tenant, &filter(None))).unwrap();
             assert_eq!(rows.len() as i64, written);
             assert_eq!(rows[0].id, "237-236", "newest first");
+            for (row, e) in rows.iter().rev().zip(&sent) {
+                let b = store.backend();
+                let what = (
+                    &row.id,
+                    row.at.trunc_subsecs(6),
+                    &row.method,
+                    &row.path,
+                    &row.filter,
+                    &row.patch_summary,
+                    &row.client,
+                );
+                let sent = (
+                    &e.id,
+                    e.at.trunc_subsecs(6),
+                    &e.method,
+                    &e.path,
+                    &e.filter,
+                    &e.patch_summary,
+                    &e.client.to_string(),
+                );
+                assert_eq!(what, sent, "{b:?}");
+                let how = (&row.user_agent, &row.compat, row.status, &row.scim_type, row.latency_us, &row.resource_ids);
+                let sent = (&e.user_agent, &e.compat, i32::from(e.status), &e.scim_type, e.latency_us, &e.resource_ids);
+                assert_eq!(how, sent, "{b:?}");
+                assert_eq!(row.request_id, e.request_id, "{b:?}");
+            }
             let one = store.read(|tx| tx.request_log(tenant, &filter(Some("r101-100")))).unwrap();
             assert_eq!(one.len(), 1);
         }
