@@ -2,7 +2,7 @@
 //! on PostgreSQL, without a write waiting for the tenant's counters row.
 
 use super::events::NewEvent;
-use super::{test_stores, Backend, TenantId};
+use super::{test_stores, Backend};
 use crate::error::Result;
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
@@ -98,5 +98,5 @@ fn postgres_writes_append_events_while_the_counters_row_is_locked() {
     store.number_events(Some(tenant)).unwrap();
     let rows = store.read(|tx| tx.events_after(tenant, 0, 10)).unwrap();
     assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [1]);
-    assert_eq!(store.read(|tx| tx.tenant_stats(TenantId(tenant.0))).unwrap().latest_event, 1);
+    assert_eq!(store.read(|tx| tx.tenant_stats(tenant)).unwrap().latest_event, 1);
 }
