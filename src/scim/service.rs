@@ -1,6 +1,6 @@
-//! The use cases behind the SCIM endpoints. Each request is one transaction; a write that
-//! loses an optimistic-concurrency race is retried from a fresh read, so concurrent PATCHes
-//! of one resource never lose an update.
+//! The use cases behind the SCIM endpoints. Each request writes in one transaction; a write
+//! that loses an optimistic-concurrency race is retried from a fresh read, so concurrent
+//! PATCHes of one resource never lose an update.
 
 use super::compat::Compat;
 use super::filter;
@@ -38,7 +38,8 @@ pub struct Request<'a> {
     /// `attributes`, `excludedAttributes` and, for lists, filter, sort and paging.
     pub params: &'a QueryParams,
     pub compat: &'a Compat,
-    /// `If-Match` (RFC 7644 §3.14), checked inside the write's transaction.
+    /// `If-Match` (RFC 7644 §3.14), checked against the version the write replaces (which the
+    /// write itself checks is still current).
     pub if_match: Option<&'a str>,
     /// The id of the HTTP request, recorded with the events it causes.
     pub request_id: Option<&'a str>,
@@ -73,7 +74,7 @@ pub struct ScimService {
     pub(super) limits: PageLimits,
 }
 
-fn user_not_found(id: &str) -> Error {
+pub(super) fn user_not_found(id: &str) -> Error {
     Error::NotFound(format!("User {id} not found"))
 }
 
@@ -84,7 +85,7 @@ pub(super) fn note_dropped(c: &Canonical) {
 }
 
 /// `row` if the request's If-Match names its version (RFC 7644 §3.14), else 412.
-fn matching(req: &Request<'_>, row: UserRow) -> Result<UserRow> {
+pub(super) fn matching(req: &Request<'_>, row: UserRow) -> Result<UserRow> {
     if !if_match_allows(req.if_match, &user::etag(row.version)) {
         return Err(Error::PreconditionFailed);
     }

@@ -1,24 +1,19 @@
 //! User writes (RFC 7644 §3.3, §3.5.1, §3.5.2, §3.6): the body is checked and prepared on the
-//! caller's thread, the transaction is queued on the store's writer (`Store::write_async`),
-//! and the answer is rendered back on the caller's thread once the commit is durable.
+//! caller's thread, the write runs in the store (a PUT or PATCH as a plan of the stored user,
+//! `user_change`), and the answer is rendered back on the caller's thread once the commit is
+//! durable.
 
 use super::compat::Rule;
 use super::events;
 use super::patch;
-use super::service::{note_dropped, RequestContext, ScimService};
+use super::service::{note_dropped, Request, RequestContext, ScimService};
 use super::user::{self, RenderedUser};
+use super::user_change::{Changed, UserPlan};
 use crate::auth::secrets::hash_secret;
 use crate::error::{Error, Result};
-use crate::store::{NewUser, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
+use crate::store::{NewUser, PlannedUserWrite, UserRow, MAX_WRITE_ATTEMPTS};
 use serde_json::Value;
 use std::sync::Arc;
-
-/// What one run of a PATCH's write did.
-enum Patched {
-    Done(Vec<UserGroup>, UserRow),
-    /// The result sets this password, and its hash is not known yet; nothing was written.
-    HashFirst(String),
-}
 
 /// Argon2 takes tens of milliseconds: on the blocking pool, never on an async worker or on
 /// the store's one writer.
@@ -76,35 +71,29 @@ impl ScimService {
         let attrs = c.attrs;
         // Okta's push names `active`: then the row to write does not depend on the stored one.
         let write = (!keep_active).then(|| user::derive_write(&self.schema(), &attrs)).transpose()?;
-        let in_tx = projection.clone();
-        let (groups, row) = self
-            .write_for(ctx, move |s, tx, req| {
-                let (current, groups) = s.current_and_groups(tx, req, &id, &in_tx)?;
-                let stored = user::stored_attrs(&current)?;
-                let kept = keep_active.then(|| {
-                    let mut kept = attrs.clone();
-                    if let Some(active) = stored.get("active") {
-                        kept.insert("active".into(), active.clone());
-                    }
-                    kept
-                });
-                let attrs = kept.as_ref().unwrap_or(&attrs);
-                let derived;
-                let write = match &write {
-                    Some(write) => write,
-                    None => {
-                        derived = user::derive_write(&s.schema(), attrs)?;
-                        &derived
-                    }
-                };
-                let was = user::keys_of(&stored)?;
-                let row = tx.update_user(req.scope.tenant, &current, &was, write, password_hash.as_deref(), now)?;
-                let changes = events::user_changed(&id, &stored, attrs, password_hash.is_some());
-                tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
-                s.with_groups_of(tx, req, row, groups, &in_tx)
-            })
-            .await?;
-        self.view(&row, &groups, &req, &projection)
+        let user_id = id.clone();
+        let plan = move |s: &ScimService, _: &Request<'_>, current: &UserRow| -> Result<UserPlan> {
+            let stored = user::stored_attrs(current)?;
+            let kept = keep_active.then(|| {
+                let mut kept = attrs.clone();
+                if let Some(active) = stored.get("active") {
+                    kept.insert("active".into(), active.clone());
+                }
+                kept
+            });
+            let attrs = kept.as_ref().unwrap_or(&attrs);
+            let write = match &write {
+                Some(write) => write.clone(),
+                None => user::derive_write(&s.schema(), attrs)?,
+            };
+            let events = events::user_changed(&user_id, &stored, attrs, password_hash.is_some());
+            let was = user::keys_of(&stored)?;
+            Ok(UserPlan::Write(Box::new(PlannedUserWrite { was, write, password_hash: password_hash.clone(), events })))
+        };
+        match self.change_user(ctx, id.into(), projection.clone(), now, plan).await? {
+            Changed::Done(groups, row) => self.view(&row, &groups, &req, &projection),
+            Changed::HashFirst(_) => Err(Error::internal("a PUT asked for its password's hash")),
+        }
     }
 
     /// RFC 7644 §3.5.2: all operations apply, and the result validates, or nothing changes.
@@ -123,38 +112,30 @@ impl ScimService {
         // runs again with the hash.
         let mut hashed: Option<Arc<(String, String)>> = None;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let (ops, id, known, in_tx) = (ops.clone(), id.clone(), hashed.clone(), projection.clone());
-            let patched = self
-                .write_for(ctx, move |s, tx, req| {
-                    let schema = s.schema();
-                    let (current, groups) = s.current_and_groups(tx, req, &id, &in_tx)?;
-                    let stored = user::stored_attrs(&current)?;
-                    let mut doc = stored.clone();
-                    patch::apply(&schema, &mut doc, &ops, req.compat)?;
-                    let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
-                    let password_hash = match (user::password_of(&c), known.as_deref()) {
-                        (None, _) => None,
-                        (Some(p), Some((q, hash))) if p == q => Some(hash.as_str()),
-                        (Some(p), _) => return Ok(Patched::HashFirst(p.to_string())),
-                    };
-                    let row = if c.attrs == stored && password_hash.is_none() {
-                        // Nothing changed (e.g. an add of what is there): keep the version.
-                        current
-                    } else {
-                        let write = user::derive_write(&schema, &c.attrs)?;
-                        let was = user::keys_of(&stored)?;
-                        let row = tx.update_user(req.scope.tenant, &current, &was, &write, password_hash, now)?;
-                        let changes = events::user_changed(&id, &stored, &c.attrs, password_hash.is_some());
-                        tx.append_events(req.scope.tenant, &changes, req.request_id, now)?;
-                        row
-                    };
-                    let (groups, row) = s.with_groups_of(tx, req, row, groups, &in_tx)?;
-                    Ok(Patched::Done(groups, row))
-                })
-                .await?;
-            match patched {
-                Patched::Done(groups, row) => return self.view(&row, &groups, &req, &projection),
-                Patched::HashFirst(password) => {
+            let (ops, user_id, known) = (ops.clone(), id.clone(), hashed.clone());
+            let plan = move |s: &ScimService, req: &Request<'_>, current: &UserRow| -> Result<UserPlan> {
+                let schema = s.schema();
+                let stored = user::stored_attrs(current)?;
+                let mut doc = stored.clone();
+                patch::apply(&schema, &mut doc, &ops, req.compat)?;
+                let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
+                let password_hash = match (user::password_of(&c), known.as_deref()) {
+                    (None, _) => None,
+                    (Some(p), Some((q, hash))) if p == q => Some(hash.clone()),
+                    (Some(p), _) => return Ok(UserPlan::HashFirst(p.to_string())),
+                };
+                if c.attrs == stored && password_hash.is_none() {
+                    // Nothing changed (e.g. an add of what is there): keep the version.
+                    return Ok(UserPlan::Unchanged);
+                }
+                let write = user::derive_write(&schema, &c.attrs)?;
+                let events = events::user_changed(&user_id, &stored, &c.attrs, password_hash.is_some());
+                let was = user::keys_of(&stored)?;
+                Ok(UserPlan::Write(Box::new(PlannedUserWrite { was, write, password_hash, events })))
+            };
+            match self.change_user(ctx, id.clone(), projection.clone(), now, plan).await? {
+                Changed::Done(groups, row) => return self.view(&row, &groups, &req, &projection),
+                Changed::HashFirst(password) => {
                     let hash = hash_password(password.clone()).await?;
                     hashed = Some(Arc::new((password, hash)));
                 }

@@ -24,6 +24,7 @@ mod sql_run;
 mod tenants;
 #[cfg(test)]
 mod test_stores;
+mod user_change;
 mod user_read;
 mod user_update;
 mod users;
@@ -39,6 +40,7 @@ pub use member_reads::{MemberView, UserGroup};
 pub use members::{MemberKind, MemberRef};
 pub use request_log::{LogEntry, LogFilter, LogRow};
 pub use tenants::{TenantRow, TenantStats};
+pub use user_change::PlannedUserWrite;
 pub use user_read::UserAndGroups;
 pub use users::{ListedUsers, NewUser, UserKeys, UserListQuery, UserRow, UserValueRow, UserWrite};
 pub use webhooks::{DeliveryRow, DueDelivery, EndpointRow, NewEndpoint};

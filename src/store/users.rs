@@ -91,6 +91,11 @@ macro_rules! row_columns {
     };
 }
 
+/// `current` as an update to `w` at `now` leaves it.
+pub(super) fn updated_row(current: &UserRow, w: &UserWrite, now: DateTime<Utc>) -> UserRow {
+    UserRow { data: w.data.clone(), version: current.version + 1, last_modified: now, ..current.clone() }
+}
+
 pub(super) fn from_columns((pk, id, data, version, created_at, last_modified, in_groups): RowColumns) -> UserRow {
     UserRow {
         pk,
@@ -103,7 +108,7 @@ pub(super) fn from_columns((pk, id, data, version, created_at, last_modified, in
     }
 }
 
-fn map_write_error(e: diesel::result::Error, user_name: &str) -> Error {
+pub(super) fn map_write_error(e: diesel::result::Error, user_name: &str) -> Error {
     if is_unique_violation_on(&e, "user_name") {
         Error::Conflict(format!("a user with userName {user_name:?} already exists"))
     } else {
@@ -235,7 +240,7 @@ impl Tx<'_> {
             .execute(self.conn)?;
             self.insert_user_values(tenant, current.pk, &w.keys.values)?;
         }
-        Ok(UserRow { data: w.data.clone(), version, last_modified: now, ..current.clone() })
+        Ok(updated_row(current, w, now))
     }
 
     /// Deletes the user, its index rows (ON DELETE CASCADE) and its group memberships.

@@ -1,0 +1,104 @@
+//! How a PUT or PATCH of a user (RFC 7644 §3.5.1, §3.5.2) reaches the store: a plan made from
+//! the stored user, written only while the user is still at the version it was made from.
+
+use super::projection::Projection;
+use super::service::{matching, user_not_found, Request, RequestContext, ScimService};
+use crate::error::{Error, Result};
+use crate::store::predicate::Predicate;
+use crate::store::{PlannedUserWrite, UserAndGroups, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// What a PUT or PATCH makes of the stored user.
+pub(super) enum UserPlan {
+    /// Nothing to write (a PATCH that adds what is there): the version stays.
+    Unchanged,
+    Write(Box<PlannedUserWrite>),
+    /// A PATCH whose result sets this password, whose hash is not known yet.
+    HashFirst(String),
+}
+
+/// How a PUT or PATCH ended.
+pub(super) enum Changed {
+    Done(Vec<UserGroup>, UserRow),
+    /// Nothing was written: hash this password and run the PATCH again.
+    HashFirst(String),
+}
+
+/// Makes a plan from the user as stored; it is made again whenever the user changed before
+/// the plan was written.
+pub(super) trait Plan: Fn(&ScimService, &Request<'_>, &UserRow) -> Result<UserPlan> + Send + 'static {}
+impl<F: Fn(&ScimService, &Request<'_>, &UserRow) -> Result<UserPlan> + Send + 'static> Plan for F {}
+
+impl ScimService {
+    /// Reads the user `id`, checks `If-Match` against it (RFC 7644 §3.14), and writes what
+    /// `plan` makes of it, answering with the user's groups as well.
+    ///
+    /// On SQLite all of it runs in one transaction on the one writer (`write_for`), whose page
+    /// cache holds the user's pages. On PostgreSQL the user is read by one statement outside
+    /// any transaction and the plan is written by one message that checks the version
+    /// (`Store::write_planned_user`): two round trips instead of four. A user changed in
+    /// between fails the check, and is read and planned again.
+    pub(super) async fn change_user(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        id: Arc<str>,
+        projection: Arc<Projection>,
+        now: DateTime<Utc>,
+        plan: impl Plan,
+    ) -> Result<Changed> {
+        if self.store.plans_user_writes_first() {
+            let (service, ctx) = (self.clone(), ctx.clone());
+            let planned_first = move || service.plan_then_write(&ctx.request(), &id, &projection, now, &plan);
+            return tokio::task::spawn_blocking(planned_first).await.map_err(Error::internal)?;
+        }
+        self.write_for(ctx, move |s, tx, req| {
+            let (current, groups) = s.current_and_groups(tx, req, &id, &projection)?;
+            let row = match plan(s, req, &current)? {
+                UserPlan::Unchanged => current,
+                UserPlan::HashFirst(password) => return Ok(Changed::HashFirst(password)),
+                UserPlan::Write(planned) => {
+                    tx.write_planned_user(req.scope.tenant, &current, &planned, req.request_id, now)?
+                }
+            };
+            let (groups, row) = s.with_groups_of(tx, req, row, groups, &projection)?;
+            Ok(Changed::Done(groups, row))
+        })
+        .await
+    }
+
+    /// `change_user` on PostgreSQL, on a blocking thread.
+    fn plan_then_write(
+        &self,
+        req: &Request<'_>,
+        id: &str,
+        projection: &Projection,
+        now: DateTime<Utc>,
+        plan: &impl Plan,
+    ) -> Result<Changed> {
+        let tenant = req.scope.tenant;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let found = self.store.user_and_groups(tenant, &Predicate::id_is(id), projection.includes("groups"))?;
+            let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
+            let current = matching(req, row)?;
+            let row = match plan(self, req, &current)? {
+                UserPlan::Unchanged => current,
+                UserPlan::HashFirst(password) => return Ok(Changed::HashFirst(password)),
+                UserPlan::Write(planned) => {
+                    match self.store.write_planned_user(tenant, &current, &planned, req.request_id, now) {
+                        Err(Error::WriteConflict) => continue,
+                        written => written?,
+                    }
+                }
+            };
+            // No write of a user changes its groups, so those read with it stand; through
+            // nested groups (`None`) they need a read of their own.
+            let groups = match groups {
+                Some(groups) => groups,
+                None => self.store.read(|tx| self.groups_of(tx, req, &[&row], projection))?,
+            };
+            return Ok(Changed::Done(groups, row));
+        }
+        Err(Error::WriteConflict)
+    }
+}
