@@ -41,14 +41,9 @@ impl ScimService {
         let now = self.clock.now();
         let new = NewUser { id: super::new_resource_id(now), write, password_hash, now };
         // The event is the attributes stored, known before the writer runs.
-        let created = [events::user_created(&new.id, &c.attrs)];
-        let row = self
-            .write_for(ctx, move |_, tx, req| {
-                let row = tx.insert_user(req.scope.tenant, &new)?;
-                tx.append_events(req.scope.tenant, &created, req.request_id, new.now)?;
-                Ok(row)
-            })
-            .await?;
+        let created = vec![events::user_created(&new.id, &c.attrs)];
+        let request_id = req.request_id.map(str::to_string);
+        let row = self.store.insert_user(req.scope.tenant, new, created, request_id).await?;
         self.view(&row, &[], &req, &self.user_projection(&req))
     }
 

@@ -25,6 +25,7 @@ mod tenants;
 #[cfg(test)]
 mod test_stores;
 mod user_change;
+mod user_insert;
 mod user_read;
 mod user_update;
 mod users;

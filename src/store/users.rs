@@ -91,6 +91,21 @@ macro_rules! row_columns {
     };
 }
 
+impl UserRow {
+    /// The row `new` was inserted as, given the key it got.
+    pub(super) fn inserted(pk: i64, new: &NewUser) -> UserRow {
+        UserRow {
+            pk,
+            id: new.id.clone(),
+            data: new.write.data.clone(),
+            version: 1,
+            created_at: new.now,
+            last_modified: new.now,
+            in_groups: false,
+        }
+    }
+}
+
 /// `current` as an update to `w` at `now` leaves it.
 pub(super) fn updated_row(current: &UserRow, w: &UserWrite, now: DateTime<Utc>) -> UserRow {
     UserRow { data: w.data.clone(), version: current.version + 1, last_modified: now, ..current.clone() }
@@ -162,15 +177,7 @@ impl Tx<'_> {
             .map_err(|e| map_write_error(e, &w.user_name))?;
         let pk = pks.first().copied().ok_or_else(|| Error::internal("insert returned no pk"))?;
         self.insert_user_values(tenant, pk, &w.keys.values)?;
-        Ok(UserRow {
-            pk,
-            id: user.id.clone(),
-            data: w.data.clone(),
-            version: 1,
-            created_at: user.now,
-            last_modified: user.now,
-            in_groups: false,
-        })
+        Ok(UserRow::inserted(pk, user))
     }
 
     fn insert_user_values(&mut self, tenant: TenantId, user_pk: i64, values: &[UserValueRow]) -> Result<()> {
