@@ -191,6 +191,28 @@ pub fn on_live<T>(
     }
 }
 
+/// Runs `statement`, a write that is a transaction by itself, on a live PostgreSQL connection
+/// from `pool` (`on_live`), and returns its own result for the caller to interpret. A
+/// connection found dead is replaced and the statement sent again: it must be one whose
+/// second run, should the first have committed before its connection died, fails rather than
+/// applying twice (a version check, a unique key).
+pub fn write_on_live_pg<T>(
+    pool: &Pool,
+    mut statement: impl FnMut(&mut PgConnection) -> QueryResult<T>,
+) -> Result<QueryResult<T>> {
+    use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
+    let (_, result) = on_live(pool, |conn| {
+        let AnyConnection::Postgresql(pg) = conn else {
+            return Ok(Err(diesel::result::Error::QueryBuilderError("a PostgreSQL statement on SQLite".into())));
+        };
+        match statement(pg) {
+            Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => Err(e),
+            other => Ok(other),
+        }
+    })?;
+    Ok(result)
+}
+
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<()> {
     let applied = match conn {
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),

@@ -55,43 +55,11 @@ fn event_values(tenant: TenantId, seq: i64, e: &NewEvent, request_id: Option<&st
 }
 
 /// What one `append_events` call appends.
-pub(super) struct Batch<'a> {
-    pub tenant: TenantId,
-    pub events: &'a [NewEvent],
-    pub request_id: Option<&'a str>,
-    pub now: DateTime<Utc>,
-}
-
-/// The call of `scimd_append_events` that appends `batch`, as literal SQL for a PostgreSQL
-/// message of several statements (`Tx::append_events`, `Store::change_user`).
-pub(super) fn append_sql_pg(&Batch { tenant, events: batch, request_id, now }: &Batch<'_>) -> Result<String> {
-    // One `ARRAY[…]` argument per column, the events in the batch's order.
-    let column = |value: &dyn Fn(&NewEvent) -> Piece| {
-        let mut pieces = vec![Piece::Sql(", ARRAY[".into())];
-        for (i, e) in batch.iter().enumerate() {
-            if i > 0 {
-                pieces.push(Piece::Sql(", ".into()));
-            }
-            pieces.push(value(e));
-        }
-        pieces.push(Piece::Sql("]::text[]".into()));
-        pieces
-    };
-    let mut pieces = vec![
-        Piece::Sql("SELECT scimd_append_events(".into()),
-        Piece::BigInt(tenant.0),
-        Piece::Sql(", ".into()),
-        Piece::Timestamp(now.naive_utc()),
-        Piece::Sql(", ".into()),
-        Piece::text_or_null(request_id),
-    ];
-    pieces.extend(column(&|_| Piece::Text(uuid::Uuid::new_v4().to_string())));
-    pieces.extend(column(&|e| Piece::Text(e.event_type.to_string())));
-    pieces.extend(column(&|e| Piece::text_or_null(e.resource_type)));
-    pieces.extend(column(&|e| Piece::text_or_null(e.resource_id.as_deref())));
-    pieces.extend(column(&|e| Piece::Text(e.data.clone())));
-    pieces.push(Piece::Sql(")".into()));
-    Ok(sql_run::literal_text_pg(&pieces)?)
+struct Batch<'a> {
+    tenant: TenantId,
+    events: &'a [NewEvent],
+    request_id: Option<&'a str>,
+    now: DateTime<Utc>,
 }
 
 type Columns = (i64, String, String, Option<String>, Option<String>, NaiveDateTime, Option<String>, String);
@@ -125,8 +93,34 @@ impl Tx<'_> {
     /// simple protocol binds nothing, so the arguments are literals; the function's statements
     /// are planned once per connection, where the append as literal SQL was parsed and planned
     /// on every write (65-75 us of PostgreSQL's CPU per write, measured with pgbench).
-    fn append_events_pg(&mut self, batch: &Batch<'_>) -> Result<()> {
-        let sql = append_sql_pg(batch)?;
+    fn append_events_pg(&mut self, &Batch { tenant, events: batch, request_id, now }: &Batch<'_>) -> Result<()> {
+        // One `ARRAY[…]` argument per column, the events in the batch's order.
+        let column = |value: &dyn Fn(&NewEvent) -> Piece| {
+            let mut pieces = vec![Piece::Sql(", ARRAY[".into())];
+            for (i, e) in batch.iter().enumerate() {
+                if i > 0 {
+                    pieces.push(Piece::Sql(", ".into()));
+                }
+                pieces.push(value(e));
+            }
+            pieces.push(Piece::Sql("]::text[]".into()));
+            pieces
+        };
+        let mut pieces = vec![
+            Piece::Sql("SELECT scimd_append_events(".into()),
+            Piece::BigInt(tenant.0),
+            Piece::Sql(", ".into()),
+            Piece::Timestamp(now.naive_utc()),
+            Piece::Sql(", ".into()),
+            Piece::text_or_null(request_id),
+        ];
+        pieces.extend(column(&|_| Piece::Text(uuid::Uuid::new_v4().to_string())));
+        pieces.extend(column(&|e| Piece::Text(e.event_type.to_string())));
+        pieces.extend(column(&|e| Piece::text_or_null(e.resource_type)));
+        pieces.extend(column(&|e| Piece::text_or_null(e.resource_id.as_deref())));
+        pieces.extend(column(&|e| Piece::Text(e.data.clone())));
+        pieces.push(Piece::Sql(")".into()));
+        let sql = sql_run::literal_text_pg(&pieces)?;
         match &mut self.at_commit {
             Some(earlier) => {
                 earlier.push_str("; ");

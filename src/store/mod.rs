@@ -24,6 +24,7 @@ mod sql_run;
 mod tenants;
 #[cfg(test)]
 mod test_stores;
+mod user_args_pg;
 mod user_change;
 mod user_insert;
 mod user_read;

@@ -1,18 +1,18 @@
 //! A user's PUT or PATCH worked out from a version of the user read before the write: written
-//! with its events only while the user is still at that version. On PostgreSQL the whole
-//! write is one message, so a PUT costs two round trips (the read, the write) instead of four
-//! (BEGIN, the read, the UPDATE, the events with the COMMIT).
+//! with its events only while the user is still at that version. On PostgreSQL the write is one
+//! statement, `scimd_update_user` (migration 000015), so a PUT costs two round trips (the read,
+//! the write) instead of four (BEGIN, the read, the UPDATE, the events with the COMMIT).
 
-use super::connection;
-use super::events::{append_sql_pg, Batch};
-use super::sql::Piece;
-use super::sql_run::literal_text_pg;
+use super::connection::write_on_live_pg;
+use super::user_args_pg::{bind_all, EventArrays, ValueArrays};
 use super::users::map_write_error;
 use super::{Backend, NewEvent, Store, TenantId, Tx, UserKeys, UserRow, UserWrite};
 use crate::error::Result;
-use chrono::{DateTime, Utc};
-use diesel::connection::SimpleConnection;
-use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
 /// A user's new state and the events that describe the change, worked out from one version.
 #[derive(Debug, Clone)]
@@ -52,10 +52,9 @@ impl Store {
         self.backend == Backend::Postgres
     }
 
-    /// `Tx::write_planned_user` as one write of its own. On PostgreSQL its statements go in
-    /// one message, which PostgreSQL runs as one implicit transaction: the user's UPDATE (a
-    /// function that fails with SQLSTATE 40001 when the version moved on, rolling the message
-    /// back), the user's index rows if they changed, and the event append.
+    /// `Tx::write_planned_user` as one write of its own. On PostgreSQL it is one statement, a
+    /// transaction by itself, whose function fails with SQLSTATE 40001 (`WriteConflict`) when
+    /// the version moved on.
     pub fn write_planned_user(
         &self,
         tenant: TenantId,
@@ -67,15 +66,20 @@ impl Store {
         if self.backend == Backend::Sqlite {
             return self.write(|tx| tx.write_planned_user(tenant, current, planned, request_id, now));
         }
-        let message = message_pg(tenant, current, planned, request_id, now)?;
-        // `on_live` sends it again on another connection if this one turns out dead. Should
-        // the first have committed before its connection died, the second fails its version
-        // check instead of applying the change twice.
-        let (_, sent) = connection::on_live(&self.write, |conn| match conn.batch_execute(&message) {
-            Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => Err(e),
-            other => Ok(other),
-        })?;
-        sent.map_err(|e| map_write_error(e, &planned.write.user_name))?;
+        let statement = UpdateUser {
+            tenant: tenant.get(),
+            current,
+            version: current.version + 1,
+            now: now.naive_utc(),
+            planned,
+            values_changed: planned.was.values != planned.write.keys.values,
+            values: ValueArrays::new(&planned.write.keys.values),
+            events: EventArrays::new(&planned.events, request_id),
+        };
+        // Sent again if its connection was dead: should the first have committed, the second
+        // fails its version check instead of applying the change twice.
+        let updated = write_on_live_pg(&self.write, |pg| statement.clone().execute(pg))?;
+        updated.map_err(|e| map_write_error(e, &planned.write.user_name))?;
         if !planned.events.is_empty() {
             self.events_committed.notify_one();
         }
@@ -83,80 +87,53 @@ impl Store {
     }
 }
 
-/// The statements of `Store::write_planned_user` on PostgreSQL, with their values as literals
-/// (the simple protocol binds nothing).
-fn message_pg(
-    tenant: TenantId,
-    current: &UserRow,
-    planned: &PlannedUserWrite,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<String> {
-    let PlannedUserWrite { was, write, password_hash, events } = planned;
-    let k = &write.keys;
-    let nullable_bool = |b: Option<bool>| b.map_or(Piece::Sql("NULL::boolean".into()), Piece::Bool);
-    let comma = || Piece::Sql(", ".into());
-    let mut pieces = vec![
-        Piece::Sql("SELECT scimd_update_user(".into()),
-        Piece::BigInt(tenant.get()),
-        comma(),
-        Piece::BigInt(current.pk),
-        comma(),
-        Piece::BigInt(current.version),
-        comma(),
-        Piece::BigInt(current.version + 1),
-        comma(),
-        Piece::Timestamp(now.naive_utc()),
-        comma(),
-        Piece::Text(write.user_name.clone()),
-        comma(),
-        Piece::Text(k.user_name_norm.clone()),
-        comma(),
-        Piece::text_or_null(k.external_id.as_deref()),
-        comma(),
-        Piece::text_or_null(k.display_name_norm.as_deref()),
-        comma(),
-        nullable_bool(k.active),
-        comma(),
-        Piece::Text(write.data.clone()),
-        comma(),
-        Piece::Text(write.data_norm.clone()),
-        comma(),
-        Piece::text_or_null(password_hash.as_deref()),
-        Piece::Sql(")".into()),
-    ];
-    if was.values != k.values {
-        pieces.push(Piece::Sql("; DELETE FROM user_values WHERE tenant_id = ".into()));
-        pieces.push(Piece::BigInt(tenant.get()));
-        pieces.push(Piece::Sql(" AND user_pk = ".into()));
-        pieces.push(Piece::BigInt(current.pk));
-        if !k.values.is_empty() {
-            pieces.push(Piece::Sql(
-                "; INSERT INTO user_values (tenant_id, user_pk, attr, position, value_norm, type_norm, is_primary) \
-                 VALUES "
-                    .into(),
-            ));
-            for (i, v) in k.values.iter().enumerate() {
-                let row = [
-                    Piece::BigInt(tenant.get()),
-                    Piece::BigInt(current.pk),
-                    Piece::Text(v.attr.to_string()),
-                    Piece::BigInt(i64::from(v.position)),
-                    Piece::text_or_null(v.value_norm.as_deref()),
-                    Piece::text_or_null(v.type_norm.as_deref()),
-                    nullable_bool(v.is_primary),
-                ];
-                super::sql::push_row(&mut pieces, i == 0, row);
-            }
-        }
-    }
-    let mut message = literal_text_pg(&pieces)?;
-    if !events.is_empty() {
-        message.push_str("; ");
-        message.push_str(&append_sql_pg(&Batch { tenant, events, request_id, now })?);
-    }
-    Ok(message)
+/// `SELECT scimd_update_user(…)` with every value bound: one statement text for every change.
+#[derive(Clone)]
+struct UpdateUser<'a> {
+    tenant: i64,
+    current: &'a UserRow,
+    version: i64,
+    now: NaiveDateTime,
+    planned: &'a PlannedUserWrite,
+    values_changed: bool,
+    values: ValueArrays,
+    events: EventArrays<'a>,
 }
+
+impl QueryId for UpdateUser<'_> {
+    type QueryId = ();
+    // Cached by its text, which never changes.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for UpdateUser<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let (w, k) = (&self.planned.write, &self.planned.write.keys);
+        out.push_sql("SELECT scimd_update_user(");
+        bind_all!(out;
+            BigInt => &self.tenant,
+            BigInt => &self.current.pk,
+            BigInt => &self.current.version,
+            BigInt => &self.version,
+            Timestamp => &self.now,
+            Text => &w.user_name,
+            Text => &k.user_name_norm,
+            Nullable<Text> => &k.external_id,
+            Nullable<Text> => &k.display_name_norm,
+            Nullable<Bool> => &k.active,
+            Text => &w.data,
+            Text => &w.data_norm,
+            Nullable<Text> => &self.planned.password_hash,
+            Bool => &self.values_changed,
+        );
+        self.values.bind(&mut out)?;
+        self.events.bind(&mut out)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<PgConnection> for UpdateUser<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -168,7 +145,7 @@ mod tests {
     use chrono::Utc;
     use diesel::prelude::*;
 
-    /// A user write whose strings need quoting in a literal, with one indexed email.
+    /// A user write with strings a SQL literal would have to escape, and one indexed email.
     fn user_write(user_name: &str, email: &str) -> UserWrite {
         UserWrite {
             user_name: user_name.into(),

@@ -2,15 +2,15 @@
 //! one statement, `scimd_insert_user` (migration 000016), prepared once per connection: one
 //! round trip where a POST took five.
 
-use super::connection::{self, AnyConnection};
+use super::connection::write_on_live_pg;
+use super::user_args_pg::{bind_all, EventArrays, ValueArrays};
 use super::users::map_write_error;
 use super::{Backend, NewEvent, NewUser, Store, TenantId, UserRow};
 use crate::error::{Error, Result};
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
-use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
 impl Store {
@@ -44,17 +44,17 @@ impl Store {
         events: &[NewEvent],
         request_id: Option<&str>,
     ) -> Result<UserRow> {
-        let statement = InsertUser::new(tenant, new, events, request_id);
-        // Sent again on another connection if this one turns out dead (`on_live`). Should the
-        // first have committed before its connection died, the second fails on the user's
-        // unique id: a 409 for a user that exists, as the client's own retry would get.
-        let (_, inserted) = connection::on_live(&self.write, |conn| {
-            let AnyConnection::Postgresql(pg) = conn else { unreachable!("a PostgreSQL pool") };
-            match statement.clone().get_result::<i64>(pg) {
-                Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => Err(e),
-                other => Ok(other),
-            }
-        })?;
+        let statement = InsertUser {
+            tenant: tenant.get(),
+            new,
+            now: new.now.naive_utc(),
+            values: ValueArrays::new(&new.write.keys.values),
+            events: EventArrays::new(events, request_id),
+        };
+        // Sent again if its connection was dead: should the first have committed, the second
+        // fails on the user's unique id, a 409 for a user that exists, as the client's own
+        // retry would get.
+        let inserted = write_on_live_pg(&self.write, |pg| statement.clone().get_result::<i64>(pg))?;
         let pk = inserted.map_err(|e| map_write_error(e, &new.write.user_name))?;
         if !events.is_empty() {
             self.events_committed.notify_one();
@@ -69,39 +69,8 @@ struct InsertUser<'a> {
     tenant: i64,
     new: &'a NewUser,
     now: NaiveDateTime,
-    value_attrs: Vec<String>,
-    value_positions: Vec<i32>,
-    value_norms: Vec<Option<String>>,
-    value_types: Vec<Option<String>>,
-    value_primaries: Vec<Option<bool>>,
-    request_id: Option<&'a str>,
-    event_ids: Vec<String>,
-    event_types: Vec<String>,
-    event_resource_types: Vec<Option<String>>,
-    event_resource_ids: Vec<Option<String>>,
-    event_data: Vec<String>,
-}
-
-impl<'a> InsertUser<'a> {
-    fn new(tenant: TenantId, new: &'a NewUser, events: &[NewEvent], request_id: Option<&'a str>) -> Self {
-        let values = &new.write.keys.values;
-        InsertUser {
-            tenant: tenant.get(),
-            new,
-            now: new.now.naive_utc(),
-            value_attrs: values.iter().map(|v| v.attr.to_string()).collect(),
-            value_positions: values.iter().map(|v| v.position).collect(),
-            value_norms: values.iter().map(|v| v.value_norm.clone()).collect(),
-            value_types: values.iter().map(|v| v.type_norm.clone()).collect(),
-            value_primaries: values.iter().map(|v| v.is_primary).collect(),
-            request_id,
-            event_ids: events.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect(),
-            event_types: events.iter().map(|e| e.event_type.to_string()).collect(),
-            event_resource_types: events.iter().map(|e| e.resource_type.map(str::to_string)).collect(),
-            event_resource_ids: events.iter().map(|e| e.resource_id.clone()).collect(),
-            event_data: events.iter().map(|e| e.data.clone()).collect(),
-        }
-    }
+    values: ValueArrays,
+    events: EventArrays<'a>,
 }
 
 impl QueryId for InsertUser<'_> {
@@ -112,19 +81,6 @@ impl QueryId for InsertUser<'_> {
 
 impl Query for InsertUser<'_> {
     type SqlType = BigInt;
-}
-
-/// Binds each value after the one before, separated by commas.
-macro_rules! bind_all {
-    ($out:ident; $($sql_type:ty => $value:expr),+ $(,)?) => {{
-        let mut first = true;
-        $(
-            if !std::mem::take(&mut first) {
-                $out.push_sql(", ");
-            }
-            $out.push_bind_param::<$sql_type, _>($value)?;
-        )+
-    }};
 }
 
 impl QueryFragment<Pg> for InsertUser<'_> {
@@ -143,18 +99,9 @@ impl QueryFragment<Pg> for InsertUser<'_> {
             Text => &w.data_norm,
             Nullable<Text> => &new.password_hash,
             Timestamp => &self.now,
-            Array<Text> => &self.value_attrs,
-            Array<Integer> => &self.value_positions,
-            Array<Nullable<Text>> => &self.value_norms,
-            Array<Nullable<Text>> => &self.value_types,
-            Array<Nullable<Bool>> => &self.value_primaries,
-            Nullable<Text> => &self.request_id,
-            Array<Text> => &self.event_ids,
-            Array<Text> => &self.event_types,
-            Array<Nullable<Text>> => &self.event_resource_types,
-            Array<Nullable<Text>> => &self.event_resource_ids,
-            Array<Text> => &self.event_data,
         );
+        self.values.bind(&mut out)?;
+        self.events.bind(&mut out)?;
         out.push_sql(")");
         Ok(())
     }
