@@ -165,9 +165,9 @@ pub fn begun(pool: &Pool, begin: impl FnMut(&mut AnyConnection) -> QueryResult<(
 /// Runs `first` (a BEGIN, or a statement that is a read by itself) on a connection from `pool`
 /// and returns both. A connection whose server side is gone (PostgreSQL restarted, a proxy's
 /// idle timeout, a terminated backend) fails it: the connection is marked broken, so the pool
-/// drops it, and the next one is tried. `first` changed nothing, so trying again cannot apply
-/// anything twice. After as many failures as the pool holds connections, the last error is
-/// returned.
+/// drops it, and the next one is tried: `first` must be safe to send again (it changes nothing,
+/// or its second run fails: `write_on_live_pg`). After as many failures as the pool holds
+/// connections, the last error is returned.
 pub fn on_live<T>(
     pool: &Pool,
     mut first: impl FnMut(&mut AnyConnection) -> QueryResult<T>,
@@ -195,7 +195,7 @@ pub fn on_live<T>(
 /// from `pool` (`on_live`), and returns its own result for the caller to interpret. A
 /// connection found dead is replaced and the statement sent again: it must be one whose
 /// second run, should the first have committed before its connection died, fails rather than
-/// applying twice (a version check, a unique key).
+/// writing the same thing twice (a version check, a unique key).
 pub fn write_on_live_pg<T>(
     pool: &Pool,
     mut statement: impl FnMut(&mut PgConnection) -> QueryResult<T>,

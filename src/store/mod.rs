@@ -397,5 +397,28 @@ mod tests {
         terminate(&admin_url, &[fresh]);
         assert!(store.user_and_groups(TenantId(1), &predicate::Predicate::id_is("nobody"), true).unwrap().is_none());
         assert_ne!(store.read(backend_pid).unwrap(), fresh);
+
+        // A user's write statements (`write_on_live_pg`), with every pooled connection dead.
+        let now = chrono::Utc::now();
+        let tenant = store.write(|tx| tx.create_tenant("acme", now)).unwrap().id;
+        let kill_pool = || {
+            let both = store.read(|outer| Ok((backend_pid(outer)?, store.read(backend_pid)?))).unwrap();
+            terminate(&admin_url, &[both.0, both.1]);
+        };
+        let keys = UserKeys {
+            user_name_norm: "a".into(),
+            external_id: None,
+            display_name_norm: None,
+            active: Some(true),
+            values: Vec::new(),
+        };
+        let write = UserWrite { user_name: "a".into(), keys, data: "{}".into(), data_norm: "{}".into() };
+        let new = NewUser { id: "u1".into(), write: write.clone(), password_hash: None, now };
+        kill_pool();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let row = runtime.block_on(store.insert_user(tenant, new, Vec::new(), None)).unwrap();
+        kill_pool();
+        let planned = PlannedUserWrite { was: write.keys.clone(), write, password_hash: None, events: Vec::new() };
+        assert_eq!(store.write_planned_user(tenant, &row, &planned, None, now).unwrap().version, 2);
     }
 }

@@ -76,8 +76,9 @@ impl Store {
             values: ValueArrays::new(&planned.write.keys.values),
             events: EventArrays::new(&planned.events, request_id),
         };
-        // Sent again if its connection was dead: should the first have committed, the second
-        // fails its version check instead of applying the change twice.
+        // Sent again if its connection was dead. Should the first have committed, the second
+        // fails its version check (nothing written twice); the caller then applies the request
+        // to the user as it now is, as the client's own retry would.
         let updated = write_on_live_pg(&self.write, |pg| statement.clone().execute(pg))?;
         updated.map_err(|e| map_write_error(e, &planned.write.user_name))?;
         if !planned.events.is_empty() {
