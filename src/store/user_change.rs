@@ -7,10 +7,10 @@ use super::connection::write_on_live_pg;
 use super::user_args_pg::{bind_all, EventArrays, ValueArrays};
 use super::users::map_write_error;
 use super::{Backend, NewEvent, Store, TenantId, Tx, UserKeys, UserRow, UserWrite};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
@@ -53,8 +53,8 @@ impl Store {
     }
 
     /// `Tx::write_planned_user` as one write of its own. On PostgreSQL it is one statement, a
-    /// transaction by itself, whose function fails with SQLSTATE 40001 (`WriteConflict`) when
-    /// the version moved on.
+    /// transaction by itself, whose function writes nothing and answers false
+    /// (`WriteConflict`) when the version moved on.
     pub fn write_planned_user(
         &self,
         tenant: TenantId,
@@ -79,8 +79,10 @@ impl Store {
         // Sent again if its connection was dead. Should the first have committed, the second
         // fails its version check (nothing written twice); the caller then applies the request
         // to the user as it now is, as the client's own retry would.
-        let updated = write_on_live_pg(&self.write, |pg| statement.clone().execute(pg))?;
-        updated.map_err(|e| map_write_error(e, &planned.write.user_name))?;
+        let updated = write_on_live_pg(&self.write, |pg| statement.clone().get_result::<bool>(pg))?;
+        if !updated.map_err(|e| map_write_error(e, &planned.write.user_name))? {
+            return Err(Error::WriteConflict);
+        }
         if !planned.events.is_empty() {
             self.events_committed.notify_one();
         }
@@ -105,6 +107,10 @@ impl QueryId for UpdateUser<'_> {
     type QueryId = ();
     // Cached by its text, which never changes.
     const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for UpdateUser<'_> {
+    type SqlType = Bool;
 }
 
 impl QueryFragment<Pg> for UpdateUser<'_> {

@@ -1,9 +1,10 @@
 -- A user's PUT or PATCH on PostgreSQL is one statement, `SELECT scimd_update_user(…)`, run as
 -- its own transaction (`store::user_change`): the UPDATE, the user's index rows if they
--- changed, and the event append. A user no longer at the version the change was worked out
--- from is an error, SQLSTATE 40001, which rolls it all back and tells scimd to read the user
--- again and retry. It was four round trips (BEGIN, the read, the UPDATE, the append with the
--- COMMIT); the read is now the only other one.
+-- changed, and the event append. It returns FALSE, having written nothing, when the user is
+-- no longer at the version the change was worked out from, and scimd reads the user again and
+-- retries (a race that is part of the protocol, so not an error in PostgreSQL's log). It was
+-- four round trips (BEGIN, the read, the UPDATE, the append with the COMMIT); the read is now
+-- the only other one.
 --
 -- Every column is set, whether it changed or not: a row version is a new entry in every index
 -- unless the update is HOT, and HOT compares the values, not the SET list.
@@ -37,7 +38,7 @@ CREATE FUNCTION scimd_update_user(
     p_event_resource_types TEXT[],
     p_event_resource_ids TEXT[],
     p_event_data TEXT[]
-) RETURNS VOID LANGUAGE plpgsql AS $$
+) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE users SET
         user_name = p_user_name,
@@ -52,8 +53,7 @@ BEGIN
         password_hash = COALESCE(p_password_hash, password_hash)
     WHERE tenant_id = p_tenant AND pk = p_pk AND version = p_expected_version;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'user % of tenant % is no longer at version %', p_pk, p_tenant, p_expected_version
-            USING ERRCODE = 'serialization_failure';
+        RETURN FALSE;
     END IF;
     IF p_values_changed THEN
         DELETE FROM user_values WHERE tenant_id = p_tenant AND user_pk = p_pk;
@@ -66,5 +66,6 @@ BEGIN
         PERFORM scimd_append_events(p_tenant, p_last_modified, p_request_id, p_event_ids, p_event_types,
                                     p_event_resource_types, p_event_resource_ids, p_event_data);
     END IF;
+    RETURN TRUE;
 END
 $$;
