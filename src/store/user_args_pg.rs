@@ -1,7 +1,7 @@
 //! What PostgreSQL's user write functions (`scimd_insert_user`, `scimd_update_user`) take
 //! besides the user's columns: its index rows and its events, one bound array per column.
 
-use super::{NewEvent, UserValueRow};
+use super::{NewEvent, UserValueRow, UserWrite};
 use diesel::pg::Pg;
 use diesel::query_builder::AstPass;
 use diesel::sql_types::{Array, Bool, Integer, Nullable, Text};
@@ -20,6 +20,46 @@ macro_rules! bind_all {
     }};
 }
 pub(super) use bind_all;
+
+/// What a statement of this kind needs besides its `QueryFragment<Pg>`: run on a PostgreSQL
+/// connection, answering one `$sql_type`, and prepared once per connection, cached by its
+/// text (which never changes: every value is bound).
+macro_rules! pg_statement {
+    ($name:ident, $sql_type:ty) => {
+        impl diesel::query_builder::QueryId for $name<'_> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+
+        impl diesel::query_builder::Query for $name<'_> {
+            type SqlType = $sql_type;
+        }
+
+        impl diesel::RunQueryDsl<diesel::PgConnection> for $name<'_> {}
+    };
+}
+pub(super) use pg_statement;
+
+/// `, user name, its normalised form, externalId, displayName normalised, active, data, data
+/// normalised, password hash`: the user's own columns, in the order both functions take them.
+pub(super) fn bind_user_columns<'b>(
+    out: &mut AstPass<'_, 'b, Pg>,
+    w: &'b UserWrite,
+    password_hash: &'b Option<String>,
+) -> QueryResult<()> {
+    out.push_sql(", ");
+    bind_all!(out;
+        Text => &w.user_name,
+        Text => &w.keys.user_name_norm,
+        Nullable<Text> => &w.keys.external_id,
+        Nullable<Text> => &w.keys.display_name_norm,
+        Nullable<Bool> => &w.keys.active,
+        Text => &w.data,
+        Text => &w.data_norm,
+        Nullable<Text> => password_hash,
+    );
+    Ok(())
+}
 
 /// A user's index rows (`user_values`), column by column.
 #[derive(Clone)]

@@ -4,15 +4,15 @@
 //! the write) instead of four (BEGIN, the read, the UPDATE, the events with the COMMIT).
 
 use super::connection::write_on_live_pg;
-use super::user_args_pg::{bind_all, EventArrays, ValueArrays};
+use super::user_args_pg::{bind_all, bind_user_columns, pg_statement, EventArrays, ValueArrays};
 use super::users::map_write_error;
 use super::{Backend, NewEvent, Store, TenantId, Tx, UserKeys, UserRow, UserWrite};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
-use diesel::{PgConnection, QueryResult, RunQueryDsl};
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{BigInt, Bool, Timestamp};
+use diesel::{QueryResult, RunQueryDsl};
 
 /// A user's new state and the events that describe the change, worked out from one version.
 #[derive(Debug, Clone)]
@@ -103,19 +103,10 @@ struct UpdateUser<'a> {
     events: EventArrays<'a>,
 }
 
-impl QueryId for UpdateUser<'_> {
-    type QueryId = ();
-    // Cached by its text, which never changes.
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for UpdateUser<'_> {
-    type SqlType = Bool;
-}
+pg_statement!(UpdateUser, Bool);
 
 impl QueryFragment<Pg> for UpdateUser<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let (w, k) = (&self.planned.write, &self.planned.write.keys);
         out.push_sql("SELECT scimd_update_user(");
         bind_all!(out;
             BigInt => &self.tenant,
@@ -123,24 +114,16 @@ impl QueryFragment<Pg> for UpdateUser<'_> {
             BigInt => &self.current.version,
             BigInt => &self.version,
             Timestamp => &self.now,
-            Text => &w.user_name,
-            Text => &k.user_name_norm,
-            Nullable<Text> => &k.external_id,
-            Nullable<Text> => &k.display_name_norm,
-            Nullable<Bool> => &k.active,
-            Text => &w.data,
-            Text => &w.data_norm,
-            Nullable<Text> => &self.planned.password_hash,
-            Bool => &self.values_changed,
         );
+        bind_user_columns(&mut out, &self.planned.write, &self.planned.password_hash)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bool, _>(&self.values_changed)?;
         self.values.bind(&mut out)?;
         self.events.bind(&mut out)?;
         out.push_sql(")");
         Ok(())
     }
 }
-
-impl RunQueryDsl<PgConnection> for UpdateUser<'_> {}
 
 #[cfg(test)]
 mod tests {

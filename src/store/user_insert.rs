@@ -3,15 +3,15 @@
 //! round trip where a POST took five.
 
 use super::connection::write_on_live_pg;
-use super::user_args_pg::{bind_all, EventArrays, ValueArrays};
+use super::user_args_pg::{bind_all, bind_user_columns, pg_statement, EventArrays, ValueArrays};
 use super::users::map_write_error;
 use super::{Backend, NewEvent, NewUser, Store, TenantId, UserRow};
 use crate::error::{Error, Result};
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
-use diesel::{PgConnection, QueryResult, RunQueryDsl};
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::{QueryResult, RunQueryDsl};
 
 impl Store {
     /// Inserts `new` and appends `events` (RFC 7644 §3.3), as one write that returns once it
@@ -73,41 +73,24 @@ struct InsertUser<'a> {
     events: EventArrays<'a>,
 }
 
-impl QueryId for InsertUser<'_> {
-    type QueryId = ();
-    // Cached by its text, which never changes.
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for InsertUser<'_> {
-    type SqlType = BigInt;
-}
+pg_statement!(InsertUser, BigInt);
 
 impl QueryFragment<Pg> for InsertUser<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let (new, w) = (self.new, &self.new.write);
         out.push_sql("SELECT scimd_insert_user(");
         bind_all!(out;
             BigInt => &self.tenant,
-            Text => &new.id,
-            Text => &w.user_name,
-            Text => &w.keys.user_name_norm,
-            Nullable<Text> => &w.keys.external_id,
-            Nullable<Text> => &w.keys.display_name_norm,
-            Nullable<Bool> => &w.keys.active,
-            Text => &w.data,
-            Text => &w.data_norm,
-            Nullable<Text> => &new.password_hash,
-            Timestamp => &self.now,
+            Text => &self.new.id,
         );
+        bind_user_columns(&mut out, &self.new.write, &self.new.password_hash)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
         self.values.bind(&mut out)?;
         self.events.bind(&mut out)?;
         out.push_sql(")");
         Ok(())
     }
 }
-
-impl RunQueryDsl<PgConnection> for InsertUser<'_> {}
 
 #[cfg(test)]
 mod tests {
