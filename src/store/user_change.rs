@@ -66,14 +66,16 @@ impl Store {
         if self.backend == Backend::Sqlite {
             return self.write(|tx| tx.write_planned_user(tenant, current, planned, request_id, now));
         }
+        let values_changed = planned.was.values != planned.write.keys.values;
         let statement = UpdateUser {
             tenant: tenant.get(),
             current,
             version: current.version + 1,
             now: now.naive_utc(),
             planned,
-            values_changed: planned.was.values != planned.write.keys.values,
-            values: ValueArrays::new(&planned.write.keys.values),
+            values_changed,
+            // Sent only to be written: most writes leave them as they were.
+            values: ValueArrays::new(if values_changed { &planned.write.keys.values } else { &[] }),
             events: EventArrays::new(&planned.events, request_id),
         };
         // Sent again if its connection was dead. Should the first have committed, the second
