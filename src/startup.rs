@@ -122,7 +122,7 @@ impl Application {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(http::scim_error_fallback))
                 .wrap(NormalizePath::trim())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<http::span::RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(http::configure)
         });

@@ -8,6 +8,7 @@ mod discovery;
 pub mod error;
 mod extract;
 mod groups;
+pub mod span;
 mod users;
 
 use crate::auth::Authenticator;
