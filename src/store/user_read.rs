@@ -35,7 +35,7 @@ struct Found {
     last_modified: NaiveDateTime,
     #[diesel(sql_type = Bool)]
     in_groups: bool,
-    /// `[[id, displayName], …]` ordered by group, or NULL when no groups were read.
+    /// `[[group pk, id, displayName], …]`, or NULL when no groups were read.
     #[diesel(sql_type = Nullable<Text>)]
     groups: Option<String>,
     #[diesel(sql_type = Bool)]
@@ -59,18 +59,7 @@ pub(super) fn user_and_groups(
     let groups = match (&found.groups, found.nested) {
         (_, true) => None,
         (None, false) => Some(Vec::new()),
-        (Some(text), false) => {
-            let pairs: Vec<(String, String)> = serde_json::from_str(text).map_err(|e| {
-                diesel::result::Error::DeserializationError(format!("a user's groups as JSON: {e}").into())
-            })?;
-            let user_pk = found.pk;
-            Some(
-                pairs
-                    .into_iter()
-                    .map(|(group_id, display)| UserGroup { user_pk, group_id, display, direct: true })
-                    .collect(),
-            )
-        }
+        (Some(text), false) => Some(direct_groups(found.pk, text)?),
     };
     let row = users::from_columns((
         found.pk,
@@ -82,6 +71,18 @@ pub(super) fn user_and_groups(
         found.in_groups,
     ));
     Ok(Some(UserAndGroups { row, groups }))
+}
+
+/// The user's direct groups from the statement's `[[group pk, id, displayName], …]`, in the
+/// order of the groups' keys (the order the recursive read lists them in).
+fn direct_groups(user_pk: i64, text: &str) -> QueryResult<Vec<UserGroup>> {
+    let mut groups: Vec<(i64, String, String)> = serde_json::from_str(text)
+        .map_err(|e| diesel::result::Error::DeserializationError(format!("a user's groups as JSON: {e}").into()))?;
+    groups.sort_unstable_by_key(|&(group_pk, ..)| group_pk);
+    Ok(groups
+        .into_iter()
+        .map(|(_, group_id, display)| UserGroup { user_pk, group_id, display, direct: true })
+        .collect())
 }
 
 impl super::Tx<'_> {
@@ -105,9 +106,11 @@ fn statement(backend: Backend, tenant: TenantId, unique: &Predicate, with_groups
     w.sql("SELECT users.pk, users.id, users.data, users.version, users.created_at, users.last_modified, users.in_groups, CASE WHEN ");
     w.bind(Piece::Bool(with_groups));
     w.sql(" AND users.in_groups THEN (SELECT ");
+    // Ordered by the group's key in Rust: an ORDER BY inside SQLite's aggregate opened a
+    // temporary B-tree to sort one to three rows, per read.
     w.sql(match backend {
-        Backend::Sqlite => "json_group_array(json_array(g.id, g.display_name) ORDER BY g.pk)",
-        Backend::Postgres => "json_agg(json_build_array(g.id, g.display_name) ORDER BY g.pk)::text",
+        Backend::Sqlite => "json_group_array(json_array(g.pk, g.id, g.display_name))",
+        Backend::Postgres => "json_agg(json_build_array(g.pk, g.id, g.display_name))::text",
     });
     w.sql(" FROM group_members m JOIN groups g ON g.pk = m.group_pk WHERE m.tenant_id = ");
     w.bind(t());
@@ -121,4 +124,20 @@ fn statement(backend: Backend, tenant: TenantId, unique: &Predicate, with_groups
     w.sql(" AND ");
     w.predicate(unique);
     w.into_pieces()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::direct_groups;
+
+    #[test]
+    fn direct_groups_come_in_the_order_of_their_keys_whatever_order_the_statement_gave() {
+        let groups =
+            direct_groups(7, r#"[[30,"g-30","Thirty"],[4,"g-4","Four"],[12,"g-12","Twelve \"12\""]]"#).unwrap();
+        let got: Vec<(&str, &str, i64, bool)> =
+            groups.iter().map(|g| (g.group_id.as_str(), g.display.as_str(), g.user_pk, g.direct)).collect();
+        assert_eq!(got, [("g-4", "Four", 7, true), ("g-12", "Twelve \"12\"", 7, true), ("g-30", "Thirty", 7, true)]);
+        assert!(direct_groups(7, "[]").unwrap().is_empty());
+        assert!(direct_groups(7, r#"[["g-1","One"]]"#).is_err(), "the old two-element shape is not read as groups");
+    }
 }
