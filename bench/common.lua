@@ -27,6 +27,11 @@ end
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout
-  io.write(string.format("RESULT requests=%d errors=%d seconds=%.3f p50_us=%d p99_us=%d\n",
-    summary.requests, errors, summary.duration / 1e6, latency:percentile(50), latency:percentile(99)))
+  -- wrk's timeout is 2 s: a timeout is a request that waited that long, a status error an
+  -- answer outside 2xx/3xx, a socket error a connection that failed.
+  io.write(string.format(
+    "RESULT requests=%d errors=%d seconds=%.3f p50_us=%d p99_us=%d timeouts=%d status_errors=%d socket_errors=%d\n",
+    summary.requests, errors, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    summary.errors.timeout, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write))
 end

@@ -17,7 +17,9 @@ print(head + (" server CPU µs/req |" if cpu else ""))
 print("|---|---:|---:|---:|---:|---:|" + ("---:|" if cpu else ""))
 for name, r in rows.items():
     rps = r["requests"] / r["seconds"]
-    line = f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {int(r['errors'])} | {rps/hello:.0%} |"
+    kinds = [f"{int(r[k]):,} {k.replace('_', ' ')}" for k in ("timeouts", "status_errors", "socket_errors") if r.get(k)]
+    errors = f"{int(r['errors']):,}" + (f" ({', '.join(kinds)})" if kinds else "")
+    line = f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {errors} | {rps/hello:.0%} |"
     if cpu:
         line += f" {r['cpu_ticks'] * tick / max(r['requests'], 1):,.0f} |"
     print(line)
