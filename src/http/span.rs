@@ -7,14 +7,15 @@ use tracing::field::Empty;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
-/// The method, path, peer address and request id, and the status once known.
+/// The method, path, peer address (and any forwarded-for), request id, and the status once known.
 ///
 /// tracing-actix-web's default span works out its fields before the span macro knows whether
 /// anyone records it: it walks the routes a second time for the route's pattern and builds the
 /// connection's info (host, scheme, forwarded-for address, formatted): 5% of scimd's CPU on a
 /// request that reads no database (`perf`, BENCHMARKS.md). Here the fields are borrowed values
 /// that `info_span!` formats only for a subscriber that records the span. The peer address is
-/// the socket's, which a client cannot forge (the forwarded-for header it could).
+/// the socket's, which a client cannot forge; behind a proxy, the `X-Forwarded-For` header the
+/// proxy passes on is recorded beside it, under its own name, as what the client side claims.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
@@ -25,6 +26,7 @@ impl RootSpanBuilder for RequestSpan {
             method = %request.method(),
             path = request.path(),
             peer = request.peer_addr().map(tracing::field::display),
+            forwarded_for = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()),
             request_id = request_id.map(tracing::field::display),
             status = Empty,
         )
@@ -62,7 +64,7 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn a_log_line_inside_a_request_names_its_method_path_peer_and_id() {
+    async fn a_log_line_inside_a_request_names_its_method_path_peer_forwarded_for_and_id() {
         let lines = Lines::default();
         let writer = lines.clone();
         let subscriber = tracing_subscriber::registry()
@@ -79,14 +81,29 @@ mod tests {
         let req = test::TestRequest::get()
             .uri("/scim/v2/acme/Users/u-1")
             .peer_addr("192.0.2.7:4711".parse().unwrap())
+            .insert_header(("X-Forwarded-For", "198.51.100.3"))
             .to_request();
         let res = test::call_service(&app, req).await;
         assert_eq!(res.status(), 404);
         let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
         let line = text.lines().find(|l| l.contains("inside")).unwrap_or_else(|| panic!("no line in {text:?}"));
-        for part in ["request{", "method=GET", "path=\"/scim/v2/acme/Users/u-1\"", "peer=192.0.2.7:4711", "request_id="]
-        {
+        let parts = [
+            "request{",
+            "method=GET",
+            "path=\"/scim/v2/acme/Users/u-1\"",
+            "peer=192.0.2.7:4711",
+            "forwarded_for=\"198.51.100.3\"",
+            "request_id=",
+        ];
+        for part in parts {
             assert!(line.contains(part), "{part} missing from {line:?}");
         }
+
+        lines.0.lock().unwrap().clear();
+        let direct = test::TestRequest::get().uri("/scim/v2/acme/Users/u-2").to_request();
+        test::call_service(&app, direct).await;
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let line = text.lines().find(|l| l.contains("inside")).unwrap_or_else(|| panic!("no line in {text:?}"));
+        assert!(line.contains("u-2") && !line.contains("forwarded_for"), "{line:?}");
     }
 }
