@@ -31,6 +31,8 @@ pub struct UserGroup {
 struct UserGroupRow {
     #[diesel(sql_type = BigInt)]
     user_pk: i64,
+    #[diesel(sql_type = BigInt)]
+    group_pk: i64,
     #[diesel(sql_type = Text)]
     group_id: String,
     #[diesel(sql_type = Text)]
@@ -98,10 +100,14 @@ impl Tx<'_> {
         // A user with no direct membership has no indirect one either.
         let flat = self.user_groups_sql(tenant, user_pks, false);
         let rows: Vec<UserGroupRow> = self.load_user_groups(&flat)?;
-        let rows = match rows.first() {
+        let mut rows = match rows.first() {
             Some(r) if r.nested => self.load_user_groups(&self.user_groups_sql(tenant, user_pks, true))?,
             _ => rows,
         };
+        // Ordered here rather than by the statement: SQLite sorted each user's groups in a
+        // temporary B-tree ("USE TEMP B-TREE FOR RIGHT PART OF ORDER BY"), 19% of a page of
+        // users' CPU.
+        rows.sort_unstable_by_key(|r| (r.user_pk, r.group_pk));
         Ok(rows
             .into_iter()
             .map(|r| UserGroup { user_pk: r.user_pk, group_id: r.group_id, display: r.display, direct: r.direct })
@@ -125,7 +131,8 @@ impl Tx<'_> {
             // prepared) cannot see that no row has it and scanned the whole membership table.
             // Uncorrelated, the subquery runs once per statement.
             w.sql(
-                "SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, TRUE AS direct, \
+                "SELECT anc.user_pk AS user_pk, g.pk AS group_pk, g.id AS group_id, g.display_name AS display, \
+                 TRUE AS direct, \
                  EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = ",
             );
             w.bind(t.clone());
@@ -147,13 +154,13 @@ impl Tx<'_> {
             );
             w.bind(t);
             w.sql(
-                ") SELECT anc.user_pk AS user_pk, g.id AS group_id, g.display_name AS display, \
+                ") SELECT anc.user_pk AS user_pk, g.pk AS group_pk, g.id AS group_id, g.display_name AS display, \
                  EXISTS (SELECT 1 FROM group_members d WHERE d.tenant_id = g.tenant_id AND d.group_pk = g.pk \
                  AND d.member_type = 'User' AND d.member_pk = anc.user_pk) AS direct, TRUE AS nested \
-                 FROM anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk",
+                 FROM anc JOIN groups g ON g.pk = anc.group_pk",
             );
         } else {
-            w.sql(") anc JOIN groups g ON g.pk = anc.group_pk ORDER BY anc.user_pk, g.pk");
+            w.sql(") anc JOIN groups g ON g.pk = anc.group_pk");
         }
         w.into_pieces()
     }
