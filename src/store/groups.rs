@@ -6,9 +6,10 @@ use super::members::MemberKind;
 use super::predicate::{Predicate, SortKey, Table};
 use super::schema::groups;
 use super::sql::{self, Piece};
+use super::stored_time::StoredTime;
 use super::{connection::AnyConnection, TenantId, Tx};
 use crate::error::{Error, Result};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 type Db = <AnyConnection as Connection>::Backend;
@@ -45,7 +46,7 @@ pub struct ListedGroups {
     pub rows: Vec<GroupRow>,
 }
 
-type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime);
+type RowColumns = (i64, String, String, i64, StoredTime, StoredTime);
 
 /// A group's columns read by name: a row of `sql::page_sql`, or of a RETURNING clause.
 #[derive(QueryableByName)]
@@ -55,14 +56,14 @@ struct PageRow {
     id: String,
     data: String,
     version: i64,
-    created_at: NaiveDateTime,
-    last_modified: NaiveDateTime,
+    created_at: StoredTime,
+    last_modified: StoredTime,
 }
 const ROW_COLUMNS: (groups::pk, groups::id, groups::data, groups::version, groups::created_at, groups::last_modified) =
     (groups::pk, groups::id, groups::data, groups::version, groups::created_at, groups::last_modified);
 
 fn from_columns((pk, id, data, version, created_at, last_modified): RowColumns) -> GroupRow {
-    GroupRow { pk, id, data, version, created_at: created_at.and_utc(), last_modified: last_modified.and_utc() }
+    GroupRow { pk, id, data, version, created_at: created_at.0.and_utc(), last_modified: last_modified.0.and_utc() }
 }
 
 impl From<PageRow> for GroupRow {

@@ -21,6 +21,7 @@ mod request_log;
 mod schema;
 mod sql;
 mod sql_run;
+mod stored_time;
 mod tenants;
 #[cfg(test)]
 mod test_stores;

@@ -5,9 +5,9 @@ use super::connection::{AnyConnection, Backend};
 use super::member_reads::UserGroup;
 use super::predicate::{Predicate, Table};
 use super::sql::{Piece, Writer};
+use super::stored_time::StoredTime;
 use super::users::{self, UserRow};
 use super::{sql_run, TenantId};
-use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use diesel::QueryResult;
 
@@ -30,9 +30,9 @@ struct Found {
     #[diesel(sql_type = BigInt)]
     version: i64,
     #[diesel(sql_type = Timestamp)]
-    created_at: NaiveDateTime,
+    created_at: StoredTime,
     #[diesel(sql_type = Timestamp)]
-    last_modified: NaiveDateTime,
+    last_modified: StoredTime,
     #[diesel(sql_type = Bool)]
     in_groups: bool,
     /// `[[group pk, id, displayName], …]`, or NULL when no groups were read.

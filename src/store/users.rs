@@ -4,9 +4,10 @@ use super::connection::AnyConnection;
 use super::errors::is_unique_violation_on;
 use super::predicate::{Predicate, SortKey, Table};
 use super::schema::{user_values, users};
+use super::stored_time::StoredTime;
 use super::{sql, Backend, TenantId, Tx};
 use crate::error::{Error, Result};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 type Db = <AnyConnection as Connection>::Backend;
@@ -83,7 +84,7 @@ pub struct ListedUsers {
     pub rows: Vec<UserRow>,
 }
 
-pub(super) type RowColumns = (i64, String, String, i64, NaiveDateTime, NaiveDateTime, bool);
+pub(super) type RowColumns = (i64, String, String, i64, StoredTime, StoredTime, bool);
 
 macro_rules! row_columns {
     () => {
@@ -117,8 +118,8 @@ pub(super) fn from_columns((pk, id, data, version, created_at, last_modified, in
         id,
         data,
         version,
-        created_at: created_at.and_utc(),
-        last_modified: last_modified.and_utc(),
+        created_at: created_at.0.and_utc(),
+        last_modified: last_modified.0.and_utc(),
         in_groups,
     }
 }
@@ -147,8 +148,8 @@ struct PageRow {
     id: String,
     data: String,
     version: i64,
-    created_at: NaiveDateTime,
-    last_modified: NaiveDateTime,
+    created_at: StoredTime,
+    last_modified: StoredTime,
     in_groups: bool,
 }
 
