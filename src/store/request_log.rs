@@ -285,7 +285,7 @@ mod tests {
                         at: start + Duration::milliseconds(written + i),
                         method: "GET".into(),
                         path: format!("/scim/v2/acme/Users/{i}"),
-                        filter: (i % 2 == 0).then(|| "userName eq \"x\"".into()),
+                        filter: (i % 2 == 0).then(|| format!("userName eq \"x\\\"{i}\\\\é\u{1F600}\"")),
                         patch_summary: (i % 2 == 1).then(|| format!("replace active ({i})")),
                         client: if i % 2 == 0 { "Okta" } else { "Entra ID" },
                         user_agent: (i % 5 != 0).then(|| "Okta SCIM Client 1.0.0".into()),
