@@ -108,8 +108,9 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         display_name_norm,
         display_name,
         external_id,
-        data: Value::Object(attrs.clone()).to_string(),
-        data_norm: schema.normalized(attrs).to_string(),
+        // Serialized as it is: `Value::Object(attrs.clone())` copied every value first.
+        data: serde_json::to_string(attrs).map_err(Error::internal)?,
+        data_norm: schema.normalized_text(attrs).map_err(Error::internal)?,
     })
 }
 

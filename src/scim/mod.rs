@@ -11,6 +11,7 @@ pub mod group_filter;
 pub mod group_service;
 pub mod json_text;
 pub mod list;
+mod normalized;
 pub mod patch;
 #[cfg(test)]
 mod patch_tests;

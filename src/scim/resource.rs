@@ -139,31 +139,6 @@ impl<'r> ResourceSchema<'r> {
         Ok(out)
     }
 
-    /// `attrs` with every caseExact=false string normalised and every dateTime in one UTC
-    /// form: the document filters on unindexed attributes compare against.
-    pub fn normalized(&self, attrs: &Map<String, Value>) -> Value {
-        let mut out = Map::with_capacity(attrs.len());
-        for (name, value) in attrs {
-            let v = match self.locate(name) {
-                Located::Core(def) | Located::Common(def) => normalize_value(def, value),
-                Located::Extension(ext) => match value {
-                    Value::Object(fields) => Value::Object(
-                        fields
-                            .iter()
-                            .map(|(k, v)| {
-                                (k.clone(), ext.attribute(k).map_or_else(|| v.clone(), |d| normalize_value(d, v)))
-                            })
-                            .collect(),
-                    ),
-                    other => other.clone(),
-                },
-                _ => value.clone(),
-            };
-            out.insert(name.clone(), v);
-        }
-        Value::Object(out)
-    }
-
     fn check_required(&self, attrs: &Map<String, Value>) -> Result<()> {
         for def in self.core.attributes.iter().filter(|d| d.required) {
             match attrs.get(&def.name) {
@@ -174,24 +149,6 @@ impl<'r> ResourceSchema<'r> {
             return Err(Error::invalid_value(format!("{} is required and must not be empty", def.name)));
         }
         Ok(())
-    }
-}
-
-fn normalize_value(def: &AttributeDef, value: &Value) -> Value {
-    match value {
-        Value::Array(items) => Value::Array(items.iter().map(|v| normalize_value(def, v)).collect()),
-        Value::Object(fields) if def.ty == AttrType::Complex => Value::Object(
-            fields
-                .iter()
-                .map(|(k, v)| (k.clone(), def.sub_attribute(k).map_or_else(|| v.clone(), |d| normalize_value(d, v))))
-                .collect(),
-        ),
-        Value::String(s) if def.ty == AttrType::DateTime => match chrono::DateTime::parse_from_rfc3339(s) {
-            Ok(t) => Value::String(crate::clock::format_datetime(t.with_timezone(&chrono::Utc))),
-            Err(_) => value.clone(),
-        },
-        Value::String(s) if !def.case_exact() => Value::String(super::normalize(s)),
-        other => other.clone(),
     }
 }
 
