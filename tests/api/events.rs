@@ -116,6 +116,31 @@ scim_test!(every_change_writes_its_events_in_commit_order, |app| {
     assert_eq!(resumed, all);
 });
 
+scim_test!(a_patch_that_changes_nothing_keeps_the_version_and_writes_no_event, |app| {
+    let admin = admin_token(&app);
+    let user = app.post("/Users", okta_user("same@example.com")).await.body;
+    let path = format!("/Users/{}", user["id"].as_str().unwrap());
+    let before = events(&app, &admin, 0, 1000).await.len();
+    let email = user["emails"][0].clone();
+    for ops in [
+        json!([{"op": "replace", "value": {"active": true}}]),
+        json!([{"op": "replace", "path": "active", "value": true}]),
+        json!([{"op": "add", "path": "emails", "value": [email]}]),
+        json!([{"op": "replace", "path": "userName", "value": user["userName"]}]),
+        json!([{"op": "replace", "path": "name.givenName", "value": user["name"]["givenName"]}]),
+    ] {
+        let r = app.patch(&path, patch_op(ops.clone())).await;
+        assert_eq!(r.status, StatusCode::OK, "{ops}: {}", r.body);
+        assert_eq!(r.body["meta"], user["meta"], "{ops}: version and lastModified kept");
+        assert_eq!(r.body, user, "{ops}");
+    }
+    assert_eq!(events(&app, &admin, 0, 1000).await.len(), before, "no event for a change of nothing");
+    // A change after them is one version on.
+    let r = app.patch(&path, patch_op(json!([{"op": "replace", "path": "title", "value": "CTO"}]))).await;
+    assert_ne!(r.body["meta"]["version"], user["meta"]["version"]);
+    assert_eq!(events(&app, &admin, 0, 1000).await.len(), before + 1);
+});
+
 scim_test!(a_failed_request_writes_no_event, |app| {
     let admin = admin_token(&app);
     let user = app.create_user("alice@example.com").await;
