@@ -1,6 +1,6 @@
 //! Queries on `users` and their multi-valued index `user_values`.
 
-use super::connection::AnyConnection;
+use super::connection::{on_backend, AnyConnection};
 use super::errors::is_unique_violation_on;
 use super::predicate::{Predicate, SortKey, Table};
 use super::schema::{user_values, users};
@@ -174,13 +174,8 @@ impl Tx<'_> {
                 users::last_modified.eq(now),
             ))
             .returning(users::pk);
-        // On the backend's own connection: through `AnyConnection` the statement was walked
-        // into a serialized copy and bound again, 140,000 instructions of a POST's 570,000.
-        let pks: Vec<i64> = match &mut *self.conn {
-            AnyConnection::Sqlite(c) => insert.get_results(c),
-            AnyConnection::Postgresql(c) => insert.get_results(c),
-        }
-        .map_err(|e| map_write_error(e, &w.user_name))?;
+        let pks: Vec<i64> =
+            on_backend!(&mut *self.conn, |c| insert.get_results(c)).map_err(|e| map_write_error(e, &w.user_name))?;
         let pk = pks.first().copied().ok_or_else(|| Error::internal("insert returned no pk"))?;
         self.insert_user_values(tenant, pk, &w.keys.values)?;
         Ok(UserRow::inserted(pk, user))
@@ -198,10 +193,7 @@ impl Tx<'_> {
                 user_values::type_norm.eq(&v.type_norm),
                 user_values::is_primary.eq(v.is_primary),
             ));
-            match &mut *self.conn {
-                AnyConnection::Sqlite(c) => insert.execute(c)?,
-                AnyConnection::Postgresql(c) => insert.execute(c)?,
-            };
+            on_backend!(&mut *self.conn, |c| insert.execute(c))?;
         }
         Ok(())
     }
@@ -248,10 +240,10 @@ impl Tx<'_> {
         // title, a deactivation touches none of them): rewriting them anyway dirtied their
         // index pages on every write, and on SQLite every commit writes those pages out.
         if previous.values != w.keys.values {
-            diesel::delete(
+            let delete = diesel::delete(
                 user_values::table.filter(user_values::tenant_id.eq(tenant.0).and(user_values::user_pk.eq(current.pk))),
-            )
-            .execute(self.conn)?;
+            );
+            on_backend!(&mut *self.conn, |c| delete.execute(c))?;
             self.insert_user_values(tenant, current.pk, &w.keys.values)?;
         }
         Ok(updated_row(current, w, now))
