@@ -63,7 +63,7 @@ const ROW_COLUMNS: (groups::pk, groups::id, groups::data, groups::version, group
     (groups::pk, groups::id, groups::data, groups::version, groups::created_at, groups::last_modified);
 
 fn from_columns((pk, id, data, version, created_at, last_modified): RowColumns) -> GroupRow {
-    GroupRow { pk, id, data, version, created_at: created_at.0.and_utc(), last_modified: last_modified.0.and_utc() }
+    GroupRow { pk, id, data, version, created_at: created_at.utc(), last_modified: last_modified.utc() }
 }
 
 impl From<PageRow> for GroupRow {

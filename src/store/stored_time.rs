@@ -5,7 +5,7 @@
 //! (`YYYY-MM-DD HH:MM:SS[.fraction]`) is read here by hand; anything else still goes to Diesel.
 
 use super::connection::MultiBackend;
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::Pg;
 use diesel::sql_types::Timestamp;
@@ -13,6 +13,13 @@ use diesel::sqlite::Sqlite;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
 pub(super) struct StoredTime(pub NaiveDateTime);
+
+impl StoredTime {
+    /// Stored times are UTC.
+    pub fn utc(self) -> DateTime<Utc> {
+        self.0.and_utc()
+    }
+}
 
 impl FromSql<Timestamp, Sqlite> for StoredTime {
     fn from_sql(mut value: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {

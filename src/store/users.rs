@@ -113,15 +113,7 @@ pub(super) fn updated_row(current: &UserRow, w: &UserWrite, now: DateTime<Utc>) 
 }
 
 pub(super) fn from_columns((pk, id, data, version, created_at, last_modified, in_groups): RowColumns) -> UserRow {
-    UserRow {
-        pk,
-        id,
-        data,
-        version,
-        created_at: created_at.0.and_utc(),
-        last_modified: last_modified.0.and_utc(),
-        in_groups,
-    }
+    UserRow { pk, id, data, version, created_at: created_at.utc(), last_modified: last_modified.utc(), in_groups }
 }
 
 pub(super) fn map_write_error(e: diesel::result::Error, user_name: &str) -> Error {
