@@ -156,15 +156,32 @@ impl Tx<'_> {
     /// membership changes of one group on PostgreSQL; the row comes back with the lock
     /// (RETURNING) rather than in a read after it, while the next change waits.
     pub fn touch_group(&mut self, tenant: TenantId, id: &str, now: DateTime<Utc>) -> Result<Option<GroupRow>> {
-        let pieces = [
+        let mut pieces = vec![
             Piece::Sql("UPDATE groups SET version = version + 1, last_modified = ".into()),
             Piece::Timestamp(now.naive_utc()),
             Piece::Sql(" WHERE tenant_id = ".into()),
             Piece::BigInt(tenant.0),
             Piece::Sql(" AND id = ".into()),
             Piece::Text(id.to_string()),
-            Piece::Sql(" RETURNING pk, id, data, version, created_at, last_modified".into()),
         ];
+        if self.backend() == super::Backend::Sqlite {
+            // SQLite's one writer holds the database, so the row is read after the UPDATE:
+            // a RETURNING clause would gather it in a temporary B-tree opened on every run.
+            if sql::execute_prepared(self.conn, &pieces)? == 0 {
+                return Ok(None);
+            }
+            let read = [
+                Piece::Sql(
+                    "SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ".into(),
+                ),
+                Piece::BigInt(tenant.0),
+                Piece::Sql(" AND id = ".into()),
+                Piece::Text(id.to_string()),
+            ];
+            let rows: Vec<PageRow> = sql::load_prepared(self.conn, &read)?;
+            return Ok(rows.into_iter().next().map(GroupRow::from));
+        }
+        pieces.push(Piece::Sql(" RETURNING pk, id, data, version, created_at, last_modified".into()));
         let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
         Ok(rows.into_iter().next().map(GroupRow::from))
     }

@@ -107,6 +107,10 @@ impl Tx<'_> {
     /// The users and groups of this tenant among `ids` (the others do not exist here).
     pub fn resolve_members(&mut self, tenant: TenantId, ids: &[String]) -> Result<Vec<MemberRef>> {
         let mut out = Vec::with_capacity(ids.len());
+        // A PATCH that removes and re-adds a member names it twice; once is one value.
+        let mut ids: Vec<&String> = ids.iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
         for chunk in ids.chunks(CHUNK) {
             let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
             // A user's membership is asked of the member index, not of users.in_groups: the
@@ -158,16 +162,26 @@ impl Tx<'_> {
                 w.sql(")");
             }
             // Re-adding a member changes nothing (RFC 7644 §3.5.2.1).
-            w.sql(" ON CONFLICT DO NOTHING RETURNING member_type, member_pk");
-            // Its text depends on how many rows it inserts: prepared and kept only for the
-            // few a PATCH adds (one per length), not for every size a bulk change brings.
-            let pieces = w.into_pieces();
-            let inserted: Vec<ChangedMember> = if chunk.len() <= PREPARED_ROWS_MAX {
-                sql::load_prepared(self.conn, &pieces)?
+            w.sql(" ON CONFLICT DO NOTHING");
+            if let [one] = chunk {
+                // One member (a PATCH's usual add): the row count says whether it went in.
+                // Without RETURNING, which on SQLite opens and closes a temporary B-tree.
+                if sql::execute_prepared(self.conn, &w.into_pieces())? == 1 {
+                    added.push(one.clone());
+                }
             } else {
-                sql::load(self.conn, &pieces)?
-            };
-            added.extend(pick(chunk, &inserted));
+                w.sql(" RETURNING member_type, member_pk");
+                // Its text depends on how many rows it inserts: prepared and kept only for
+                // the few a PATCH adds (one per length), not for every size a bulk change
+                // brings.
+                let pieces = w.into_pieces();
+                let inserted: Vec<ChangedMember> = if chunk.len() <= PREPARED_ROWS_MAX {
+                    sql::load_prepared(self.conn, &pieces)?
+                } else {
+                    sql::load(self.conn, &pieces)?
+                };
+                added.extend(pick(chunk, &inserted));
+            }
             // Users marked already are skipped: on PostgreSQL this statement runs while the
             // group's row is locked, and most members added are in some group already.
             let users: Vec<i64> =
@@ -218,6 +232,23 @@ impl Tx<'_> {
     pub fn remove_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<Vec<MemberRef>> {
         let mut removed = Vec::new();
         for chunk in members.chunks(CHUNK) {
+            if let [one] = chunk {
+                // One member (a PATCH's usual remove): the row count says whether it went,
+                // without RETURNING's temporary B-tree on SQLite.
+                let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
+                w.sql("DELETE FROM group_members WHERE tenant_id = ");
+                w.bind(Piece::BigInt(tenant.0));
+                w.sql(" AND group_pk = ");
+                w.bind(Piece::BigInt(group_pk));
+                w.sql(" AND member_type = ");
+                w.bind(Piece::Text(one.kind.as_str().into()));
+                w.sql(" AND member_pk = ");
+                w.bind(Piece::BigInt(one.pk));
+                if sql::execute_prepared(self.conn, &w.into_pieces())? == 1 {
+                    removed.push(one.clone());
+                }
+                continue;
+            }
             let deleted = self.delete_member_rows(tenant, group_pk, chunk, true)?;
             removed.extend(pick(chunk, &deleted));
         }

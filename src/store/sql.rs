@@ -111,14 +111,22 @@ impl Writer {
 
     /// ` IN (…)` over `values` as one bound JSON array (for PostgreSQL, ` = ANY(…)`): one statement text for any number of
     /// values, so it is prepared once (the strings are JSON-escaped, never written as SQL).
-    pub(super) fn in_texts(&mut self, values: &[String]) {
+    pub(super) fn in_texts<S: AsRef<str>>(&mut self, values: &[S]) {
+        if let (Backend::Sqlite, [one]) = (self.backend, values) {
+            // One value (a PATCH naming one member): SQLite would gather `json_each`'s one
+            // row in a temporary B-tree, opened and closed on every run.
+            self.sql(" = ");
+            self.bind(Piece::Text(one.as_ref().to_string()));
+            return;
+        }
         // PostgreSQL: `= ANY(ARRAY(…))` is an index condition; `IN (SELECT …)` over the
         // function was planned as a hash join over every row of the tenant's table.
         self.sql(match self.backend {
             Backend::Postgres => " = ANY(ARRAY(SELECT json_array_elements_text(CAST(",
             Backend::Sqlite => " IN (SELECT value FROM json_each(",
         });
-        self.bind(Piece::Text(serde_json::Value::from(values.to_vec()).to_string()));
+        let values: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+        self.bind(Piece::Text(serde_json::Value::from(values).to_string()));
         self.sql(match self.backend {
             Backend::Postgres => " AS json))))",
             Backend::Sqlite => "))",

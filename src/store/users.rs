@@ -10,6 +10,11 @@ use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+diesel::define_sql_function! {
+    /// SQLite's rowid of the row the connection last inserted.
+    fn last_insert_rowid() -> diesel::sql_types::BigInt;
+}
+
 type Db = <AnyConnection as Connection>::Backend;
 
 /// The columns derived from a user resource, written on create and on every change.
@@ -149,26 +154,32 @@ impl Tx<'_> {
     pub fn insert_user(&mut self, tenant: TenantId, user: &NewUser) -> Result<UserRow> {
         let w = &user.write;
         let now = user.now.naive_utc();
-        let insert = diesel::insert_into(users::table)
-            .values((
-                users::tenant_id.eq(tenant.0),
-                users::id.eq(&user.id),
-                users::user_name.eq(&w.user_name),
-                users::user_name_norm.eq(&w.keys.user_name_norm),
-                users::external_id.eq(&w.keys.external_id),
-                users::display_name_norm.eq(&w.keys.display_name_norm),
-                users::active.eq(w.keys.active),
-                users::data.eq(&w.data),
-                users::data_norm.eq(&w.data_norm),
-                users::password_hash.eq(&user.password_hash),
-                users::version.eq(1i64),
-                users::created_at.eq(now),
-                users::last_modified.eq(now),
-            ))
-            .returning(users::pk);
-        let pks: Vec<i64> =
-            on_backend!(&mut *self.conn, |c| insert.get_results(c)).map_err(|e| map_write_error(e, &w.user_name))?;
-        let pk = pks.first().copied().ok_or_else(|| Error::internal("insert returned no pk"))?;
+        let insert = diesel::insert_into(users::table).values((
+            users::tenant_id.eq(tenant.0),
+            users::id.eq(&user.id),
+            users::user_name.eq(&w.user_name),
+            users::user_name_norm.eq(&w.keys.user_name_norm),
+            users::external_id.eq(&w.keys.external_id),
+            users::display_name_norm.eq(&w.keys.display_name_norm),
+            users::active.eq(w.keys.active),
+            users::data.eq(&w.data),
+            users::data_norm.eq(&w.data_norm),
+            users::password_hash.eq(&user.password_hash),
+            users::version.eq(1i64),
+            users::created_at.eq(now),
+            users::last_modified.eq(now),
+        ));
+        let pk = match &mut *self.conn {
+            // `pk` is the rowid. RETURNING would gather it in a temporary B-tree SQLite opens
+            // and closes on every run.
+            AnyConnection::Sqlite(c) => {
+                insert.execute(c).map_err(|e| map_write_error(e, &w.user_name))?;
+                diesel::select(last_insert_rowid()).get_result::<i64>(c)?
+            }
+            AnyConnection::Postgresql(c) => {
+                insert.returning(users::pk).get_result(c).map_err(|e| map_write_error(e, &w.user_name))?
+            }
+        };
         self.insert_user_values(tenant, pk, &w.keys.values)?;
         Ok(UserRow::inserted(pk, user))
     }

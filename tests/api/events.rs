@@ -220,3 +220,36 @@ scim_test!(concurrent_puts_and_patches_of_one_user_chain_their_events, |app| {
     let now = app.get(&path).await.body;
     assert_eq!((now["title"].clone(), now["meta"]["version"].clone()), (title, json!("W/\"25\"")));
 });
+
+scim_test!(one_member_patches_report_only_what_they_changed, |app| {
+    let admin = admin_token(&app);
+    let (alice, bob) = (app.create_user("alice@example.com").await, app.create_user("bob@example.com").await);
+    let (a, b) = (alice["id"].as_str().unwrap(), bob["id"].as_str().unwrap());
+    let group = app
+        .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng", "members": [{"value": a}]}))
+        .await;
+    let path = format!("/Groups/{}", group.body["id"].as_str().unwrap());
+    let add = |id: &str| json!({"op": "add", "path": "members", "value": [{"value": id}]});
+    let remove = |id: &str| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")});
+    let (added, removed) = ("group.member_added", "group.member_removed");
+    for (ops, expected) in [
+        (json!([add(a)]), vec![]),    // a member already
+        (json!([remove(b)]), vec![]), // not a member
+        (json!([remove(a), add(a)]), vec![(removed, a), (added, a)]),
+        (json!([add(b)]), vec![(added, b)]),
+        (json!([remove(b)]), vec![(removed, b)]),
+    ] {
+        let before = events(&app, &admin, 0, 1000).await.len();
+        assert_eq!(app.patch(&path, patch_op(ops.clone())).await.status, StatusCode::NO_CONTENT, "{ops}");
+        let mut new = events(&app, &admin, 0, 1000).await.split_off(before);
+        new.retain(|e| e["type"].as_str().unwrap().starts_with("group.member_"));
+        let got: Vec<(&str, Value)> =
+            new.iter().map(|e| (e["type"].as_str().unwrap(), e["data"]["members"].clone())).collect();
+        let want: Vec<(&str, Value)> =
+            expected.iter().map(|(kind, id)| (*kind, json!([{"value": id, "type": "User"}]))).collect();
+        assert_eq!(got, want, "{ops}");
+    }
+    let members = app.get(&path).await.body["members"].clone();
+    let values: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+    assert_eq!(values, [a]);
+});
