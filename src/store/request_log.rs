@@ -247,16 +247,33 @@ impl Tx<'_> {
             .collect())
     }
 
-    /// Deletes up to `limit` entries older than `cutoff` (every tenant's); returns how many.
-    /// Bounded, so pruning a large backlog never holds the writer for long.
+    /// Deletes up to `limit` entries older than `cutoff` (every tenant's, a tenant at a time);
+    /// returns how many, fewer than `limit` once none are left. Bounded, so pruning a large
+    /// backlog never holds the writer for long.
     pub fn prune_request_log(&mut self, cutoff: DateTime<Utc>, limit: i64) -> Result<usize> {
         let cutoff = cutoff.naive_utc();
-        // The oldest `limit` entries' times, then everything at or before the last of them
-        // that is also before the cutoff (ties at that instant go too; harmless).
-        let times: Vec<NaiveDateTime> =
-            rl::table.filter(rl::at.lt(cutoff)).order(rl::at.asc()).limit(limit).select(rl::at).load(self.conn)?;
-        let Some(last) = times.last().copied() else { return Ok(0) };
-        Ok(diesel::delete(rl::table.filter(rl::at.le(last).and(rl::at.lt(cutoff)))).execute(self.conn)?)
+        // Along the primary key (tenant, time, id): there is no index on the time alone
+        // (migration 000017), which every logged request paid for.
+        let tenant_ids: Vec<i64> = tenants::table.select(tenants::id).order(tenants::id).load(self.conn)?;
+        let mut pruned = 0;
+        for tenant in tenant_ids {
+            let left = limit - pruned as i64;
+            if left <= 0 {
+                break;
+            }
+            // The tenant's oldest `left` entries' times, then everything at or before the
+            // last of them that is also before the cutoff (ties at that instant go too).
+            let times: Vec<NaiveDateTime> = rl::table
+                .filter(rl::tenant_id.eq(tenant).and(rl::at.lt(cutoff)))
+                .order(rl::at.asc())
+                .limit(left)
+                .select(rl::at)
+                .load(self.conn)?;
+            let Some(last) = times.last().copied() else { continue };
+            let old = rl::tenant_id.eq(tenant).and(rl::at.le(last)).and(rl::at.lt(cutoff));
+            pruned += diesel::delete(rl::table.filter(old)).execute(self.conn)?;
+        }
+        Ok(pruned)
     }
 }
 
@@ -340,6 +357,64 @@ mod tests {
             }
             let one = store.read(|tx| tx.request_log(tenant, &filter(Some("r101-100")))).unwrap();
             assert_eq!(one.len(), 1);
+        }
+    }
+
+    /// Pruning goes tenant by tenant in bounded passes: every entry before the cutoff goes,
+    /// of every tenant, and nothing after it; a pass short of the limit means none are left.
+    #[test]
+    fn pruning_takes_every_tenants_old_entries_in_bounded_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (all, _schema) = stores(&dir);
+        for store in all {
+            let now = Utc::now();
+            let cutoff = now - Duration::days(30);
+            let mut batch = Vec::new();
+            for (name, old, recent) in [("acme", 5, 2), ("beta", 0, 1), ("core", 3, 0)] {
+                store.write(|tx| tx.create_tenant(name, now)).unwrap();
+                for i in 0..old + recent {
+                    let at = if i < old { cutoff - Duration::hours(i + 1) } else { cutoff + Duration::hours(i) };
+                    batch.push(LogEntry {
+                        id: format!("{name}{i}"),
+                        tenant_name: name.into(),
+                        at,
+                        method: "GET".into(),
+                        path: format!("/{name}/{i}"),
+                        filter: None,
+                        patch_summary: None,
+                        client: "other",
+                        user_agent: None,
+                        compat: None,
+                        status: 200,
+                        scim_type: None,
+                        latency_us: 1,
+                        resource_ids: vec![],
+                        request_id: None,
+                    });
+                }
+            }
+            store.write(|tx| tx.append_request_log(&batch)).unwrap();
+            let mut passes = Vec::new();
+            loop {
+                let n = store.write(|tx| tx.prune_request_log(cutoff, 3)).unwrap();
+                passes.push(n);
+                if n < 3 || passes.len() > 10 {
+                    break;
+                }
+            }
+            assert_eq!(passes, [3, 3, 2], "{:?}", store.backend());
+            let left = |name: &str| {
+                let tenant = store.read(|tx| tx.tenant_by_name(name)).unwrap().unwrap().id;
+                let filter = LogFilter { limit: 100, ..LogFilter::default() };
+                let mut paths: Vec<String> =
+                    store.read(|tx| tx.request_log(tenant, &filter)).unwrap().into_iter().map(|r| r.path).collect();
+                paths.sort();
+                paths
+            };
+            assert_eq!(
+                (left("acme"), left("beta"), left("core")),
+                (vec!["/acme/5".to_string(), "/acme/6".into()], vec!["/beta/0".into()], vec![])
+            );
         }
     }
 }
