@@ -16,7 +16,7 @@ const ROWS_PER_INSERT: usize = 100;
 
 /// A request about to be logged. The tenant is the name in the URL: a failed authentication
 /// is logged for the tenant whose Base URL was called, if it exists.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LogEntry {
     /// Orders entries of the same millisecond (`RequestLog` makes it increase in record order).
     pub id: String,
@@ -380,16 +380,9 @@ mod tests {
                         at,
                         method: "GET".into(),
                         path: format!("/{name}/{i}"),
-                        filter: None,
-                        patch_summary: None,
                         client: "other",
-                        user_agent: None,
-                        compat: None,
                         status: 200,
-                        scim_type: None,
-                        latency_us: 1,
-                        resource_ids: vec![],
-                        request_id: None,
+                        ..LogEntry::default()
                     });
                 }
             }

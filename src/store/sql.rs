@@ -111,6 +111,7 @@ impl Writer {
 
     /// ` IN (…)` over `values` as one bound JSON array (for PostgreSQL, ` = ANY(…)`): one statement text for any number of
     /// values, so it is prepared once (the strings are JSON-escaped, never written as SQL).
+    /// One value on SQLite is ` = ?`, a second text.
     pub(super) fn in_texts<S: AsRef<str>>(&mut self, values: &[S]) {
         if let (Backend::Sqlite, [one]) = (self.backend, values) {
             // One value (a PATCH naming one member): SQLite would gather `json_each`'s one
