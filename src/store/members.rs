@@ -235,15 +235,7 @@ impl Tx<'_> {
             if let [one] = chunk {
                 // One member (a PATCH's usual remove): the row count says whether it went,
                 // without RETURNING's temporary B-tree on SQLite.
-                let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-                w.sql("DELETE FROM group_members WHERE tenant_id = ");
-                w.bind(Piece::BigInt(tenant.0));
-                w.sql(" AND group_pk = ");
-                w.bind(Piece::BigInt(group_pk));
-                w.sql(" AND member_type = ");
-                w.bind(Piece::Text(one.kind.as_str().into()));
-                w.sql(" AND member_pk = ");
-                w.bind(Piece::BigInt(one.pk));
+                let w = self.delete_member_statement(tenant, group_pk, chunk, true);
                 if sql::execute_prepared(self.conn, &w.into_pieces())? == 1 {
                     removed.push(one.clone());
                 }
@@ -255,6 +247,19 @@ impl Tx<'_> {
         Ok(removed)
     }
 
+    /// The DELETE of the group's rows that are among `members` (`among`) or not among them.
+    fn delete_member_statement(&self, tenant: TenantId, group_pk: i64, members: &[MemberRef], among: bool) -> Writer {
+        let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
+        w.sql("DELETE FROM group_members WHERE tenant_id = ");
+        w.bind(Piece::BigInt(tenant.0));
+        w.sql(" AND group_pk = ");
+        w.bind(Piece::BigInt(group_pk));
+        w.sql(if among { " AND (" } else { " AND NOT (" });
+        Self::member_condition(&mut w, members);
+        w.sql(")");
+        w
+    }
+
     /// Deletes the group's rows that are among `members` (`among`) or not among them, and
     /// returns what went.
     fn delete_member_rows(
@@ -264,14 +269,8 @@ impl Tx<'_> {
         members: &[MemberRef],
         among: bool,
     ) -> Result<Vec<ChangedMember>> {
-        let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-        w.sql("DELETE FROM group_members WHERE tenant_id = ");
-        w.bind(Piece::BigInt(tenant.0));
-        w.sql(" AND group_pk = ");
-        w.bind(Piece::BigInt(group_pk));
-        w.sql(if among { " AND (" } else { " AND NOT (" });
-        Self::member_condition(&mut w, members);
-        w.sql(") RETURNING member_type, member_pk");
+        let mut w = self.delete_member_statement(tenant, group_pk, members, among);
+        w.sql(" RETURNING member_type, member_pk");
         // Prepared and kept only for the few members a PATCH names (one text per count).
         let pieces = w.into_pieces();
         Ok(if members.len() <= PREPARED_ROWS_MAX {
