@@ -18,6 +18,7 @@ mod members;
 mod positions;
 pub mod predicate;
 mod request_log;
+mod request_log_insert;
 mod schema;
 mod sql;
 mod sql_run;

@@ -2,17 +2,13 @@
 //! newest-first pages, and pruning by age.
 
 use super::connection::AnyConnection;
+use super::request_log_insert;
 use super::schema::{request_log as rl, tenants};
-use super::sql::{self, Piece};
 use super::{TenantId, Tx};
 use crate::error::Result;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
-
-/// Rows per INSERT: 15 bound values each, well under SQLite's and PostgreSQL's limits on
-/// parameters per statement.
-const ROWS_PER_INSERT: usize = 100;
 
 /// A request about to be logged. The tenant is the name in the URL: a failed authentication
 /// is logged for the tenant whose Base URL was called, if it exists.
@@ -87,41 +83,6 @@ struct Selected {
     request_id: Option<String>,
 }
 
-/// The whole batch in one statement, one array per column. In chunks of 100 rows a batch of
-/// 2,000-5,000 entries was 20-50 round trips, each waiting twice for a core under 7,000
-/// point reads/s: the median batch took 121-163 ms, as one statement 73-81 ms.
-fn insert_pg(pg: &mut diesel::PgConnection, rows: &[(i64, &LogEntry)]) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
-    let text = |f: &dyn Fn(&LogEntry) -> String| rows.iter().map(|(_, e)| f(e)).collect::<Vec<String>>();
-    let optional = |f: &dyn Fn(&LogEntry) -> Option<String>| rows.iter().map(|(_, e)| f(e)).collect::<Vec<_>>();
-    diesel::sql_query(
-        "INSERT INTO request_log (tenant_id, at, id, method, path, filter, patch_summary, client, user_agent, \
-         compat, status, scim_type, latency_us, resource_ids, request_id) \
-         SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind::<Array<BigInt>, _>(rows.iter().map(|(tenant, _)| *tenant).collect::<Vec<i64>>())
-    .bind::<Array<Timestamp>, _>(rows.iter().map(|(_, e)| e.at.naive_utc()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(text(&|e| e.id.clone()))
-    .bind::<Array<Text>, _>(text(&|e| e.method.clone()))
-    .bind::<Array<Text>, _>(text(&|e| e.path.clone()))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.filter.clone()))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.patch_summary.clone()))
-    .bind::<Array<Text>, _>(text(&|e| e.client.to_string()))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.user_agent.clone()))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.compat.clone()))
-    .bind::<Array<Integer>, _>(rows.iter().map(|(_, e)| i32::from(e.status)).collect::<Vec<i32>>())
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.scim_type.clone()))
-    .bind::<Array<BigInt>, _>(rows.iter().map(|(_, e)| e.latency_us).collect::<Vec<i64>>())
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| resource_ids_text(e)))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.request_id.clone()))
-    .execute(pg)
-}
-
-/// The ids a request touched, space-separated with a space at each end (`'% id %'` finds one).
-fn resource_ids_text(e: &LogEntry) -> Option<String> {
-    (!e.resource_ids.is_empty()).then(|| format!(" {} ", e.resource_ids.join(" ")))
-}
-
 impl Tx<'_> {
     /// Appends a batch; entries for tenants that do not exist are dropped. Returns how many
     /// were written.
@@ -137,48 +98,9 @@ impl Tx<'_> {
             .collect();
         let rows: Vec<(i64, &LogEntry)> =
             batch.iter().filter_map(|e| ids.get(&e.tenant_name).map(|&tenant| (tenant, e))).collect();
-        if let AnyConnection::Postgresql(pg) = &mut *self.conn {
-            insert_pg(pg, &rows)?;
-            return Ok(rows.len());
-        }
-        // Many rows per INSERT: one statement per entry was one round trip per request on
-        // PostgreSQL, and the writer fell behind its queue under a write load. Each statement is
-        // prepared once per connection, so chunks come in a few sizes only: 100 rows, then the
-        // rest as 64, 32, …, 1 (parsing a 1,500-value INSERT for every chunk left the log behind
-        // its queue under 15,000 reads/s).
-        let mut rest = &rows[..];
-        while !rest.is_empty() {
-            let size = if rest.len() >= ROWS_PER_INSERT { ROWS_PER_INSERT } else { 1 << rest.len().ilog2() };
-            let (chunk, after) = rest.split_at(size);
-            rest = after;
-            let mut pieces = vec![Piece::Sql(
-                "INSERT INTO request_log (tenant_id, at, id, method, path, filter, patch_summary, client, \
-                 user_agent, compat, status, scim_type, latency_us, resource_ids, request_id) VALUES "
-                    .into(),
-            )];
-            for (i, (tenant, e)) in chunk.iter().enumerate() {
-                let text = Piece::text_or_null;
-                let resource_ids = resource_ids_text(e);
-                let values = [
-                    Piece::BigInt(*tenant),
-                    Piece::Timestamp(e.at.naive_utc()),
-                    Piece::Text(e.id.clone()),
-                    Piece::Text(e.method.clone()),
-                    Piece::Text(e.path.clone()),
-                    text(e.filter.as_deref()),
-                    text(e.patch_summary.as_deref()),
-                    Piece::Text(e.client.into()),
-                    text(e.user_agent.as_deref()),
-                    text(e.compat.as_deref()),
-                    Piece::BigInt(i64::from(e.status)),
-                    text(e.scim_type.as_deref()),
-                    Piece::BigInt(e.latency_us),
-                    text(resource_ids.as_deref()),
-                    text(e.request_id.as_deref()),
-                ];
-                sql::push_row(&mut pieces, i == 0, values);
-            }
-            sql::execute_prepared(self.conn, &pieces)?;
+        match &mut *self.conn {
+            AnyConnection::Postgresql(pg) => request_log_insert::insert_pg(pg, &rows)?,
+            AnyConnection::Sqlite(sqlite) => request_log_insert::insert_sqlite(sqlite, &rows)?,
         }
         Ok(rows.len())
     }
@@ -294,7 +216,8 @@ mod tests {
             let start = Utc::now() - Duration::hours(1);
             let mut written = 0;
             let mut sent = Vec::new();
-            for size in [1, 2, 3, 99, 100, 101, 237] {
+            // Every statement size: 24 is 16 + 8, 99 is 64 + 32 + 2 + 1, 237 is 100 + 100 + 32 + 4 + 1.
+            for size in [1, 2, 3, 24, 99, 100, 101, 237] {
                 let batch: Vec<LogEntry> = (0..size)
                     .map(|i| LogEntry {
                         id: format!("{size:03}-{i:03}"),
