@@ -1,6 +1,7 @@
 """Turns a file of named wrk RESULT lines (`NAME requests=… seconds=…`) into a markdown table,
-with every row also given as a share of the `hello` row (the machine's HTTP limit in this run)
-and, when the lines carry `cpu_ticks`, the server's CPU time per request.
+with every row also given as a share of the `hello` row (the machine's HTTP limit in this run),
+and, when the lines carry them, the server's CPU time per request (`cpu_ticks`) and the load
+generator's (`load_cpu_us`, from bench/load_cpu.py): the two share the machine's cores.
 Usage: table.py RESULTS_FILE TITLE"""
 import os, sys
 
@@ -11,10 +12,11 @@ for line in open(sys.argv[1]):
 hello = rows["hello"]["requests"] / rows["hello"]["seconds"]
 print(f"{sys.argv[2]}\n")
 cpu = all("cpu_ticks" in r for r in rows.values())
+load = all("load_cpu_us" in r for r in rows.values())
 tick = 1e6 / os.sysconf("SC_CLK_TCK")
 head = "| scenario | req/s | p50 ms | p99 ms | errors | share of hello world |"
-print(head + (" server CPU µs/req |" if cpu else ""))
-print("|---|---:|---:|---:|---:|---:|" + ("---:|" if cpu else ""))
+print(head + (" server CPU µs/req |" if cpu else "") + (" wrk CPU µs/req |" if load else ""))
+print("|---|---:|---:|---:|---:|---:|" + ("---:|" if cpu else "") + ("---:|" if load else ""))
 for name, r in rows.items():
     rps = r["requests"] / r["seconds"]
     kinds = [f"{int(r[k]):,} {k.replace('_', ' ')}" for k in ("timeouts", "status_errors", "socket_errors") if r.get(k)]
@@ -22,4 +24,6 @@ for name, r in rows.items():
     line = f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {errors} | {rps/hello:.0%} |"
     if cpu:
         line += f" {r['cpu_ticks'] * tick / max(r['requests'], 1):,.0f} |"
+    if load:
+        line += f" {r['load_cpu_us'] / max(r['requests'], 1):,.0f} |"
     print(line)

@@ -11,7 +11,7 @@ use super::schema::Registry;
 use super::user::{self, RenderedUser};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::predicate::Predicate;
+use crate::store::predicate::UserKey;
 use crate::store::{ListedUsers, Store, TenantId, Tx, UserAndGroups, UserGroup, UserListQuery, UserRow};
 use std::sync::Arc;
 
@@ -171,7 +171,7 @@ impl ScimService {
         id: &str,
         projection: &Projection,
     ) -> Result<(UserRow, Option<Vec<UserGroup>>)> {
-        let found = tx.user_and_groups(req.scope.tenant, &Predicate::id_is(id), projection.includes("groups"))?;
+        let found = tx.user_and_groups(req.scope.tenant, UserKey::Id(id), projection.includes("groups"))?;
         let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
         Ok((matching(req, row)?, groups))
     }
@@ -200,8 +200,7 @@ impl ScimService {
     /// RFC 7644 §3.4.1.
     pub fn get_user(&self, req: &Request<'_>, id: &str) -> Result<RenderedUser> {
         let projection = self.user_projection(req);
-        let found =
-            self.store.user_and_groups(req.scope.tenant, &Predicate::id_is(id), projection.includes("groups"))?;
+        let found = self.store.user_and_groups(req.scope.tenant, UserKey::Id(id), projection.includes("groups"))?;
         self.view_found(found, req, id, &projection)
     }
 
@@ -209,8 +208,7 @@ impl ScimService {
     /// (also when the tenant's nested groups need a read transaction).
     pub fn get_user_now(&self, req: &Request<'_>, id: &str) -> Option<Result<RenderedUser>> {
         let projection = self.user_projection(req);
-        let by_id = Predicate::id_is(id);
-        match self.store.user_and_groups_now(req.scope.tenant, &by_id, projection.includes("groups"))? {
+        match self.store.user_and_groups_now(req.scope.tenant, UserKey::Id(id), projection.includes("groups"))? {
             Ok(Some(UserAndGroups { groups: None, .. })) => None,
             found => Some(found.and_then(|found| self.view_found(found, req, id, &projection))),
         }
@@ -250,9 +248,9 @@ impl ScimService {
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
     pub fn list_users(&self, req: &Request<'_>) -> Result<String> {
         let list = self.user_list(req)?;
-        if list.query.predicate.selects_one_by_unique_key() {
+        if let Some(key) = list.query.predicate.user_key() {
             let with_groups = list.projection.includes("groups");
-            let found = self.store.user_and_groups(req.scope.tenant, &list.query.predicate, with_groups)?;
+            let found = self.store.user_and_groups(req.scope.tenant, key, with_groups)?;
             if let Some(page) = self.unique_key_page(req, &list, found) {
                 return page;
             }
@@ -269,11 +267,9 @@ impl ScimService {
             Ok(list) => list,
             Err(e) => return Some(Err(e)),
         };
-        if !list.query.predicate.selects_one_by_unique_key() {
-            return None;
-        }
+        let key = list.query.predicate.user_key()?;
         let with_groups = list.projection.includes("groups");
-        match self.store.user_and_groups_now(req.scope.tenant, &list.query.predicate, with_groups)? {
+        match self.store.user_and_groups_now(req.scope.tenant, key, with_groups)? {
             Ok(found) => self.unique_key_page(req, &list, found),
             Err(e) => Some(Err(e)),
         }

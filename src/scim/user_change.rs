@@ -4,7 +4,7 @@
 use super::projection::Projection;
 use super::service::{matching, user_not_found, Request, RequestContext, ScimService};
 use crate::error::{Error, Result};
-use crate::store::predicate::Predicate;
+use crate::store::predicate::UserKey;
 use crate::store::{PlannedUserWrite, UserAndGroups, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -78,7 +78,7 @@ impl ScimService {
     ) -> Result<Changed> {
         let tenant = req.scope.tenant;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let found = self.store.user_and_groups(tenant, &Predicate::id_is(id), projection.includes("groups"))?;
+            let found = self.store.user_and_groups(tenant, UserKey::Id(id), projection.includes("groups"))?;
             let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
             let current = matching(req, row)?;
             let row = match plan(self, req, &current)? {

@@ -220,30 +220,29 @@ impl Store {
         Some(self.read_sqlite(&mut conn, f))
     }
 
-    /// The user `unique` selects (`Predicate::selects_one_by_unique_key`) and, `with_groups`,
-    /// its groups, by one statement outside any transaction: a statement reads one snapshot by
+    /// The user with the unique `key` and, `with_groups`, its groups, by one statement outside any transaction: a statement reads one snapshot by
     /// itself, and BEGIN and COMMIT were two of the four round trips of a PostgreSQL point read.
     pub fn user_and_groups(
         &self,
         tenant: TenantId,
-        unique: &predicate::Predicate,
+        key: predicate::UserKey<'_>,
         with_groups: bool,
     ) -> Result<Option<UserAndGroups>> {
-        Ok(connection::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, unique, with_groups))?.1)
+        Ok(connection::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, key, with_groups))?.1)
     }
 
     /// `user_and_groups` as `read_now` runs a read: only on SQLite with a connection idle.
     pub fn user_and_groups_now(
         &self,
         tenant: TenantId,
-        unique: &predicate::Predicate,
+        key: predicate::UserKey<'_>,
         with_groups: bool,
     ) -> Option<Result<Option<UserAndGroups>>> {
         if self.backend != Backend::Sqlite {
             return None;
         }
         let mut conn = self.read.try_get()?;
-        Some(user_read::user_and_groups(&mut conn, tenant, unique, with_groups).map_err(Error::from))
+        Some(user_read::user_and_groups(&mut conn, tenant, key, with_groups).map_err(Error::from))
     }
 
     /// SQLite: a transaction reads one snapshot of the WAL.
@@ -397,7 +396,7 @@ mod tests {
 
         // A read by one statement, outside a transaction, too.
         terminate(&admin_url, &[fresh]);
-        assert!(store.user_and_groups(TenantId(1), &predicate::Predicate::id_is("nobody"), true).unwrap().is_none());
+        assert!(store.user_and_groups(TenantId(1), predicate::UserKey::Id("nobody"), true).unwrap().is_none());
         assert_ne!(store.read(backend_pid).unwrap(), fresh);
 
         // A user's write statements (`write_on_live_pg`), with every pooled connection dead.

@@ -136,24 +136,28 @@ pub struct SortKey {
     pub descending: bool,
 }
 
-impl Predicate {
-    /// `id eq "<id>"`: the resource with that id.
-    pub fn id_is(id: &str) -> Predicate {
-        Predicate::Compare {
-            operand: Operand::Column(Column::Id),
-            kind: ValueKind::Text,
-            op: CmpOp::Eq,
-            value: Literal::Text(id.to_string()),
-        }
-    }
+/// A unique key of `users` and the value a point read looks for: `(tenant_id, id)` and
+/// `(tenant_id, user_name_norm)` are unique, so it selects at most one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserKey<'a> {
+    Id(&'a str),
+    /// The normalised userName, as `user_name_norm` holds it.
+    UserNameNorm(&'a str),
+}
 
-    /// Whether it selects at most one row through a unique index (`userName` or `id` equal to
-    /// a value: `(tenant_id, user_name_norm)` and `(tenant_id, id)` are unique on `users`),
-    /// so reading it cannot be slow whatever the client sent.
-    pub fn selects_one_by_unique_key(&self) -> bool {
-        matches!(
-            self,
-            Predicate::Compare { operand: Operand::Column(Column::UserNameNorm | Column::Id), op: CmpOp::Eq, .. }
-        )
+impl Predicate {
+    /// The unique key it selects by, when it is `userName` or `id` equal to a string: reading
+    /// it cannot be slow whatever the client sent.
+    pub fn user_key(&self) -> Option<UserKey<'_>> {
+        match self {
+            Predicate::Compare {
+                operand: Operand::Column(column), op: CmpOp::Eq, value: Literal::Text(value), ..
+            } => match column {
+                Column::Id => Some(UserKey::Id(value)),
+                Column::UserNameNorm => Some(UserKey::UserNameNorm(value)),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }

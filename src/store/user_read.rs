@@ -1,15 +1,19 @@
 //! A user and its groups in one statement, for GET /Users/{id} and Okta's `userName eq`
 //! pre-check: a statement reads one snapshot by itself, so it needs no transaction around it.
 
-use super::connection::{AnyConnection, Backend};
+use super::connection::AnyConnection;
 use super::member_reads::UserGroup;
-use super::predicate::{Predicate, Table};
-use super::sql::{Piece, Writer};
+use super::predicate::UserKey;
 use super::stored_time::StoredTime;
 use super::users::{self, UserRow};
-use super::{sql_run, TenantId};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
-use diesel::QueryResult;
+use super::TenantId;
+use diesel::backend::Backend as DieselBackend;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryResult, RunQueryDsl};
+use std::marker::PhantomData;
 
 /// The user and, when asked for, its groups.
 pub struct UserAndGroups {
@@ -42,19 +46,21 @@ struct Found {
     nested: bool,
 }
 
-/// The user of `tenant` that `unique` selects (at most one: `Predicate::selects_one_by_unique_key`)
-/// with its direct groups when `with_groups`, by one statement.
+/// The user of `tenant` with the unique `key`, with its direct groups when `with_groups`, by
+/// one statement.
 pub(super) fn user_and_groups(
     conn: &mut AnyConnection,
     tenant: TenantId,
-    unique: &Predicate,
+    key: UserKey<'_>,
     with_groups: bool,
 ) -> QueryResult<Option<UserAndGroups>> {
-    let backend = match conn {
-        AnyConnection::Sqlite(_) => Backend::Sqlite,
-        AnyConnection::Postgresql(_) => Backend::Postgres,
-    };
-    let rows: Vec<Found> = sql_run::load_prepared(conn, &statement(backend, tenant, unique, with_groups))?;
+    let tenant = tenant.get();
+    let rows: Vec<Found> = match key {
+        UserKey::Id(value) => load(conn, ByKey::<ById> { tenant, with_groups, value, key: PhantomData }),
+        UserKey::UserNameNorm(value) => {
+            load(conn, ByKey::<ByUserName> { tenant, with_groups, value, key: PhantomData })
+        }
+    }?;
     let Some(found) = rows.into_iter().next() else { return Ok(None) };
     let groups = match (&found.groups, found.nested) {
         (_, true) => None,
@@ -91,40 +97,104 @@ impl super::Tx<'_> {
     pub fn user_and_groups(
         &mut self,
         tenant: TenantId,
-        unique: &Predicate,
+        key: UserKey<'_>,
         with_groups: bool,
     ) -> crate::error::Result<Option<UserAndGroups>> {
-        Ok(user_and_groups(self.conn, tenant, unique, with_groups)?)
+        Ok(user_and_groups(self.conn, tenant, key, with_groups)?)
     }
 }
 
-/// Every value is bound, so each connection prepares the text once. The groups subquery runs
-/// only for a user ever added to a group, when the projection shows `groups`.
-fn statement(backend: Backend, tenant: TenantId, unique: &Predicate, with_groups: bool) -> Vec<Piece> {
-    let t = || Piece::BigInt(tenant.get());
-    let mut w = Writer::new(backend, tenant.get(), Table::Users);
-    w.sql("SELECT users.pk, users.id, users.data, users.version, users.created_at, users.last_modified, users.in_groups, CASE WHEN ");
-    w.bind(Piece::Bool(with_groups));
-    w.sql(" AND users.in_groups THEN (SELECT ");
-    // Ordered by the group's key in Rust: an ORDER BY inside SQLite's aggregate opened a
-    // temporary B-tree on every read to sort a user's few groups (GET by id 79 -> 67 us of CPU).
-    w.sql(match backend {
-        Backend::Sqlite => "json_group_array(json_array(g.pk, g.id, g.display_name))",
-        Backend::Postgres => "json_agg(json_build_array(g.pk, g.id, g.display_name))::text",
-    });
-    w.sql(" FROM group_members m JOIN groups g ON g.pk = m.group_pk WHERE m.tenant_id = ");
-    w.bind(t());
-    // 'User' and 'Group' are literals: bound, PostgreSQL's generic plan could not use them.
-    w.sql(" AND m.member_type = 'User' AND m.member_pk = users.pk) END AS groups, (");
-    w.bind(Piece::Bool(with_groups));
-    w.sql(" AND users.in_groups AND EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = ");
-    w.bind(t());
-    w.sql(" AND n.member_type = 'Group')) AS nested FROM users WHERE users.tenant_id = ");
-    w.bind(t());
-    w.sql(" AND ");
-    w.predicate(unique);
-    w.into_pieces()
+fn load<K: KeyColumn>(conn: &mut AnyConnection, statement: ByKey<'_, K>) -> QueryResult<Vec<Found>> {
+    match conn {
+        AnyConnection::Sqlite(c) => statement.load(c),
+        AnyConnection::Postgresql(c) => statement.load(c),
+    }
 }
+
+/// The statement, one type per key column: Diesel finds each connection's prepared statement
+/// by the type, where a statement built from pieces of SQL was rebuilt and its text hashed to
+/// find it on every read (about 4% of a GET by id's CPU). Every value is bound. The groups
+/// subquery runs only for a user ever added to a group, when the projection shows `groups`.
+struct ByKey<'a, K> {
+    tenant: i64,
+    with_groups: bool,
+    value: &'a str,
+    key: PhantomData<K>,
+}
+
+/// The column a `ByKey` statement selects by, in its `WHERE`.
+trait KeyColumn: 'static {
+    const WHERE: &'static str;
+}
+
+struct ById;
+struct ByUserName;
+
+impl KeyColumn for ById {
+    const WHERE: &'static str = " AND users.id = ";
+}
+
+impl KeyColumn for ByUserName {
+    const WHERE: &'static str = " AND users.user_name_norm = ";
+}
+
+impl<K: KeyColumn> ByKey<'_, K> {
+    /// `groups` is the backend's aggregate of a user's `[group pk, id, displayName]` triples,
+    /// unordered: an ORDER BY inside SQLite's aggregate opened a temporary B-tree on every
+    /// read to sort a user's few groups (GET by id 79 -> 67 us of CPU); `direct_groups` sorts.
+    fn walk<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>, groups: &'static str) -> QueryResult<()>
+    where
+        DB: DieselBackend + HasSqlType<BigInt> + HasSqlType<Bool> + HasSqlType<Text>,
+        i64: diesel::serialize::ToSql<BigInt, DB>,
+        bool: diesel::serialize::ToSql<Bool, DB>,
+        str: diesel::serialize::ToSql<Text, DB>,
+    {
+        out.push_sql(
+            "SELECT users.pk, users.id, users.data, users.version, users.created_at, users.last_modified, \
+             users.in_groups, CASE WHEN ",
+        );
+        out.push_bind_param::<Bool, bool>(&self.with_groups)?;
+        out.push_sql(" AND users.in_groups THEN (SELECT ");
+        out.push_sql(groups);
+        out.push_sql(" FROM group_members m JOIN groups g ON g.pk = m.group_pk WHERE m.tenant_id = ");
+        out.push_bind_param::<BigInt, i64>(&self.tenant)?;
+        // 'User' and 'Group' are literals: bound, PostgreSQL's generic plan could not use them.
+        out.push_sql(" AND m.member_type = 'User' AND m.member_pk = users.pk) END AS groups, (");
+        out.push_bind_param::<Bool, bool>(&self.with_groups)?;
+        out.push_sql(" AND users.in_groups AND EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = ");
+        out.push_bind_param::<BigInt, i64>(&self.tenant)?;
+        out.push_sql(" AND n.member_type = 'Group')) AS nested FROM users WHERE users.tenant_id = ");
+        out.push_bind_param::<BigInt, i64>(&self.tenant)?;
+        out.push_sql(K::WHERE);
+        out.push_bind_param::<Text, str>(self.value)
+    }
+}
+
+/// The statement's identity for Diesel's cache: one per key column.
+struct ByKeyId<K>(PhantomData<K>);
+
+impl<K: KeyColumn> QueryId for ByKey<'_, K> {
+    type QueryId = ByKeyId<K>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<K> diesel::query_builder::Query for ByKey<'_, K> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<K: KeyColumn> QueryFragment<Sqlite> for ByKey<'_, K> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.walk(out, "json_group_array(json_array(g.pk, g.id, g.display_name))")
+    }
+}
+
+impl<K: KeyColumn> QueryFragment<Pg> for ByKey<'_, K> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.walk(out, "json_agg(json_build_array(g.pk, g.id, g.display_name))::text")
+    }
+}
+
+impl<Conn, K> RunQueryDsl<Conn> for ByKey<'_, K> {}
 
 #[cfg(test)]
 mod tests {
