@@ -42,7 +42,7 @@ pub struct MemberPage {
     pub next: Option<(MemberKind, i64)>,
 }
 
-fn not_found(id: &str) -> Error {
+pub(super) fn not_found(id: &str) -> Error {
     Error::NotFound(format!("Group {id} not found"))
 }
 
@@ -191,6 +191,9 @@ impl ScimService {
                 let tenant = req.scope.tenant;
                 if ops.is_empty() {
                     return s.current_group(tx, req, id);
+                }
+                if let Some(row) = s.patch_members_only(tx, req, id, &ops, now)? {
+                    return Ok(row);
                 }
                 // The users and groups the operations name are looked up (in one statement)
                 // before the group row is locked: on PostgreSQL, every statement run while it is

@@ -1,0 +1,1 @@
+DROP FUNCTION scimd_patch_members(BIGINT, TEXT, TIMESTAMP, BOOLEAN[], TEXT[], BIGINT[], TEXT[], BIGINT[]);

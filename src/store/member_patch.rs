@@ -1,0 +1,141 @@
+//! A PATCH of a group's members alone: the group's row locked (its version bumped), then the
+//! adds and removes in the PATCH's order, reporting which changed anything. On PostgreSQL it
+//! is one statement, `scimd_patch_members` (migration 000018), because every statement run
+//! while the row is locked is time the next change of the group waits for; on SQLite, whose
+//! one writer runs statements in-process, it is the general path's statements.
+
+use super::connection::AnyConnection;
+use super::groups::GroupRow;
+use super::members::MemberRef;
+use super::stored_time::StoredTime;
+use super::user_args_pg::{bind_all, pg_statement};
+use super::{MemberKind, TenantId, Tx};
+use crate::error::Result;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// One member a PATCH adds (`add`) or removes, in the PATCH's order.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberChange<'a> {
+    pub add: bool,
+    pub member: &'a MemberRef,
+}
+
+impl Tx<'_> {
+    /// Locks the group `id` (bumping its version and lastModified to `now`) and applies
+    /// `changes` in order. `None` when there is no such group; otherwise the group's row as
+    /// locked and, per change, whether it changed the membership (an add of a member or a
+    /// remove of a non-member does not).
+    pub fn patch_members(
+        &mut self,
+        tenant: TenantId,
+        id: &str,
+        now: DateTime<Utc>,
+        changes: &[MemberChange<'_>],
+    ) -> Result<Option<(GroupRow, Vec<bool>)>> {
+        if let AnyConnection::Postgresql(pg) = &mut *self.conn {
+            let rows: Vec<Patched> = PatchMembers::new(tenant, id, now.naive_utc(), changes).load(pg)?;
+            return Ok(rows.into_iter().next().map(Patched::into_parts));
+        }
+        let Some(row) = self.touch_group(tenant, id, now)? else { return Ok(None) };
+        let mut changed = Vec::with_capacity(changes.len());
+        // Each run of adds or of removes is one set operation, as on the general path.
+        for run in changes.chunk_by(|a, b| a.add == b.add) {
+            let members: Vec<MemberRef> = run.iter().map(|c| c.member.clone()).collect();
+            let done = if run[0].add {
+                self.add_members(tenant, row.pk, &members)?
+            } else {
+                self.remove_members(tenant, row.pk, &members)?
+            };
+            changed.extend(members.iter().map(|m| done.iter().any(|d| d.kind == m.kind && d.pk == m.pk)));
+        }
+        Ok(Some((row, changed)))
+    }
+}
+
+/// `SELECT * FROM scimd_patch_members(…)` with every value bound: one statement text.
+struct PatchMembers<'a> {
+    tenant: i64,
+    id: &'a str,
+    now: NaiveDateTime,
+    adds: Vec<bool>,
+    types: Vec<String>,
+    pks: Vec<i64>,
+    displays: Vec<Option<String>>,
+    mark_users: Vec<i64>,
+}
+
+impl<'a> PatchMembers<'a> {
+    fn new(tenant: TenantId, id: &'a str, now: NaiveDateTime, changes: &[MemberChange<'_>]) -> Self {
+        PatchMembers {
+            tenant: tenant.0,
+            id,
+            now,
+            adds: changes.iter().map(|c| c.add).collect(),
+            types: changes.iter().map(|c| c.member.kind.as_str().to_string()).collect(),
+            pks: changes.iter().map(|c| c.member.pk).collect(),
+            displays: changes.iter().map(|c| c.member.display.clone()).collect(),
+            // As `add_members`: users already marked need no update of their row.
+            mark_users: changes
+                .iter()
+                .filter(|c| c.add && c.member.kind == MemberKind::User && !c.member.marked_in_groups)
+                .map(|c| c.member.pk)
+                .collect(),
+        }
+    }
+}
+
+pg_statement!(PatchMembers, diesel::sql_types::Untyped);
+
+impl QueryFragment<Pg> for PatchMembers<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT pk, id, data, version, created_at, last_modified, changed FROM scimd_patch_members(");
+        bind_all!(out;
+            BigInt => &self.tenant,
+            Text => self.id,
+            Timestamp => &self.now,
+            Array<Bool> => &self.adds,
+            Array<Text> => &self.types,
+            Array<BigInt> => &self.pks,
+            Array<Nullable<Text>> => &self.displays,
+            Array<BigInt> => &self.mark_users,
+        );
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Patched {
+    #[diesel(sql_type = BigInt)]
+    pk: i64,
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    data: String,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Timestamp)]
+    created_at: StoredTime,
+    #[diesel(sql_type = Timestamp)]
+    last_modified: StoredTime,
+    #[diesel(sql_type = Array<Bool>)]
+    changed: Vec<bool>,
+}
+
+impl Patched {
+    fn into_parts(self) -> (GroupRow, Vec<bool>) {
+        let row = GroupRow {
+            pk: self.pk,
+            id: self.id,
+            data: self.data,
+            version: self.version,
+            created_at: self.created_at.utc(),
+            last_modified: self.last_modified.utc(),
+        };
+        (row, self.changed)
+    }
+}
