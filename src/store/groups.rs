@@ -51,7 +51,7 @@ type RowColumns = (i64, String, String, i64, StoredTime, StoredTime);
 /// A group's columns read by name: a row of `sql::page_sql`, or of a RETURNING clause.
 #[derive(QueryableByName)]
 #[diesel(table_name = groups)]
-struct PageRow {
+pub(super) struct PageRow {
     pk: i64,
     id: String,
     data: String,

@@ -5,9 +5,8 @@
 //! one writer runs statements in-process, it is the general path's statements.
 
 use super::connection::AnyConnection;
-use super::groups::GroupRow;
+use super::groups::{GroupRow, PageRow};
 use super::members::MemberRef;
-use super::stored_time::StoredTime;
 use super::user_args_pg::{bind_all, pg_statement};
 use super::{MemberKind, TenantId, Tx};
 use crate::error::Result;
@@ -15,7 +14,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
 /// One member a PATCH adds (`add`) or removes, in the PATCH's order.
 #[derive(Debug, Clone, Copy)]
@@ -108,34 +107,17 @@ impl QueryFragment<Pg> for PatchMembers<'_> {
     }
 }
 
-#[derive(diesel::QueryableByName)]
+/// The group's row as locked, and per member whether it changed.
+#[derive(QueryableByName)]
 struct Patched {
-    #[diesel(sql_type = BigInt)]
-    pk: i64,
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Text)]
-    data: String,
-    #[diesel(sql_type = BigInt)]
-    version: i64,
-    #[diesel(sql_type = Timestamp)]
-    created_at: StoredTime,
-    #[diesel(sql_type = Timestamp)]
-    last_modified: StoredTime,
+    #[diesel(embed)]
+    group: PageRow,
     #[diesel(sql_type = Array<Bool>)]
     changed: Vec<bool>,
 }
 
 impl Patched {
     fn into_parts(self) -> (GroupRow, Vec<bool>) {
-        let row = GroupRow {
-            pk: self.pk,
-            id: self.id,
-            data: self.data,
-            version: self.version,
-            created_at: self.created_at.utc(),
-            last_modified: self.last_modified.utc(),
-        };
-        (row, self.changed)
+        (GroupRow::from(self.group), self.changed)
     }
 }
