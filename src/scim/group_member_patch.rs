@@ -8,7 +8,7 @@ use super::group::{self, GroupOp};
 use super::service::{if_match_allows, Request, ScimService};
 use super::user;
 use crate::error::{Error, Result};
-use crate::store::{GroupRow, MemberChange, MemberKind, MemberRef, Tx};
+use crate::store::{GroupRow, MemberKind, MemberOp, MemberRef, Tx};
 use chrono::{DateTime, Utc};
 
 impl ScimService {
@@ -45,11 +45,9 @@ impl ScimService {
                 _ => return Ok(None),
             }
         }
-        let changes: Vec<MemberChange<'_>> = named
-            .iter()
-            .flat_map(|(add, members)| members.iter().map(|member| MemberChange { add: *add, member }))
-            .collect();
-        let Some((row, changed)) = tx.patch_members(tenant, id, now, &changes)? else {
+        let member_ops: Vec<MemberOp<'_>> =
+            named.iter().map(|(add, members)| MemberOp { add: *add, members }).collect();
+        let Some((row, changed)) = tx.patch_members(tenant, id, now, &member_ops)? else {
             return Err(super::group_service::not_found(id));
         };
         // RFC 7644 §3.14: If-Match names the version this change replaces. A mismatch fails

@@ -16,40 +16,40 @@ use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
-/// One member a PATCH adds (`add`) or removes, in the PATCH's order.
+/// One operation of a PATCH: these members added (`add`) or removed.
 #[derive(Debug, Clone, Copy)]
-pub struct MemberChange<'a> {
+pub struct MemberOp<'a> {
     pub add: bool,
-    pub member: &'a MemberRef,
+    pub members: &'a [MemberRef],
 }
 
 impl Tx<'_> {
     /// Locks the group `id` (bumping its version and lastModified to `now`) and applies
-    /// `changes` in order. `None` when there is no such group; otherwise the group's row as
-    /// locked and, per change, whether it changed the membership (an add of a member or a
-    /// remove of a non-member does not).
+    /// `ops` in order. `None` when there is no such group; otherwise the group's row as locked
+    /// and, per member of each operation in order, whether it changed the membership (an add
+    /// of a member or a remove of a non-member does not, nor does a member an earlier
+    /// operation already added or removed).
     pub fn patch_members(
         &mut self,
         tenant: TenantId,
         id: &str,
         now: DateTime<Utc>,
-        changes: &[MemberChange<'_>],
+        ops: &[MemberOp<'_>],
     ) -> Result<Option<(GroupRow, Vec<bool>)>> {
         if let AnyConnection::Postgresql(pg) = &mut *self.conn {
-            let rows: Vec<Patched> = PatchMembers::new(tenant, id, now.naive_utc(), changes).load(pg)?;
+            let rows: Vec<Patched> = PatchMembers::new(tenant, id, now.naive_utc(), ops).load(pg)?;
             return Ok(rows.into_iter().next().map(Patched::into_parts));
         }
         let Some(row) = self.touch_group(tenant, id, now)? else { return Ok(None) };
-        let mut changed = Vec::with_capacity(changes.len());
-        // Each run of adds or of removes is one set operation, as on the general path.
-        for run in changes.chunk_by(|a, b| a.add == b.add) {
-            let members: Vec<MemberRef> = run.iter().map(|c| c.member.clone()).collect();
-            let done = if run[0].add {
-                self.add_members(tenant, row.pk, &members)?
+        let mut changed = Vec::new();
+        // Each operation is one set operation, as on the general path.
+        for op in ops {
+            let done = if op.add {
+                self.add_members(tenant, row.pk, op.members)?
             } else {
-                self.remove_members(tenant, row.pk, &members)?
+                self.remove_members(tenant, row.pk, op.members)?
             };
-            changed.extend(members.iter().map(|m| done.iter().any(|d| d.kind == m.kind && d.pk == m.pk)));
+            changed.extend(op.members.iter().map(|m| done.iter().any(|d| d.kind == m.kind && d.pk == m.pk)));
         }
         Ok(Some((row, changed)))
     }
@@ -68,20 +68,22 @@ struct PatchMembers<'a> {
 }
 
 impl<'a> PatchMembers<'a> {
-    fn new(tenant: TenantId, id: &'a str, now: NaiveDateTime, changes: &[MemberChange<'_>]) -> Self {
+    fn new(tenant: TenantId, id: &'a str, now: NaiveDateTime, ops: &[MemberOp<'_>]) -> Self {
+        let changes: Vec<(bool, &MemberRef)> =
+            ops.iter().flat_map(|op| op.members.iter().map(move |m| (op.add, m))).collect();
         PatchMembers {
             tenant: tenant.0,
             id,
             now,
-            adds: changes.iter().map(|c| c.add).collect(),
-            types: changes.iter().map(|c| c.member.kind.as_str().to_string()).collect(),
-            pks: changes.iter().map(|c| c.member.pk).collect(),
-            displays: changes.iter().map(|c| c.member.display.clone()).collect(),
+            adds: changes.iter().map(|&(add, _)| add).collect(),
+            types: changes.iter().map(|(_, m)| m.kind.as_str().to_string()).collect(),
+            pks: changes.iter().map(|(_, m)| m.pk).collect(),
+            displays: changes.iter().map(|(_, m)| m.display.clone()).collect(),
             // As `add_members`: users already marked need no update of their row.
             mark_users: changes
                 .iter()
-                .filter(|c| c.add && c.member.kind == MemberKind::User && !c.member.marked_in_groups)
-                .map(|c| c.member.pk)
+                .filter(|(add, m)| *add && m.kind == MemberKind::User && !m.marked_in_groups)
+                .map(|(_, m)| m.pk)
                 .collect(),
         }
     }

@@ -238,6 +238,9 @@ scim_test!(one_member_patches_report_only_what_they_changed, |app| {
         (json!([remove(a), add(a)]), vec![(removed, a), (added, a)]),
         (json!([add(b)]), vec![(added, b)]),
         (json!([remove(b)]), vec![(removed, b)]),
+        // One member in two operations of a kind: the second changes nothing.
+        (json!([add(b), add(b)]), vec![(added, b)]),
+        (json!([remove(b), remove(b)]), vec![(removed, b)]),
     ] {
         let before = events(&app, &admin, 0, 1000).await.len();
         assert_eq!(app.patch(&path, patch_op(ops.clone())).await.status, StatusCode::NO_CONTENT, "{ops}");
