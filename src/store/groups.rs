@@ -208,7 +208,7 @@ impl Tx<'_> {
         let (total, set_version) = match &q.predicate {
             Predicate::Const(true) => {
                 let set = self.resource_set(tenant, Table::Groups)?;
-                (set.count, Some(set.version))
+                (set.count, set.version)
             }
             p => (filtered(backend, tenant, p).count().get_result::<i64>(self.conn)? as u64, None),
         };

@@ -6,6 +6,8 @@
 mod admin;
 mod commit;
 mod connection;
+#[cfg(test)]
+mod counter_tests;
 mod credentials;
 mod directory;
 mod errors;

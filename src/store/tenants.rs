@@ -2,11 +2,13 @@
 
 use super::predicate::Table;
 use super::schema::{credentials, groups, request_log, tenant_counters, tenants, users, webhook_deliveries};
+use super::sql::{self, Piece};
 use super::{errors::is_unique_violation_on, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::max;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use std::collections::HashMap;
 
 /// Between a retired tenant's name and its id in the renamed row; no valid name contains it.
@@ -29,10 +31,46 @@ pub struct TenantStats {
 }
 
 /// The size of a tenant's set of users or groups, and its version: bumped on every add and
-/// remove (migration 000011).
+/// remove (migration 000011), on PostgreSQL when the add or remove is folded in (000019).
 pub(super) struct ResourceSet {
     pub count: u64,
-    pub version: i64,
+    /// `None` while adds or removes wait to be folded into the counters (PostgreSQL): the set
+    /// has moved since the version, so the version does not name it.
+    pub version: Option<i64>,
+}
+
+/// A tenant's counters row with its pending deltas added (migration 000019): what every count
+/// reads, so that it is exact in the reader's snapshot on both backends (SQLite has no deltas).
+const COUNTED: &str = "SELECT c.tenant_id, \
+    c.user_count + COALESCE((SELECT CAST(SUM(d.users) AS BIGINT) FROM tenant_counter_deltas d \
+        WHERE d.tenant_id = c.tenant_id), 0) AS users, \
+    c.group_count + COALESCE((SELECT CAST(SUM(d.groups) AS BIGINT) FROM tenant_counter_deltas d \
+        WHERE d.tenant_id = c.tenant_id), 0) AS groups, \
+    c.user_set_version, c.group_set_version, c.event_seq, \
+    (SELECT COUNT(*) FROM tenant_counter_deltas d WHERE d.tenant_id = c.tenant_id AND d.users <> 0) \
+        AS users_pending, \
+    (SELECT COUNT(*) FROM tenant_counter_deltas d WHERE d.tenant_id = c.tenant_id AND d.groups <> 0) \
+        AS groups_pending \
+    FROM tenant_counters c";
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt)]
+    tenant_id: i64,
+    #[diesel(sql_type = BigInt)]
+    users: i64,
+    #[diesel(sql_type = BigInt)]
+    groups: i64,
+    #[diesel(sql_type = BigInt)]
+    user_set_version: i64,
+    #[diesel(sql_type = BigInt)]
+    group_set_version: i64,
+    #[diesel(sql_type = BigInt)]
+    event_seq: i64,
+    #[diesel(sql_type = BigInt)]
+    users_pending: i64,
+    #[diesel(sql_type = BigInt)]
+    groups_pending: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -113,36 +151,39 @@ impl Tx<'_> {
             .filter(credentials::tenant_id.eq(tenant.0))
             .select(max(credentials::last_used_at))
             .first::<Option<NaiveDateTime>>(self.conn)?;
-        let (users, groups, latest_event) = tenant_counters::table
-            .filter(tenant_counters::tenant_id.eq(tenant.0))
-            .select((tenant_counters::user_count, tenant_counters::group_count, tenant_counters::event_seq))
-            .first::<(i64, i64, i64)>(self.conn)?;
-        Ok(TenantStats { users, groups, last_activity: last.map(|t| t.and_utc()), latest_event })
+        let c = self.counted(tenant)?.ok_or(diesel::result::Error::NotFound)?;
+        Ok(TenantStats {
+            users: c.users,
+            groups: c.groups,
+            last_activity: last.map(|t| t.and_utc()),
+            latest_event: c.event_seq,
+        })
+    }
+
+    fn counted(&mut self, tenant: TenantId) -> Result<Option<Counted>> {
+        let one = [Piece::Sql(format!("{COUNTED} WHERE c.tenant_id = ")), Piece::BigInt(tenant.0)];
+        Ok(sql::load_prepared::<Counted>(self.conn, &one)?.pop())
     }
 
     /// How many users or groups the tenant has (what an unfiltered list reports as
     /// totalResults without counting rows) and the version of that set (`positions`).
     pub(super) fn resource_set(&mut self, tenant: TenantId, table: Table) -> Result<ResourceSet> {
-        use tenant_counters as c;
-        let row = c::table.filter(c::tenant_id.eq(tenant.0));
-        let found = match table {
-            Table::Users => row.select((c::user_count, c::user_set_version)).get_result(self.conn),
-            Table::Groups => row.select((c::group_count, c::group_set_version)).get_result(self.conn),
+        let Some(c) = self.counted(tenant)? else { return Ok(ResourceSet { count: 0, version: Some(0) }) };
+        let (count, version, pending) = match table {
+            Table::Users => (c.users, c.user_set_version, c.users_pending),
+            Table::Groups => (c.groups, c.group_set_version, c.groups_pending),
         };
-        let (count, version) = found.optional()?.unwrap_or((0i64, 0i64));
-        Ok(ResourceSet { count: count.max(0) as u64, version })
+        Ok(ResourceSet { count: count.max(0) as u64, version: (pending == 0).then_some(version) })
     }
 
     /// `tenant_stats` of every tenant, in two queries.
     pub fn all_tenant_stats(&mut self) -> Result<HashMap<TenantId, TenantStats>> {
         let mut stats: HashMap<TenantId, TenantStats> = HashMap::new();
-        let counts = tenant_counters::table
-            .select((tenant_counters::tenant_id, tenant_counters::user_count, tenant_counters::group_count))
-            .load::<(i64, i64, i64)>(self.conn)?;
-        for (t, users, groups) in counts {
-            let entry = stats.entry(TenantId(t)).or_default();
-            entry.users = users;
-            entry.groups = groups;
+        let counts: Vec<Counted> = sql::load_prepared(self.conn, &[Piece::Sql(COUNTED.into())])?;
+        for c in counts {
+            let entry = stats.entry(TenantId(c.tenant_id)).or_default();
+            entry.users = c.users;
+            entry.groups = c.groups;
         }
         let last_used = credentials::table
             .group_by(credentials::tenant_id)
