@@ -47,9 +47,9 @@ const COUNTED: &str = "SELECT c.tenant_id, \
     c.group_count + COALESCE((SELECT CAST(SUM(d.groups) AS BIGINT) FROM tenant_counter_deltas d \
         WHERE d.tenant_id = c.tenant_id), 0) AS groups, \
     c.user_set_version, c.group_set_version, c.event_seq, \
-    (SELECT COUNT(*) FROM tenant_counter_deltas d WHERE d.tenant_id = c.tenant_id AND d.users <> 0) \
+    (SELECT COUNT(*) FROM tenant_counter_deltas d WHERE d.tenant_id = c.tenant_id AND d.user_changes <> 0) \
         AS users_pending, \
-    (SELECT COUNT(*) FROM tenant_counter_deltas d WHERE d.tenant_id = c.tenant_id AND d.groups <> 0) \
+    (SELECT COUNT(*) FROM tenant_counter_deltas d WHERE d.tenant_id = c.tenant_id AND d.group_changes <> 0) \
         AS groups_pending \
     FROM tenant_counters c";
 
@@ -248,6 +248,10 @@ impl Tx<'_> {
                 .get_result::<i64>(self.conn)?;
             if owing == 0 {
                 purged += diesel::delete(tenants::table.filter(tenants::id.eq(id))).execute(self.conn)?;
+                // Not a foreign key (migration 000019): the tenant's emptied rows of deltas.
+                let deltas =
+                    [Piece::Sql("DELETE FROM tenant_counter_deltas WHERE tenant_id = ".into()), Piece::BigInt(id)];
+                sql::execute_prepared(self.conn, &deltas)?;
             }
         }
         Ok(purged)
