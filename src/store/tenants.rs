@@ -145,7 +145,7 @@ impl Tx<'_> {
     }
 
     /// Users, groups and last credential use of one tenant (the counts the triggers of
-    /// migrations 000010 and 000011 keep in `tenant_counters`).
+    /// migrations 000010, 000011 and 000019 keep in `tenant_counters` and its deltas).
     pub fn tenant_stats(&mut self, tenant: TenantId) -> Result<TenantStats> {
         let last = credentials::table
             .filter(credentials::tenant_id.eq(tenant.0))
