@@ -2,7 +2,7 @@
 //! keyset pages, so a 100,000-member group is never built in memory.
 
 use super::extract::{Authenticated, Query, ScimJson};
-use super::{blocking, if_match, owned_context, run, with_compat, AppState};
+use super::{if_match, owned_context, run, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
 use crate::scim::group_service::GroupView;
@@ -82,11 +82,13 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
         Step::Members(i, after, first) => {
             let b = body.clone();
             let pk = body.groups[i].pk;
-            let page = blocking(move || {
-                let size = b.state.member_page_size;
-                b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size)
-            })
-            .await?;
+            let store = b.state.store.clone();
+            let page = store
+                .offload(move || {
+                    let size = b.state.member_page_size;
+                    b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size)
+                })
+                .await?;
             for (n, m) in page.members.iter().enumerate() {
                 if n > 0 || !first {
                     out.push(',');

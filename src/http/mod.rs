@@ -64,7 +64,7 @@ fn if_match(req: &actix_web::HttpRequest) -> Option<String> {
     req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-/// Runs `f` with the request's context off the async workers; returns its value and the
+/// Runs `f` with the request's context on a database thread (`Store::offload`); returns its value and the
 /// compatibility rules that fired.
 async fn run<R: Send + 'static>(
     state: web::Data<AppState>,
@@ -73,11 +73,13 @@ async fn run<R: Send + 'static>(
     if_match: Option<String>,
     f: impl FnOnce(&AppState, &crate::scim::service::Request<'_>) -> crate::error::Result<R> + Send + 'static,
 ) -> Result<(R, Vec<crate::scim::compat::Rule>), Error> {
-    blocking(move || {
-        let (out, fired) = in_context(&state, &auth, &params, if_match.as_deref(), f);
-        Ok((out?, fired))
-    })
-    .await
+    let store = state.store.clone();
+    store
+        .offload(move || {
+            let (out, fired) = in_context(&state, &auth, &params, if_match.as_deref(), f);
+            Ok((out?, fired))
+        })
+        .await
 }
 
 /// The request's context owned, for a write: its transaction runs on the store's writer.

@@ -50,7 +50,7 @@ impl ScimService {
         if self.store.plans_user_writes_first() {
             let (service, ctx) = (self.clone(), ctx.clone());
             let planned_first = move || service.plan_then_write(&ctx.request(), &id, &projection, now, &plan);
-            return tokio::task::spawn_blocking(planned_first).await.map_err(Error::internal)?;
+            return self.store.offload(planned_first).await;
         }
         self.write_for(ctx, move |s, tx, req| {
             let (current, groups) = s.current_and_groups(tx, req, &id, &projection)?;

@@ -9,6 +9,7 @@ mod connection;
 #[cfg(test)]
 mod counter_tests;
 mod credentials;
+mod db_threads;
 mod directory;
 mod errors;
 #[cfg(test)]
@@ -56,6 +57,7 @@ pub use webhooks::{DeliveryRow, DueDelivery, EndpointRow, NewEndpoint};
 use crate::error::{Error, Result};
 use commit::Lane;
 use connection::{AnyConnection, Pool};
+use db_threads::DbThreads;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -84,6 +86,8 @@ pub struct Store {
     /// all the commits waiting on it, and runs each write's statements while others run theirs:
     /// queueing its writes in one lane was measured slower (PATCH 2,018 → 1,380/s).
     group_commit: Option<Arc<Lane>>,
+    /// Where requests' database work runs (`offload`), a thread per pooled connection.
+    db_threads: Arc<DbThreads>,
     backend: Backend,
     /// Woken after a commit that appended events, so webhook delivery starts at once.
     events_committed: Arc<Notify>,
@@ -179,10 +183,12 @@ impl Store {
     pub fn open(database_url: &str, pool_size: u32) -> Result<Store> {
         let (read, write, backend) = connection::pools(database_url, pool_size)?;
         let group_commit = (backend == Backend::Sqlite).then(Lane::new).transpose()?.map(Arc::new);
+        let db_threads = Arc::new(DbThreads::new(read.max_size() as usize)?);
         let store = Store {
             read,
             write,
             group_commit,
+            db_threads,
             backend,
             events_committed: Arc::new(Notify::new()),
             positions: Arc::default(),
@@ -274,7 +280,7 @@ impl Store {
     /// `write` for async callers: `f` owns what it needs, and the caller's thread is not held
     /// while it queues, runs and commits. On SQLite it goes straight to the writer thread and
     /// the answer comes back after the shared commit (two thread hand-offs fewer than `write`
-    /// from the blocking pool); on PostgreSQL it runs on the blocking pool. Retries `f` when
+    /// from the blocking pool); on PostgreSQL it runs on a database thread (`offload`). Retries `f` when
     /// a concurrent write got there first (`Error::WriteConflict`, PostgreSQL only: SQLite's
     /// one writer reads and writes in the same transaction, so nothing can come between).
     pub async fn write_async<R: Send + 'static>(
@@ -292,13 +298,20 @@ impl Store {
                     }
                 }
             };
-            return tokio::task::spawn_blocking(retrying).await.map_err(Error::internal)?;
+            return self.offload(retrying).await;
         };
         let (out, committed) = lane.run_async(&self.write, f).await;
         if committed.appended_events {
             self.events_committed.notify_one();
         }
         out
+    }
+
+    /// Runs a request's blocking database work off the async workers, on one of as many
+    /// threads as the read pool has connections (`db_threads`). Not for work that waits on
+    /// anything but the database (a password hash): it would hold a thread others queue for.
+    pub async fn offload<R: Send + 'static>(&self, f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
+        self.db_threads.run(f).await
     }
 
     /// Numbers `tenant`'s (or every tenant's) committed events still waiting for a number

@@ -6,7 +6,7 @@ use super::connection::write_on_live_pg;
 use super::user_args_pg::{bind_all, bind_user_columns, pg_statement, EventArrays, ValueArrays};
 use super::users::map_write_error;
 use super::{Backend, NewEvent, NewUser, Store, TenantId, UserRow};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
@@ -34,7 +34,7 @@ impl Store {
         }
         let store = self.clone();
         let insert = move || store.insert_user_pg(tenant, &new, &events, request_id.as_deref());
-        tokio::task::spawn_blocking(insert).await.map_err(Error::internal)?
+        self.offload(insert).await
     }
 
     fn insert_user_pg(
