@@ -64,8 +64,8 @@ fn if_match(req: &actix_web::HttpRequest) -> Option<String> {
     req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-/// Runs `f` with the request's context on a database thread (`Store::offload`); returns its value and the
-/// compatibility rules that fired.
+/// Runs `f` with the request's context on a database thread (`Store::offload`); returns its
+/// value and the compatibility rules that fired.
 async fn run<R: Send + 'static>(
     state: web::Data<AppState>,
     auth: extract::Authenticated,
