@@ -32,6 +32,12 @@ pub struct EventRow {
 }
 
 #[derive(QueryableByName)]
+struct Moved {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    moved: i64,
+}
+
+#[derive(QueryableByName)]
 struct SeqRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     event_seq: i64,
@@ -166,22 +172,25 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Numbers the committed events still waiting for a number: `tenant`'s, or every tenant's.
-    /// Only PostgreSQL has any (migration 000014): its writes append without taking the
-    /// tenant's counters row, which a numbering pass locks until it commits. SQLite's one
-    /// writer numbers events as it appends them. A pass with nothing to number writes nothing.
-    pub fn number_events(&mut self, tenant: Option<TenantId>) -> Result<()> {
+    /// Numbers the committed events still waiting for a number: `tenant`'s, or every tenant's;
+    /// returns how many it numbered. Only PostgreSQL has any (migration 000014): its writes
+    /// append without taking the tenant's counters row, which a numbering pass locks until it
+    /// commits. SQLite's one writer numbers events as it appends them. A pass with nothing to
+    /// number writes nothing.
+    pub fn number_events(&mut self, tenant: Option<TenantId>) -> Result<i64> {
         if self.backend() == Backend::Sqlite {
-            return Ok(());
+            return Ok(0);
         }
         let call = match tenant {
-            Some(t) => {
-                vec![Piece::Sql("SELECT scimd_number_events(".into()), Piece::BigInt(t.0), Piece::Sql(")".into())]
-            }
-            None => vec![Piece::Sql("SELECT scimd_number_all_events()".into())],
+            Some(t) => vec![
+                Piece::Sql("SELECT scimd_number_events(".into()),
+                Piece::BigInt(t.0),
+                Piece::Sql(") AS moved".into()),
+            ],
+            None => vec![Piece::Sql("SELECT scimd_number_all_events() AS moved".into())],
         };
-        sql::execute_prepared(self.conn, &call)?;
-        Ok(())
+        let rows: Vec<Moved> = sql_run::load_prepared(self.conn, &call)?;
+        Ok(rows.first().map_or(0, |r| r.moved))
     }
 
     /// Up to `limit` events with seq > `after`, in seq order.

@@ -317,12 +317,31 @@ impl Store {
     /// Numbers `tenant`'s (or every tenant's) committed events still waiting for a number
     /// (`Tx::number_events`): on PostgreSQL, what a reader of the events runs first, so that it
     /// sees every change committed before it asked. Nothing to do on SQLite, where it queues
-    /// no write.
-    pub fn number_events(&self, tenant: Option<TenantId>) -> Result<()> {
+    /// no write. Returns how many it numbered.
+    pub fn number_events(&self, tenant: Option<TenantId>) -> Result<i64> {
         match self.backend {
-            Backend::Sqlite => Ok(()),
+            Backend::Sqlite => Ok(0),
             Backend::Postgres => self.write(|tx| tx.number_events(tenant)),
         }
+    }
+
+    /// Removes what numbering passes left behind in PostgreSQL's `pending_events`: each event
+    /// is inserted there and deleted when numbered, and until a vacuum removes the dead rows,
+    /// every pass steps over all of them (in the table and in its index). Autovacuum looks at a
+    /// database once a minute by default; under 2,500 PUTs a second the dead rows reached
+    /// 68,000 within 20 s, and passes (9.9 ms each) took a quarter of PostgreSQL's statement
+    /// time (`pg_stat_statements`). `SKIP_LOCKED`: another replica's vacuum of it is as good; no `TRUNCATE`,
+    /// which would lock out every write's append while it cut the file. Nothing on SQLite.
+    pub fn vacuum_pending_events(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            return Ok(());
+        }
+        let mut conn = self.write.get().map_err(Error::internal)?;
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *conn,
+            "VACUUM (SKIP_LOCKED, TRUNCATE FALSE) pending_events",
+        )?;
+        Ok(())
     }
 
     /// Notified after each commit that appended events (in this process only: other replicas

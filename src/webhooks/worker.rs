@@ -80,6 +80,31 @@ pub struct Worker {
     /// This instance's name in leases.
     owner: String,
     client: awc::Client,
+    vacuum: Arc<VacuumDue>,
+}
+
+/// Events this worker's numbering passes may move before it vacuums `pending_events`
+/// (`Store::vacuum_pending_events`): each moved event leaves a dead row that every later pass
+/// steps over until then. A pass over 1,000 dead rows costs about what the vacuum does.
+const VACUUM_AFTER_EVENTS: i64 = 1_000;
+
+/// Counts numbered events and says when enough have been numbered to vacuum.
+#[derive(Default)]
+struct VacuumDue {
+    numbered: std::sync::atomic::AtomicI64,
+}
+
+impl VacuumDue {
+    /// Adds `numbered`; true (and the count starts again) once it reaches `after`.
+    fn add(&self, numbered: i64, after: i64) -> bool {
+        use std::sync::atomic::Ordering;
+        let total = self.numbered.fetch_add(numbered, Ordering::Relaxed) + numbered;
+        if total < after {
+            return false;
+        }
+        self.numbered.fetch_sub(total, Ordering::Relaxed);
+        true
+    }
 }
 
 impl Worker {
@@ -94,7 +119,7 @@ impl Worker {
             .add_default_header(("User-Agent", concat!("scimd-webhooks/", env!("CARGO_PKG_VERSION"))))
             .finish();
         let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Worker { store, clock, settings, owner, client }
+        Worker { store, clock, settings, owner, client, vacuum: Arc::default() }
     }
 
     /// Delivers until `shutdown` turns true; a stream in flight is finished and released.
@@ -151,9 +176,15 @@ impl Worker {
     async fn claim(&self) -> Result<Vec<Claimed>> {
         let (store, clock, owner) = (self.store.clone(), self.clock.clone(), self.owner.clone());
         let (limit, lease) = (self.settings.concurrency as i64, self.settings.lease);
+        let vacuum = self.vacuum.clone();
         blocking(move || {
             // A stream is due when the tenant's latest numbered event is past it.
-            store.number_events(None)?;
+            let numbered = store.number_events(None)?;
+            if vacuum.add(numbered, VACUUM_AFTER_EVENTS) {
+                if let Err(e) = store.vacuum_pending_events() {
+                    tracing::warn!(error = %e, "pending events could not be vacuumed");
+                }
+            }
             let now = clock.now();
             let due = store.read(|tx| tx.due_webhook_deliveries(now, limit))?;
             let mut claimed = Vec::new();
@@ -333,6 +364,16 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'sta
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn a_vacuum_is_due_each_time_enough_events_were_numbered_since_the_last() {
+        let due = VacuumDue::default();
+        let passes =
+            [(0, false), (400, false), (599, false), (1, true), (0, false), (999, false), (2_500, true), (0, false)];
+        for (i, (numbered, want)) in passes.into_iter().enumerate() {
+            assert_eq!(due.add(numbered, 1_000), want, "pass {i}");
+        }
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_up_to_the_cap_and_honours_retry_after() {
