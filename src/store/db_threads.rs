@@ -67,7 +67,7 @@ mod tests {
             threads.run(move || {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_millis(2));
+                std::thread::sleep(std::time::Duration::from_millis(5));
                 running.fetch_sub(1, Ordering::SeqCst);
                 Ok((i, std::thread::current().name().map(str::to_string)))
             })

@@ -280,9 +280,10 @@ impl Store {
     /// `write` for async callers: `f` owns what it needs, and the caller's thread is not held
     /// while it queues, runs and commits. On SQLite it goes straight to the writer thread and
     /// the answer comes back after the shared commit (two thread hand-offs fewer than `write`
-    /// from the blocking pool); on PostgreSQL it runs on a database thread (`offload`). Retries `f` when
-    /// a concurrent write got there first (`Error::WriteConflict`, PostgreSQL only: SQLite's
-    /// one writer reads and writes in the same transaction, so nothing can come between).
+    /// from the blocking pool); on PostgreSQL it runs on a database thread (`offload`). Retries
+    /// `f` when a concurrent write got there first (`Error::WriteConflict`, PostgreSQL only:
+    /// SQLite's one writer reads and writes in the same transaction, so nothing can come
+    /// between).
     pub async fn write_async<R: Send + 'static>(
         &self,
         mut f: impl FnMut(&mut Tx<'_>) -> Result<R> + Send + 'static,
@@ -330,17 +331,20 @@ impl Store {
     /// every pass steps over all of them (in the table and in its index). Autovacuum looks at a
     /// database once a minute by default; under 2,500 PUTs a second the dead rows reached
     /// 68,000 within 20 s, and passes (9.9 ms each) took a quarter of PostgreSQL's statement
-    /// time (`pg_stat_statements`). `SKIP_LOCKED`: another replica's vacuum of it is as good; no `TRUNCATE`,
-    /// which would lock out every write's append while it cut the file. Nothing on SQLite.
+    /// time (`pg_stat_statements`). `SKIP_LOCKED`: another replica's vacuum of it is as good.
+    /// No `TRUNCATE`, which would lock out every write's append while it cut the file. Sent
+    /// again on another connection if its own had died (a vacuum is safe to repeat). Nothing on
+    /// SQLite.
     pub fn vacuum_pending_events(&self) -> Result<()> {
         if self.backend == Backend::Sqlite {
             return Ok(());
         }
-        let mut conn = self.write.get().map_err(Error::internal)?;
-        diesel::connection::SimpleConnection::batch_execute(
-            &mut *conn,
-            "VACUUM (SKIP_LOCKED, TRUNCATE FALSE) pending_events",
-        )?;
+        connection::on_live(&self.write, |conn| {
+            diesel::connection::SimpleConnection::batch_execute(
+                conn,
+                "VACUUM (SKIP_LOCKED, TRUNCATE FALSE) pending_events",
+            )
+        })?;
         Ok(())
     }
 
