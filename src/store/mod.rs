@@ -461,5 +461,9 @@ mod tests {
         kill_pool();
         let planned = PlannedUserWrite { was: write.keys.clone(), write, password_hash: None, events: Vec::new() };
         assert_eq!(store.write_planned_user(tenant, &row, &planned, None, now).unwrap().version, 2);
+
+        // The webhook worker's vacuum of numbered events.
+        kill_pool();
+        store.vacuum_pending_events().unwrap();
     }
 }
