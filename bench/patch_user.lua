@@ -23,7 +23,7 @@ request = function()
   local body = [[{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":]] .. active .. [[}}]}]]
   return wrk.format("PATCH", wrk.path .. "/Users/" .. id, headers, body)
 end
-response = function(status, headers, body)
+response = function(_, _, body)
   local id, active = body:match('"id":"([^"]+)"'), body:match('"active":(%a+)')
   if id and active then
     inactive[id] = active == "false"
