@@ -309,6 +309,14 @@ impl Writer {
             self.sql(")))");
             return;
         }
+        // `active eq false` as `NOT users.active`, the predicate of the index of inactive users
+        // (migration 000020) written out: neither planner uses a partial index for a bound
+        // value. The same truth in three-valued logic as `= FALSE` (and `= TRUE`), NULL included.
+        if let (Operand::Column(Column::Active), CmpOp::Eq, Literal::Bool(active)) = (operand, op, value) {
+            let column = format!("{}.active", self.table.name());
+            self.sql(&if *active { format!("({column})") } else { format!("(NOT {column})") });
+            return;
+        }
         let json_bool = kind == ValueKind::Bool && matches!(operand, Operand::Doc(_) | Operand::Element(_));
         let ordered_text = kind == ValueKind::Text && matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le);
         // PostgreSQL orders text by the database collation; "C" orders by code point as

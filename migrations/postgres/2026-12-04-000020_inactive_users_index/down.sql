@@ -1,0 +1,2 @@
+DROP INDEX users_tenant_inactive;
+CREATE INDEX users_tenant_active ON users (tenant_id, active);
