@@ -390,4 +390,27 @@ mod tests {
         c.batch_execute("DELETE FROM groups WHERE pk = 7").unwrap();
         assert_eq!(members(&mut c, "SELECT member_pk, display FROM group_members"), [(3, None)]);
     }
+
+    /// The bundled SQLite is built with .cargo/config.toml's options. Cargo lets an
+    /// environment's own `LIBSQLITE3_FLAGS` replace that list, and SQLite would still build.
+    #[test]
+    fn the_bundled_sqlite_carries_our_compile_options() {
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<String> =
+            diesel::RunQueryDsl::load::<CompileOption>(diesel::sql_query("PRAGMA compile_options"), &mut c)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.compile_options)
+                .collect();
+        for wanted in
+            ["THREADSAFE=2", "DEFAULT_MEMSTATUS=0", "OMIT_SHARED_CACHE", "USE_ALLOCA", "STMTJRNL_SPILL=122880"]
+        {
+            assert!(options.iter().any(|o| o == wanted), "{wanted} missing from {options:?}");
+        }
+    }
 }
