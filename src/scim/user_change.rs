@@ -5,7 +5,7 @@ use super::projection::Projection;
 use super::service::{matching, user_not_found, Request, RequestContext, ScimService};
 use crate::error::{Error, Result};
 use crate::store::predicate::UserKey;
-use crate::store::{PlannedUserWrite, UserAndGroups, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
+use crate::store::{PlannedUserWrite, Tx, UserAndGroups, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -34,8 +34,10 @@ impl ScimService {
     /// Reads the user `id`, checks `If-Match` against it (RFC 7644 §3.14), and writes what
     /// `plan` makes of it, answering with the user's groups as well.
     ///
-    /// On SQLite all of it runs in one transaction on the one writer (`write_for`), whose page
-    /// cache holds the user's pages. On PostgreSQL the user is read by one statement outside
+    /// On SQLite the user is read on the one writer, whose page cache holds its pages, the plan
+    /// is made here, and the writer writes it (`plan_between_writes`); should the user have
+    /// changed in between, all of it runs again in one transaction on the writer
+    /// (`write_for`). On PostgreSQL the user is read by one statement outside
     /// any transaction and the plan is written by one message that checks the version
     /// (`Store::write_planned_user`): two round trips instead of four. A user changed in
     /// between fails the check, and is read and planned again.
@@ -52,6 +54,9 @@ impl ScimService {
             let planned_first = move || service.plan_then_write(&ctx.request(), &id, &projection, now, &plan);
             return self.store.offload(planned_first).await;
         }
+        if let Some(changed) = self.plan_between_writes(ctx, &id, &projection, now, &plan).await? {
+            return Ok(changed);
+        }
         self.write_for(ctx, move |s, tx, req| {
             let (current, groups) = s.current_and_groups(tx, req, &id, &projection)?;
             let row = match plan(s, req, &current)? {
@@ -65,6 +70,51 @@ impl ScimService {
             Ok(Changed::Done(groups, row))
         })
         .await
+    }
+
+    /// `change_user` on SQLite with the plan made here, off the one writer: the user is read on
+    /// the writer between two writes (where its pages are cached), and the writer is given only
+    /// the write, which checks that the user is still at the version read. `None` when this
+    /// cannot answer: the user changed meanwhile, or nothing is to be written but what was read
+    /// is not durable yet (or its groups need a read of their own); the caller then runs it all
+    /// on the writer, where nothing comes between the read and the write.
+    async fn plan_between_writes(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        id: &Arc<str>,
+        projection: &Arc<Projection>,
+        now: DateTime<Utc>,
+        plan: &impl Plan,
+    ) -> Result<Option<Changed>> {
+        let req = ctx.request();
+        let with_groups = projection.includes("groups");
+        let Some(read) = self.store.user_and_groups_on_writer(req.scope.tenant, id.clone(), with_groups).await else {
+            return Ok(None);
+        };
+        let (found, mark) = read?;
+        let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
+        let current = matching(&req, row)?;
+        let planned = match plan(self.as_ref(), &req, &current)? {
+            UserPlan::Write(planned) => planned,
+            UserPlan::HashFirst(password) => return Ok(Some(Changed::HashFirst(password))),
+            UserPlan::Unchanged => {
+                return Ok(match groups {
+                    Some(groups) if !mark.saw_uncommitted() => Some(Changed::Done(groups, current)),
+                    _ => None,
+                })
+            }
+        };
+        let (service, ctx, projection) = (self.clone(), ctx.clone(), projection.clone());
+        let write = move |tx: &mut Tx<'_>| {
+            let req = ctx.request();
+            let row = tx.write_planned_user(req.scope.tenant, &current, &planned, req.request_id, now)?;
+            service.with_groups_of(tx, &req, row, groups, &projection)
+        };
+        match self.store.write_after_read(mark, write).await {
+            Ok((groups, row)) => Ok(Some(Changed::Done(groups, row))),
+            Err(Error::WriteConflict) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `change_user` on PostgreSQL, on a blocking thread.

@@ -20,7 +20,8 @@
 //! a PATCH's CPU.
 
 use super::connection::{AnyConnection, Manager, Pool};
-use super::{in_transaction, Tx};
+use super::savepoint::{in_savepoint, roll_back};
+use super::Tx;
 use crate::error::{Error, Result};
 use diesel::connection::{Connection, TransactionManager};
 use r2d2::PooledConnection;
@@ -109,6 +110,25 @@ pub(super) struct Lane {
     open: Mutex<Option<Batch>>,
     /// Commits made, for tests and for telling how well writes are batched.
     commits: AtomicU64,
+    /// Batches rolled back or whose commit failed: a read between writes (`read_async`) may
+    /// have seen their writes, which are gone now.
+    failures: AtomicU64,
+}
+
+/// When a read between writes (`Lane::read_async`) ran.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadMark {
+    failures: u64,
+    /// It ran inside an open batch, so it may have seen writes not yet durable.
+    uncommitted: bool,
+}
+
+impl ReadMark {
+    /// Whether what was read may still be lost: an answer made only from it waits for a
+    /// commit (a write's), never goes out before.
+    pub fn saw_uncommitted(&self) -> bool {
+        self.uncommitted
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -136,7 +156,65 @@ impl Lane {
             .panic_handler(|_| tracing::error!("a queued write panicked outside its savepoint"))
             .build()
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
-        Ok(Lane { writer, queued: AtomicUsize::new(0), open: Mutex::new(None), commits: AtomicU64::new(0) })
+        Ok(Lane {
+            writer,
+            queued: AtomicUsize::new(0),
+            open: Mutex::new(None),
+            commits: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        })
+    }
+
+    /// Runs the read `f` on the writer between two writes: inside the open batch when there is
+    /// one (seeing its writes, not yet committed), else on the writer's idle connection (one
+    /// statement reads one snapshot by itself). The writer's page cache stays valid across its
+    /// own commits, where a read connection finds its cache stale after each of them and reads
+    /// every page again (the sixteenth round). Reads do not count as queued: a batch commits
+    /// when no write is waiting, and a read after it reads what it committed.
+    pub(super) async fn read_async<R: Send + 'static>(
+        self: &Arc<Self>,
+        pool: &Pool,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<(R, ReadMark)> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let (lane, pool) = (self.clone(), pool.clone());
+        self.writer.spawn(move || {
+            let read = catch_unwind(AssertUnwindSafe(|| lane.read_between_writes(&pool, f)));
+            let _ = answer.send(read.unwrap_or_else(|_| Err(Error::internal("a read on the writer panicked"))));
+        });
+        answered.await.unwrap_or_else(|_| Err(Error::internal("the writer thread stopped")))
+    }
+
+    fn read_between_writes<R>(&self, pool: &Pool, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<(R, ReadMark)> {
+        let failures = self.failures.load(Ordering::SeqCst);
+        let mut open = lock(&self.open);
+        let (value, uncommitted) = match open.as_mut() {
+            Some(batch) => (f(&mut Tx::new(&mut batch.conn))?, true),
+            None => {
+                drop(open);
+                let mut conn = pool.get().map_err(Error::internal)?;
+                (f(&mut Tx::new(&mut conn))?, false)
+            }
+        };
+        Ok((value, ReadMark { failures, uncommitted }))
+    }
+
+    /// `run_async` for a write planned from `read_async`'s read: `Error::WriteConflict`, with
+    /// nothing written, when a batch failed since, as its writes may be what was read. (A
+    /// version check alone would not do: the version a failed batch wrote is written again by
+    /// the next write of that user.)
+    pub(super) async fn run_after_read<R: Send + 'static>(
+        self: &Arc<Self>,
+        pool: &Pool,
+        mark: ReadMark,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+    ) -> (Result<R>, Committed) {
+        let lane = self.clone();
+        self.run_async(pool, move |tx| match lane.failures.load(Ordering::SeqCst) == mark.failures {
+            true => f(tx),
+            false => Err(Error::WriteConflict),
+        })
+        .await
     }
 
     /// Runs `f` in its own savepoint inside the lane's open transaction (opening one on a
@@ -201,14 +279,13 @@ impl Lane {
             Ok(batch) => batch,
             Err(e) => return (Ok(Err(e)), None, false),
         };
-        // Nested inside the batch's transaction, this is a savepoint: an error rolls back this
-        // request's writes and nobody else's.
-        let ran = catch_unwind(AssertUnwindSafe(|| in_transaction(&mut batch.conn, f)));
-        let (ran, appended) = match ran {
-            Ok((out, appended)) => (Ok(out), appended),
-            Err(panic) => (Err(panic), false),
+        // In a savepoint of the batch's transaction: an error rolls back this request's writes
+        // and nobody else's.
+        let ran = catch_unwind(AssertUnwindSafe(|| in_savepoint(&mut batch.conn, f)));
+        let (ran, appended, mut broken) = match ran {
+            Ok((out, appended, broken)) => (Ok(out), appended, broken),
+            Err(panic) => (Err(panic), false, false),
         };
-        let mut broken = false;
         match &ran {
             Ok(Ok(_)) => {
                 batch.writes += 1;
@@ -216,7 +293,7 @@ impl Lane {
             }
             Ok(Err(_)) => {}
             // The savepoint is still open: roll it back, or give up the whole batch.
-            Err(_) => broken = rollback_one(&mut batch.conn).is_err(),
+            Err(_) => broken = roll_back(&mut batch.conn).is_err(),
         }
 
         let outcome = batch.outcome.clone();
@@ -225,11 +302,15 @@ impl Lane {
             || batch.opened.elapsed() >= MAX_BATCH_AGE;
         let committed_events = if broken {
             batch.abandon();
+            self.failures.fetch_add(1, Ordering::SeqCst);
             false
         } else if last {
             let events = batch.appended_events;
             let ok = batch.commit();
             self.commits.fetch_add(1, Ordering::Relaxed);
+            if !ok {
+                self.failures.fetch_add(1, Ordering::SeqCst);
+            }
             ok && events
         } else {
             *lock(&self.open) = Some(batch);
@@ -242,10 +323,6 @@ impl Lane {
     fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
-}
-
-fn rollback_one(conn: &mut AnyConnection) -> std::result::Result<(), diesel::result::Error> {
-    <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)
 }
 
 impl Batch {
@@ -283,154 +360,5 @@ impl Batch {
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::clock::{Clock, SystemClock};
-    use crate::error::Error;
-    use crate::store::Store;
-    use std::collections::BTreeSet;
-
-    const THREADS: usize = 16;
-    const WRITES_PER_THREAD: usize = 20;
-
-    fn sqlite_store(dir: &tempfile::TempDir) -> Store {
-        Store::open(&format!("sqlite://{}/t.db", dir.path().display()), 4).unwrap()
-    }
-
-    fn tenant_names(store: &Store) -> BTreeSet<String> {
-        store.read(|tx| tx.list_tenants()).unwrap().into_iter().map(|t| t.name).collect()
-    }
-
-    /// Each thread writes tenants `t<thread>-<i>`; `fails(thread, i)` makes that write insert
-    /// its tenant and then fail, `panics(thread, i)` makes it insert and then panic.
-    fn write_concurrently(store: &Store, fails: fn(usize, usize) -> bool, panics: fn(usize, usize) -> bool) -> usize {
-        let panicked = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..THREADS)
-                .map(|t| {
-                    scope.spawn(move || {
-                        for i in 0..WRITES_PER_THREAD {
-                            let result = store.write(|tx| {
-                                tx.create_tenant(&format!("t{t}-{i}"), SystemClock.now())?;
-                                if panics(t, i) {
-                                    panic!("a write that panics after writing");
-                                }
-                                if fails(t, i) {
-                                    return Err(Error::Conflict("a write that fails after writing".into()));
-                                }
-                                Ok(())
-                            });
-                            assert_eq!(result.is_err(), fails(t, i), "t{t}-{i}: {result:?}");
-                        }
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join()).filter(Result::is_err).count()
-        });
-        panicked
-    }
-
-    fn expected(skip: fn(usize, usize) -> bool) -> BTreeSet<String> {
-        (0..THREADS)
-            .flat_map(|t| (0..WRITES_PER_THREAD).map(move |i| (t, i)))
-            .filter(|&(t, i)| !skip(t, i))
-            .map(|(t, i)| format!("t{t}-{i}"))
-            .collect()
-    }
-
-    #[test]
-    fn concurrent_writes_all_land_and_share_commits() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(&dir);
-        let before = store.group_commit.as_ref().unwrap().commits();
-        assert_eq!(write_concurrently(&store, |_, _| false, |_, _| false), 0);
-        assert_eq!(tenant_names(&store), expected(|_, _| false));
-        let commits = store.group_commit.as_ref().unwrap().commits() - before;
-        let writes = (THREADS * WRITES_PER_THREAD) as u64;
-        assert!(commits < writes, "{commits} commits for {writes} concurrent writes: none were shared");
-        // What was acknowledged is on disk: a new process (a fresh store) sees all of it.
-        drop(store);
-        assert_eq!(tenant_names(&sqlite_store(&dir)).len(), writes as usize);
-    }
-
-    #[test]
-    fn a_failing_write_rolls_back_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(&dir);
-        let fails = |t: usize, i: usize| (t + i) % 3 == 0;
-        assert_eq!(write_concurrently(&store, fails, |_, _| false), 0);
-        assert_eq!(tenant_names(&store), expected(fails));
-    }
-
-    #[test]
-    fn a_panicking_write_rolls_back_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(&dir);
-        // Thread 0 panics on its 5th write (and so never makes the rest).
-        let panics = |t: usize, i: usize| t == 0 && i == 4;
-        assert_eq!(write_concurrently(&store, |_, _| false, panics), 1);
-        assert_eq!(tenant_names(&store), expected(|t, i| t == 0 && i >= 4));
-        // The lane still works afterwards.
-        store.write(|tx| tx.create_tenant("after", SystemClock.now()).map(|_| ())).unwrap();
-        assert!(tenant_names(&store).contains("after"));
-    }
-
-    /// `write_async` from many tasks at once: each answer comes after its commit, failures and
-    /// a panic roll back alone, and the rest share commits.
-    #[test]
-    fn async_writes_share_commits_and_fail_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(&dir);
-        let before = store.group_commit.as_ref().unwrap().commits();
-        let fails = |i: usize| i % 5 == 0;
-        let panics = |i: usize| i == 7;
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let results = runtime.block_on(futures_util::future::join_all((0..64).map(|i| {
-            store.write_async(move |tx| {
-                tx.create_tenant(&format!("a{i:02}"), SystemClock.now())?;
-                if panics(i) {
-                    panic!("an async write that panics after writing");
-                }
-                if fails(i) {
-                    return Err(Error::Conflict("an async write that fails after writing".into()));
-                }
-                Ok(i)
-            })
-        })));
-        for (i, result) in results.iter().enumerate() {
-            match result {
-                Ok(n) => assert!(*n == i && !fails(i) && !panics(i)),
-                Err(Error::Conflict(_)) => assert!(fails(i)),
-                Err(Error::Internal(_)) => assert!(panics(i)),
-                Err(e) => panic!("a{i:02}: {e:?}"),
-            }
-        }
-        let landed: BTreeSet<String> =
-            (0..64).filter(|&i| !fails(i) && !panics(i)).map(|i| format!("a{i:02}")).collect();
-        assert_eq!(tenant_names(&store), landed);
-        let commits = store.group_commit.as_ref().unwrap().commits() - before;
-        assert!(commits < landed.len() as u64, "{commits} commits for {} async writes", landed.len());
-        drop(store);
-        assert_eq!(tenant_names(&sqlite_store(&dir)), landed);
-    }
-
-    #[test]
-    fn a_panic_escaping_a_queued_job_leaves_the_process_and_the_writer_running() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(&dir);
-        store.group_commit.as_ref().unwrap().writer.spawn(|| panic!("outside any savepoint"));
-        store.write(|tx| tx.create_tenant("after", SystemClock.now()).map(|_| ())).unwrap();
-        assert!(tenant_names(&store).contains("after"));
-    }
-
-    #[test]
-    fn writes_run_on_the_writer_thread_and_panics_reach_the_caller() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(&dir);
-        let name = store.write(|_| Ok(std::thread::current().name().map(str::to_string))).unwrap();
-        assert_eq!(name.as_deref(), Some("scimd-writer"));
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store.write(|_| -> crate::error::Result<()> { panic!("on the writer") })
-        }));
-        let message = caught.unwrap_err().downcast::<&str>().map(|m| *m).unwrap_or_default();
-        assert_eq!(message, "on the writer");
-    }
-}
+#[path = "commit_tests.rs"]
+mod tests;

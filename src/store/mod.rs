@@ -23,6 +23,7 @@ mod positions;
 pub mod predicate;
 mod request_log;
 mod request_log_insert;
+mod savepoint;
 mod schema;
 mod sql;
 mod sql_run;
@@ -39,6 +40,7 @@ mod users;
 mod webhooks;
 
 pub use admin::{AdminSessionRow, AdminTokenRow, AdminUserRow};
+pub use commit::ReadMark;
 pub use connection::Backend;
 pub use credentials::{CredentialRow, NewCredential};
 pub use directory::{BrowsePage, BrowsedGroup, BrowsedUser};
@@ -106,18 +108,11 @@ pub struct Tx<'a> {
     at_commit: Option<String>,
 }
 
-/// Runs `f` in a transaction on `conn` (a savepoint when one is already open); also says
-/// whether it appended events, which counts only if it succeeded.
-fn in_transaction<R>(conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> (Result<R>, bool) {
-    let mut appended = false;
-    let out = conn.transaction(|conn| {
-        let mut tx = Tx { conn, appended_events: false, positions: None, at_commit: None };
-        let out = f(&mut tx);
-        appended = tx.appended_events;
-        out
-    });
-    let appended = appended && out.is_ok();
-    (out, appended)
+impl<'a> Tx<'a> {
+    /// Statements on `conn` in whatever transaction it is in (or none).
+    fn new(conn: &'a mut AnyConnection) -> Tx<'a> {
+        Tx { conn, appended_events: false, positions: None, at_commit: None }
+    }
 }
 
 type TxManager = <AnyConnection as Connection>::TransactionManager;
