@@ -1,8 +1,9 @@
 //! The outbox (`events`): appended in the transaction of the change they describe, numbered
 //! (on PostgreSQL after that commits), read back in sequence order.
 
+use super::connection::AnyConnection;
 use super::schema::events;
-use super::sql::{self, Piece};
+use super::sql::Piece;
 use super::sql_run;
 use super::{Backend, TenantId, Tx};
 use crate::error::{Error, Result};
@@ -37,28 +38,8 @@ struct Moved {
     moved: i64,
 }
 
-#[derive(QueryableByName)]
-struct SeqRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    event_seq: i64,
-}
-
-const COLUMNS: &str = "tenant_id, seq, id, \"type\", resource_type, resource_id, occurred_at, request_id, data";
-
-/// One event's values in `COLUMNS` order.
-fn event_values(tenant: TenantId, seq: i64, e: &NewEvent, request_id: Option<&str>, now: DateTime<Utc>) -> [Piece; 9] {
-    [
-        Piece::BigInt(tenant.0),
-        Piece::BigInt(seq),
-        Piece::Text(uuid::Uuid::new_v4().to_string()),
-        Piece::Text(e.event_type.to_string()),
-        Piece::text_or_null(e.resource_type),
-        Piece::text_or_null(e.resource_id.as_deref()),
-        Piece::Timestamp(now.naive_utc()),
-        Piece::text_or_null(request_id),
-        Piece::Text(e.data.clone()),
-    ]
-}
+pub(super) const COLUMNS: &str =
+    "tenant_id, seq, id, \"type\", resource_type, resource_id, occurred_at, request_id, data";
 
 /// What one `append_events` call appends.
 struct Batch<'a> {
@@ -138,36 +119,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// SQLite allows no UPDATE in a CTE: the counter first, then the rows in one INSERT.
-    /// Statements by hand, each prepared once per connection and number of events (Diesel
-    /// prepared its UPDATE … RETURNING again on every call, 2% of a POST's CPU). No RETURNING:
-    /// SQLite gathers a RETURNING statement's rows in a temporary B-tree it opens and closes
-    /// on every run (about 13,000 instructions each); the counter is read back by its key
-    /// instead, and the INSERT's row count is checked.
+    /// SQLite allows no UPDATE in a CTE: the counter first, then the rows
+    /// (`event_append_sqlite`).
     fn append_events_sqlite(&mut self, &Batch { tenant, events: batch, request_id, now }: &Batch<'_>) -> Result<()> {
-        let n = batch.len() as i64;
-        let bump = [
-            Piece::Sql("UPDATE tenant_counters SET event_seq = event_seq + ".into()),
-            Piece::BigInt(n),
-            Piece::Sql(" WHERE tenant_id = ".into()),
-            Piece::BigInt(tenant.0),
-        ];
-        let gone = || Error::internal("the tenant's counters row is gone");
-        if sql::execute_prepared(self.conn, &bump)? != 1 {
-            return Err(gone());
-        }
-        let read =
-            [Piece::Sql("SELECT event_seq FROM tenant_counters WHERE tenant_id = ".into()), Piece::BigInt(tenant.0)];
-        let last: Vec<SeqRow> = sql::load_prepared(self.conn, &read)?;
-        let last = last.first().map(|r| r.event_seq).ok_or_else(gone)?;
-        let mut pieces = vec![Piece::Sql(format!("INSERT INTO events ({COLUMNS}) VALUES "))];
-        for (i, e) in batch.iter().enumerate() {
-            let seq = last - n + i as i64 + 1;
-            sql::push_row(&mut pieces, i == 0, event_values(tenant, seq, e, request_id, now));
-        }
-        if sql::execute_prepared(self.conn, &pieces)? != batch.len() {
-            return Err(gone());
-        }
+        let AnyConnection::Sqlite(sqlite) = &mut *self.conn else {
+            return Err(Error::internal("SQLite's event append on another backend"));
+        };
+        super::event_append_sqlite::append(sqlite, tenant.0, batch, request_id, now.naive_utc())?;
         self.appended_events = true;
         Ok(())
     }

@@ -12,6 +12,7 @@ mod credentials;
 mod db_threads;
 mod directory;
 mod errors;
+mod event_append_sqlite;
 #[cfg(test)]
 mod event_numbering_tests;
 mod events;

@@ -34,19 +34,6 @@ impl Piece {
     }
 }
 
-/// Appends `values` as one row of a multi-row `VALUES`: `(v1, v2, …)`, after a comma unless
-/// it is the `first`.
-pub(super) fn push_row(pieces: &mut Vec<Piece>, first: bool, values: impl IntoIterator<Item = Piece>) {
-    pieces.push(Piece::Sql(if first { "(" } else { ", (" }.into()));
-    for (i, value) in values.into_iter().enumerate() {
-        if i > 0 {
-            pieces.push(Piece::Sql(", ".into()));
-        }
-        pieces.push(value);
-    }
-    pieces.push(Piece::Sql(")".into()));
-}
-
 /// Rendered SQL typed as `ST`, usable in `.filter()` (Bool) and `.order()`.
 #[derive(Debug, Clone)]
 pub struct RawSql<ST> {
