@@ -48,10 +48,11 @@ impl Tx<'_> {
 }
 
 impl Store {
-    /// Whether a user's PUT or PATCH is read first and then written by `write_planned_user`
-    /// (PostgreSQL), rather than read and written inside one transaction on the writer
-    /// (SQLite, whose one writer's page cache is where the user's pages are cheap to read; a
-    /// read connection finds its cache stale after every commit).
+    /// Whether a user's PUT or PATCH is read on a connection of its own and then written by
+    /// `write_planned_user` (PostgreSQL), rather than read on the writer between writes
+    /// (`user_and_groups_on_writer`) and written by it (SQLite, whose one writer's page cache is
+    /// where the user's pages are cheap to read; a read connection finds its cache stale after
+    /// every commit).
     pub fn plans_user_writes_first(&self) -> bool {
         self.backend == Backend::Postgres
     }
@@ -94,9 +95,7 @@ impl Store {
         }
         Ok(super::users::updated_row(current, &planned.write, now))
     }
-}
 
-impl Store {
     /// SQLite: the user `id` and its groups (`user_and_groups`), read on the writer between two
     /// writes, for a PUT or PATCH that plans its change off the writer and then writes it with
     /// `write_after_read`. The plan (the stored document parsed, patched, validated and
