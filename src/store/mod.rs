@@ -29,6 +29,8 @@ mod schema;
 mod sql;
 mod sql_run;
 mod stored_time;
+#[cfg(test)]
+mod tenant_deletion_tests;
 mod tenants;
 #[cfg(test)]
 mod test_stores;

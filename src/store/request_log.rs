@@ -90,12 +90,15 @@ impl Tx<'_> {
         let mut names: Vec<&str> = batch.iter().map(|e| e.tenant_name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        let ids: HashMap<String, i64> = tenants::table
-            .filter(tenants::name.eq_any(&names))
-            .select((tenants::name, tenants::id))
-            .load::<(String, i64)>(self.conn)?
-            .into_iter()
-            .collect();
+        let named = tenants::table.filter(tenants::name.eq_any(&names)).select((tenants::name, tenants::id));
+        let ids: HashMap<String, i64> = match &mut *self.conn {
+            // The lock the foreign key's check took for each entry, once a batch (migration
+            // 000021): a tenant's deletion waits for the batch, then deletes its entries.
+            AnyConnection::Postgresql(pg) => named.for_key_share().load::<(String, i64)>(pg)?,
+            AnyConnection::Sqlite(_) => named.load::<(String, i64)>(self.conn)?,
+        }
+        .into_iter()
+        .collect();
         let rows: Vec<(i64, &LogEntry)> =
             batch.iter().filter_map(|e| ids.get(&e.tenant_name).map(|&tenant| (tenant, e))).collect();
         match &mut *self.conn {
