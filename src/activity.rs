@@ -178,9 +178,7 @@ pub async fn write_entries(store: Store, mut rx: mpsc::Receiver<LogEntry>, mut s
             }
         }
         let entries = std::mem::take(&mut batch);
-        let s = store.clone();
-        let written = tokio::task::spawn_blocking(move || s.write(|tx| tx.append_request_log(&entries))).await;
-        if let Ok(Err(e)) | Err(e) = written.map_err(Error::internal) {
+        if let Err(e) = store.write_request_log_async(move |tx| tx.append_request_log(&entries)).await {
             tracing::warn!(error = %e, "request log entries could not be written");
         }
     }
@@ -198,11 +196,7 @@ pub async fn prune(
     while !*shutdown.borrow() {
         let cutoff = clock.now() - retention;
         loop {
-            let s = store.clone();
-            let pruned = tokio::task::spawn_blocking(move || s.write(|tx| tx.prune_request_log(cutoff, PRUNE_BATCH)))
-                .await
-                .map_err(Error::internal)
-                .and_then(|r| r);
+            let pruned = store.write_request_log_async(move |tx| tx.prune_request_log(cutoff, PRUNE_BATCH)).await;
             match pruned {
                 Ok(n) if n as i64 >= PRUNE_BATCH => continue,
                 Ok(_) => break,

@@ -20,7 +20,7 @@
 //! a PATCH's CPU.
 
 use super::connection::{AnyConnection, Manager, Pool};
-use super::savepoint::{in_savepoint, roll_back};
+use super::savepoint::{begin_batch, in_savepoint, roll_back};
 use super::Tx;
 use crate::error::{Error, Result};
 use diesel::connection::{Connection, TransactionManager};
@@ -328,15 +328,10 @@ impl Lane {
 impl Batch {
     fn open(pool: &Pool) -> Result<Batch> {
         let mut conn = pool.get().map_err(Error::internal)?;
-        // IMMEDIATE: the write lock is taken (or waited for, up to the busy timeout) before the
-        // batch reads anything. With a deferred BEGIN, another process's write to the file (a
-        // CLI command beside the server) committing between a write's read and its first
-        // change made the change fail at once with "database is locked": SQLite cannot move
-        // a read snapshot that is out of date into a write.
         let AnyConnection::Sqlite(sqlite) = &mut *conn else {
             return Err(Error::internal("the group-commit lane is for SQLite"));
         };
-        diesel::connection::AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        begin_batch(sqlite)?;
         Ok(Batch { conn, opened: Instant::now(), writes: 0, appended_events: false, outcome: Arc::default() })
     }
 

@@ -11,7 +11,7 @@ use diesel::{Connection, ConnectionError, QueryResult};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::time::Duration;
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Held while migrating so replicas starting together on one PostgreSQL take turns.
@@ -81,6 +81,7 @@ impl r2d2::ManageConnection for Manager {
             Target::Postgres { url } => Ok(AnyConnection::Postgresql(PgConnection::establish(url)?)),
             Target::Sqlite { path, read_only } => {
                 let mut conn = SqliteConnection::establish(path)?;
+                attach_activity(&mut conn, path).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 // synchronous=FULL: a 201 means the user survives a power cut. case_sensitive_like:
                 // LIKE compares exactly, as on PostgreSQL (filters normalise case themselves).
                 let mut pragmas = String::from(
@@ -104,9 +105,11 @@ impl r2d2::ManageConnection for Manager {
                     // 8,551/s, GET unchanged.
                     // The WAL's file is cut back to 64 MiB whenever it starts over (a size
                     // limit is a setting of the connection that writes, not of the file).
+                    // The request log's file needs no fsync per commit: an entry is
+                    // acknowledged to no one, and WAL keeps the file whole through a power cut.
                     pragmas.push_str(
                         " PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 4000; \
-                         PRAGMA journal_size_limit = 67108864;",
+                         PRAGMA journal_size_limit = 67108864; PRAGMA activity.synchronous = NORMAL;",
                     );
                 }
                 conn.batch_execute(&pragmas).map_err(ConnectionError::CouldntSetupConfiguration)?;
@@ -132,8 +135,29 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// Builds (read pool, write pool, backend) for `url`.
-pub fn pools(url: &str, pool_size: u32) -> Result<(Pool, Pool, Backend)> {
+/// The request log's own SQLite database beside the directory's (`<file>-activity`), attached
+/// to every connection as `activity` (migration 000022). Its writes run on a connection of
+/// their own (`Pools::log`) and lock only this file, so they neither wait for the one writer
+/// of the directory's file nor hold it up.
+pub fn activity_file(path: &str) -> String {
+    format!("{path}-activity")
+}
+
+fn attach_activity(conn: &mut SqliteConnection, path: &str) -> QueryResult<()> {
+    let file = activity_file(path).replace('\'', "''");
+    conn.batch_execute(&format!("ATTACH DATABASE '{file}' AS activity"))
+}
+
+pub struct Pools {
+    pub read: Pool,
+    pub write: Pool,
+    /// SQLite's: the request log's writes (`activity_file`).
+    pub log: Option<Pool>,
+    pub backend: Backend,
+}
+
+/// Builds the pools for `url`.
+pub fn pools(url: &str, pool_size: u32) -> Result<Pools> {
     let target = parse_url(url);
     let build = |target: Target, size: u32| {
         r2d2::Pool::builder()
@@ -152,7 +176,7 @@ pub fn pools(url: &str, pool_size: u32) -> Result<(Pool, Pool, Backend)> {
     match target {
         Target::Postgres { .. } => {
             let pool = build(target, pool_size.max(2))?;
-            Ok((pool.clone(), pool, Backend::Postgres))
+            Ok(Pools { read: pool.clone(), write: pool, log: None, backend: Backend::Postgres })
         }
         Target::Sqlite { path, .. } => {
             // WAL lets readers run beside the one writer; it is a property of the file, so
@@ -163,9 +187,12 @@ pub fn pools(url: &str, pool_size: u32) -> Result<(Pool, Pool, Backend)> {
             let mut conn = SqliteConnection::establish(&path)
                 .map_err(|e| Error::internal(format!("cannot open the database {path}: {e}")))?;
             conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+            attach_activity(&mut conn, &path)?;
+            conn.batch_execute("PRAGMA activity.journal_mode = WAL;")?;
             let write = build(Target::Sqlite { path: path.clone(), read_only: false }, 1)?;
+            let log = build(Target::Sqlite { path: path.clone(), read_only: false }, 1)?;
             let read = build(Target::Sqlite { path, read_only: true }, pool_size.max(1))?;
-            Ok((read, write, Backend::Sqlite))
+            Ok(Pools { read, write, log: Some(log), backend: Backend::Sqlite })
         }
     }
 }
@@ -281,7 +308,7 @@ mod tests {
     fn sqlite_connections_get_their_role_s_settings() {
         use diesel::RunQueryDsl;
         let dir = tempfile::tempdir().unwrap();
-        let (read, write, backend) = pools(&format!("sqlite://{}/t.db", dir.path().display()), 2).unwrap();
+        let Pools { read, write, backend, .. } = pools(&format!("sqlite://{}/t.db", dir.path().display()), 2).unwrap();
         assert_eq!(backend, Backend::Sqlite);
         let setting = |pool: &Pool, pragma: &str| -> i64 {
             let mut conn = pool.get().unwrap();
@@ -337,58 +364,6 @@ mod tests {
         };
         assert!(!names("sqlite").is_empty());
         assert_eq!(names("sqlite"), names("postgres"));
-    }
-
-    /// A database made before memberships moved to a table WITHOUT ROWID keeps every
-    /// membership, its display and its index through the move (and the cascade from its group).
-    #[test]
-    fn memberships_survive_the_move_to_a_table_without_rowid() {
-        use diesel::migration::MigrationSource;
-        use diesel::sqlite::Sqlite;
-        #[derive(diesel::QueryableByName)]
-        struct Member {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            member_pk: i64,
-            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-            display: Option<String>,
-        }
-        let mut c = SqliteConnection::establish(":memory:").unwrap();
-        c.batch_execute("PRAGMA foreign_keys = ON").unwrap();
-        diesel::migration::MigrationConnection::setup(&mut c).unwrap();
-        for m in MigrationSource::<Sqlite>::migrations(&SQLITE_MIGRATIONS).unwrap() {
-            if m.name().to_string().ends_with("_members_without_rowid") {
-                break;
-            }
-            c.run_migration(&m).unwrap();
-        }
-        c.batch_execute(
-            "INSERT INTO tenants (id, name, created_at) VALUES (1, 't', '2026-12-03'); \
-             INSERT INTO groups (pk, tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
-                 created_at, last_modified) VALUES (7, 1, 'g', 'G', 'g', '{}', '{}', 1, '2026-12-03', '2026-12-03'), \
-                 (8, 1, 'h', 'H', 'h', '{}', '{}', 1, '2026-12-03', '2026-12-03'); \
-             INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk, display) VALUES \
-                 (1, 7, 'User', 3, 'Ann'), (1, 7, 'User', 5, NULL), (1, 7, 'Group', 8, NULL), (1, 8, 'User', 3, NULL);",
-        )
-        .unwrap();
-        let ran = c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
-        assert_eq!(ran[0].to_string(), "20261203000013", "the move ran first: {ran:?}");
-        let members = |c: &mut SqliteConnection, sql: &str| -> Vec<(i64, Option<String>)> {
-            diesel::RunQueryDsl::load::<Member>(diesel::sql_query(sql), c)
-                .unwrap()
-                .into_iter()
-                .map(|m| (m.member_pk, m.display))
-                .collect()
-        };
-        let of_g =
-            "SELECT member_pk, display FROM group_members WHERE group_pk = 7 ORDER BY member_type DESC, member_pk";
-        assert_eq!(members(&mut c, of_g), [(3, Some("Ann".into())), (5, None), (8, None)]);
-        let groups_of_3 =
-            "SELECT group_pk AS member_pk, NULL AS display FROM group_members INDEXED BY group_members_member \
-             WHERE tenant_id = 1 AND member_type = 'User' AND member_pk = 3 ORDER BY group_pk";
-        assert_eq!(members(&mut c, groups_of_3), [(7, None), (8, None)]);
-        assert!(c.batch_execute("SELECT rowid FROM group_members").is_err(), "a table WITHOUT ROWID");
-        c.batch_execute("DELETE FROM groups WHERE pk = 7").unwrap();
-        assert_eq!(members(&mut c, "SELECT member_pk, display FROM group_members"), [(3, None)]);
     }
 
     /// The bundled SQLite is built with .cargo/config.toml's options. Cargo lets an

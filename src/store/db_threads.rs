@@ -17,9 +17,14 @@ pub(super) struct DbThreads {
 
 impl DbThreads {
     pub(super) fn new(count: usize) -> Result<DbThreads> {
+        DbThreads::named(count, "scimd-db")
+    }
+
+    /// `count` threads named `name-0`, `name-1`, …
+    pub(super) fn named(count: usize, name: &'static str) -> Result<DbThreads> {
         let threads = rayon_core::ThreadPoolBuilder::new()
             .num_threads(count.max(1))
-            .thread_name(|i| format!("scimd-db-{i}"))
+            .thread_name(move |i| format!("{name}-{i}"))
             // `run` catches a job's panic; this is the last guard against aborting the process.
             .panic_handler(|_| tracing::error!("database work panicked outside its request"))
             .build()

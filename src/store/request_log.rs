@@ -91,11 +91,18 @@ impl Tx<'_> {
         names.sort_unstable();
         names.dedup();
         let named = tenants::table.filter(tenants::name.eq_any(&names)).select((tenants::name, tenants::id));
+        // No foreign key to the tenant (migrations 000021, 000022): a tenant's deletion
+        // deletes its entries, and must see every batch that found it. On PostgreSQL the
+        // batch locks the tenants it names, as the key's checks did for each entry; the
+        // deletion waits for it, then deletes. On SQLite the batch takes the request log
+        // file's write lock before it reads the names: a deletion that is writing (it takes
+        // that lock too) is either committed before the names are read or waits for the batch.
         let ids: HashMap<String, i64> = match &mut *self.conn {
-            // The lock the foreign key's check took for each entry, once a batch (migration
-            // 000021): a tenant's deletion waits for the batch, then deletes its entries.
             AnyConnection::Postgresql(pg) => named.for_key_share().load::<(String, i64)>(pg)?,
-            AnyConnection::Sqlite(_) => named.load::<(String, i64)>(self.conn)?,
+            AnyConnection::Sqlite(sqlite) => {
+                diesel::sql_query("DELETE FROM request_log WHERE 0").execute(sqlite)?;
+                named.load::<(String, i64)>(sqlite)?
+            }
         }
         .into_iter()
         .collect();

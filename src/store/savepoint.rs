@@ -1,5 +1,5 @@
-//! A request's savepoint inside the writer's open batch (`commit`), as statements its
-//! connection prepares once.
+//! The writer's transaction statements (`commit`): a batch's BEGIN and a request's savepoint
+//! inside it, as statements its connection prepares once.
 //!
 //! Diesel's nested transactions send `SAVEPOINT …` and `RELEASE SAVEPOINT …` as text, which
 //! SQLite parses again every time (`sqlite3_exec`, two per write). Prepared, each is a step of
@@ -32,6 +32,41 @@ impl<const OPEN: bool> QueryFragment<Sqlite> for SavepointSql<OPEN> {
 }
 
 impl<Conn, const OPEN: bool> RunQueryDsl<Conn> for SavepointSql<OPEN> {}
+
+/// A write that changes nothing: it begins the batch's write transaction on the directory's
+/// file alone, as SQLite locks a file for writing when a statement that writes it starts.
+/// (`tenant_counter_deltas` is always empty on SQLite and has neither keys nor triggers.)
+struct LockDirectoryFile;
+
+impl QueryId for LockDirectoryFile {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Sqlite> for LockDirectoryFile {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("DELETE FROM main.tenant_counter_deltas WHERE 0");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for LockDirectoryFile {}
+
+/// Opens a batch's transaction with the directory file's write lock taken (or waited for, up to
+/// the busy timeout) before the batch reads anything. With a deferred BEGIN alone, another
+/// process's write to the file (a CLI command beside the server) committing between a write's
+/// read and its first change made the change fail at once with "database is locked": SQLite
+/// cannot move a read snapshot that is out of date into a write. Not BEGIN IMMEDIATE, which
+/// locks every attached file too, the request log's (`connection::activity_file`) among them:
+/// its own writes would wait for each batch.
+pub(super) fn begin_batch(sqlite: &mut SqliteConnection) -> Result<()> {
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN")?;
+    if let Err(e) = LockDirectoryFile.execute(sqlite) {
+        AnsiTransactionManager::rollback_transaction(sqlite)?;
+        return Err(e.into());
+    }
+    Ok(())
+}
 
 fn sqlite(conn: &mut AnyConnection) -> Result<&mut SqliteConnection> {
     match conn {

@@ -202,10 +202,11 @@ impl Tx<'_> {
     }
 
     /// The tenant's row, then its events, pending events, request log and rows of deltas, which
-    /// have no foreign key to it on PostgreSQL (migrations 000019 and 000021). In this order:
-    /// every transaction that appends to those tables holds a lock the row's deletion (with its
+    /// have no foreign key to it on PostgreSQL (migrations 000019 and 000021; on SQLite the
+    /// request log, in a file of its own, has none either: 000022). In this order: every
+    /// transaction that appends to those tables holds a lock the row's deletion (with its
     /// cascades) waits for, so under READ COMMITTED the statements after it see all they
-    /// appended (see migration 000021). On SQLite the cascade has taken all but the deltas.
+    /// appended (see migration 000021 and `append_request_log`).
     fn delete_tenant_row(&mut self, tenant: i64) -> Result<usize> {
         let n = diesel::delete(tenants::table.filter(tenants::id.eq(tenant))).execute(self.conn)?;
         diesel::delete(events::table.filter(events::tenant_id.eq(tenant))).execute(self.conn)?;
