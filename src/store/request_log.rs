@@ -92,13 +92,12 @@ impl Tx<'_> {
         names.dedup();
         let named = tenants::table.filter(tenants::name.eq_any(&names)).select((tenants::name, tenants::id));
         // No foreign key to the tenant (migrations 000021, 000022): a tenant's deletion
-        // deletes its entries, and must see every batch that found it. On PostgreSQL the
-        // batch locks the tenants it names, as the key's checks did for each entry; the
-        // deletion waits for it, then deletes. On SQLite the batch takes the request log
-        // file's write lock before it reads the names: a deletion that is writing (it takes
-        // that lock too) is either committed before the names are read or waits for the batch.
+        // deletes its entries, and must see every batch that found it (see `keep_if_tenants_live`
+        // for PostgreSQL). On SQLite the batch takes the request log file's write lock before it
+        // reads the names: a deletion that is writing (it takes that lock too) is either
+        // committed before the names are read or waits for the batch.
         let ids: HashMap<String, i64> = match &mut *self.conn {
-            AnyConnection::Postgresql(pg) => named.for_key_share().load::<(String, i64)>(pg)?,
+            AnyConnection::Postgresql(pg) => named.load::<(String, i64)>(pg)?,
             AnyConnection::Sqlite(sqlite) => {
                 diesel::sql_query("DELETE FROM request_log WHERE 0").execute(sqlite)?;
                 named.load::<(String, i64)>(sqlite)?
@@ -109,10 +108,16 @@ impl Tx<'_> {
         let rows: Vec<(i64, &LogEntry)> =
             batch.iter().filter_map(|e| ids.get(&e.tenant_name).map(|&tenant| (tenant, e))).collect();
         match &mut *self.conn {
-            AnyConnection::Postgresql(pg) => request_log_insert::insert_pg(pg, &rows)?,
-            AnyConnection::Sqlite(sqlite) => request_log_insert::insert_sqlite(sqlite, &rows)?,
+            AnyConnection::Postgresql(pg) => {
+                request_log_insert::insert_pg(pg, &rows)?;
+                let gone = keep_if_tenants_live(pg, ids.values().copied().collect())?;
+                Ok(rows.iter().filter(|(tenant, _)| !gone.contains(tenant)).count())
+            }
+            AnyConnection::Sqlite(sqlite) => {
+                request_log_insert::insert_sqlite(sqlite, &rows)?;
+                Ok(rows.len())
+            }
         }
-        Ok(rows.len())
     }
 
     /// A page of the tenant's log, newest first (a backward scan of the primary key).
@@ -343,4 +348,26 @@ mod tests {
             );
         }
     }
+}
+
+/// After a batch's INSERT on PostgreSQL: locks the rows of the tenants it wrote for (FOR KEY
+/// SHARE, as the foreign key's checks did at the end of the statement), and deletes the batch's
+/// entries of those deleted meanwhile; returns their ids. A tenant's deletion either committed
+/// before the lock (its entries' DELETE did not see this batch's, so the batch removes them),
+/// or waits for the batch to commit and then deletes them. Locked only now, not when the names
+/// are read: a KEY SHARE held through the whole INSERT is shared by the key check of every POST
+/// to the tenant meanwhile, each then making a multixact of the lockers.
+fn keep_if_tenants_live(pg: &mut diesel::PgConnection, mut ids: Vec<i64>) -> Result<Vec<i64>> {
+    ids.sort_unstable();
+    let live: Vec<i64> = tenants::table
+        .filter(tenants::id.eq_any(&ids))
+        .select(tenants::id)
+        .order(tenants::id)
+        .for_key_share()
+        .load(pg)?;
+    let gone: Vec<i64> = ids.into_iter().filter(|id| live.binary_search(id).is_err()).collect();
+    if !gone.is_empty() {
+        diesel::delete(rl::table.filter(rl::tenant_id.eq_any(&gone))).execute(pg)?;
+    }
+    Ok(gone)
 }
