@@ -214,6 +214,28 @@ impl Tx<'_> {
     }
 }
 
+/// After a batch's INSERT on PostgreSQL: locks the rows of the tenants it wrote for (FOR KEY
+/// SHARE, as the foreign key's checks did at the end of the statement), and deletes the batch's
+/// entries of those deleted meanwhile; returns their ids. A tenant's deletion either committed
+/// before the lock (its entries' DELETE did not see this batch's, so the batch removes them),
+/// or waits for the batch to commit and then deletes them. Locked only now, not when the names
+/// are read: a KEY SHARE held through the whole INSERT is shared by the key check of every POST
+/// to the tenant meanwhile, each then making a multixact of the lockers.
+fn keep_if_tenants_live(pg: &mut diesel::PgConnection, mut ids: Vec<i64>) -> Result<Vec<i64>> {
+    ids.sort_unstable();
+    let live: Vec<i64> = tenants::table
+        .filter(tenants::id.eq_any(&ids))
+        .select(tenants::id)
+        .order(tenants::id)
+        .for_key_share()
+        .load(pg)?;
+    let gone: Vec<i64> = ids.into_iter().filter(|id| live.binary_search(id).is_err()).collect();
+    if !gone.is_empty() {
+        diesel::delete(rl::table.filter(rl::tenant_id.eq_any(&gone))).execute(pg)?;
+    }
+    Ok(gone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{LogEntry, LogFilter};
@@ -348,26 +370,4 @@ mod tests {
             );
         }
     }
-}
-
-/// After a batch's INSERT on PostgreSQL: locks the rows of the tenants it wrote for (FOR KEY
-/// SHARE, as the foreign key's checks did at the end of the statement), and deletes the batch's
-/// entries of those deleted meanwhile; returns their ids. A tenant's deletion either committed
-/// before the lock (its entries' DELETE did not see this batch's, so the batch removes them),
-/// or waits for the batch to commit and then deletes them. Locked only now, not when the names
-/// are read: a KEY SHARE held through the whole INSERT is shared by the key check of every POST
-/// to the tenant meanwhile, each then making a multixact of the lockers.
-fn keep_if_tenants_live(pg: &mut diesel::PgConnection, mut ids: Vec<i64>) -> Result<Vec<i64>> {
-    ids.sort_unstable();
-    let live: Vec<i64> = tenants::table
-        .filter(tenants::id.eq_any(&ids))
-        .select(tenants::id)
-        .order(tenants::id)
-        .for_key_share()
-        .load(pg)?;
-    let gone: Vec<i64> = ids.into_iter().filter(|id| live.binary_search(id).is_err()).collect();
-    if !gone.is_empty() {
-        diesel::delete(rl::table.filter(rl::tenant_id.eq_any(&gone))).execute(pg)?;
-    }
-    Ok(gone)
 }
