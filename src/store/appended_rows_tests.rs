@@ -4,23 +4,12 @@
 //! append or the deletion is in flight as the other runs.
 
 use super::events::NewEvent;
-use super::{test_stores, Backend, LogEntry, NewUser, Store, TenantId, Tx, UserKeys, UserWrite};
+use super::test_stores::{self, new_user};
+use super::{Backend, LogEntry, Store, TenantId, Tx};
 use chrono::Utc;
 use diesel::sql_types::BigInt;
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn new_user(n: usize) -> NewUser {
-    let keys = UserKeys {
-        user_name_norm: format!("u{n}"),
-        external_id: None,
-        display_name_norm: None,
-        active: None,
-        values: vec![],
-    };
-    let write = UserWrite { user_name: format!("u{n}"), keys, data: "{}".into(), data_norm: "{}".into() };
-    NewUser { id: format!("u{n}"), write, password_hash: None, now: Utc::now() }
-}
 
 fn event() -> NewEvent {
     NewEvent {

@@ -2,22 +2,11 @@
 //! wait to be folded into the counters row (PostgreSQL, migration 000019), and after.
 
 use super::predicate::Table;
-use super::{test_stores, Backend, NewUser, Store, TenantId, UserKeys, UserWrite};
+use super::test_stores::{self, new_user};
+use super::{Backend, Store, TenantId};
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
-
-fn new_user(n: usize) -> NewUser {
-    let keys = UserKeys {
-        user_name_norm: format!("u{n}"),
-        external_id: None,
-        display_name_norm: None,
-        active: None,
-        values: vec![],
-    };
-    let write = UserWrite { user_name: format!("u{n}"), keys, data: "{}".into(), data_norm: "{}".into() };
-    NewUser { id: format!("u{n}"), write, password_hash: None, now: Utc::now() }
-}
 
 fn group(n: usize) -> super::GroupWrite {
     let name = format!("g{n}");

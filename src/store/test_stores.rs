@@ -1,7 +1,8 @@
 //! Stores for the store's own unit tests: SQLite always, PostgreSQL too when
-//! `SCIMD_TEST_POSTGRES_URL` is set (CI sets it for `cargo test --lib store::`).
+//! `SCIMD_TEST_POSTGRES_URL` is set (CI sets it for `cargo test --lib store::`), and rows to
+//! put in them.
 
-use super::Store;
+use super::{NewUser, Store, UserKeys, UserWrite};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
@@ -33,4 +34,17 @@ pub fn stores(dir: &tempfile::TempDir) -> (Vec<Store>, Option<PgSchema>) {
         schema = Some(PgSchema { admin, name });
     }
     (urls.iter().map(|url| Store::open(url, 2).unwrap()).collect(), schema)
+}
+
+/// A user named `u{n}` with id `u{n}` and nothing else.
+pub fn new_user(n: usize) -> NewUser {
+    let keys = UserKeys {
+        user_name_norm: format!("u{n}"),
+        external_id: None,
+        display_name_norm: None,
+        active: None,
+        values: vec![],
+    };
+    let write = UserWrite { user_name: format!("u{n}"), keys, data: "{}".into(), data_norm: "{}".into() };
+    NewUser { id: format!("u{n}"), write, password_hash: None, now: chrono::Utc::now() }
 }
