@@ -1,7 +1,9 @@
 """Turns a file of named wrk RESULT lines (`NAME requests=… seconds=…`) into a markdown table,
 with every row also given as a share of the `hello` row (the machine's HTTP limit in this run),
 and, when the lines carry them, the server's CPU time per request (`cpu_ticks`) and the load
-generator's (`load_cpu_us`, from bench/load_cpu.py): the two share the machine's cores.
+generator's (`load_cpu_us`, from bench/load_cpu.py): the two share the machine's cores; and the
+share of the machine's CPU the hypervisor took meanwhile (`steal_pct`), which a rate compared
+across runs needs beside it.
 Usage: table.py RESULTS_FILE TITLE"""
 import os, sys
 
@@ -13,10 +15,11 @@ hello = rows["hello"]["requests"] / rows["hello"]["seconds"]
 print(f"{sys.argv[2]}\n")
 cpu = all("cpu_ticks" in r for r in rows.values())
 load = all("load_cpu_us" in r for r in rows.values())
+steal = all("steal_pct" in r for r in rows.values())
 tick = 1e6 / os.sysconf("SC_CLK_TCK")
 head = "| scenario | req/s | p50 ms | p99 ms | errors | share of hello world |"
-print(head + (" server CPU µs/req |" if cpu else "") + (" wrk CPU µs/req |" if load else ""))
-print("|---|---:|---:|---:|---:|---:|" + ("---:|" if cpu else "") + ("---:|" if load else ""))
+print(head + (" server CPU µs/req |" if cpu else "") + (" wrk CPU µs/req |" if load else "") + (" CPU stolen |" if steal else ""))
+print("|---|---:|---:|---:|---:|---:|" + ("---:|" if cpu else "") + ("---:|" if load else "") + ("---:|" if steal else ""))
 for name, r in rows.items():
     rps = r["requests"] / r["seconds"]
     kinds = [f"{int(r[k]):,} {k.replace('_', ' ')}" for k in ("timeouts", "status_errors", "socket_errors") if r.get(k)]
@@ -26,4 +29,6 @@ for name, r in rows.items():
         line += f" {r['cpu_ticks'] * tick / max(r['requests'], 1):,.0f} |"
     if load:
         line += f" {r['load_cpu_us'] / max(r['requests'], 1):,.0f} |"
+    if steal:
+        line += f" {r['steal_pct']:.0f}% |"
     print(line)
