@@ -6,6 +6,7 @@
 //! B-tree it opens and closes on every run (about 13,000 instructions).
 
 use super::events::NewEvent;
+use super::stored_time::StoredTime;
 use crate::error::{Error, Result};
 use chrono::NaiveDateTime;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -31,7 +32,7 @@ pub(super) fn append(
     for (i, event) in events.iter().enumerate() {
         let id = uuid::Uuid::new_v4().to_string();
         let seq = last - n + i as i64 + 1;
-        let row = InsertEvent { tenant, seq, id: &id, event, request_id, now };
+        let row = InsertEvent { tenant, seq, id: &id, event, request_id, now: StoredTime(now) };
         if row.execute(conn)? != 1 {
             return Err(gone());
         }
@@ -89,7 +90,7 @@ struct InsertEvent<'a> {
     id: &'a str,
     event: &'a NewEvent,
     request_id: Option<&'a str>,
-    now: NaiveDateTime,
+    now: StoredTime,
 }
 
 /// `InsertEvent`'s identity in Diesel's cache (the type itself borrows, so cannot be it).
@@ -118,7 +119,7 @@ impl QueryFragment<Sqlite> for InsertEvent<'_> {
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, Option<String>>(&e.resource_id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.now)?;
+        out.push_bind_param::<Timestamp, StoredTime>(&self.now)?;
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, Option<&str>>(&self.request_id)?;
         out.push_sql(", ");

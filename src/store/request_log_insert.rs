@@ -3,7 +3,7 @@
 //! arrays for the whole batch.
 
 use super::request_log::LogEntry;
-use chrono::NaiveDateTime;
+use super::stored_time::StoredTime;
 use diesel::pg::PgConnection;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
@@ -53,7 +53,7 @@ pub(super) fn insert_sqlite(conn: &mut SqliteConnection, rows: &[(i64, &LogEntry
 /// 186,830 -> 179,381 per request, ServiceProviderConfig 138,539 -> 130,256).
 struct InsertRows<'a, const N: usize> {
     rows: &'a [(i64, &'a LogEntry)],
-    at: Vec<NaiveDateTime>,
+    at: Vec<StoredTime>,
     status: Vec<i32>,
     resource_ids: Vec<Option<String>>,
 }
@@ -63,7 +63,7 @@ impl<'a, const N: usize> InsertRows<'a, N> {
         assert_eq!(rows.len(), N, "a chunk of the statement's size");
         InsertRows {
             rows,
-            at: rows.iter().map(|(_, e)| e.at.naive_utc()).collect(),
+            at: rows.iter().map(|(_, e)| StoredTime(e.at.naive_utc())).collect(),
             status: rows.iter().map(|(_, e)| i32::from(e.status)).collect(),
             resource_ids: rows.iter().map(|(_, e)| resource_ids_text(e)).collect(),
         }
@@ -86,7 +86,7 @@ impl<const N: usize> QueryFragment<Sqlite> for InsertRows<'_, N> {
             out.push_sql(if i == 0 { "(" } else { ", (" });
             out.push_bind_param::<BigInt, i64>(tenant)?;
             out.push_sql(", ");
-            out.push_bind_param::<Timestamp, NaiveDateTime>(&self.at[i])?;
+            out.push_bind_param::<Timestamp, StoredTime>(&self.at[i])?;
             for text in [&e.id, &e.method, &e.path] {
                 out.push_sql(", ");
                 out.push_bind_param::<Text, String>(text)?;

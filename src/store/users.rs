@@ -153,7 +153,7 @@ struct PageRow {
 impl Tx<'_> {
     pub fn insert_user(&mut self, tenant: TenantId, user: &NewUser) -> Result<UserRow> {
         let w = &user.write;
-        let now = user.now.naive_utc();
+        let now = StoredTime(user.now.naive_utc());
         let insert = diesel::insert_into(users::table).values((
             users::tenant_id.eq(tenant.0),
             users::id.eq(&user.id),
@@ -230,7 +230,7 @@ impl Tx<'_> {
             write: w,
             password_hash,
             version,
-            last_modified: now.naive_utc(),
+            last_modified: StoredTime(now.naive_utc()),
             tenant: tenant.0,
             pk: current.pk,
             expected: current.version,
