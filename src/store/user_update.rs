@@ -2,8 +2,8 @@
 //! an UPDATE it builds, so PostgreSQL parsed and planned this one on every PUT and PATCH.
 
 use super::connection::AnyConnection;
+use super::stored_time::StoredTime;
 use super::users::{UserKeys, UserWrite};
-use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -20,22 +20,58 @@ pub(super) struct UserUpdate<'a> {
     /// `Some` sets a new password; `None` leaves the column out.
     pub password_hash: Option<&'a str>,
     pub version: i64,
-    pub last_modified: NaiveDateTime,
+    pub last_modified: StoredTime,
     pub tenant: i64,
     pub pk: i64,
     pub expected: i64,
 }
 
+/// Which optional columns the UPDATE sets, one bit each: the statement's text depends on
+/// these alone.
+const SETS_USER_NAME_NORM: u8 = 1;
+const SETS_EXTERNAL_ID: u8 = 2;
+const SETS_DISPLAY_NAME_NORM: u8 = 4;
+const SETS_ACTIVE: u8 = 8;
+const SETS_PASSWORD: u8 = 16;
+
 impl UserUpdate<'_> {
-    /// How many rows it changed: 0 when the version moved on.
+    /// How many rows it changed: 0 when the version moved on. Runs as `Shaped::<SETS>` for
+    /// the columns it sets, so that Diesel finds the prepared statement by that type: known
+    /// only by its text, it was written out and hashed for the statement cache on every PUT
+    /// and PATCH, on SQLite's one writer.
     pub(super) fn run(self, conn: &mut AnyConnection) -> QueryResult<usize> {
-        match conn {
-            AnyConnection::Sqlite(c) => self.execute(c),
-            AnyConnection::Postgresql(c) => self.execute(c),
+        macro_rules! shaped {
+            ($($sets:literal)*) => {
+                match self.sets() {
+                    $($sets => match conn {
+                        AnyConnection::Sqlite(c) => Shaped::<$sets>(&self).execute(c),
+                        AnyConnection::Postgresql(c) => Shaped::<$sets>(&self).execute(c),
+                    },)*
+                    other => unreachable!("five flags make no {other}"),
+                }
+            };
         }
+        shaped!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31)
     }
 
-    fn walk<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    fn sets(&self) -> u8 {
+        let (w, was) = (&self.write.keys, self.previous);
+        let mut sets = 0;
+        for (differs, bit) in [
+            (w.user_name_norm != was.user_name_norm, SETS_USER_NAME_NORM),
+            (w.external_id != was.external_id, SETS_EXTERNAL_ID),
+            (w.display_name_norm != was.display_name_norm, SETS_DISPLAY_NAME_NORM),
+            (w.active != was.active, SETS_ACTIVE),
+            (self.password_hash.is_some(), SETS_PASSWORD),
+        ] {
+            if differs {
+                sets |= bit;
+            }
+        }
+        sets
+    }
+
+    fn walk<'b, DB>(&'b self, sets: u8, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
     where
         DB: Backend + HasSqlType<Text> + HasSqlType<Bool> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
         String: ToSql<Text, DB>,
@@ -43,25 +79,26 @@ impl UserUpdate<'_> {
         Option<String>: ToSql<Nullable<Text>, DB>,
         Option<bool>: ToSql<Nullable<Bool>, DB>,
         i64: ToSql<BigInt, DB>,
-        NaiveDateTime: ToSql<Timestamp, DB>,
+        StoredTime: ToSql<Timestamp, DB>,
     {
-        let (w, was) = (&self.write.keys, self.previous);
-        // user_name is not indexed (its normalised form is), so it is always set.
+        let w = &self.write.keys;
+        // user_name is not indexed (its normalised form is), so it is always set; an indexed
+        // column that has not changed is left out, so its index is not touched.
         out.push_sql("UPDATE users SET user_name = ");
         out.push_bind_param::<Text, String>(&self.write.user_name)?;
-        if w.user_name_norm != was.user_name_norm {
+        if sets & SETS_USER_NAME_NORM != 0 {
             out.push_sql(", user_name_norm = ");
             out.push_bind_param::<Text, String>(&w.user_name_norm)?;
         }
-        if w.external_id != was.external_id {
+        if sets & SETS_EXTERNAL_ID != 0 {
             out.push_sql(", external_id = ");
             out.push_bind_param::<Nullable<Text>, Option<String>>(&w.external_id)?;
         }
-        if w.display_name_norm != was.display_name_norm {
+        if sets & SETS_DISPLAY_NAME_NORM != 0 {
             out.push_sql(", display_name_norm = ");
             out.push_bind_param::<Nullable<Text>, Option<String>>(&w.display_name_norm)?;
         }
-        if w.active != was.active {
+        if sets & SETS_ACTIVE != 0 {
             out.push_sql(", active = ");
             out.push_bind_param::<Nullable<Bool>, Option<bool>>(&w.active)?;
         }
@@ -72,8 +109,8 @@ impl UserUpdate<'_> {
         out.push_sql(", version = ");
         out.push_bind_param::<BigInt, i64>(&self.version)?;
         out.push_sql(", last_modified = ");
-        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.last_modified)?;
-        if let Some(hash) = self.password_hash {
+        out.push_bind_param::<Timestamp, StoredTime>(&self.last_modified)?;
+        if let (true, Some(hash)) = (sets & SETS_PASSWORD != 0, self.password_hash) {
             out.push_sql(", password_hash = ");
             out.push_bind_param::<Text, str>(hash)?;
         }
@@ -87,25 +124,31 @@ impl UserUpdate<'_> {
     }
 }
 
-impl QueryId for UserUpdate<'_> {
-    type QueryId = ();
-    // Cached by its text, one per combination of the columns it sets.
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// The UPDATE that sets the optional columns `SETS` names; built only for the `UserUpdate`
+/// whose `sets()` is `SETS`.
+struct Shaped<'a, const SETS: u8>(&'a UserUpdate<'a>);
+
+/// `Shaped`'s identity in Diesel's cache (`Shaped` itself borrows, so cannot be it).
+struct ShapedId<const SETS: u8>;
+
+impl<const SETS: u8> QueryId for Shaped<'_, SETS> {
+    type QueryId = ShapedId<SETS>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Sqlite> for UserUpdate<'_> {
+impl<const SETS: u8> QueryFragment<Sqlite> for Shaped<'_, SETS> {
     fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        self.walk(pass)
+        self.0.walk(SETS, pass)
     }
 }
 
-impl QueryFragment<Pg> for UserUpdate<'_> {
+impl<const SETS: u8> QueryFragment<Pg> for Shaped<'_, SETS> {
     fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        self.walk(pass)
+        self.0.walk(SETS, pass)
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for UserUpdate<'_> {}
+impl<Conn, const SETS: u8> RunQueryDsl<Conn> for Shaped<'_, SETS> {}
 
 #[cfg(test)]
 mod tests {
