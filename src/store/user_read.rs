@@ -23,28 +23,24 @@ pub struct UserAndGroups {
     pub groups: Option<Vec<UserGroup>>,
 }
 
-#[derive(diesel::QueryableByName)]
+/// The statement's row, by position: by name, Diesel searched the row's column names for each
+/// of the nine columns (~2,800 instructions a read, on SQLite's writer for every PUT and PATCH).
+#[derive(diesel::Queryable)]
 struct Found {
-    #[diesel(sql_type = BigInt)]
     pk: i64,
-    #[diesel(sql_type = Text)]
     id: String,
-    #[diesel(sql_type = Text)]
     data: String,
-    #[diesel(sql_type = BigInt)]
     version: i64,
-    #[diesel(sql_type = Timestamp)]
     created_at: StoredTime,
-    #[diesel(sql_type = Timestamp)]
     last_modified: StoredTime,
-    #[diesel(sql_type = Bool)]
     in_groups: bool,
     /// `[[group pk, id, displayName], …]`, or NULL when no groups were read.
-    #[diesel(sql_type = Nullable<Text>)]
     groups: Option<String>,
-    #[diesel(sql_type = Bool)]
     nested: bool,
 }
+
+/// `Found`'s columns, in the statement's order.
+type FoundColumns = (BigInt, Text, Text, BigInt, Timestamp, Timestamp, Bool, Nullable<Text>, Bool);
 
 /// The user of `tenant` with the unique `key`, with its direct groups when `with_groups`, by
 /// one statement.
@@ -179,7 +175,7 @@ impl<K: KeyColumn> QueryId for ByKey<'_, K> {
 }
 
 impl<K> diesel::query_builder::Query for ByKey<'_, K> {
-    type SqlType = diesel::sql_types::Untyped;
+    type SqlType = FoundColumns;
 }
 
 impl<K: KeyColumn> QueryFragment<Sqlite> for ByKey<'_, K> {
