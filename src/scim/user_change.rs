@@ -5,7 +5,7 @@ use super::projection::Projection;
 use super::service::{matching, user_not_found, Request, RequestContext, ScimService};
 use crate::error::{Error, Result};
 use crate::store::predicate::UserKey;
-use crate::store::{PlannedUserWrite, Tx, UserAndGroups, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
+use crate::store::{PlannedUserWrite, Stopped, Tx, UserAndGroups, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -107,8 +107,8 @@ impl ScimService {
         let (service, ctx, projection) = (self.clone(), ctx.clone(), projection.clone());
         let write = move |tx: &mut Tx<'_>| {
             let req = ctx.request();
-            let row = tx.write_planned_user(req.scope.tenant, &current, &planned, req.request_id, now)?;
-            service.with_groups_of(tx, &req, row, groups, &projection)
+            let row = tx.write_planned_user_unguarded(req.scope.tenant, &current, &planned, req.request_id, now)?;
+            service.with_groups_of(tx, &req, row, groups, &projection).map_err(Stopped::After)
         };
         match self.store.write_after_read(mark, write).await {
             Ok((groups, row)) => Ok(Some(Changed::Done(groups, row))),

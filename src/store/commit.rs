@@ -8,6 +8,10 @@
 //! fails rolls back its savepoint alone and answers at once; if the shared commit fails, every
 //! request in the batch is told so. Nothing is ever acknowledged that a crash could lose.
 //!
+//! A user's PUT or PATCH planned off the writer runs without a savepoint (`Unguarded`): the
+//! only failures a client can cause there are its first statement's, which SQLite undoes by
+//! itself, and any later failure rolls the whole batch back.
+//!
 //! Every write runs on the lane's one thread, so one write follows the next without a thread
 //! being woken in between. When each request's thread took its own turn, waking the next one
 //! took longer than the write itself: under 32 concurrent PATCHes the lane waited ~140 µs per
@@ -20,7 +24,7 @@
 //! a PATCH's CPU.
 
 use super::connection::{AnyConnection, Manager, Pool};
-use super::savepoint::{begin_batch, in_savepoint, roll_back};
+use super::savepoint::{begin_batch, in_savepoint, roll_back, without_savepoint, Stopped};
 use super::Tx;
 use crate::error::{Error, Result};
 use diesel::connection::{Connection, TransactionManager};
@@ -199,22 +203,22 @@ impl Lane {
         Ok((value, ReadMark { failures, uncommitted }))
     }
 
-    /// `run_async` for a write planned from `read_async`'s read: `Error::WriteConflict`, with
-    /// nothing written, when a batch failed since, as its writes may be what was read. (A
-    /// version check alone would not do: the version a failed batch wrote is written again by
-    /// the next write of that user.)
+    /// `run_async` for a write planned from `read_async`'s read, run without a savepoint
+    /// (`Unguarded`): `Error::WriteConflict`, with nothing written, when a batch failed since,
+    /// as its writes may be what was read. (A version check alone would not do: the version a
+    /// failed batch wrote is written again by the next write of that user.)
     pub(super) async fn run_after_read<R: Send + 'static>(
         self: &Arc<Self>,
         pool: &Pool,
         mark: ReadMark,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped> + Send + 'static,
     ) -> (Result<R>, Committed) {
         let lane = self.clone();
-        self.run_async(pool, move |tx| match lane.failures.load(Ordering::SeqCst) == mark.failures {
+        let checked = move |tx: &mut Tx<'_>| match lane.failures.load(Ordering::SeqCst) == mark.failures {
             true => f(tx),
-            false => Err(Error::WriteConflict),
-        })
-        .await
+            false => Err(Stopped::Before(Error::WriteConflict)),
+        };
+        self.queue(pool, Unguarded(checked)).await
     }
 
     /// Runs `f` in its own savepoint inside the lane's open transaction (opening one on a
@@ -225,7 +229,7 @@ impl Lane {
         f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send,
     ) -> (Result<R>, Committed) {
         self.queued.fetch_add(1, Ordering::SeqCst);
-        let (ran, outcome, appended_events) = self.writer.install(|| self.write(pool, f));
+        let (ran, outcome, appended_events) = self.writer.install(|| self.write(pool, Guarded(f)));
         let result = match ran {
             Err(panic) => resume_unwind(panic),
             Ok(Err(e)) => Err(e),
@@ -245,16 +249,24 @@ impl Lane {
         pool: &Pool,
         f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> (Result<R>, Committed) {
+        self.queue(pool, Guarded(f)).await
+    }
+
+    async fn queue<R: Send + 'static>(
+        self: &Arc<Self>,
+        pool: &Pool,
+        request: impl InBatch<R> + Send + 'static,
+    ) -> (Result<R>, Committed) {
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.queued.fetch_add(1, Ordering::SeqCst);
         let (lane, pool) = (self.clone(), pool.clone());
         self.writer.spawn(move || {
-            let (ran, outcome, appended_events) = lane.write(&pool, f);
+            let (ran, outcome, appended_events) = lane.write(&pool, request);
             let committed = Committed { appended_events };
             match (ran, outcome) {
                 (Err(panic), _) => {
                     let message = panic.downcast_ref::<&str>().copied().unwrap_or("(not a string)");
-                    tracing::error!(panic = message, "a write panicked; its savepoint was rolled back");
+                    tracing::error!(panic = message, "a write panicked; its writes were rolled back");
                     let _ = answer.send((Err(Error::internal("a write panicked")), committed));
                 }
                 (Ok(Ok(value)), Some(outcome)) => outcome.on_end(Box::new(move |ended| {
@@ -272,16 +284,14 @@ impl Lane {
     }
 
     /// On the writer thread: runs one request and commits if nobody is queued behind it.
-    fn write<R>(&self, pool: &Pool, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Ran<R> {
+    fn write<R, W: InBatch<R>>(&self, pool: &Pool, request: W) -> Ran<R> {
         self.queued.fetch_sub(1, Ordering::SeqCst);
         let open = lock(&self.open).take();
         let mut batch = match open.map(Ok).unwrap_or_else(|| Batch::open(pool)) {
             Ok(batch) => batch,
             Err(e) => return (Ok(Err(e)), None, false),
         };
-        // In a savepoint of the batch's transaction: an error rolls back this request's writes
-        // and nobody else's.
-        let ran = catch_unwind(AssertUnwindSafe(|| in_savepoint(&mut batch.conn, f)));
+        let ran = catch_unwind(AssertUnwindSafe(|| request.run(&mut batch.conn)));
         let (ran, appended, mut broken) = match ran {
             Ok((out, appended, broken)) => (Ok(out), appended, broken),
             Err(panic) => (Err(panic), false, false),
@@ -292,8 +302,9 @@ impl Lane {
                 batch.appended_events |= appended;
             }
             Ok(Err(_)) => {}
-            // The savepoint is still open: roll it back, or give up the whole batch.
-            Err(_) => broken = roll_back(&mut batch.conn).is_err(),
+            // A savepoint is still open: roll it back, or give up the whole batch (as without
+            // one, where what the request wrote cannot be told apart from the batch's).
+            Err(_) => broken = !W::SAVEPOINT || roll_back(&mut batch.conn).is_err(),
         }
 
         let outcome = batch.outcome.clone();
@@ -351,6 +362,36 @@ impl Batch {
     fn abandon(mut self) {
         let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(&mut *self.conn);
         self.outcome.set(Err("a request in the same batch failed and the batch was rolled back".into()));
+    }
+}
+
+/// A request as the writer runs it inside a batch.
+trait InBatch<R> {
+    /// Whether it runs in a savepoint of its own, which a panic leaves open to roll back.
+    const SAVEPOINT: bool;
+    /// Its result, whether it appended events, and whether the batch must be given up.
+    fn run(self, conn: &mut AnyConnection) -> (Result<R>, bool, bool);
+}
+
+/// In a savepoint of the batch's transaction: an error rolls back this request's writes and
+/// nobody else's.
+struct Guarded<F>(F);
+
+impl<R, F: FnOnce(&mut Tx<'_>) -> Result<R>> InBatch<R> for Guarded<F> {
+    const SAVEPOINT: bool = true;
+    fn run(self, conn: &mut AnyConnection) -> (Result<R>, bool, bool) {
+        in_savepoint(conn, self.0)
+    }
+}
+
+/// Without a savepoint (`savepoint::without_savepoint`): a failure after its first change
+/// rolls back the whole batch.
+struct Unguarded<F>(F);
+
+impl<R, F: FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>> InBatch<R> for Unguarded<F> {
+    const SAVEPOINT: bool = false;
+    fn run(self, conn: &mut AnyConnection) -> (Result<R>, bool, bool) {
+        without_savepoint(conn, self.0)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The group-commit lane under concurrent, failing and panicking writes, and its reads between writes.
 
+use super::{Guarded, Unguarded};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
-use crate::store::Store;
+use crate::store::{Stopped, Store, Tx};
 use diesel::Connection;
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -155,7 +156,7 @@ fn writes_run_on_the_writer_thread_and_panics_reach_the_caller() {
     assert_eq!(message, "on the writer");
 }
 
-fn names_in(tx: &mut crate::store::Tx<'_>) -> crate::error::Result<BTreeSet<String>> {
+fn names_in(tx: &mut Tx<'_>) -> crate::error::Result<BTreeSet<String>> {
     Ok(tx.list_tenants()?.into_iter().map(|t| t.name).collect())
 }
 
@@ -171,26 +172,30 @@ fn writes_planned_from_a_failed_batch_are_turned_away() {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     // One more write "queued" keeps the batch open after this one.
     lane.queued.fetch_add(2, Ordering::SeqCst);
-    let (wrote, _, _) = lane.write(&store.write, |tx| tx.create_tenant("uncommitted", SystemClock.now()).map(drop));
+    let (wrote, _, _) = lane
+        .write(&store.write, Guarded(|tx: &mut Tx<'_>| tx.create_tenant("uncommitted", SystemClock.now()).map(drop)));
     assert!(matches!(wrote, Ok(Ok(()))));
     let (names, mark) = lane.read_between_writes(&store.write, names_in).unwrap();
     assert!(names.contains("uncommitted") && mark.saw_uncommitted());
 
     // A request that panics inside a transaction of Diesel's own leaves the connection where
     // its savepoint cannot be rolled back alone: the whole batch goes.
-    let (ran, _, _) = lane.write(&store.write, |tx| {
-        tx.conn.transaction::<(), diesel::result::Error, _>(|_| panic!("inside a nested transaction"))?;
-        Ok(())
-    });
+    let (ran, _, _) = lane.write(
+        &store.write,
+        Guarded(|tx: &mut Tx<'_>| {
+            tx.conn.transaction::<(), diesel::result::Error, _>(|_| panic!("inside a nested transaction"))?;
+            Ok(())
+        }),
+    );
     assert!(ran.is_err(), "the panic is the caller's");
     assert!(tenant_names(&store).is_empty(), "{:?}", tenant_names(&store));
-    let planned = runtime.block_on(store.write_after_read(mark, |tx| tx.create_tenant("planned", SystemClock.now())));
+    let planned = runtime.block_on(store.write_after_read(mark, |tx| create_tenant_unguarded(tx, "planned")));
     assert!(matches!(planned, Err(Error::WriteConflict)), "{planned:?}");
     assert!(tenant_names(&store).is_empty());
 
     let (names, mark) = runtime.block_on(lane.read_async(&store.write, names_in)).unwrap();
     assert!(names.is_empty() && !mark.saw_uncommitted());
-    runtime.block_on(store.write_after_read(mark, |tx| tx.create_tenant("planned", SystemClock.now()))).unwrap();
+    runtime.block_on(store.write_after_read(mark, |tx| create_tenant_unguarded(tx, "planned"))).unwrap();
     assert_eq!(tenant_names(&store), BTreeSet::from(["planned".to_string()]));
 }
 
@@ -214,4 +219,65 @@ fn transactions_inside_a_request_nest() {
         })
         .unwrap();
     assert_eq!(tenant_names(&store), BTreeSet::from(["inner".to_string(), "outer".to_string()]));
+}
+
+/// A tenant created by a write without a savepoint, which counts as changed once it began.
+fn create_tenant_unguarded(tx: &mut Tx<'_>, name: &str) -> Result<(), Stopped> {
+    tx.create_tenant(name, SystemClock.now()).map(drop).map_err(Stopped::After)
+}
+
+/// Writes without a savepoint of their own share the batch of the writes around them: one that
+/// stops before it changed anything leaves the batch to commit; one that stops after its first
+/// change, or panics, rolls the whole batch back, the other requests' writes included, and every
+/// request in it is told; the lane writes on after either.
+#[test]
+fn writes_without_a_savepoint_fail_alone_only_before_they_change_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir);
+    let lane = store.group_commit.clone().unwrap();
+    let guarded =
+        |name: &'static str| Guarded(move |tx: &mut Tx<'_>| tx.create_tenant(name, SystemClock.now()).map(drop));
+
+    // Two more writes "queued" keep the batch open through the next two.
+    lane.queued.fetch_add(3, Ordering::SeqCst);
+    let (first, first_batch, _) = lane.write(&store.write, guarded("first"));
+    assert!(matches!(first, Ok(Ok(()))));
+    let (stopped, _, _) =
+        lane.write(&store.write, Unguarded(|_: &mut Tx<'_>| Err::<(), _>(Stopped::Before(Error::WriteConflict))));
+    assert!(matches!(stopped, Ok(Err(Error::WriteConflict))), "{stopped:?}");
+    let (last, _, _) = lane.write(&store.write, Unguarded(|tx: &mut Tx<'_>| create_tenant_unguarded(tx, "second")));
+    assert!(matches!(last, Ok(Ok(()))));
+    first_batch.unwrap().wait().unwrap();
+    assert_eq!(tenant_names(&store), BTreeSet::from(["first".to_string(), "second".to_string()]));
+
+    let failures = lane.failures.load(Ordering::SeqCst);
+    lane.queued.fetch_add(2, Ordering::SeqCst);
+    let (third, third_batch, _) = lane.write(&store.write, guarded("third"));
+    assert!(matches!(third, Ok(Ok(()))));
+    let (after, _, _) = lane.write(
+        &store.write,
+        Unguarded(|tx: &mut Tx<'_>| {
+            create_tenant_unguarded(tx, "fourth")?;
+            Err::<(), _>(Stopped::After(Error::internal("its second statement failed")))
+        }),
+    );
+    assert!(matches!(after, Ok(Err(Error::Internal(_)))), "{after:?}");
+    assert!(third_batch.unwrap().wait().is_err(), "the batch's other write is told it was rolled back");
+    assert_eq!(lane.failures.load(Ordering::SeqCst), failures + 1);
+    assert_eq!(tenant_names(&store), BTreeSet::from(["first".to_string(), "second".to_string()]));
+
+    lane.queued.fetch_add(2, Ordering::SeqCst);
+    let (fifth, fifth_batch, _) = lane.write(&store.write, guarded("fifth"));
+    assert!(matches!(fifth, Ok(Ok(()))));
+    let (panicked, _, _) = lane.write(
+        &store.write,
+        Unguarded(|tx: &mut Tx<'_>| -> Result<(), Stopped> {
+            create_tenant_unguarded(tx, "sixth")?;
+            panic!("a write without a savepoint that panics after writing")
+        }),
+    );
+    assert!(panicked.is_err(), "the panic is the caller's");
+    assert!(fifth_batch.unwrap().wait().is_err());
+    assert_eq!(tenant_names(&store), BTreeSet::from(["first".to_string(), "second".to_string()]));
+    still_writes(&store);
 }

@@ -55,6 +55,7 @@ pub use member_patch::MemberOp;
 pub use member_reads::{MemberView, UserGroup};
 pub use members::{MemberKind, MemberRef};
 pub use request_log::{LogEntry, LogFilter, LogRow};
+pub use savepoint::Stopped;
 pub use tenants::{TenantRow, TenantStats};
 pub use user_change::PlannedUserWrite;
 pub use user_read::UserAndGroups;

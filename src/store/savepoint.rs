@@ -1,5 +1,5 @@
 //! The writer's transaction statements (`commit`): a batch's BEGIN and a request's savepoint
-//! inside it, as statements its connection prepares once.
+//! inside it, as statements its connection prepares once, and a request run without one.
 //!
 //! Diesel's nested transactions send `SAVEPOINT …` and `RELEASE SAVEPOINT …` as text, which
 //! SQLite parses again every time (`sqlite3_exec`, two per write). Prepared, each is a step of
@@ -95,6 +95,42 @@ pub(super) fn in_savepoint<R>(
             Err(e) => (Err(e), false, roll_back(conn).is_err()),
         },
         Err(e) => (Err(e), false, roll_back(conn).is_err()),
+    }
+}
+
+/// Why a write run without a savepoint of its own (`without_savepoint`) failed.
+#[derive(Debug)]
+pub enum Stopped {
+    /// Before it changed anything: the batch goes on without it.
+    Before(Error),
+    /// After its first change, which cannot be undone alone: the whole batch is rolled back.
+    After(Error),
+}
+
+impl Stopped {
+    pub fn into_error(self) -> Error {
+        match self {
+            Stopped::Before(e) | Stopped::After(e) => e,
+        }
+    }
+}
+
+/// `in_savepoint` for a write whose failures a client can cause all come from its first
+/// statement, which SQLite undoes by itself when it fails (every statement is atomic): no
+/// SAVEPOINT and RELEASE, and no copy of each page it first changes into the savepoint's
+/// journal (together ~10,000 of the writer's instructions per PUT). It says when it stopped
+/// (`Stopped`); one that stopped after its first change leaves the batch to be given up.
+pub(super) fn without_savepoint<R>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>,
+) -> (Result<R>, bool, bool) {
+    let mut tx = Tx::new(conn);
+    let out = f(&mut tx);
+    let appended = tx.appended_events;
+    match out {
+        Ok(value) => (Ok(value), appended, false),
+        Err(Stopped::Before(e)) => (Err(e), false, false),
+        Err(Stopped::After(e)) => (Err(e), false, true),
     }
 }
 

@@ -6,6 +6,7 @@
 use super::commit::ReadMark;
 use super::connection::write_on_live_pg;
 use super::predicate::UserKey;
+use super::savepoint::Stopped;
 use super::user_args_pg::{bind_all, bind_user_columns, pg_statement, EventArrays, ValueArrays};
 use super::user_read::{user_and_groups, UserAndGroups};
 use super::users::map_write_error;
@@ -40,9 +41,30 @@ impl Tx<'_> {
         request_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<UserRow> {
+        self.write_planned_user_unguarded(tenant, current, planned, request_id, now).map_err(Stopped::into_error)
+    }
+
+    /// `write_planned_user`, saying whether it stopped before changing anything (its first
+    /// statement, the UPDATE of the user's row, found the version moved on or broke a unique
+    /// key) or after (any other failure), for a write run without a savepoint.
+    pub fn write_planned_user_unguarded(
+        &mut self,
+        tenant: TenantId,
+        current: &UserRow,
+        planned: &PlannedUserWrite,
+        request_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<UserRow, Stopped> {
         let PlannedUserWrite { was, write, password_hash, events } = planned;
-        let row = self.update_user(tenant, current, was, write, password_hash.as_deref(), now)?;
-        self.append_events(tenant, events, request_id, now)?;
+        let row =
+            self.update_user_row(tenant, current, was, write, password_hash.as_deref(), now).map_err(|e| match e {
+                // The version check, and a constraint SQLite checked before it changed a row.
+                Error::WriteConflict | Error::Conflict(_) => Stopped::Before(e),
+                // An I/O error, a full disk or a busy file may have ended the whole transaction.
+                e => Stopped::After(e),
+            })?;
+        self.update_user_values(tenant, current, was, write).map_err(Stopped::After)?;
+        self.append_events(tenant, events, request_id, now).map_err(Stopped::After)?;
         Ok(row)
     }
 }
@@ -114,11 +136,12 @@ impl Store {
 
     /// `write_async` of what was planned from `user_and_groups_on_writer`'s read (`mark`):
     /// `Error::WriteConflict`, with nothing written, if a batch that read may have seen has
-    /// failed since.
+    /// failed since. `f` runs without a savepoint of its own and says when it stopped
+    /// (`Stopped`); should it stop after its first change, its whole batch is rolled back.
     pub async fn write_after_read<R: Send + 'static>(
         &self,
         mark: ReadMark,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped> + Send + 'static,
     ) -> Result<R> {
         let Some(lane) = &self.group_commit else {
             return Err(Error::internal("a write after a read on the writer, without a writer"));
@@ -302,5 +325,53 @@ mod tests {
             let after_v3 = stored(&store, tenant, v1.pk);
             assert_eq!((after_v3.4.as_deref(), after_v3.5, &after_v3.6, after_v3.7), (Some("h1"), 3, &expected.6, 2));
         }
+    }
+
+    /// Without a savepoint, a planned write says whether it stopped before changing anything (a
+    /// stale version, another user's userName: its UPDATE's own failures) or after (its events
+    /// could not be appended); after, its whole batch is rolled back, the UPDATE with it.
+    #[test]
+    fn a_planned_write_without_a_savepoint_says_when_it_stopped() {
+        use crate::store::schema::tenant_counters;
+        use crate::store::Stopped;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()), 2).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let now = Utc::now();
+        let tenant = store.write(|tx| tx.create_tenant("acme", now)).unwrap().id;
+        let first = user_write("A", "a@x.com");
+        let new =
+            |id: &str, write: &UserWrite| NewUser { id: id.into(), write: write.clone(), password_hash: None, now };
+        let v1: UserRow = store.write(|tx| tx.insert_user(tenant, &new("u1", &first))).unwrap();
+        store.write(|tx| tx.insert_user(tenant, &new("u2", &user_write("Taken", "t@x.com")))).unwrap();
+        let stale = UserRow { version: 0, ..v1.clone() };
+        let unguarded = |current: &UserRow, plan: &PlannedUserWrite| {
+            store.write(|tx| Ok(tx.write_planned_user_unguarded(tenant, current, plan, None, now))).unwrap()
+        };
+
+        let outdated = unguarded(&stale, &planned(&first, user_write("C", "c@x.com"), None, "{}"));
+        assert!(matches!(outdated, Err(Stopped::Before(Error::WriteConflict))), "{outdated:?}");
+        let taken = unguarded(&v1, &planned(&first, user_write("TAKEN", "d@x.com"), None, "{}"));
+        assert!(matches!(&taken, Err(Stopped::Before(Error::Conflict(m))) if m.contains("TAKEN")), "{taken:?}");
+
+        // With the tenant's counters gone, its events cannot be numbered: the UPDATE has run.
+        store.write(|tx| Ok(diesel::delete(tenant_counters::table).execute(tx.conn).map(drop)?)).unwrap();
+        let (found, mark) =
+            runtime.block_on(store.user_and_groups_on_writer(tenant, "u1".into(), false)).unwrap().unwrap();
+        let current = found.unwrap().row;
+        let plan = planned(&first, user_write("B", "b@x.com"), None, "{}");
+        let after = runtime.block_on(
+            store.write_after_read(mark, move |tx| tx.write_planned_user_unguarded(tenant, &current, &plan, None, now)),
+        );
+        assert!(matches!(after, Err(Error::Internal(_))), "{after:?}");
+        let (name, version) = store
+            .read(|tx| {
+                Ok(users::table
+                    .filter(users::pk.eq(v1.pk))
+                    .select((users::user_name, users::version))
+                    .first::<(String, i64)>(tx.conn)?)
+            })
+            .unwrap();
+        assert_eq!((name.as_str(), version), ("A", 1), "the batch, its UPDATE with it, was rolled back");
     }
 }

@@ -224,6 +224,22 @@ impl Tx<'_> {
         password_hash: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<UserRow> {
+        let row = self.update_user_row(tenant, current, previous, w, password_hash, now)?;
+        self.update_user_values(tenant, current, previous, w)?;
+        Ok(row)
+    }
+
+    /// `update_user`'s first statement, the UPDATE of the user's row: it fails (or finds the
+    /// version moved on) before it changes anything.
+    pub(super) fn update_user_row(
+        &mut self,
+        tenant: TenantId,
+        current: &UserRow,
+        previous: &UserKeys,
+        w: &UserWrite,
+        password_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<UserRow> {
         let version = current.version + 1;
         let update = super::user_update::UserUpdate {
             previous,
@@ -239,6 +255,17 @@ impl Tx<'_> {
         if updated == 0 {
             return Err(Error::WriteConflict);
         }
+        Ok(updated_row(current, w, now))
+    }
+
+    /// The rest of `update_user`: the user's index rows, replaced if they changed.
+    pub(super) fn update_user_values(
+        &mut self,
+        tenant: TenantId,
+        current: &UserRow,
+        previous: &UserKeys,
+        w: &UserWrite,
+    ) -> Result<()> {
         // Most updates leave the indexed values as they were (Okta's profile push changes a
         // title, a deactivation touches none of them): rewriting them anyway dirtied their
         // index pages on every write, and on SQLite every commit writes those pages out.
@@ -249,7 +276,7 @@ impl Tx<'_> {
             on_backend!(&mut *self.conn, |c| delete.execute(c))?;
             self.insert_user_values(tenant, current.pk, &w.keys.values)?;
         }
-        Ok(updated_row(current, w, now))
+        Ok(())
     }
 
     /// Deletes the user, its index rows (ON DELETE CASCADE) and its group memberships.
