@@ -24,6 +24,7 @@
 //! a PATCH's CPU.
 
 use super::connection::{AnyConnection, Manager, Pool};
+use super::event_append_sqlite::HeldCounters;
 use super::savepoint::{begin_batch, in_savepoint, roll_back, without_savepoint, Stopped};
 use super::Tx;
 use crate::error::{Error, Result};
@@ -100,6 +101,8 @@ struct Batch {
     writes: usize,
     appended_events: bool,
     outcome: Arc<Outcome>,
+    /// Event counters its unguarded writes moved, written out before anything reads them.
+    held: HeldCounters,
 }
 
 /// A queue of write requests that share commits. Requests in one lane run one at a time, on
@@ -174,7 +177,9 @@ impl Lane {
     /// statement reads one snapshot by itself). The writer's page cache stays valid across its
     /// own commits, where a read connection finds its cache stale after each of them and reads
     /// every page again (the sixteenth round). Reads do not count as queued: a batch commits
-    /// when no write is waiting, and a read after it reads what it committed.
+    /// when no write is waiting, and a read after it reads what it committed. Inside a batch it
+    /// may find a tenant's event counter behind the batch's held one (`HeldCounters`): what it
+    /// reads is a user and its groups, never the counters.
     pub(super) async fn read_async<R: Send + 'static>(
         self: &Arc<Self>,
         pool: &Pool,
@@ -291,7 +296,12 @@ impl Lane {
             Ok(batch) => batch,
             Err(e) => return (Ok(Err(e)), None, false),
         };
-        let ran = catch_unwind(AssertUnwindSafe(|| request.run(&mut batch.conn)));
+        // A request with a savepoint may read the tenants' event counters.
+        let held = if W::SAVEPOINT { batch.write_out_held() } else { Ok(()) };
+        let ran = match held {
+            Ok(()) => catch_unwind(AssertUnwindSafe(|| request.run(&mut batch.conn, &mut batch.held))),
+            Err(e) => Ok((Err(e), false, true)),
+        };
         let (ran, appended, mut broken) = match ran {
             Ok((out, appended, broken)) => (Ok(out), appended, broken),
             Err(panic) => (Err(panic), false, false),
@@ -343,11 +353,30 @@ impl Batch {
             return Err(Error::internal("the group-commit lane is for SQLite"));
         };
         begin_batch(sqlite)?;
-        Ok(Batch { conn, opened: Instant::now(), writes: 0, appended_events: false, outcome: Arc::default() })
+        Ok(Batch {
+            conn,
+            opened: Instant::now(),
+            writes: 0,
+            appended_events: false,
+            outcome: Arc::default(),
+            held: HeldCounters::default(),
+        })
+    }
+
+    fn write_out_held(&mut self) -> Result<()> {
+        match &mut *self.conn {
+            AnyConnection::Sqlite(sqlite) => self.held.write_out(sqlite),
+            AnyConnection::Postgresql(_) => Ok(()),
+        }
     }
 
     /// Commits and tells every request in the batch; true when it committed.
     fn commit(mut self) -> bool {
+        if let Err(e) = self.write_out_held() {
+            tracing::error!(error = %e, writes = self.writes, "a group commit failed");
+            self.abandon();
+            return false;
+        }
         let result = <AnyConnection as Connection>::TransactionManager::commit_transaction(&mut *self.conn);
         let ok = result.is_ok();
         if let Err(e) = &result {
@@ -370,7 +399,7 @@ trait InBatch<R> {
     /// Whether it runs in a savepoint of its own, which a panic leaves open to roll back.
     const SAVEPOINT: bool;
     /// Its result, whether it appended events, and whether the batch must be given up.
-    fn run(self, conn: &mut AnyConnection) -> (Result<R>, bool, bool);
+    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters) -> (Result<R>, bool, bool);
 }
 
 /// In a savepoint of the batch's transaction: an error rolls back this request's writes and
@@ -379,7 +408,7 @@ struct Guarded<F>(F);
 
 impl<R, F: FnOnce(&mut Tx<'_>) -> Result<R>> InBatch<R> for Guarded<F> {
     const SAVEPOINT: bool = true;
-    fn run(self, conn: &mut AnyConnection) -> (Result<R>, bool, bool) {
+    fn run(self, conn: &mut AnyConnection, _: &mut HeldCounters) -> (Result<R>, bool, bool) {
         in_savepoint(conn, self.0)
     }
 }
@@ -390,8 +419,8 @@ struct Unguarded<F>(F);
 
 impl<R, F: FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>> InBatch<R> for Unguarded<F> {
     const SAVEPOINT: bool = false;
-    fn run(self, conn: &mut AnyConnection) -> (Result<R>, bool, bool) {
-        without_savepoint(conn, self.0)
+    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters) -> (Result<R>, bool, bool) {
+        without_savepoint(conn, held, self.0)
     }
 }
 

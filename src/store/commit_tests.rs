@@ -281,3 +281,73 @@ fn writes_without_a_savepoint_fail_alone_only_before_they_change_anything() {
     assert_eq!(tenant_names(&store), BTreeSet::from(["first".to_string(), "second".to_string()]));
     still_writes(&store);
 }
+
+/// Events appended by writes without a savepoint take their numbers from counters the batch
+/// holds, and the counters reach `tenant_counters` before a request with a savepoint runs and
+/// at the commit: numbers run on without a gap or a repeat across both kinds of write. A batch
+/// rolled back takes its held numbers with it.
+#[test]
+fn events_of_writes_without_a_savepoint_are_numbered_on_from_the_held_counter() {
+    use crate::store::schema::{events, tenant_counters};
+    use crate::store::{NewEvent, TenantId};
+    use diesel::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir);
+    let lane = store.group_commit.clone().unwrap();
+    let tenant = store.write(|tx| tx.create_tenant("acme", SystemClock.now())).unwrap().id;
+    let event = |n: usize| -> Vec<NewEvent> {
+        (0..n)
+            .map(|_| NewEvent {
+                event_type: "user.updated",
+                resource_type: Some("User"),
+                resource_id: None,
+                data: "{}".into(),
+            })
+            .collect()
+    };
+    let unguarded = |n: usize| {
+        let events = event(n);
+        Unguarded(move |tx: &mut Tx<'_>| {
+            tx.append_events(tenant, &events, None, SystemClock.now()).map_err(Stopped::After)
+        })
+    };
+    let guarded = |n: usize| {
+        let events = event(n);
+        Guarded(move |tx: &mut Tx<'_>| tx.append_events(tenant, &events, None, SystemClock.now()))
+    };
+    let numbers = |tenant: TenantId| {
+        store
+            .read(|tx| {
+                let seqs =
+                    events::table.filter(events::tenant_id.eq(tenant.get())).select(events::seq).order(events::seq);
+                let last = tenant_counters::table.filter(tenant_counters::tenant_id.eq(tenant.get()));
+                Ok((seqs.load::<i64>(tx.conn)?, last.select(tenant_counters::event_seq).first::<i64>(tx.conn)?))
+            })
+            .unwrap()
+    };
+    let first_events = numbers(tenant).1;
+
+    lane.queued.fetch_add(4, Ordering::SeqCst);
+    let (ran, batch, _) = lane.write(&store.write, unguarded(2));
+    assert!(matches!(ran, Ok(Ok(()))));
+    assert!(matches!(lane.write(&store.write, unguarded(1)).0, Ok(Ok(()))));
+    assert!(matches!(lane.write(&store.write, guarded(1)).0, Ok(Ok(()))));
+    assert!(matches!(lane.write(&store.write, unguarded(2)).0, Ok(Ok(()))));
+    batch.unwrap().wait().unwrap();
+    let expected: Vec<i64> = (first_events + 1..=first_events + 6).collect();
+    assert_eq!(numbers(tenant), (expected.clone(), first_events + 6));
+
+    lane.queued.fetch_add(2, Ordering::SeqCst);
+    let (ran, batch, _) = lane.write(&store.write, unguarded(1));
+    assert!(matches!(ran, Ok(Ok(()))));
+    let failing = Unguarded(|_: &mut Tx<'_>| Err::<(), _>(Stopped::After(Error::internal("after its first change"))));
+    assert!(lane.write(&store.write, failing).0.unwrap().is_err());
+    assert!(batch.unwrap().wait().is_err());
+    assert_eq!(numbers(tenant), (expected, first_events + 6), "the rolled-back batch numbered nothing");
+
+    lane.queued.fetch_add(1, Ordering::SeqCst);
+    let (ran, batch, _) = lane.write(&store.write, unguarded(1));
+    assert!(matches!(ran, Ok(Ok(()))));
+    batch.unwrap().wait().unwrap();
+    assert_eq!(numbers(tenant).1, first_events + 7);
+}

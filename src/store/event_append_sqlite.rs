@@ -4,6 +4,12 @@
 //! hashed for the cache on every write, ~10,000 of the writer's instructions per PUT. No
 //! `RETURNING` on the UPDATE: SQLite gathers a RETURNING statement's rows in a temporary
 //! B-tree it opens and closes on every run (about 13,000 instructions).
+//!
+//! A user's PUT or PATCH run without a savepoint (`commit::Unguarded`) moves the counter in
+//! the batch instead (`HeldCounters`): the counter is read once per batch and written once, at
+//! the batch's end or before anything else in it could read it; each such write's events are
+//! then its INSERTs alone (two of the four statements of a PATCH's two events were the
+//! counter's).
 
 use super::events::NewEvent;
 use super::stored_time::StoredTime;
@@ -13,22 +19,75 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryResult, RunQueryDsl};
+use std::collections::HashMap;
 
-/// Appends `events` for `tenant`, numbered after the tenant's last event.
+fn gone() -> Error {
+    Error::internal("the tenant's counters row is gone")
+}
+
+/// Tenants' last event numbers as a batch's unguarded writes moved them, not yet written to
+/// `tenant_counters`. Written out (`write_out`) before the batch commits and before a request
+/// with a savepoint runs in it; a read between writes (`Lane::read_async`, a user and its
+/// groups) does not read the counters. A batch rolled back drops them with its writes.
+#[derive(Debug, Default)]
+pub(super) struct HeldCounters(HashMap<i64, i64>);
+
+impl HeldCounters {
+    pub(super) fn write_out(&mut self, conn: &mut SqliteConnection) -> Result<()> {
+        for (tenant, last) in self.0.drain() {
+            if (SetCounter { tenant, last }).execute(conn)? != 1 {
+                return Err(gone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends `events` for `tenant`, numbered after the tenant's last event: moving the counter
+/// in `held` when given, else in `tenant_counters`.
 pub(super) fn append(
     conn: &mut SqliteConnection,
     tenant: i64,
     events: &[NewEvent],
     request_id: Option<&str>,
     now: NaiveDateTime,
+    held: Option<&mut HeldCounters>,
 ) -> Result<()> {
-    let gone = || Error::internal("the tenant's counters row is gone");
     let n = events.len() as i64;
-    if (MoveCounter { tenant, n }).execute(conn)? != 1 {
-        return Err(gone());
+    let last = match &held {
+        Some(held) => match held.0.get(&tenant) {
+            Some(&last) => last + n,
+            None => read_counter(conn, tenant)? + n,
+        },
+        None => {
+            if (MoveCounter { tenant, n }).execute(conn)? != 1 {
+                return Err(gone());
+            }
+            read_counter(conn, tenant)?
+        }
+    };
+    insert(conn, tenant, events, last, request_id, now)?;
+    if let Some(held) = held {
+        held.0.insert(tenant, last);
     }
+    Ok(())
+}
+
+fn read_counter(conn: &mut SqliteConnection, tenant: i64) -> Result<i64> {
     let last: Vec<i64> = ReadCounter { tenant }.load(conn)?;
-    let last = last.first().copied().ok_or_else(gone)?;
+    last.first().copied().ok_or_else(gone)
+}
+
+/// `events` numbered up to `last`.
+fn insert(
+    conn: &mut SqliteConnection,
+    tenant: i64,
+    events: &[NewEvent],
+    last: i64,
+    request_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let n = events.len() as i64;
     for (i, event) in events.iter().enumerate() {
         let id = uuid::Uuid::new_v4().to_string();
         let seq = last - n + i as i64 + 1;
@@ -61,6 +120,28 @@ impl QueryId for MoveCounter {
 }
 
 impl RunQueryDsl<SqliteConnection> for MoveCounter {}
+
+struct SetCounter {
+    tenant: i64,
+    last: i64,
+}
+
+impl QueryFragment<Sqlite> for SetCounter {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("UPDATE tenant_counters SET event_seq = ");
+        out.push_bind_param::<BigInt, i64>(&self.last)?;
+        out.push_sql(" WHERE tenant_id = ");
+        out.push_bind_param::<BigInt, i64>(&self.tenant)?;
+        Ok(())
+    }
+}
+
+impl QueryId for SetCounter {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<SqliteConnection> for SetCounter {}
 
 struct ReadCounter {
     tenant: i64,

@@ -125,7 +125,8 @@ impl Tx<'_> {
         let AnyConnection::Sqlite(sqlite) = &mut *self.conn else {
             return Err(Error::internal("SQLite's event append on another backend"));
         };
-        super::event_append_sqlite::append(sqlite, tenant.0, batch, request_id, now.naive_utc())?;
+        let held = self.held_counters.as_deref_mut();
+        super::event_append_sqlite::append(sqlite, tenant.0, batch, request_id, now.naive_utc(), held)?;
         self.appended_events = true;
         Ok(())
     }

@@ -116,12 +116,14 @@ pub struct Tx<'a> {
     /// Statements left for the end of a PostgreSQL write, sent in the COMMIT's message
     /// (`Tx::append_events`).
     at_commit: Option<String>,
+    /// Where a SQLite write without a savepoint moves its tenant's event counter.
+    held_counters: Option<&'a mut event_append_sqlite::HeldCounters>,
 }
 
 impl<'a> Tx<'a> {
     /// Statements on `conn` in whatever transaction it is in (or none).
     fn new(conn: &'a mut AnyConnection) -> Tx<'a> {
-        Tx { conn, appended_events: false, positions: None, at_commit: None }
+        Tx { conn, appended_events: false, positions: None, at_commit: None, held_counters: None }
     }
 }
 
@@ -135,7 +137,7 @@ fn finish<R>(
     positions: Option<&positions::Positions>,
     f: impl FnOnce(&mut Tx<'_>) -> Result<R>,
 ) -> (Result<R>, bool) {
-    let mut tx = Tx { conn, appended_events: false, positions, at_commit: None };
+    let mut tx = Tx { conn, appended_events: false, positions, at_commit: None, held_counters: None };
     let out = f(&mut tx);
     let (appended, at_commit) = (tx.appended_events, tx.at_commit);
     let out = match out {
@@ -265,7 +267,9 @@ impl Store {
     /// SQLite: a transaction reads one snapshot of the WAL.
     fn read_sqlite<R>(&self, conn: &mut AnyConnection, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let positions = Some(&*self.positions);
-        conn.transaction(|conn| f(&mut Tx { conn, appended_events: false, positions, at_commit: None }))
+        conn.transaction(|conn| {
+            f(&mut Tx { conn, appended_events: false, positions, at_commit: None, held_counters: None })
+        })
     }
 
     /// Runs `f` as one write: all of it commits or none of it does, and it returns once the

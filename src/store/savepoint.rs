@@ -8,6 +8,7 @@
 //! inside a request still nests as a savepoint of Diesel's.
 
 use super::connection::AnyConnection;
+use super::event_append_sqlite::HeldCounters;
 use super::Tx;
 use crate::error::{Error, Result};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -119,12 +120,15 @@ impl Stopped {
 /// statement, which SQLite undoes by itself when it fails (every statement is atomic): no
 /// SAVEPOINT and RELEASE, and no copy of each page it first changes into the savepoint's
 /// journal (together ~10,000 of the writer's instructions per PUT). It says when it stopped
-/// (`Stopped`); one that stopped after its first change leaves the batch to be given up.
+/// (`Stopped`); one that stopped after its first change leaves the batch to be given up. Its
+/// events move their tenant's counter in the batch's `held` counters.
 pub(super) fn without_savepoint<R>(
     conn: &mut AnyConnection,
+    held: &mut HeldCounters,
     f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>,
 ) -> (Result<R>, bool, bool) {
     let mut tx = Tx::new(conn);
+    tx.held_counters = Some(held);
     let out = f(&mut tx);
     let appended = tx.appended_events;
     match out {
