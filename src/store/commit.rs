@@ -25,7 +25,7 @@
 
 use super::connection::{AnyConnection, Manager, Pool};
 use super::event_append_sqlite::HeldCounters;
-use super::savepoint::{begin_batch, in_savepoint, roll_back, without_savepoint, Stopped};
+use super::savepoint::{begin_batch, roll_back, Guarded, InBatch, Stopped, Unguarded};
 use super::Tx;
 use crate::error::{Error, Result};
 use diesel::connection::{Connection, TransactionManager};
@@ -391,36 +391,6 @@ impl Batch {
     fn abandon(mut self) {
         let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(&mut *self.conn);
         self.outcome.set(Err("a request in the same batch failed and the batch was rolled back".into()));
-    }
-}
-
-/// A request as the writer runs it inside a batch.
-trait InBatch<R> {
-    /// Whether it runs in a savepoint of its own, which a panic leaves open to roll back.
-    const SAVEPOINT: bool;
-    /// Its result, whether it appended events, and whether the batch must be given up.
-    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters) -> (Result<R>, bool, bool);
-}
-
-/// In a savepoint of the batch's transaction: an error rolls back this request's writes and
-/// nobody else's.
-struct Guarded<F>(F);
-
-impl<R, F: FnOnce(&mut Tx<'_>) -> Result<R>> InBatch<R> for Guarded<F> {
-    const SAVEPOINT: bool = true;
-    fn run(self, conn: &mut AnyConnection, _: &mut HeldCounters) -> (Result<R>, bool, bool) {
-        in_savepoint(conn, self.0)
-    }
-}
-
-/// Without a savepoint (`savepoint::without_savepoint`): a failure after its first change
-/// rolls back the whole batch.
-struct Unguarded<F>(F);
-
-impl<R, F: FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>> InBatch<R> for Unguarded<F> {
-    const SAVEPOINT: bool = false;
-    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters) -> (Result<R>, bool, bool) {
-        without_savepoint(conn, held, self.0)
     }
 }
 

@@ -1,8 +1,8 @@
 //! The group-commit lane under concurrent, failing and panicking writes, and its reads between writes.
 
-use super::{Guarded, Unguarded};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::store::savepoint::{Guarded, Unguarded};
 use crate::store::{Stopped, Store, Tx};
 use diesel::Connection;
 use std::collections::BTreeSet;

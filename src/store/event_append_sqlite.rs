@@ -5,7 +5,7 @@
 //! `RETURNING` on the UPDATE: SQLite gathers a RETURNING statement's rows in a temporary
 //! B-tree it opens and closes on every run (about 13,000 instructions).
 //!
-//! A user's PUT or PATCH run without a savepoint (`commit::Unguarded`) moves the counter in
+//! A user's PUT or PATCH run without a savepoint (`savepoint::Unguarded`) moves the counter in
 //! the batch instead (`HeldCounters`): the counter is read once per batch and written once, at
 //! the batch's end or before anything else in it could read it; each such write's events are
 //! then its INSERTs alone (two of the four statements of a PATCH's two events were the

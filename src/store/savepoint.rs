@@ -149,3 +149,33 @@ pub(super) fn roll_back(conn: &mut AnyConnection) -> Result<()> {
     }
     Ok(sqlite.batch_execute("ROLLBACK TO request; RELEASE request")?)
 }
+
+/// A request as the writer runs it inside a batch.
+pub(super) trait InBatch<R> {
+    /// Whether it runs in a savepoint of its own, which a panic leaves open to roll back.
+    const SAVEPOINT: bool;
+    /// Its result, whether it appended events, and whether the batch must be given up.
+    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters) -> (Result<R>, bool, bool);
+}
+
+/// In a savepoint of the batch's transaction: an error rolls back this request's writes and
+/// nobody else's.
+pub(super) struct Guarded<F>(pub F);
+
+impl<R, F: FnOnce(&mut Tx<'_>) -> Result<R>> InBatch<R> for Guarded<F> {
+    const SAVEPOINT: bool = true;
+    fn run(self, conn: &mut AnyConnection, _: &mut HeldCounters) -> (Result<R>, bool, bool) {
+        in_savepoint(conn, self.0)
+    }
+}
+
+/// Without a savepoint (`savepoint::without_savepoint`): a failure after its first change
+/// rolls back the whole batch.
+pub(super) struct Unguarded<F>(pub F);
+
+impl<R, F: FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>> InBatch<R> for Unguarded<F> {
+    const SAVEPOINT: bool = false;
+    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters) -> (Result<R>, bool, bool) {
+        without_savepoint(conn, held, self.0)
+    }
+}
