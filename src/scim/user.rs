@@ -43,7 +43,7 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
 }
 
 /// What `attrs` put in the indexes: the indexed columns of a user's row and its index rows.
-/// `derive_write` writes them; an update passes the stored user's to `Tx::update_user`, which
+/// `derive_write` writes them; an update passes the stored user's to `Tx::update_user_row`, which
 /// writes only what differs. Each is checked against `MAX_INDEXED_BYTES`.
 pub fn keys_of(attrs: &Map<String, Value>) -> Result<UserKeys> {
     let text = |name: &str| attrs.get(name).and_then(Value::as_str);

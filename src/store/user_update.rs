@@ -174,6 +174,21 @@ mod tests {
         }
     }
 
+    /// A user's whole update: its row, then its index rows.
+    fn update_user(
+        tx: &mut crate::store::Tx<'_>,
+        tenant: crate::store::TenantId,
+        current: &crate::store::UserRow,
+        previous: &UserKeys,
+        w: &UserWrite,
+        password_hash: Option<&str>,
+        now: chrono::DateTime<Utc>,
+    ) -> crate::error::Result<crate::store::UserRow> {
+        let row = tx.update_user_row(tenant, current, previous, w, password_hash, now)?;
+        tx.update_user_values(tenant, current, previous, w)?;
+        Ok(row)
+    }
+
     type Columns = (String, String, Option<bool>, Option<String>, Option<String>, Option<String>, i64);
 
     /// Every column the UPDATE sets, NULLs included, whichever indexed columns change; the
@@ -234,13 +249,13 @@ mod tests {
             let mut was = first.keys.clone();
             for (w, password, expected) in steps {
                 let now = Utc::now();
-                row = store.write(|tx| tx.update_user(tenant, &row, &was, &w, password, now)).unwrap();
+                row = store.write(|tx| update_user(tx, tenant, &row, &was, &w, password, now)).unwrap();
                 assert_eq!(columns(&store), expected);
                 was = w.keys.clone();
             }
             let stale = crate::store::UserRow { version: 2, ..row.clone() };
             let d = write("D", None, None, None);
-            let conflict = store.write(|tx| tx.update_user(tenant, &stale, &was, &d, None, Utc::now()));
+            let conflict = store.write(|tx| update_user(tx, tenant, &stale, &was, &d, None, Utc::now()));
             assert!(matches!(conflict, Err(Error::WriteConflict)), "{conflict:?}");
             assert_eq!(columns(&store).0, "C");
         }

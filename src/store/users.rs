@@ -30,7 +30,7 @@ pub struct UserWrite {
 }
 
 /// What a user puts in the indexes: its indexed columns and its index rows. An update is given
-/// those the user had before it (`Tx::update_user`) and changes only what differs. SQLite rewrites a row's entry in every index
+/// those the user had before it (`Tx::update_user_row`) and changes only what differs. SQLite rewrites a row's entry in every index
 /// on a column the SET names, even to the same value, and every commit then writes those index
 /// pages out (a 200-row test: 908 pages written with four unchanged indexed columns in the SET,
 /// 198 without). Derived from the stored attributes, which every write keeps in step with the
@@ -213,24 +213,10 @@ impl Tx<'_> {
     }
 
     /// Writes `w` over the user `pk` if it is still at `expected_version`; otherwise
-    /// `Error::WriteConflict` (someone else changed it since it was read).
-    /// `password_hash`: `Some` sets a new password, `None` keeps the current one.
-    pub fn update_user(
-        &mut self,
-        tenant: TenantId,
-        current: &UserRow,
-        previous: &UserKeys,
-        w: &UserWrite,
-        password_hash: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<UserRow> {
-        let row = self.update_user_row(tenant, current, previous, w, password_hash, now)?;
-        self.update_user_values(tenant, current, previous, w)?;
-        Ok(row)
-    }
-
-    /// `update_user`'s first statement, the UPDATE of the user's row: it fails (or finds the
-    /// version moved on) before it changes anything.
+    /// `Error::WriteConflict` (someone else changed it since it was read). `password_hash`:
+    /// `Some` sets a new password, `None` keeps the current one. The UPDATE of the user's row
+    /// alone, a write's first statement: it fails (or finds the version moved on) before it
+    /// changes anything; `update_user_values` follows it.
     pub(super) fn update_user_row(
         &mut self,
         tenant: TenantId,
@@ -258,7 +244,8 @@ impl Tx<'_> {
         Ok(updated_row(current, w, now))
     }
 
-    /// The rest of `update_user`: the user's index rows, replaced if they changed.
+    /// The rest of a user's update after `update_user_row`: its index rows, replaced if they
+    /// changed.
     pub(super) fn update_user_values(
         &mut self,
         tenant: TenantId,
