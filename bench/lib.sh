@@ -9,7 +9,10 @@ start_scimd() {
   if [ "$backend" = postgres ]; then
     : "${BENCH_POSTGRES_URL:?set BENCH_POSTGRES_URL}"
     psql -q "$BENCH_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS scimd_bench CASCADE; CREATE SCHEMA scimd_bench;" 2>/dev/null
-    export SCIMD_DATABASE_URL="${BENCH_POSTGRES_URL}?options=-csearch_path%3Dscimd_bench"
+    # A URL with parameters of its own (e.g. `?sslmode=disable`) takes the schema's with `&`.
+    local sep='?'
+    case $BENCH_POSTGRES_URL in *\?*) sep='&' ;; esac
+    export SCIMD_DATABASE_URL="${BENCH_POSTGRES_URL}${sep}options=-csearch_path%3Dscimd_bench"
   else
     export SCIMD_DATABASE_URL="sqlite://$WORK/bench.db"
   fi
@@ -30,4 +33,17 @@ analyze_if_postgres() {
   for t in users user_values groups group_members events tenants; do
     psql -q "$BENCH_POSTGRES_URL" -c "VACUUM ANALYZE scimd_bench.$t"
   done
+}
+
+# How scimd reaches PostgreSQL, for the table's title: TLS or not (libpq's default
+# `sslmode=prefer` encrypts even on 127.0.0.1 when the server offers it, as Debian's does, and
+# that costs a write on a shared machine ~15%: BENCHMARKS.md, twenty-ninth round). psql uses
+# the same libpq as scimd, so a connection of its with the same URL is what scimd gets.
+postgres_transport() {
+  [ "$1" = postgres ] || return 0
+  case $(psql -Atq "$BENCH_POSTGRES_URL" -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") in
+    t) echo ", PostgreSQL over TLS" ;;
+    f) echo ", PostgreSQL without TLS" ;;
+    *) echo ", PostgreSQL (TLS or not: unknown)" ;;
+  esac
 }
