@@ -35,7 +35,7 @@ pub(super) struct HeldCounters(HashMap<i64, i64>);
 impl HeldCounters {
     pub(super) fn write_out(&mut self, conn: &mut SqliteConnection) -> Result<()> {
         for (tenant, last) in self.0.drain() {
-            if (SetCounter { tenant, last }).execute(conn)? != 1 {
+            if (CounterUpdate::<false> { tenant, value: last }).execute(conn)? != 1 {
                 return Err(gone());
             }
         }
@@ -60,7 +60,7 @@ pub(super) fn append(
             None => read_counter(conn, tenant)? + n,
         },
         None => {
-            if (MoveCounter { tenant, n }).execute(conn)? != 1 {
+            if (CounterUpdate::<true> { tenant, value: n }).execute(conn)? != 1 {
                 return Err(gone());
             }
             read_counter(conn, tenant)?
@@ -99,49 +99,33 @@ fn insert(
     Ok(())
 }
 
-struct MoveCounter {
+/// `UPDATE tenant_counters SET event_seq = …` for one tenant: moved on by `value` (`ADD`) or
+/// set to it. Two statements, so two types: Diesel's cache keeps a statement by its type.
+struct CounterUpdate<const ADD: bool> {
     tenant: i64,
-    n: i64,
+    value: i64,
 }
 
-impl QueryFragment<Sqlite> for MoveCounter {
+impl<const ADD: bool> QueryFragment<Sqlite> for CounterUpdate<ADD> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("UPDATE tenant_counters SET event_seq = event_seq + ");
-        out.push_bind_param::<BigInt, i64>(&self.n)?;
+        out.push_sql(if ADD {
+            "UPDATE tenant_counters SET event_seq = event_seq + "
+        } else {
+            "UPDATE tenant_counters SET event_seq = "
+        });
+        out.push_bind_param::<BigInt, i64>(&self.value)?;
         out.push_sql(" WHERE tenant_id = ");
         out.push_bind_param::<BigInt, i64>(&self.tenant)?;
         Ok(())
     }
 }
 
-impl QueryId for MoveCounter {
+impl<const ADD: bool> QueryId for CounterUpdate<ADD> {
     type QueryId = Self;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl RunQueryDsl<SqliteConnection> for MoveCounter {}
-
-struct SetCounter {
-    tenant: i64,
-    last: i64,
-}
-
-impl QueryFragment<Sqlite> for SetCounter {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("UPDATE tenant_counters SET event_seq = ");
-        out.push_bind_param::<BigInt, i64>(&self.last)?;
-        out.push_sql(" WHERE tenant_id = ");
-        out.push_bind_param::<BigInt, i64>(&self.tenant)?;
-        Ok(())
-    }
-}
-
-impl QueryId for SetCounter {
-    type QueryId = Self;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl RunQueryDsl<SqliteConnection> for SetCounter {}
+impl<const ADD: bool> RunQueryDsl<SqliteConnection> for CounterUpdate<ADD> {}
 
 struct ReadCounter {
     tenant: i64,
