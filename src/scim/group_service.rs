@@ -155,8 +155,9 @@ impl ScimService {
         let specs = group::take_members(&mut c.attrs)?;
         let write = group::derive_write(&schema, &c.attrs)?;
         let now = self.clock.now();
+        let group_id = id.clone();
         let row = self
-            .write_for(ctx, move |s, tx, req| {
+            .write_for_group(ctx, &group_id, move |s, tx, req| {
                 let current = s.current_group(tx, req, &id)?;
                 let members = s.resolve(tx, req.scope.tenant, &specs, Some(current.pk))?;
                 let row = tx.update_group(req.scope.tenant, &current, &write, now)?;
@@ -185,8 +186,9 @@ impl ScimService {
         let req = ctx.request();
         let ops = group::split_ops(patch::parse_request(body, req.compat)?, req.compat)?;
         let now = self.clock.now();
+        let group_id = id.clone();
         let row = self
-            .write_for(ctx, move |s, tx, req| {
+            .write_for_group(ctx, &group_id, move |s, tx, req| {
                 let (schema, id) = (s.group_schema(), id.as_str());
                 let tenant = req.scope.tenant;
                 if ops.is_empty() {

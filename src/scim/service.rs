@@ -130,6 +130,19 @@ impl ScimService {
         self.store.write_async(move |tx| f(&service, tx, &ctx.request())).await
     }
 
+    /// `write_for` a write that changes the group `group_id`: it shares a commit with other
+    /// writes of the same group (`Store::write_group_async`).
+    pub(super) async fn write_for_group<R: Send + 'static>(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        group_id: &str,
+        mut f: impl FnMut(&ScimService, &mut Tx<'_>, &Request<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (service, ctx) = (self.clone(), ctx.clone());
+        let tenant = ctx.request().scope.tenant;
+        self.store.write_group_async(tenant, group_id, move |tx| f(&service, tx, &ctx.request())).await
+    }
+
     /// The user as the request asked to see it, with its read-only `groups` (RFC 7643
     /// §4.1.2: computed from memberships, direct and nested; `groups` may hold other users').
     pub(super) fn view(

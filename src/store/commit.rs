@@ -1,4 +1,5 @@
-//! Group commit on SQLite: write transactions that arrive together share one commit.
+//! Group commit: write transactions that arrive together share one commit. On SQLite every
+//! write goes through one lane; on PostgreSQL the writes of one group do (`group_lanes`).
 //!
 //! With `synchronous = FULL` every commit waits for an fsync of the WAL (0.1 ms idle, up to
 //! ~1 ms under load here), and SQLite has one writer, so writes queue for it anyway. Instead
@@ -23,76 +24,23 @@
 //! twice (for the write, then for the commit): four wake-ups per write, which cost a third of
 //! a PATCH's CPU.
 
+use super::batch_outcome::{ended_result, lock, Outcome};
 use super::connection::{AnyConnection, Manager, Pool};
 use super::event_append_sqlite::HeldCounters;
-use super::savepoint::{begin_batch, roll_back, Guarded, InBatch, Stopped, Unguarded};
+use super::savepoint::{begin_batch, roll_back, Ahead, Guarded, InBatch, Stopped, Unguarded};
 use super::Tx;
 use crate::error::{Error, Result};
-use diesel::connection::{Connection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use r2d2::PooledConnection;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A batch commits once nobody is queued behind it, or at this size or age, so a steady stream
 /// of writers cannot hold every earlier request's answer back for long.
 const MAX_BATCH: usize = 128;
 const MAX_BATCH_AGE: Duration = Duration::from_millis(20);
-
-type Ended = std::result::Result<(), String>;
-
-/// What a request that does not block on the batch has run when the batch ends.
-type OnEnd = Box<dyn FnOnce(&Ended) + Send>;
-
-/// How a batch ended, for the requests waiting on it: threads blocked in `wait`, and the
-/// `on_end` callbacks of requests that await it asynchronously.
-#[derive(Default)]
-struct Outcome {
-    ended: Mutex<(Option<Ended>, Vec<OnEnd>)>,
-    signal: Condvar,
-}
-
-impl Outcome {
-    fn set(&self, result: Ended) {
-        let callbacks = {
-            let mut ended = lock(&self.ended);
-            ended.0 = Some(result.clone());
-            std::mem::take(&mut ended.1)
-        };
-        self.signal.notify_all();
-        for callback in callbacks {
-            callback(&result);
-        }
-    }
-
-    /// Runs `callback` when the batch ends, or now if it has.
-    fn on_end(&self, callback: OnEnd) {
-        let mut ended = lock(&self.ended);
-        match &ended.0 {
-            Some(result) => {
-                let result = result.clone();
-                drop(ended);
-                callback(&result);
-            }
-            None => ended.1.push(callback),
-        }
-    }
-
-    fn wait(&self) -> Result<()> {
-        let mut ended = lock(&self.ended);
-        loop {
-            match &ended.0 {
-                Some(result) => return ended_result(result),
-                None => ended = self.signal.wait(ended).unwrap_or_else(|p| p.into_inner()),
-            }
-        }
-    }
-}
-
-fn ended_result(result: &Ended) -> Result<()> {
-    result.clone().map_err(|e| Error::internal(format!("the commit failed: {e}")))
-}
 
 /// One open transaction on one connection, and the requests that have written into it.
 struct Batch {
@@ -103,6 +51,8 @@ struct Batch {
     outcome: Arc<Outcome>,
     /// Event counters its unguarded writes moved, written out before anything reads them.
     held: HeldCounters,
+    /// PostgreSQL's savepoints opened ahead of their requests.
+    ahead: Ahead,
 }
 
 /// A queue of write requests that share commits. Requests in one lane run one at a time, on
@@ -138,11 +88,6 @@ impl ReadMark {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic never happens while these locks are held (requests run outside them).
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// What `Lane::run` reports besides the request's own result.
 pub(super) struct Committed {
     /// A batch this request belonged to committed events (someone may deliver them).
@@ -154,10 +99,11 @@ pub(super) struct Committed {
 type Ran<R> = (std::thread::Result<Result<R>>, Option<Arc<Outcome>>, bool);
 
 impl Lane {
-    pub(super) fn new() -> Result<Lane> {
+    /// A lane whose thread is called `name`.
+    pub(super) fn new(name: &'static str) -> Result<Lane> {
         let writer = rayon_core::ThreadPoolBuilder::new()
             .num_threads(1)
-            .thread_name(|_| "scimd-writer".into())
+            .thread_name(move |_| name.into())
             // A panic escaping a queued (`spawn`ed) write would otherwise abort the process;
             // `write` catches the request's own, so this is the last guard.
             .panic_handler(|_| tracing::error!("a queued write panicked outside its savepoint"))
@@ -299,7 +245,15 @@ impl Lane {
         // A request with a savepoint may read the tenants' event counters.
         let held = if W::SAVEPOINT { batch.write_out_held() } else { Ok(()) };
         let ran = match held {
-            Ok(()) => catch_unwind(AssertUnwindSafe(|| request.run(&mut batch.conn, &mut batch.held))),
+            Ok(()) => {
+                // Known now to be followed: a request already queued runs in this batch unless
+                // this one fills it or ages it out (a savepoint opened for nobody is harmless).
+                batch.ahead.next = matches!(*batch.conn, AnyConnection::Postgresql(_))
+                    && self.queued.load(Ordering::SeqCst) > 0
+                    && batch.writes + 1 < MAX_BATCH
+                    && batch.opened.elapsed() < MAX_BATCH_AGE;
+                catch_unwind(AssertUnwindSafe(|| request.run(&mut batch.conn, &mut batch.held, &mut batch.ahead)))
+            }
             Err(e) => Ok((Err(e), false, true)),
         };
         let (ran, appended, mut broken) = match ran {
@@ -341,18 +295,22 @@ impl Lane {
     }
 
     #[cfg(test)]
-    fn commits(&self) -> u64 {
+    pub(super) fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
 }
 
 impl Batch {
     fn open(pool: &Pool) -> Result<Batch> {
-        let mut conn = pool.get().map_err(Error::internal)?;
-        let AnyConnection::Sqlite(sqlite) = &mut *conn else {
-            return Err(Error::internal("the group-commit lane is for SQLite"));
-        };
-        begin_batch(sqlite)?;
+        // On PostgreSQL a connection the server closed is replaced before the batch begins,
+        // and the first request's savepoint is opened with the BEGIN.
+        let conn = super::connection::begun(pool, |conn| match conn {
+            AnyConnection::Sqlite(sqlite) => begin_batch(sqlite),
+            AnyConnection::Postgresql(pg) => {
+                AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN; SAVEPOINT request")
+            }
+        })?;
+        let ahead = Ahead { open: matches!(*conn, AnyConnection::Postgresql(_)), next: false };
         Ok(Batch {
             conn,
             opened: Instant::now(),
@@ -360,6 +318,7 @@ impl Batch {
             appended_events: false,
             outcome: Arc::default(),
             held: HeldCounters::default(),
+            ahead,
         })
     }
 

@@ -6,6 +6,7 @@
 mod admin;
 #[cfg(test)]
 mod appended_rows_tests;
+mod batch_outcome;
 mod commit;
 mod connection;
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod event_append_sqlite;
 #[cfg(test)]
 mod event_numbering_tests;
 mod events;
+mod group_lanes;
 mod groups;
 mod member_patch;
 mod member_reads;
@@ -67,6 +69,7 @@ use commit::Lane;
 use connection::{AnyConnection, Pool};
 use db_threads::DbThreads;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
+use group_lanes::GroupLanes;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -94,6 +97,8 @@ pub struct Store {
     /// all the commits waiting on it, and runs each write's statements while others run theirs:
     /// queueing its writes in one lane was measured slower (PATCH 2,018 → 1,380/s).
     group_commit: Option<Arc<Lane>>,
+    /// PostgreSQL's writes to a group share commits with the same group's (`group_lanes`).
+    group_lanes: Option<Arc<GroupLanes>>,
     /// SQLite's request log writes, beside the writer (`connection::activity_file`).
     log: Option<Pool>,
     /// Where requests' database work runs (`offload`), a thread per pooled connection.
@@ -189,13 +194,15 @@ impl Store {
     /// Connects, applies pending migrations, and returns the pools.
     pub fn open(database_url: &str, pool_size: u32) -> Result<Store> {
         let connection::Pools { read, write, log, backend } = connection::pools(database_url, pool_size)?;
-        let group_commit = (backend == Backend::Sqlite).then(Lane::new).transpose()?.map(Arc::new);
+        let group_commit = (backend == Backend::Sqlite).then(|| Lane::new("scimd-writer")).transpose()?.map(Arc::new);
+        let group_lanes = (backend == Backend::Postgres).then(GroupLanes::new).transpose()?.map(Arc::new);
         let db_threads = Arc::new(DbThreads::new(read.max_size() as usize)?);
         let store = Store {
             read,
             write,
             log,
             group_commit,
+            group_lanes,
             db_threads,
             log_thread: Arc::new(DbThreads::named(1, "scimd-log")?),
             backend,

@@ -1,17 +1,19 @@
-//! The writer's transaction statements (`commit`): a batch's BEGIN and a request's savepoint
-//! inside it, as statements its connection prepares once, and a request run without one.
+//! A lane's transaction statements (`commit`): a batch's BEGIN and a request's savepoint
+//! inside it (on SQLite as statements its connection prepares once), and a request run
+//! without one.
 //!
 //! Diesel's nested transactions send `SAVEPOINT …` and `RELEASE SAVEPOINT …` as text, which
 //! SQLite parses again every time (`sqlite3_exec`, two per write). Prepared, each is a step of
 //! a cached statement: ~8,000 fewer of the writer's instructions per PUT under callgrind.
 //! Diesel's own transaction depth stays at the batch's BEGIN meanwhile, so a `transaction()`
-//! inside a request still nests as a savepoint of Diesel's.
+//! inside a request still nests as a savepoint of Diesel's. On PostgreSQL (a group's lane,
+//! `group_lanes`) the request's deferred event append goes in the RELEASE's message.
 
 use super::connection::AnyConnection;
 use super::event_append_sqlite::HeldCounters;
 use super::Tx;
 use crate::error::{Error, Result};
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, TransactionManager};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryResult, RunQueryDsl};
@@ -60,20 +62,50 @@ impl<Conn> RunQueryDsl<Conn> for LockDirectoryFile {}
 /// cannot move a read snapshot that is out of date into a write. Not BEGIN IMMEDIATE, which
 /// locks every attached file too, the request log's (`connection::activity_file`) among them:
 /// its own writes would wait for each batch.
-pub(super) fn begin_batch(sqlite: &mut SqliteConnection) -> Result<()> {
+pub(super) fn begin_batch(sqlite: &mut SqliteConnection) -> QueryResult<()> {
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN")?;
     if let Err(e) = LockDirectoryFile.execute(sqlite) {
         AnsiTransactionManager::rollback_transaction(sqlite)?;
-        return Err(e.into());
+        return Err(e);
     }
     Ok(())
 }
 
-fn sqlite(conn: &mut AnyConnection) -> Result<&mut SqliteConnection> {
+/// Opens the request's savepoint.
+fn open_savepoint(conn: &mut AnyConnection) -> Result<()> {
     match conn {
-        AnyConnection::Sqlite(sqlite) => Ok(sqlite),
-        AnyConnection::Postgresql(_) => Err(Error::internal("the writer's savepoints are SQLite's")),
+        AnyConnection::Sqlite(sqlite) => SavepointSql::<true>.execute(sqlite).map(|_| ())?,
+        AnyConnection::Postgresql(pg) => pg.batch_execute("SAVEPOINT request")?,
     }
+    Ok(())
+}
+
+/// On PostgreSQL, a request's SAVEPOINT sent ahead of it, in the message that began the batch
+/// or ended the savepoint before: a round trip fewer per request, each one the group's row
+/// stays locked for (`group_lanes`).
+#[derive(Default)]
+pub(super) struct Ahead {
+    /// This request's savepoint is open already.
+    pub open: bool,
+    /// Another request follows in this batch: open its savepoint when this one's ends.
+    pub next: bool,
+}
+
+/// Ends the request's savepoint, keeping its writes; on PostgreSQL after `deferred`, the
+/// request's event append (`Tx::at_commit`), in the same message, and opening the next
+/// request's savepoint if `next`. A failing statement skips the rest of the message: the
+/// savepoint is then still open, for `roll_back`. Returns whether the next one is open.
+fn release_savepoint(conn: &mut AnyConnection, deferred: Option<String>, next: bool) -> Result<bool> {
+    let AnyConnection::Postgresql(pg) = conn else {
+        return match (conn, deferred) {
+            (AnyConnection::Sqlite(sqlite), None) => Ok(SavepointSql::<false>.execute(sqlite).map(|_| false)?),
+            _ => Err(Error::internal("a deferred statement on SQLite")),
+        };
+    };
+    let mut sql = deferred.map(|append| append + "; ").unwrap_or_default();
+    sql.push_str(if next { "RELEASE request; SAVEPOINT request" } else { "RELEASE request" });
+    pg.batch_execute(&sql)?;
+    Ok(next)
 }
 
 /// Runs `f` in a savepoint: an error rolls back its writes alone. Also says whether it
@@ -82,17 +114,23 @@ fn sqlite(conn: &mut AnyConnection) -> Result<&mut SqliteConnection> {
 /// for the caller to `roll_back`.
 pub(super) fn in_savepoint<R>(
     conn: &mut AnyConnection,
+    ahead: &mut Ahead,
     f: impl FnOnce(&mut Tx<'_>) -> Result<R>,
 ) -> (Result<R>, bool, bool) {
-    if let Err(e) = sqlite(conn).and_then(|c| Ok(SavepointSql::<true>.execute(c)?)) {
-        return (Err(e), false, false);
+    if !std::mem::take(&mut ahead.open) {
+        if let Err(e) = open_savepoint(conn) {
+            return (Err(e), false, false);
+        }
     }
     let mut tx = Tx::new(conn);
     let out = f(&mut tx);
-    let appended = tx.appended_events;
+    let (appended, deferred) = (tx.appended_events, tx.at_commit.take());
     match out {
-        Ok(value) => match sqlite(conn).and_then(|c| Ok(SavepointSql::<false>.execute(c)?)) {
-            Ok(_) => (Ok(value), appended, false),
+        Ok(value) => match release_savepoint(conn, deferred, ahead.next) {
+            Ok(next_open) => {
+                ahead.open = next_open;
+                (Ok(value), appended, false)
+            }
             Err(e) => (Err(e), false, roll_back(conn).is_err()),
         },
         Err(e) => (Err(e), false, roll_back(conn).is_err()),
@@ -142,12 +180,14 @@ pub(super) fn without_savepoint<R>(
 /// the savepoint left it (a panic inside one of Diesel's own nested transactions): the caller
 /// then gives up the whole batch.
 pub(super) fn roll_back(conn: &mut AnyConnection) -> Result<()> {
-    let sqlite = sqlite(conn)?;
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
+    let depth =
+        <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
     if depth.map(|d| d.get()) != Some(1) {
         return Err(Error::internal(format!("a request left a transaction open at depth {depth:?}")));
     }
-    Ok(sqlite.batch_execute("ROLLBACK TO request; RELEASE request")?)
+    // On PostgreSQL this also clears Diesel's mark of a failed statement in the transaction
+    // (libpq reports it in a transaction again), so the batch can go on and commit.
+    Ok(conn.batch_execute("ROLLBACK TO request; RELEASE request")?)
 }
 
 /// A request as the writer runs it inside a batch.
@@ -155,7 +195,7 @@ pub(super) trait InBatch<R> {
     /// Whether it runs in a savepoint of its own, which a panic leaves open to roll back.
     const SAVEPOINT: bool;
     /// Its result, whether it appended events, and whether the batch must be given up.
-    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters) -> (Result<R>, bool, bool);
+    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters, ahead: &mut Ahead) -> (Result<R>, bool, bool);
 }
 
 /// In a savepoint of the batch's transaction: an error rolls back this request's writes and
@@ -164,8 +204,8 @@ pub(super) struct Guarded<F>(pub F);
 
 impl<R, F: FnOnce(&mut Tx<'_>) -> Result<R>> InBatch<R> for Guarded<F> {
     const SAVEPOINT: bool = true;
-    fn run(self, conn: &mut AnyConnection, _: &mut HeldCounters) -> (Result<R>, bool, bool) {
-        in_savepoint(conn, self.0)
+    fn run(self, conn: &mut AnyConnection, _: &mut HeldCounters, ahead: &mut Ahead) -> (Result<R>, bool, bool) {
+        in_savepoint(conn, ahead, self.0)
     }
 }
 
@@ -175,7 +215,7 @@ pub(super) struct Unguarded<F>(pub F);
 
 impl<R, F: FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>> InBatch<R> for Unguarded<F> {
     const SAVEPOINT: bool = false;
-    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters) -> (Result<R>, bool, bool) {
+    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters, _: &mut Ahead) -> (Result<R>, bool, bool) {
         without_savepoint(conn, held, self.0)
     }
 }
