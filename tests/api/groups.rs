@@ -7,7 +7,7 @@ use awc::http::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-async fn users(app: &TestApp, n: usize, prefix: &str) -> Vec<String> {
+pub(crate) async fn users(app: &TestApp, n: usize, prefix: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         ids.push(app.create_user(&format!("{prefix}{i}@x.com")).await["id"].as_str().unwrap().to_string());
@@ -22,7 +22,7 @@ fn member_ids(group: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-async fn group_members(app: &TestApp, id: &str) -> BTreeSet<String> {
+pub(crate) async fn group_members(app: &TestApp, id: &str) -> BTreeSet<String> {
     let r = app.get(&format!("/Groups/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     member_ids(&r.body)

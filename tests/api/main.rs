@@ -17,6 +17,7 @@ mod errors;
 mod events;
 mod filter_agreement;
 mod filters;
+mod group_batches;
 mod groups;
 mod projection;
 mod users_list;
