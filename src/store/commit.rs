@@ -250,8 +250,7 @@ impl Lane {
                 // this one fills it or ages it out (a savepoint opened for nobody is harmless).
                 batch.ahead.next = matches!(*batch.conn, AnyConnection::Postgresql(_))
                     && self.queued.load(Ordering::SeqCst) > 0
-                    && batch.writes + 1 < MAX_BATCH
-                    && batch.opened.elapsed() < MAX_BATCH_AGE;
+                    && !batch.full_with(batch.writes + 1);
                 catch_unwind(AssertUnwindSafe(|| request.run(&mut batch.conn, &mut batch.held, &mut batch.ahead)))
             }
             Err(e) => Ok((Err(e), false, true)),
@@ -272,9 +271,7 @@ impl Lane {
         }
 
         let outcome = batch.outcome.clone();
-        let last = self.queued.load(Ordering::SeqCst) == 0
-            || batch.writes >= MAX_BATCH
-            || batch.opened.elapsed() >= MAX_BATCH_AGE;
+        let last = self.queued.load(Ordering::SeqCst) == 0 || batch.full_with(batch.writes);
         let committed_events = if broken {
             batch.abandon();
             self.failures.fetch_add(1, Ordering::SeqCst);
@@ -320,6 +317,11 @@ impl Batch {
             held: HeldCounters::default(),
             ahead,
         })
+    }
+
+    /// Whether the batch commits now, whoever is queued, once it holds `writes` writes.
+    fn full_with(&self, writes: usize) -> bool {
+        writes >= MAX_BATCH || self.opened.elapsed() >= MAX_BATCH_AGE
     }
 
     fn write_out_held(&mut self) -> Result<()> {
