@@ -187,6 +187,7 @@ impl ScimService {
         let ops = group::split_ops(patch::parse_request(body, req.compat)?, req.compat)?;
         let now = self.clock.now();
         let group_id = id.clone();
+        let looked_up = self.members_named_first(req.scope.tenant, &ops).await?;
         let row = self
             .write_for_group(ctx, &group_id, move |s, tx, req| {
                 let (schema, id) = (s.group_schema(), id.as_str());
@@ -194,7 +195,7 @@ impl ScimService {
                 if ops.is_empty() {
                     return s.current_group(tx, req, id);
                 }
-                if let Some(row) = s.patch_members_only(tx, req, id, &ops, now)? {
+                if let Some(row) = s.patch_members_only(tx, req, id, &ops, now, looked_up.as_deref())? {
                     return Ok(row);
                 }
                 // The users and groups the operations name are looked up (in one statement)

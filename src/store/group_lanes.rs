@@ -11,7 +11,7 @@
 //! each and run side by side: one lane for every write was slower (`Store::group_commit`).
 
 use super::commit::Lane;
-use super::{Store, TenantId, Tx, MAX_WRITE_ATTEMPTS};
+use super::{MemberRef, Store, TenantId, Tx, MAX_WRITE_ATTEMPTS};
 use crate::error::{Error, Result};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -42,6 +42,20 @@ impl GroupLanes {
 }
 
 impl Store {
+    /// The users and groups among `ids` (`Tx::resolve_members`), looked up before a write of a
+    /// group queues in the group's lane, on PostgreSQL: a lookup in the lane is a round trip
+    /// that every write queued behind it waits for. `None` on SQLite, whose one writer looks
+    /// them up in the write. What is added is checked again as it is added (migration 000023).
+    pub async fn members_before_group_write(
+        &self,
+        tenant: TenantId,
+        ids: Vec<String>,
+    ) -> Option<Result<Vec<MemberRef>>> {
+        self.group_lanes.as_ref()?;
+        let store = self.clone();
+        Some(self.offload(move || store.resolve_members(tenant, &ids)).await)
+    }
+
     /// `write_async` for a write that changes the group `group_id` of `tenant` (and what it
     /// names): on PostgreSQL it runs in the group's lane, sharing a commit with the writes
     /// queued beside it; on SQLite every write already does.

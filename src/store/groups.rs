@@ -190,7 +190,6 @@ impl Tx<'_> {
     /// other groups. Its members are untouched.
     /// Only if the group is still at `group.version` (else WriteConflict), as `delete_user`.
     pub fn delete_group(&mut self, tenant: TenantId, group: &GroupRow) -> Result<()> {
-        self.delete_memberships_of(tenant, MemberKind::Group, group.pk)?;
         let n = diesel::delete(groups::table.filter(
             groups::tenant_id.eq(tenant.0).and(groups::pk.eq(group.pk)).and(groups::version.eq(group.version)),
         ))
@@ -198,7 +197,8 @@ impl Tx<'_> {
         if n == 0 {
             return Err(Error::WriteConflict);
         }
-        Ok(())
+        // After the row, as `delete_user`: an add of this group to another has then committed.
+        self.delete_memberships_of(tenant, MemberKind::Group, group.pk)
     }
 
     pub fn list_groups(&mut self, tenant: TenantId, q: &GroupListQuery) -> Result<ListedGroups> {

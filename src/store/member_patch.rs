@@ -1,8 +1,10 @@
 //! A PATCH of a group's members alone: the group's row locked (its version bumped), then the
 //! adds and removes in the PATCH's order, reporting which changed anything. On PostgreSQL it
-//! is one statement, `scimd_patch_members` (migration 000018), because every statement run
-//! while the row is locked is time the next change of the group waits for; on SQLite, whose
-//! one writer runs statements in-process, it is the general path's statements.
+//! is one statement, `scimd_patch_members` (migrations 000018 and 000023: it locks the members
+//! it adds and skips any deleted since they were looked up, as `member_locks` does), because
+//! every statement run while the row is locked is time the next change of the group waits
+//! for; on SQLite, whose one writer runs statements in-process, it is the general path's
+//! statements.
 
 use super::connection::AnyConnection;
 use super::groups::{GroupRow, PageRow};
@@ -123,3 +125,7 @@ impl Patched {
         (GroupRow::from(self.group), self.changed)
     }
 }
+
+#[cfg(test)]
+#[path = "member_race_tests.rs"]
+mod race_tests;

@@ -2,6 +2,7 @@
 //! operations in SQL that touch only the rows they change. Nothing here reads a group's whole
 //! member list. (Reads of memberships are in `member_reads`.)
 
+use super::connection::AnyConnection;
 use super::predicate::Table;
 use super::schema::{group_members, groups};
 use super::sql::{self, Piece, Writer};
@@ -106,48 +107,18 @@ impl Tx<'_> {
 
     /// The users and groups of this tenant among `ids` (the others do not exist here).
     pub fn resolve_members(&mut self, tenant: TenantId, ids: &[String]) -> Result<Vec<MemberRef>> {
-        let mut out = Vec::with_capacity(ids.len());
-        // A PATCH that removes and re-adds a member names it twice; once is one value.
-        let mut ids: Vec<&String> = ids.iter().collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for chunk in ids.chunks(CHUNK) {
-            let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-            // A user's membership is asked of the member index, not of users.in_groups: the
-            // lookup then reads only indexes (the user's own row is a random page of a big
-            // table), and the group's add or remove of the same member touches that index page
-            // anyway. SQLite, 100,000-member group: 2.2 -> 0.9 page reads (pread64) per add/remove.
-            let user_in_groups = "EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = users.tenant_id \
-                 AND m.member_type = 'User' AND m.member_pk = users.pk)";
-            for (i, (table, kind, in_groups)) in
-                [("users", "User", user_in_groups), ("groups", "Group", "TRUE")].into_iter().enumerate()
-            {
-                if i > 0 {
-                    w.sql(" UNION ALL ");
-                }
-                w.sql(&format!(
-                    "SELECT '{kind}' AS kind, pk, id, {in_groups} AS in_groups FROM {table} WHERE tenant_id = "
-                ));
-                w.bind(Piece::BigInt(tenant.0));
-                w.sql(" AND id");
-                w.in_texts(chunk);
-            }
-            let rows: Vec<ResolvedRow> = sql::load_prepared(self.conn, &w.into_pieces())?;
-            out.extend(rows.into_iter().map(|r| MemberRef {
-                kind: MemberKind::parse(&r.key.kind),
-                pk: r.key.pk,
-                id: r.key.id,
-                display: None,
-                marked_in_groups: r.in_groups,
-            }));
-        }
-        Ok(out)
+        Ok(resolve_members(self.conn, tenant, ids)?)
     }
 
     /// Adds the members that are not there yet; returns those it added.
     pub fn add_members(&mut self, tenant: TenantId, group_pk: i64, members: &[MemberRef]) -> Result<Vec<MemberRef>> {
         let mut added = Vec::new();
         for chunk in members.chunks(CHUNK) {
+            let chunk = self.lock_members_to_add(tenant, chunk)?;
+            let chunk = chunk.as_ref();
+            if chunk.is_empty() {
+                continue;
+            }
             let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
             w.sql("INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk, display) VALUES ");
             for (i, m) in chunk.iter().enumerate() {
@@ -326,55 +297,51 @@ impl Tx<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::store::test_stores::stores;
-    use crate::store::{GroupWrite, MemberKind, MemberRef};
-    use chrono::Utc;
-
-    fn users(pks: std::ops::Range<i64>) -> Vec<MemberRef> {
-        pks.map(|pk| MemberRef {
-            kind: MemberKind::User,
-            pk,
-            id: format!("u{pk}"),
-            display: None,
-            marked_in_groups: false,
-        })
-        .collect()
-    }
-
-    /// A replace of a membership larger than either backend's bind limit (the DELETE names
-    /// every member that stays) keeps, adds and removes the right rows.
-    #[test]
-    fn replacing_a_membership_beyond_the_bind_limits_works() {
-        let dir = tempfile::tempdir().unwrap();
-        let (all, _schema) = stores(&dir);
-        for store in all {
-            let now = Utc::now();
-            let tenant = store.write(|tx| tx.create_tenant("acme", now)).unwrap().id;
-            let write = GroupWrite {
-                display_name: "Everyone".into(),
-                display_name_norm: "everyone".into(),
-                external_id: None,
-                data: "{}".into(),
-                data_norm: "{}".into(),
-            };
-            let group = store.write(|tx| tx.insert_group(tenant, "g1", &write, now)).unwrap().pk;
-            // The keys name no stored user, so `removed` (their SCIM ids) stays empty: the rows
-            // left are what the test reads.
-            let members = |store: &crate::store::Store| -> Vec<i64> {
-                use crate::store::schema::group_members as gm;
-                use diesel::prelude::*;
-                let rows = gm::table.filter(gm::group_pk.eq(group)).select(gm::member_pk).order(gm::member_pk);
-                store.read(|tx| Ok(rows.load::<i64>(tx.conn)?)).unwrap()
-            };
-            let added = store.write(|tx| tx.replace_members(tenant, group, &users(1..70_001))).unwrap().0;
-            assert_eq!(added.len(), 70_000);
-            let added = store.write(|tx| tx.replace_members(tenant, group, &users(5_001..75_001))).unwrap().0;
-            assert_eq!(added.iter().map(|m| m.pk).min(), Some(70_001));
-            assert_eq!(members(&store), (5_001..75_001).collect::<Vec<_>>());
-            store.write(|tx| tx.replace_members(tenant, group, &users(1..4))).unwrap();
-            assert_eq!(members(&store), [1, 2, 3]);
+/// `Tx::resolve_members` on any connection: one statement per `CHUNK` ids, each its own
+/// snapshot outside a transaction (`Store::resolve_members`).
+pub(super) fn resolve_members(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    ids: &[String],
+) -> QueryResult<Vec<MemberRef>> {
+    let mut out = Vec::with_capacity(ids.len());
+    // A PATCH that removes and re-adds a member names it twice; once is one value.
+    let mut ids: Vec<&String> = ids.iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(CHUNK) {
+        let mut w = Writer::new(super::backend_of(conn), tenant.0, Table::Groups);
+        // A user's membership is asked of the member index, not of users.in_groups: the
+        // lookup then reads only indexes (the user's own row is a random page of a big
+        // table), and the group's add or remove of the same member touches that index page
+        // anyway. SQLite, 100,000-member group: 2.2 -> 0.9 page reads (pread64) per add/remove.
+        let user_in_groups = "EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = users.tenant_id \
+                 AND m.member_type = 'User' AND m.member_pk = users.pk)";
+        for (i, (table, kind, in_groups)) in
+            [("users", "User", user_in_groups), ("groups", "Group", "TRUE")].into_iter().enumerate()
+        {
+            if i > 0 {
+                w.sql(" UNION ALL ");
+            }
+            w.sql(&format!(
+                "SELECT '{kind}' AS kind, pk, id, {in_groups} AS in_groups FROM {table} WHERE tenant_id = "
+            ));
+            w.bind(Piece::BigInt(tenant.0));
+            w.sql(" AND id");
+            w.in_texts(chunk);
         }
+        let rows: Vec<ResolvedRow> = sql::load_prepared(conn, &w.into_pieces())?;
+        out.extend(rows.into_iter().map(|r| MemberRef {
+            kind: MemberKind::parse(&r.key.kind),
+            pk: r.key.pk,
+            id: r.key.id,
+            display: None,
+            marked_in_groups: r.in_groups,
+        }));
     }
+    Ok(out)
 }
+
+#[cfg(test)]
+#[path = "member_tests.rs"]
+mod tests;

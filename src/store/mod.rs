@@ -21,6 +21,7 @@ mod event_numbering_tests;
 mod events;
 mod group_lanes;
 mod groups;
+mod member_locks;
 mod member_patch;
 mod member_reads;
 mod members;
@@ -181,12 +182,16 @@ fn roll_back(conn: &mut AnyConnection) {
     }
 }
 
+fn backend_of(conn: &AnyConnection) -> Backend {
+    match conn {
+        AnyConnection::Sqlite(_) => Backend::Sqlite,
+        AnyConnection::Postgresql(_) => Backend::Postgres,
+    }
+}
+
 impl Tx<'_> {
     fn backend(&self) -> Backend {
-        match self.conn {
-            AnyConnection::Sqlite(_) => Backend::Sqlite,
-            AnyConnection::Postgresql(_) => Backend::Postgres,
-        }
+        backend_of(self.conn)
     }
 }
 
@@ -255,6 +260,12 @@ impl Store {
         with_groups: bool,
     ) -> Result<Option<UserAndGroups>> {
         Ok(connection::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, key, with_groups))?.1)
+    }
+
+    /// `Tx::resolve_members` outside a transaction, for a group's write on PostgreSQL to look
+    /// its members up before it queues in the group's lane (`ScimService::patch_group`).
+    pub fn resolve_members(&self, tenant: TenantId, ids: &[String]) -> Result<Vec<MemberRef>> {
+        Ok(connection::on_live(&self.read, |conn| members::resolve_members(conn, tenant, ids))?.1)
     }
 
     /// `user_and_groups` as `read_now` runs a read: only on SQLite with a connection idle.

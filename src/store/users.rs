@@ -272,7 +272,6 @@ impl Tx<'_> {
     /// unseen, past an If-Match that named the version before it, with its event describing
     /// the user as it was.
     pub fn delete_user(&mut self, tenant: TenantId, user: &UserRow) -> Result<()> {
-        self.delete_memberships_of(tenant, super::MemberKind::User, user.pk)?;
         let n = diesel::delete(
             users::table
                 .filter(users::tenant_id.eq(tenant.0).and(users::pk.eq(user.pk)).and(users::version.eq(user.version))),
@@ -281,7 +280,9 @@ impl Tx<'_> {
         if n == 0 {
             return Err(Error::WriteConflict);
         }
-        Ok(())
+        // After the row: on PostgreSQL a group's add locks the row it adds (migration 000023),
+        // so this statement, which waited for that add to commit, sees its membership.
+        self.delete_memberships_of(tenant, super::MemberKind::User, user.pk)
     }
 
     /// One page and the exact total of the same WHERE. Without a sort key the order is
