@@ -7,18 +7,49 @@
 
 use super::events;
 use super::group::{self, GroupOp};
-use super::service::{if_match_allows, Request, ScimService};
+use super::service::{if_match_allows, if_match_versions, Request, RequestContext, ScimService};
 use super::user;
 use crate::error::{Error, Result};
-use crate::store::{GroupRow, MemberKind, MemberOp, MemberRef, TenantId, Tx};
+use crate::store::{GroupRow, MemberKind, MemberOp, MemberRef, MembersPatched, NewEvent, Stopped, TenantId, Tx};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The ids a PATCH names if all it does is add and remove members.
 fn member_ids_if_members_only(ops: &[GroupOp]) -> Option<Vec<String>> {
     ops.iter()
         .all(|op| matches!(op, GroupOp::AddMembers(_) | GroupOp::RemoveMembers(_)))
         .then(|| ops.iter().flat_map(|op| op.member_specs()).map(|s| s.id.clone()).collect())
+}
+
+/// Per operation of a PATCH of group `id` that only adds and removes members, whether it adds
+/// and the members it names, from the members `found` by id; `None` if it adds one that does
+/// not exist (or the group itself), for the general path to answer.
+fn member_changes(id: &str, ops: &[GroupOp], found: &[MemberRef]) -> Option<Vec<(bool, Vec<MemberRef>)>> {
+    // The group itself is among them only if the PATCH names it, which adding it rejects.
+    let own_pk = found.iter().find(|m| m.kind == MemberKind::Group && m.id == id).map(|m| m.pk);
+    ops.iter()
+        .map(|op| match op {
+            GroupOp::AddMembers(specs) => group::check_members(specs, found, own_pk).ok().map(|m| (true, m)),
+            // Removing a non-member (or an id that no longer exists) changes nothing.
+            GroupOp::RemoveMembers(specs) => {
+                Some((false, found.iter().filter(|m| specs.iter().any(|s| s.id == m.id)).cloned().collect()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The events of what `changed` (one flag per member of each operation, in order) says the
+/// operations in `named` did to group `id`.
+fn events_of(id: &str, named: &[(bool, Vec<MemberRef>)], changed: &[bool]) -> Vec<NewEvent> {
+    let mut flags = changed.iter();
+    let mut out = Vec::new();
+    for (add, members) in named {
+        let done: Vec<MemberRef> = members.iter().filter(|_| *flags.next().unwrap_or(&false)).cloned().collect();
+        out.extend(if *add { events::members_added(id, &done) } else { events::members_removed(id, &done) });
+    }
+    out
 }
 
 impl ScimService {
@@ -32,6 +63,58 @@ impl ScimService {
     ) -> Result<Option<Vec<MemberRef>>> {
         let Some(ids) = member_ids_if_members_only(ops) else { return Ok(None) };
         self.store.members_before_group_write(tenant, ids).await.transpose()
+    }
+
+    /// On PostgreSQL, the PATCH `ops` of group `id` whose members were `found` before, as one
+    /// statement in the group's lane without a savepoint (`Tx::patch_members_checked`): If-Match
+    /// and the events go with it. `None`, having written nothing, when it is not a PATCH of
+    /// members alone that exist, for `patch_members_only` and the general path.
+    pub(super) async fn patch_members_checked(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        id: &str,
+        ops: &[GroupOp],
+        found: &[MemberRef],
+        now: DateTime<Utc>,
+    ) -> Result<Option<GroupRow>> {
+        let Some(named) = member_changes(id, ops, found) else { return Ok(None) };
+        // PostgreSQL refuses a NUL in text as it receives the statement, which would fail the
+        // lane's whole transaction: such a PATCH takes the path with a savepoint.
+        let nul = |s: &str| s.contains('\0');
+        if nul(id) || named.iter().flat_map(|(_, m)| m).any(|m| m.display.as_deref().is_some_and(nul)) {
+            return Ok(None);
+        }
+        let req = ctx.request();
+        let tenant = req.scope.tenant;
+        let versions = if_match_versions(req.if_match);
+        // Each operation's event as if every member it names changed, which holds unless an
+        // operation changed some of its members and not others.
+        let events: Vec<(usize, NewEvent)> = named
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (add, m))| {
+                if *add { events::members_added(id, m) } else { events::members_removed(id, m) }.map(|e| (i, e))
+            })
+            .collect();
+        let (group_id, id, ctx) = (id.to_string(), id.to_string(), ctx.clone());
+        let write = move |tx: &mut Tx<'_>| {
+            let req = ctx.request();
+            let member_ops: Vec<MemberOp<'_>> =
+                named.iter().map(|(add, members)| MemberOp { add: *add, members }).collect();
+            let versions = versions.as_deref();
+            match tx.patch_members_checked(tenant, &id, now, &member_ops, versions, &events, req.request_id)? {
+                MembersPatched::Done { row, changed, appended } => {
+                    if !appended {
+                        let out = events_of(&id, &named, &changed);
+                        tx.append_events(tenant, &out, req.request_id, now).map_err(Stopped::After)?;
+                    }
+                    Ok(Some(row))
+                }
+                MembersPatched::NoGroup => Err(Stopped::Before(super::group_service::not_found(&id))),
+                MembersPatched::Precondition => Err(Stopped::Before(Error::PreconditionFailed)),
+            }
+        };
+        Ok(self.store.write_group_unguarded(tenant, &group_id, write).await.transpose()?.flatten())
     }
 
     /// The PATCH `ops` of group `id` if every one adds or removes members and every member it
@@ -54,23 +137,7 @@ impl ScimService {
             Some(found) => Cow::Borrowed(found),
             None => Cow::Owned(tx.resolve_members(tenant, &ids)?),
         };
-        let found = found.as_ref();
-        // The group itself is among them only if the PATCH names it, which adding it rejects.
-        let own_pk = found.iter().find(|m| m.kind == MemberKind::Group && m.id == id).map(|m| m.pk);
-        let mut named: Vec<(bool, Vec<MemberRef>)> = Vec::with_capacity(ops.len());
-        for op in ops {
-            match op {
-                GroupOp::AddMembers(specs) => match group::check_members(specs, found, own_pk) {
-                    Ok(members) => named.push((true, members)),
-                    Err(_) => return Ok(None),
-                },
-                // Removing a non-member (or an id that no longer exists) changes nothing.
-                GroupOp::RemoveMembers(specs) => {
-                    named.push((false, found.iter().filter(|m| specs.iter().any(|s| s.id == m.id)).cloned().collect()))
-                }
-                _ => return Ok(None),
-            }
-        }
+        let Some(named) = member_changes(id, ops, found.as_ref()) else { return Ok(None) };
         let member_ops: Vec<MemberOp<'_>> =
             named.iter().map(|(add, members)| MemberOp { add: *add, members }).collect();
         let Some((row, changed)) = tx.patch_members(tenant, id, now, &member_ops)? else {
@@ -81,13 +148,7 @@ impl ScimService {
         if !if_match_allows(req.if_match, &user::etag(row.version - 1)) {
             return Err(Error::PreconditionFailed);
         }
-        let mut out = Vec::new();
-        let mut flags = changed.into_iter();
-        for (add, members) in &named {
-            let done: Vec<MemberRef> = members.iter().filter(|_| flags.next().unwrap_or(false)).cloned().collect();
-            out.extend(if *add { events::members_added(id, &done) } else { events::members_removed(id, &done) });
-        }
-        tx.append_events(tenant, &out, req.request_id, now)?;
+        tx.append_events(tenant, &events_of(id, &named, &changed), req.request_id, now)?;
         Ok(Some(row))
     }
 }

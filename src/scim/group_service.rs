@@ -11,6 +11,7 @@ use super::service::{if_match_allows, Request, RequestContext, ScimService};
 use super::{group_filter, user};
 use crate::error::{Error, Result};
 use crate::store::{GroupListQuery, GroupRow, MemberKind, MemberRef, TenantId, Tx};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -186,88 +187,104 @@ impl ScimService {
         let req = ctx.request();
         let ops = group::split_ops(patch::parse_request(body, req.compat)?, req.compat)?;
         let now = self.clock.now();
-        let group_id = id.clone();
         let looked_up = self.members_named_first(req.scope.tenant, &ops).await?;
-        let row = self
-            .write_for_group(ctx, &group_id, move |s, tx, req| {
-                let (schema, id) = (s.group_schema(), id.as_str());
-                let tenant = req.scope.tenant;
-                if ops.is_empty() {
-                    return s.current_group(tx, req, id);
-                }
-                if let Some(row) = s.patch_members_only(tx, req, id, &ops, now, looked_up.as_deref())? {
-                    return Ok(row);
-                }
-                // The users and groups the operations name are looked up (in one statement)
-                // before the group row is locked: on PostgreSQL, every statement run while it is
-                // locked is time the next change of this group waits.
-                let ids: Vec<String> = ops.iter().flat_map(|op| op.member_specs()).map(|s| s.id.clone()).collect();
-                let found = tx.resolve_members(tenant, &ids)?;
-                // Lock the group row before any member row, so concurrent changes of one group
-                // queue up instead of deadlocking on member rows; the lock returns the row, so
-                // nothing reads the group before it.
-                let current = tx.touch_group(tenant, id, now)?.ok_or_else(|| not_found(id))?;
-                // RFC 7644 §3.14: If-Match names the version this change replaces.
-                if !if_match_allows(req.if_match, &user::etag(current.version - 1)) {
-                    return Err(Error::PreconditionFailed);
-                }
-                let named = ops
-                    .iter()
-                    .map(|op| match op {
-                        GroupOp::AddMembers(specs) | GroupOp::ReplaceMembers(specs) => {
-                            group::check_members(specs, &found, Some(current.pk))
-                        }
-                        // Removing a non-member (or an id that no longer exists) changes nothing.
-                        GroupOp::RemoveMembers(specs) => {
-                            Ok(found.iter().filter(|m| specs.iter().any(|s| s.id == m.id)).cloned().collect())
-                        }
-                        GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => Ok(Vec::new()),
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let stored = group::stored_attrs(&current)?;
-                let mut doc = stored.clone();
-                let mut out = Vec::new();
-                for (op, members) in ops.iter().zip(&named) {
-                    match op {
-                        GroupOp::Attributes(op) => {
-                            patch::apply(&schema, &mut doc, std::slice::from_ref(op), req.compat)?
-                        }
-                        GroupOp::AddMembers(_) => {
-                            out.extend(events::members_added(id, &tx.add_members(tenant, current.pk, members)?));
-                        }
-                        GroupOp::RemoveMembers(_) => {
-                            out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, members)?));
-                        }
-                        GroupOp::RemoveAllMembers => {
-                            let (_, removed) = tx.replace_members(tenant, current.pk, &[])?;
-                            out.extend(events::members_removed(id, &removed));
-                        }
-                        GroupOp::ReplaceMembers(_) => {
-                            let (added, removed) = tx.replace_members(tenant, current.pk, members)?;
-                            out.extend(events::members_removed(id, &removed));
-                            out.extend(events::members_added(id, &added));
-                        }
-                    }
-                }
-                let row = if doc == stored {
-                    current
-                } else {
-                    let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
-                    let write = group::derive_write(&schema, &c.attrs)?;
-                    let row = tx.update_group(tenant, &current, &write, now)?;
-                    out.extend(events::group_updated(id, &stored, &group::stored_attrs(&row)?));
-                    row
-                };
-                tx.append_events(tenant, &out, req.request_id, now)?;
-                Ok(row)
-            })
-            .await?;
+        let checked = match &looked_up {
+            Some(found) => self.patch_members_checked(ctx, &id, &ops, found, now).await?,
+            None => None,
+        };
+        let row = match checked {
+            Some(row) => row,
+            None => self.patch_group_in_savepoint(ctx, id, ops, looked_up, now).await?,
+        };
         let wants_body = req.params.get("attributes").is_some() || req.params.get("excludedAttributes").is_some();
         if wants_body {
             self.group_view(&row, &req, &self.projection(&req)).map(Some)
         } else {
             Ok(None)
         }
+    }
+
+    /// `patch_group`'s write in a savepoint of the group's lane: any PATCH.
+    async fn patch_group_in_savepoint(
+        self: &Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        id: String,
+        ops: Vec<GroupOp>,
+        looked_up: Option<Vec<MemberRef>>,
+        now: DateTime<Utc>,
+    ) -> Result<GroupRow> {
+        let group_id = id.clone();
+        self.write_for_group(ctx, &group_id, move |s, tx, req| {
+            let (schema, id) = (s.group_schema(), id.as_str());
+            let tenant = req.scope.tenant;
+            if ops.is_empty() {
+                return s.current_group(tx, req, id);
+            }
+            if let Some(row) = s.patch_members_only(tx, req, id, &ops, now, looked_up.as_deref())? {
+                return Ok(row);
+            }
+            // The users and groups the operations name are looked up (in one statement)
+            // before the group row is locked: on PostgreSQL, every statement run while it is
+            // locked is time the next change of this group waits.
+            let ids: Vec<String> = ops.iter().flat_map(|op| op.member_specs()).map(|s| s.id.clone()).collect();
+            let found = tx.resolve_members(tenant, &ids)?;
+            // Lock the group row before any member row, so concurrent changes of one group
+            // queue up instead of deadlocking on member rows; the lock returns the row, so
+            // nothing reads the group before it.
+            let current = tx.touch_group(tenant, id, now)?.ok_or_else(|| not_found(id))?;
+            // RFC 7644 §3.14: If-Match names the version this change replaces.
+            if !if_match_allows(req.if_match, &user::etag(current.version - 1)) {
+                return Err(Error::PreconditionFailed);
+            }
+            let named = ops
+                .iter()
+                .map(|op| match op {
+                    GroupOp::AddMembers(specs) | GroupOp::ReplaceMembers(specs) => {
+                        group::check_members(specs, &found, Some(current.pk))
+                    }
+                    // Removing a non-member (or an id that no longer exists) changes nothing.
+                    GroupOp::RemoveMembers(specs) => {
+                        Ok(found.iter().filter(|m| specs.iter().any(|s| s.id == m.id)).cloned().collect())
+                    }
+                    GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => Ok(Vec::new()),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let stored = group::stored_attrs(&current)?;
+            let mut doc = stored.clone();
+            let mut out = Vec::new();
+            for (op, members) in ops.iter().zip(&named) {
+                match op {
+                    GroupOp::Attributes(op) => patch::apply(&schema, &mut doc, std::slice::from_ref(op), req.compat)?,
+                    GroupOp::AddMembers(_) => {
+                        out.extend(events::members_added(id, &tx.add_members(tenant, current.pk, members)?));
+                    }
+                    GroupOp::RemoveMembers(_) => {
+                        out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, members)?));
+                    }
+                    GroupOp::RemoveAllMembers => {
+                        let (_, removed) = tx.replace_members(tenant, current.pk, &[])?;
+                        out.extend(events::members_removed(id, &removed));
+                    }
+                    GroupOp::ReplaceMembers(_) => {
+                        let (added, removed) = tx.replace_members(tenant, current.pk, members)?;
+                        out.extend(events::members_removed(id, &removed));
+                        out.extend(events::members_added(id, &added));
+                    }
+                }
+            }
+            let row = if doc == stored {
+                current
+            } else {
+                let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
+                let write = group::derive_write(&schema, &c.attrs)?;
+                let row = tx.update_group(tenant, &current, &write, now)?;
+                out.extend(events::group_updated(id, &stored, &group::stored_attrs(&row)?));
+                row
+            };
+            tx.append_events(tenant, &out, req.request_id, now)?;
+            Ok(row)
+        })
+        .await
     }
 
     /// RFC 7644 §3.4.3 at the root: every resource type, users then groups, one page across

@@ -63,6 +63,8 @@ pub(super) struct Lane {
     writer: rayon_core::ThreadPool,
     /// Requests handed to the writer and not yet started: the batch stays open while any are.
     queued: AtomicUsize,
+    /// Those of them that run without a savepoint: none is opened ahead for them.
+    queued_unguarded: AtomicUsize,
     /// Touched only on the writer thread; a `Mutex` because `Lane` is shared.
     open: Mutex<Option<Batch>>,
     /// Commits made, for tests and for telling how well writes are batched.
@@ -112,6 +114,7 @@ impl Lane {
         Ok(Lane {
             writer,
             queued: AtomicUsize::new(0),
+            queued_unguarded: AtomicUsize::new(0),
             open: Mutex::new(None),
             commits: AtomicU64::new(0),
             failures: AtomicU64::new(0),
@@ -203,12 +206,17 @@ impl Lane {
         self.queue(pool, Guarded(f)).await
     }
 
-    async fn queue<R: Send + 'static>(
+    /// Queues `request` on the writer (`run_async` for one in a savepoint); the future
+    /// completes once its work is committed (or failed).
+    pub(super) async fn queue<R: Send + 'static, W: InBatch<R> + Send + 'static>(
         self: &Arc<Self>,
         pool: &Pool,
-        request: impl InBatch<R> + Send + 'static,
+        request: W,
     ) -> (Result<R>, Committed) {
         let (answer, answered) = tokio::sync::oneshot::channel();
+        if !W::SAVEPOINT {
+            self.queued_unguarded.fetch_add(1, Ordering::SeqCst);
+        }
         self.queued.fetch_add(1, Ordering::SeqCst);
         let (lane, pool) = (self.clone(), pool.clone());
         self.writer.spawn(move || {
@@ -237,8 +245,11 @@ impl Lane {
     /// On the writer thread: runs one request and commits if nobody is queued behind it.
     fn write<R, W: InBatch<R>>(&self, pool: &Pool, request: W) -> Ran<R> {
         self.queued.fetch_sub(1, Ordering::SeqCst);
+        if !W::SAVEPOINT {
+            self.queued_unguarded.fetch_sub(1, Ordering::SeqCst);
+        }
         let open = lock(&self.open).take();
-        let mut batch = match open.map(Ok).unwrap_or_else(|| Batch::open(pool)) {
+        let mut batch = match open.map(Ok).unwrap_or_else(|| Batch::open(pool, W::SAVEPOINT)) {
             Ok(batch) => batch,
             Err(e) => return (Ok(Err(e)), None, false),
         };
@@ -247,9 +258,12 @@ impl Lane {
         let ran = match held {
             Ok(()) => {
                 // Known now to be followed: a request already queued runs in this batch unless
-                // this one fills it or ages it out (a savepoint opened for nobody is harmless).
+                // this one fills it or ages it out (a savepoint opened for nobody is harmless),
+                // and it needs a savepoint unless one queued does not (which ends a savepoint
+                // opened for it, a round trip).
                 batch.ahead.next = matches!(*batch.conn, AnyConnection::Postgresql(_))
                     && self.queued.load(Ordering::SeqCst) > 0
+                    && self.queued_unguarded.load(Ordering::SeqCst) == 0
                     && !batch.full_with(batch.writes + 1);
                 catch_unwind(AssertUnwindSafe(|| request.run(&mut batch.conn, &mut batch.held, &mut batch.ahead)))
             }
@@ -298,16 +312,18 @@ impl Lane {
 }
 
 impl Batch {
-    fn open(pool: &Pool) -> Result<Batch> {
+    /// Begins a batch for a first request that runs in a savepoint (`savepoint`) or not.
+    fn open(pool: &Pool, savepoint: bool) -> Result<Batch> {
         // On PostgreSQL a connection the server closed is replaced before the batch begins,
         // and the first request's savepoint is opened with the BEGIN.
         let conn = super::connection::begun(pool, |conn| match conn {
             AnyConnection::Sqlite(sqlite) => begin_batch(sqlite),
-            AnyConnection::Postgresql(pg) => {
-                AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN; SAVEPOINT request")
-            }
+            AnyConnection::Postgresql(pg) => AnsiTransactionManager::begin_transaction_sql(
+                pg,
+                if savepoint { "BEGIN; SAVEPOINT request" } else { "BEGIN" },
+            ),
         })?;
-        let ahead = Ahead { open: matches!(*conn, AnyConnection::Postgresql(_)), next: false };
+        let ahead = Ahead { open: savepoint && matches!(*conn, AnyConnection::Postgresql(_)), next: false };
         Ok(Batch {
             conn,
             opened: Instant::now(),

@@ -113,3 +113,59 @@ fn group_writes_share_commits_and_fail_alone() {
         assert!((1..landed.len() as u64).contains(&commits), "{commits} commits for {} writes", landed.len());
     }
 }
+
+/// On PostgreSQL, writes without a savepoint of their own (`Store::write_group_unguarded`, a
+/// checked member PATCH's) queue in a group's lane between writes in savepoints: each lands
+/// or, stopped before it wrote, leaves the batch to go on, and its deferred event append is
+/// sent; the others end as in `group_writes_share_commits_and_fail_alone`.
+#[test]
+fn writes_without_a_savepoint_share_a_lane_with_writes_in_one() {
+    use super::super::Stopped;
+    let dir = tempfile::tempdir().unwrap();
+    let (stores, _schema) = stores(&dir);
+    let Some(store) = stores.iter().find(|s| s.group_lanes.is_some()) else { return };
+    let events_of = store.write(|tx| tx.create_tenant("events", SystemClock.now())).unwrap().id;
+    let before = commits(store);
+    let unguarded = |i: usize| i % 4 == 2;
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let results = runtime.block_on(futures_util::future::join_all((0..64).map(|i| async move {
+        if !unguarded(i) {
+            return store.write_group_async(TenantId(1), "g0", move |tx| write(tx, i, events_of)).await;
+        }
+        let write = move |tx: &mut Tx<'_>| {
+            if i % 8 != 2 {
+                return Err(Stopped::Before(Error::PreconditionFailed));
+            }
+            let (name, now) = (format!("a{i:02}"), SystemClock.now());
+            tx.create_tenant(&name, now).map_err(Stopped::After)?;
+            let event = NewEvent {
+                event_type: "group.updated",
+                resource_type: Some("Group"),
+                resource_id: Some(name),
+                data: "{}".into(),
+            };
+            // Deferred on PostgreSQL (`Tx::at_commit`): sent once the write is done.
+            tx.append_events(events_of, &[event], None, now).map_err(Stopped::After)?;
+            Ok(i)
+        };
+        store.write_group_unguarded(TenantId(1), "g0", write).await.expect("PostgreSQL's lanes")
+    })));
+    let lands = |i: usize| if unguarded(i) { i % 8 == 2 } else { ending(i) == Ending::Lands };
+    for (i, result) in results.iter().enumerate() {
+        match (lands(i), result) {
+            (true, Ok(n)) => assert_eq!(*n, i),
+            (false, Err(_)) => {}
+            (_, other) => panic!("a{i:02} (unguarded: {}): {other:?}", unguarded(i)),
+        }
+    }
+    let landed: BTreeSet<String> = (0..64).filter(|&i| lands(i)).map(|i| format!("a{i:02}")).collect();
+    let mut tenants = tenant_names(store);
+    assert!(tenants.remove("events"));
+    assert_eq!(tenants, landed);
+    store.number_events(None).unwrap();
+    let events = store.read(|tx| tx.events_after(events_of, 0, 1000)).unwrap();
+    let about: BTreeSet<String> = events.into_iter().filter_map(|e| e.resource_id).collect();
+    assert_eq!(about, landed);
+    let commits = commits(store) - before;
+    assert!((1..landed.len() as u64).contains(&commits), "{commits} commits for {} writes", landed.len());
+}

@@ -11,6 +11,7 @@
 //! each and run side by side: one lane for every write was slower (`Store::group_commit`).
 
 use super::commit::Lane;
+use super::savepoint::{Guarded, InBatch, Stopped, Unguarded};
 use super::{MemberRef, Store, TenantId, Tx, MAX_WRITE_ATTEMPTS};
 use crate::error::{Error, Result};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -66,20 +67,48 @@ impl Store {
         f: impl FnMut(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         let Some(lanes) = &self.group_lanes else { return self.write_async(f).await };
-        let lane = lanes.of(tenant, group_id).clone();
         // Each attempt is queued as a closure of its own, and each calls the one `f`.
         let f = Arc::new(Mutex::new(f));
-        let mut attempt = 1;
-        loop {
+        let attempt = || {
             let f = f.clone();
-            let run = move |tx: &mut Tx<'_>| (*f.lock().unwrap_or_else(|p| p.into_inner()))(tx);
-            let (out, committed) = lane.run_async(&self.write, run).await;
+            Guarded(move |tx: &mut Tx<'_>| (*f.lock().unwrap_or_else(|p| p.into_inner()))(tx))
+        };
+        self.in_group_lane(lanes.of(tenant, group_id), attempt).await
+    }
+
+    /// `write_group_async` for a write in the group's lane without a savepoint of its own
+    /// (`savepoint::without_savepoint`): on PostgreSQL one statement that does all of its work
+    /// or none of it (`Tx::patch_members_checked`). `None` on SQLite.
+    pub async fn write_group_unguarded<R: Send + 'static>(
+        &self,
+        tenant: TenantId,
+        group_id: &str,
+        f: impl FnMut(&mut Tx<'_>) -> std::result::Result<R, Stopped> + Send + 'static,
+    ) -> Option<Result<R>> {
+        let lanes = self.group_lanes.as_ref()?;
+        let f = Arc::new(Mutex::new(f));
+        let attempt = || {
+            let f = f.clone();
+            Unguarded(move |tx: &mut Tx<'_>| (*f.lock().unwrap_or_else(|p| p.into_inner()))(tx))
+        };
+        Some(self.in_group_lane(lanes.of(tenant, group_id), attempt).await)
+    }
+
+    /// Queues the request `attempt` makes in `lane`, again after a `WriteConflict` (a deadlock
+    /// with a transaction outside the lane, undone).
+    async fn in_group_lane<R: Send + 'static, W: InBatch<R> + Send + 'static>(
+        &self,
+        lane: &Arc<Lane>,
+        attempt: impl Fn() -> W,
+    ) -> Result<R> {
+        let mut attempts = 1;
+        loop {
+            let (out, committed) = lane.queue(&self.write, attempt()).await;
             if committed.appended_events {
                 self.events_committed.notify_one();
             }
             match out {
-                // A deadlock with a transaction outside the lane, rolled back to the savepoint.
-                Err(Error::WriteConflict) if attempt < MAX_WRITE_ATTEMPTS => attempt += 1,
+                Err(Error::WriteConflict) if attempts < MAX_WRITE_ATTEMPTS => attempts += 1,
                 other => return other,
             }
         }

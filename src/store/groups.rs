@@ -46,7 +46,7 @@ pub struct ListedGroups {
     pub rows: Vec<GroupRow>,
 }
 
-type RowColumns = (i64, String, String, i64, StoredTime, StoredTime);
+pub(super) type RowColumns = (i64, String, String, i64, StoredTime, StoredTime);
 
 /// A group's columns read by name: a row of `sql::page_sql`, or of a RETURNING clause.
 #[derive(QueryableByName)]
@@ -62,7 +62,7 @@ pub(super) struct PageRow {
 const ROW_COLUMNS: (groups::pk, groups::id, groups::data, groups::version, groups::created_at, groups::last_modified) =
     (groups::pk, groups::id, groups::data, groups::version, groups::created_at, groups::last_modified);
 
-fn from_columns((pk, id, data, version, created_at, last_modified): RowColumns) -> GroupRow {
+pub(super) fn from_columns((pk, id, data, version, created_at, last_modified): RowColumns) -> GroupRow {
     GroupRow { pk, id, data, version, created_at: created_at.utc(), last_modified: last_modified.utc() }
 }
 

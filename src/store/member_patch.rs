@@ -58,7 +58,7 @@ impl Tx<'_> {
 }
 
 /// `SELECT * FROM scimd_patch_members(…)` with every value bound: one statement text.
-struct PatchMembers<'a> {
+pub(super) struct PatchMembers<'a> {
     tenant: i64,
     id: &'a str,
     now: NaiveDateTime,
@@ -70,7 +70,7 @@ struct PatchMembers<'a> {
 }
 
 impl<'a> PatchMembers<'a> {
-    fn new(tenant: TenantId, id: &'a str, now: NaiveDateTime, ops: &[MemberOp<'_>]) -> Self {
+    pub(super) fn new(tenant: TenantId, id: &'a str, now: NaiveDateTime, ops: &[MemberOp<'_>]) -> Self {
         let changes: Vec<(bool, &MemberRef)> =
             ops.iter().flat_map(|op| op.members.iter().map(move |m| (op.add, m))).collect();
         PatchMembers {
@@ -96,6 +96,15 @@ pg_statement!(PatchMembers, diesel::sql_types::Untyped);
 impl QueryFragment<Pg> for PatchMembers<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("SELECT pk, id, data, version, created_at, last_modified, changed FROM scimd_patch_members(");
+        self.bind(&mut out)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl PatchMembers<'_> {
+    /// The group, the time and the changes, as both functions take them.
+    pub(super) fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         bind_all!(out;
             BigInt => &self.tenant,
             Text => self.id,
@@ -106,7 +115,6 @@ impl QueryFragment<Pg> for PatchMembers<'_> {
             Array<Nullable<Text>> => &self.displays,
             Array<BigInt> => &self.mark_users,
         );
-        out.push_sql(")");
         Ok(())
     }
 }

@@ -23,6 +23,7 @@ mod group_lanes;
 mod groups;
 mod member_locks;
 mod member_patch;
+mod member_patch_checked;
 mod member_reads;
 mod members;
 #[cfg(test)]
@@ -55,6 +56,7 @@ pub use directory::{BrowsePage, BrowsedGroup, BrowsedUser};
 pub use events::{EventRow, NewEvent};
 pub use groups::{GroupListQuery, GroupRow, GroupWrite, ListedGroups};
 pub use member_patch::MemberOp;
+pub use member_patch_checked::MembersPatched;
 pub use member_reads::{MemberView, UserGroup};
 pub use members::{MemberKind, MemberRef};
 pub use request_log::{LogEntry, LogFilter, LogRow};

@@ -155,22 +155,36 @@ impl Stopped {
 }
 
 /// `in_savepoint` for a write whose failures a client can cause all come from its first
-/// statement, which SQLite undoes by itself when it fails (every statement is atomic): no
-/// SAVEPOINT and RELEASE, and no copy of each page it first changes into the savepoint's
-/// journal (together ~10,000 of the writer's instructions per PUT). It says when it stopped
+/// statement, which the database undoes by itself when it fails: on SQLite every statement is
+/// atomic, and on PostgreSQL such a write is one statement whose function catches what a
+/// client can cause (`scimd_patch_members_checked`). No SAVEPOINT and RELEASE (on SQLite no
+/// copy of each page it first changes into the savepoint's journal, together ~10,000 of the
+/// writer's instructions per PUT; on PostgreSQL a round trip). It says when it stopped
 /// (`Stopped`); one that stopped after its first change leaves the batch to be given up. Its
-/// events move their tenant's counter in the batch's `held` counters.
+/// events move their tenant's counter in the batch's `held` counters on SQLite, and its
+/// deferred event append (`Tx::at_commit`) is sent once it is done on PostgreSQL.
 pub(super) fn without_savepoint<R>(
     conn: &mut AnyConnection,
     held: &mut HeldCounters,
+    ahead: &mut Ahead,
     f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>,
 ) -> (Result<R>, bool, bool) {
+    // Opened ahead for a request with a savepoint that was queued behind this one, at the
+    // time, but reached the lane after it.
+    if std::mem::take(&mut ahead.open) {
+        if let Err(e) = release_savepoint(conn, None, false) {
+            return (Err(e), false, true);
+        }
+    }
     let mut tx = Tx::new(conn);
     tx.held_counters = Some(held);
     let out = f(&mut tx);
-    let appended = tx.appended_events;
+    let (appended, deferred) = (tx.appended_events, tx.at_commit.take());
     match out {
-        Ok(value) => (Ok(value), appended, false),
+        Ok(value) => match deferred.map(|sql| conn.batch_execute(&sql)).transpose() {
+            Ok(_) => (Ok(value), appended, false),
+            Err(e) => (Err(e.into()), false, true),
+        },
         Err(Stopped::Before(e)) => (Err(e), false, false),
         Err(Stopped::After(e)) => (Err(e), false, true),
     }
@@ -215,7 +229,7 @@ pub(super) struct Unguarded<F>(pub F);
 
 impl<R, F: FnOnce(&mut Tx<'_>) -> std::result::Result<R, Stopped>> InBatch<R> for Unguarded<F> {
     const SAVEPOINT: bool = false;
-    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters, _: &mut Ahead) -> (Result<R>, bool, bool) {
-        without_savepoint(conn, held, self.0)
+    fn run(self, conn: &mut AnyConnection, held: &mut HeldCounters, ahead: &mut Ahead) -> (Result<R>, bool, bool) {
+        without_savepoint(conn, held, ahead, self.0)
     }
 }

@@ -231,25 +231,48 @@ scim_test!(one_member_patches_report_only_what_they_changed, |app| {
     let path = format!("/Groups/{}", group.body["id"].as_str().unwrap());
     let add = |id: &str| json!({"op": "add", "path": "members", "value": [{"value": id}]});
     let remove = |id: &str| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")});
+    let values = |ids: &[&str]| ids.iter().map(|id| json!({"value": id})).collect::<Vec<_>>();
+    let add_all = |ids: &[&str]| json!({"op": "add", "path": "members", "value": values(ids)});
+    let remove_all = |ids: &[&str]| json!({"op": "remove", "path": "members", "value": values(ids)});
     let (added, removed) = ("group.member_added", "group.member_removed");
     for (ops, expected) in [
         (json!([add(a)]), vec![]),    // a member already
         (json!([remove(b)]), vec![]), // not a member
-        (json!([remove(a), add(a)]), vec![(removed, a), (added, a)]),
-        (json!([add(b)]), vec![(added, b)]),
-        (json!([remove(b)]), vec![(removed, b)]),
+        (json!([remove(a), add(a)]), vec![(removed, vec![a]), (added, vec![a])]),
+        (json!([add(b)]), vec![(added, vec![b])]),
+        (json!([remove(b)]), vec![(removed, vec![b])]),
         // One member in two operations of a kind: the second changes nothing.
-        (json!([add(b), add(b)]), vec![(added, b)]),
-        (json!([remove(b), remove(b)]), vec![(removed, b)]),
+        (json!([add(b), add(b)]), vec![(added, vec![b])]),
+        (json!([remove(b), remove(b)]), vec![(removed, vec![b])]),
+        // An operation naming several members: its event names those it changed.
+        (json!([add_all(&[a, b])]), vec![(added, vec![b])]),
+        (json!([remove_all(&[a, b])]), vec![(removed, vec![a, b])]),
+        (json!([add_all(&[a, b]), remove(b)]), vec![(added, vec![a, b]), (removed, vec![b])]),
+        (json!([remove(a), add_all(&[a, b])]), vec![(removed, vec![a]), (added, vec![a, b])]),
+        (json!([remove_all(&[b, "no-such-user"])]), vec![(removed, vec![b])]),
     ] {
         let before = events(&app, &admin, 0, 1000).await.len();
         assert_eq!(app.patch(&path, patch_op(ops.clone())).await.status, StatusCode::NO_CONTENT, "{ops}");
         let mut new = events(&app, &admin, 0, 1000).await.split_off(before);
         new.retain(|e| e["type"].as_str().unwrap().starts_with("group.member_"));
-        let got: Vec<(&str, Value)> =
-            new.iter().map(|e| (e["type"].as_str().unwrap(), e["data"]["members"].clone())).collect();
-        let want: Vec<(&str, Value)> =
-            expected.iter().map(|(kind, id)| (*kind, json!([{"value": id, "type": "User"}]))).collect();
+        let mut got: Vec<(&str, Vec<String>)> = Vec::new();
+        for e in &new {
+            let mut ids = Vec::new();
+            for m in e["data"]["members"].as_array().unwrap() {
+                assert_eq!(m["type"], "User", "{ops}");
+                ids.push(m["value"].as_str().unwrap().to_string());
+            }
+            ids.sort();
+            got.push((e["type"].as_str().unwrap(), ids));
+        }
+        let want: Vec<(&str, Vec<String>)> = expected
+            .iter()
+            .map(|(kind, ids)| {
+                let mut ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+                ids.sort();
+                (*kind, ids)
+            })
+            .collect();
         assert_eq!(got, want, "{ops}");
     }
     let members = app.get(&path).await.body["members"].clone();
