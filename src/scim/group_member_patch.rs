@@ -15,10 +15,11 @@ use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-/// The ids a PATCH names if all it does is add and remove members.
+/// The ids a PATCH names if all it does is add and remove members (one that does nothing
+/// changes nothing, not even the version).
 fn member_ids_if_members_only(ops: &[GroupOp]) -> Option<Vec<String>> {
-    ops.iter()
-        .all(|op| matches!(op, GroupOp::AddMembers(_) | GroupOp::RemoveMembers(_)))
+    let members_only = ops.iter().all(|op| matches!(op, GroupOp::AddMembers(_) | GroupOp::RemoveMembers(_)));
+    (members_only && !ops.is_empty())
         .then(|| ops.iter().flat_map(|op| op.member_specs()).map(|s| s.id.clone()).collect())
 }
 

@@ -130,7 +130,10 @@ scim_test!(entra_group_shapes, |app| {
         r.body,
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": gid, "displayName": "updatedDisplayName"})
     );
+    // Empty Operations (Entra's validator) change nothing, not even the version.
+    let version = app.get(&path).await.body["meta"]["version"].clone();
     assert_eq!(app.patch(&path, patch_op(json!([]))).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&path).await.body["meta"]["version"], version);
 });
 
 scim_test!(group_errors_are_scim_errors_and_apply_nothing, |app| {
