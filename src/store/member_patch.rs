@@ -1,22 +1,22 @@
 //! A PATCH of a group's members alone: the group's row locked (its version bumped), then the
-//! adds and removes in the PATCH's order, reporting which changed anything. On PostgreSQL it
-//! is one statement, `scimd_patch_members` (migrations 000018 and 000023: it locks the members
-//! it adds and skips any deleted since they were looked up, as `member_locks` does), because
-//! every statement run while the row is locked is time the next change of the group waits
-//! for; on SQLite, whose one writer runs statements in-process, it is the general path's
-//! statements.
+//! adds and removes in the PATCH's order, reporting which changed anything. `Tx::patch_members`
+//! runs the general path's statements, as SQLite's one writer does in-process. On PostgreSQL
+//! it is one statement, `scimd_patch_members_checked` (`member_patch_checked`), whose
+//! `scimd_patch_members` (migrations 000018 and 000023: it locks the members it adds and skips
+//! any deleted since they were looked up, as `member_locks` does) takes the arguments
+//! `PatchMembersArgs` binds: every statement run while the group's row is locked is time the
+//! next change of the group waits for.
 
-use super::connection::AnyConnection;
-use super::groups::{GroupRow, PageRow};
+use super::groups::GroupRow;
 use super::members::MemberRef;
-use super::user_args_pg::{bind_all, pg_statement};
+use super::user_args_pg::bind_all;
 use super::{MemberKind, TenantId, Tx};
 use crate::error::Result;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::query_builder::AstPass;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
-use diesel::{QueryResult, QueryableByName, RunQueryDsl};
+use diesel::QueryResult;
 
 /// One operation of a PATCH: these members added (`add`) or removed.
 #[derive(Debug, Clone, Copy)]
@@ -38,10 +38,6 @@ impl Tx<'_> {
         now: DateTime<Utc>,
         ops: &[MemberOp<'_>],
     ) -> Result<Option<(GroupRow, Vec<bool>)>> {
-        if let AnyConnection::Postgresql(pg) = &mut *self.conn {
-            let rows: Vec<Patched> = PatchMembers::new(tenant, id, now.naive_utc(), ops).load(pg)?;
-            return Ok(rows.into_iter().next().map(Patched::into_parts));
-        }
         let Some(row) = self.touch_group(tenant, id, now)? else { return Ok(None) };
         let mut changed = Vec::new();
         // Each operation is one set operation, as on the general path.
@@ -57,8 +53,9 @@ impl Tx<'_> {
     }
 }
 
-/// `SELECT * FROM scimd_patch_members(…)` with every value bound: one statement text.
-pub(super) struct PatchMembers<'a> {
+/// The arguments of `scimd_patch_members`: the group, the time, and one element per member
+/// added or removed.
+pub(super) struct PatchMembersArgs<'a> {
     tenant: i64,
     id: &'a str,
     now: NaiveDateTime,
@@ -69,11 +66,11 @@ pub(super) struct PatchMembers<'a> {
     mark_users: Vec<i64>,
 }
 
-impl<'a> PatchMembers<'a> {
+impl<'a> PatchMembersArgs<'a> {
     pub(super) fn new(tenant: TenantId, id: &'a str, now: NaiveDateTime, ops: &[MemberOp<'_>]) -> Self {
         let changes: Vec<(bool, &MemberRef)> =
             ops.iter().flat_map(|op| op.members.iter().map(move |m| (op.add, m))).collect();
-        PatchMembers {
+        PatchMembersArgs {
             tenant: tenant.0,
             id,
             now,
@@ -89,21 +86,8 @@ impl<'a> PatchMembers<'a> {
                 .collect(),
         }
     }
-}
 
-pg_statement!(PatchMembers, diesel::sql_types::Untyped);
-
-impl QueryFragment<Pg> for PatchMembers<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT pk, id, data, version, created_at, last_modified, changed FROM scimd_patch_members(");
-        self.bind(&mut out)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl PatchMembers<'_> {
-    /// The group, the time and the changes, as both functions take them.
+    /// The arguments, bound in order.
     pub(super) fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         bind_all!(out;
             BigInt => &self.tenant,
@@ -116,21 +100,6 @@ impl PatchMembers<'_> {
             Array<BigInt> => &self.mark_users,
         );
         Ok(())
-    }
-}
-
-/// The group's row as locked, and per member whether it changed.
-#[derive(QueryableByName)]
-struct Patched {
-    #[diesel(embed)]
-    group: PageRow,
-    #[diesel(sql_type = Array<Bool>)]
-    changed: Vec<bool>,
-}
-
-impl Patched {
-    fn into_parts(self) -> (GroupRow, Vec<bool>) {
-        (GroupRow::from(self.group), self.changed)
     }
 }
 

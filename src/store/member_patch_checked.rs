@@ -5,7 +5,7 @@
 //! for.
 
 use super::groups::{from_columns, GroupRow};
-use super::member_patch::{MemberOp, PatchMembers};
+use super::member_patch::{MemberOp, PatchMembersArgs};
 use super::savepoint::Stopped;
 use super::stored_time::StoredTime;
 use super::user_args_pg::{bind_all, pg_statement, EventArrays};
@@ -53,7 +53,7 @@ impl Tx<'_> {
         };
         let new_events: Vec<NewEvent> = events.iter().map(|(_, e)| e.clone()).collect();
         let statement = PatchMembersChecked {
-            members: PatchMembers::new(tenant, id, now.naive_utc(), ops),
+            members: PatchMembersArgs::new(tenant, id, now.naive_utc(), ops),
             ops: ops.iter().enumerate().flat_map(|(i, op)| op.members.iter().map(move |_| i as i32 + 1)).collect(),
             versions: versions.map(<[i64]>::to_vec),
             event_ops: events.iter().map(|&(op, _)| op as i32 + 1).collect(),
@@ -86,7 +86,7 @@ impl Tx<'_> {
 
 /// `SELECT … FROM scimd_patch_members_checked(…)` with every value bound: one statement text.
 struct PatchMembersChecked<'a> {
-    members: PatchMembers<'a>,
+    members: PatchMembersArgs<'a>,
     ops: Vec<i32>,
     versions: Option<Vec<i64>>,
     event_ops: Vec<i32>,

@@ -4,7 +4,7 @@
 //! of members alone does on PostgreSQL (`Store::members_before_group_write`).
 
 use super::super::test_stores::{new_user, stores, PgSchema};
-use super::super::{Backend, GroupWrite, MemberOp, MemberRef, Store, TenantId, Tx, UserRow};
+use super::super::{Backend, GroupWrite, MemberOp, MemberRef, MembersPatched, Stopped, Store, TenantId, Tx, UserRow};
 use crate::error::Result;
 use chrono::Utc;
 use std::sync::mpsc;
@@ -47,8 +47,9 @@ fn memberships_of(store: &Store, tenant: TenantId, user_pk: i64) -> i64 {
     store.read(|tx| Ok(rows.get_result::<i64>(tx.conn)?)).unwrap()
 }
 
-/// The two ways members are added: a PATCH of members alone (`Tx::patch_members`, one
-/// statement on PostgreSQL) and every other (`Tx::add_members`: POST, PUT, other PATCHes).
+/// The two ways members are added on PostgreSQL: a PATCH of members alone
+/// (`Tx::patch_members_checked`, one statement) and every other (`Tx::add_members`: POST, PUT,
+/// other PATCHes).
 #[derive(Clone, Copy, Debug)]
 enum Route {
     MembersOnly,
@@ -61,7 +62,10 @@ fn add(tx: &mut Tx<'_>, route: Route, tenant: TenantId, found: &[MemberRef]) -> 
     match route {
         Route::MembersOnly => {
             let ops = [MemberOp { add: true, members: found }];
-            Ok(tx.patch_members(tenant, "g1", now, &ops)?.expect("the group exists").1)
+            match tx.patch_members_checked(tenant, "g1", now, &ops, None, &[], None).map_err(Stopped::into_error)? {
+                MembersPatched::Done { changed, .. } => Ok(changed),
+                other => panic!("{other:?}"),
+            }
         }
         Route::General => {
             let group = tx.touch_group(tenant, "g1", now)?.expect("the group exists");
