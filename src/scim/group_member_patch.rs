@@ -12,7 +12,6 @@ use super::user;
 use crate::error::{Error, Result};
 use crate::store::{GroupRow, MemberKind, MemberOp, MemberRef, MembersPatched, NewEvent, Stopped, TenantId, Tx};
 use chrono::{DateTime, Utc};
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The ids a PATCH names if all it does is add and remove members (one that does nothing
@@ -118,8 +117,6 @@ impl ScimService {
     /// The PATCH `ops` of group `id` if every one adds or removes members and every member it
     /// adds exists; `None` otherwise, having written nothing, for the general path (which
     /// answers a missing member or a wrong If-Match as it always has, If-Match first).
-    /// `looked_up` holds the members the operations name when they were looked up before the
-    /// write (`members_named_first`); otherwise they are looked up here.
     pub(super) fn patch_members_only(
         &self,
         tx: &mut Tx<'_>,
@@ -127,15 +124,11 @@ impl ScimService {
         id: &str,
         ops: &[GroupOp],
         now: DateTime<Utc>,
-        looked_up: Option<&[MemberRef]>,
     ) -> Result<Option<GroupRow>> {
         let Some(ids) = member_ids_if_members_only(ops) else { return Ok(None) };
         let tenant = req.scope.tenant;
-        let found = match looked_up {
-            Some(found) => Cow::Borrowed(found),
-            None => Cow::Owned(tx.resolve_members(tenant, &ids)?),
-        };
-        let Some(named) = member_changes(id, ops, found.as_ref()) else { return Ok(None) };
+        let found = tx.resolve_members(tenant, &ids)?;
+        let Some(named) = member_changes(id, ops, &found) else { return Ok(None) };
         let member_ops: Vec<MemberOp<'_>> =
             named.iter().map(|(add, members)| MemberOp { add: *add, members }).collect();
         let Some((row, changed)) = tx.patch_members(tenant, id, now, &member_ops)? else {

@@ -194,7 +194,7 @@ impl ScimService {
         };
         let row = match checked {
             Some(row) => row,
-            None => self.patch_group_in_savepoint(ctx, id, ops, looked_up, now).await?,
+            None => self.patch_group_in_savepoint(ctx, id, ops, now).await?,
         };
         let wants_body = req.params.get("attributes").is_some() || req.params.get("excludedAttributes").is_some();
         if wants_body {
@@ -210,7 +210,6 @@ impl ScimService {
         ctx: &Arc<RequestContext>,
         id: String,
         ops: Vec<GroupOp>,
-        looked_up: Option<Vec<MemberRef>>,
         now: DateTime<Utc>,
     ) -> Result<GroupRow> {
         let group_id = id.clone();
@@ -220,7 +219,7 @@ impl ScimService {
             if ops.is_empty() {
                 return s.current_group(tx, req, id);
             }
-            if let Some(row) = s.patch_members_only(tx, req, id, &ops, now, looked_up.as_deref())? {
+            if let Some(row) = s.patch_members_only(tx, req, id, &ops, now)? {
                 return Ok(row);
             }
             // The users and groups the operations name are looked up (in one statement)

@@ -193,6 +193,12 @@ scim_test!(group_errors_are_scim_errors_and_apply_nothing, |app| {
     assert_eq!(app.get(&path).await.body["displayName"], "Admins");
     app.get("/Groups/nope").await.assert_error(404, None);
     app.patch("/Groups/nope", patch_op(json!([]))).await.assert_error(404, None);
+    // A PATCH of members alone (one statement on PostgreSQL) of a group that is not there.
+    let members_only = json!([
+        {"op": "add", "path": "members", "value": [{"value": u[0]}]},
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", u[0])},
+    ]);
+    app.patch("/Groups/nope", patch_op(members_only)).await.assert_error(404, None);
     app.delete("/Groups/nope").await.assert_error(404, None);
     app.put("/Groups/nope", json!({"displayName": "Z"})).await.assert_error(404, None);
     app.get("/Groups?filter=members.display%20eq%20%22x%22").await.assert_error(400, Some("invalidFilter"));
