@@ -190,7 +190,8 @@ impl ScimService {
         tx.groups_of_users(req.scope.tenant, &members)
     }
 
-    /// The user a write changes, and the groups its answer shows, by one statement; the
+    /// The user a write changes, locked against other writes until it commits
+    /// (`Tx::lock_user_to_write`), and the groups its answer shows, by one statement; the
     /// groups are `None` when they need the recursive query (`with_groups_of`).
     pub(super) fn current_and_groups(
         &self,
@@ -199,6 +200,7 @@ impl ScimService {
         id: &str,
         projection: &Projection,
     ) -> Result<(UserRow, Option<Vec<UserGroup>>)> {
+        tx.lock_user_to_write(req.scope.tenant, id)?;
         let found = tx.user_and_groups(req.scope.tenant, UserKey::Id(id), projection.includes("groups"))?;
         let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
         Ok((matching(req, row)?, groups))
@@ -220,8 +222,9 @@ impl ScimService {
         Ok((groups, row))
     }
 
-    /// The user a write changes (`current_and_groups` without its groups, for DELETE).
+    /// The user a write changes, locked (`current_and_groups` without its groups, for DELETE).
     pub(super) fn current(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<UserRow> {
+        tx.lock_user_to_write(req.scope.tenant, id)?;
         matching(req, tx.user_by_id(req.scope.tenant, id)?.ok_or_else(|| user_not_found(id))?)
     }
 

@@ -5,7 +5,7 @@ use super::projection::Projection;
 use super::service::{matching, user_not_found, Request, RequestContext, ScimService};
 use crate::error::{Error, Result};
 use crate::store::predicate::UserKey;
-use crate::store::{PlannedUserWrite, Stopped, Tx, UserAndGroups, UserGroup, UserRow, MAX_WRITE_ATTEMPTS};
+use crate::store::{PlannedUserWrite, Stopped, Tx, UserAndGroups, UserGroup, UserRow};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -27,20 +27,24 @@ pub(super) enum Changed {
 
 /// Makes a plan from the user as stored; it is made again whenever the user changed before
 /// the plan was written.
-pub(super) trait Plan: Fn(&ScimService, &Request<'_>, &UserRow) -> Result<UserPlan> + Send + 'static {}
-impl<F: Fn(&ScimService, &Request<'_>, &UserRow) -> Result<UserPlan> + Send + 'static> Plan for F {}
+pub(super) trait Plan:
+    Fn(&ScimService, &Request<'_>, &UserRow) -> Result<UserPlan> + Send + Sync + 'static
+{
+}
+impl<F: Fn(&ScimService, &Request<'_>, &UserRow) -> Result<UserPlan> + Send + Sync + 'static> Plan for F {}
 
 impl ScimService {
     /// Reads the user `id`, checks `If-Match` against it (RFC 7644 §3.14), and writes what
     /// `plan` makes of it, answering with the user's groups as well.
     ///
-    /// On SQLite the user is read on the one writer, whose page cache holds its pages, the plan
-    /// is made here, and the writer writes it (`plan_between_writes`); should the user have
-    /// changed in between, all of it runs again in one transaction on the writer
-    /// (`write_for`). On PostgreSQL the user is read by one statement outside
-    /// any transaction and the plan is written by one message that checks the version
-    /// (`Store::write_planned_user`): two round trips instead of four. A user changed in
-    /// between fails the check, and is read and planned again.
+    /// First the plan is made from a read taken before the write. On SQLite the user is read
+    /// on the one writer, whose page cache holds its pages, the plan is made here, and the
+    /// writer writes it (`plan_between_writes`). On PostgreSQL the user is read by one
+    /// statement outside any transaction and the plan is written by one message that checks
+    /// the version (`Store::write_planned_user`): two round trips instead of four
+    /// (`plan_then_write`). Should the user have changed in between, all of it runs again in
+    /// one transaction that reads the user under a lock (`current_and_groups`), so a busy
+    /// user's write waits its turn instead of losing the race again and again.
     pub(super) async fn change_user(
         self: &Arc<Self>,
         ctx: &Arc<RequestContext>,
@@ -49,12 +53,16 @@ impl ScimService {
         now: DateTime<Utc>,
         plan: impl Plan,
     ) -> Result<Changed> {
-        if self.store.plans_user_writes_first() {
-            let (service, ctx) = (self.clone(), ctx.clone());
-            let planned_first = move || service.plan_then_write(&ctx.request(), &id, &projection, now, &plan);
-            return self.store.offload(planned_first).await;
-        }
-        if let Some(changed) = self.plan_between_writes(ctx, &id, &projection, now, &plan).await? {
+        let plan = Arc::new(plan);
+        let planned_first = if self.store.plans_user_writes_first() {
+            let (service, ctx, id, projection, plan) =
+                (self.clone(), ctx.clone(), id.clone(), projection.clone(), plan.clone());
+            let planned_first = move || service.plan_then_write(&ctx.request(), &id, &projection, now, &*plan);
+            self.store.offload(planned_first).await?
+        } else {
+            self.plan_between_writes(ctx, &id, &projection, now, &*plan).await?
+        };
+        if let Some(changed) = planned_first {
             return Ok(changed);
         }
         self.write_for(ctx, move |s, tx, req| {
@@ -117,7 +125,8 @@ impl ScimService {
         }
     }
 
-    /// `change_user` on PostgreSQL, on a blocking thread.
+    /// `change_user` on PostgreSQL, on a blocking thread: `None` when the user changed
+    /// between the read and the write, which then wrote nothing.
     fn plan_then_write(
         &self,
         req: &Request<'_>,
@@ -125,30 +134,27 @@ impl ScimService {
         projection: &Projection,
         now: DateTime<Utc>,
         plan: &impl Plan,
-    ) -> Result<Changed> {
+    ) -> Result<Option<Changed>> {
         let tenant = req.scope.tenant;
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            let found = self.store.user_and_groups(tenant, UserKey::Id(id), projection.includes("groups"))?;
-            let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
-            let current = matching(req, row)?;
-            let row = match plan(self, req, &current)? {
-                UserPlan::Unchanged => current,
-                UserPlan::HashFirst(password) => return Ok(Changed::HashFirst(password)),
-                UserPlan::Write(planned) => {
-                    match self.store.write_planned_user(tenant, &current, &planned, req.request_id, now) {
-                        Err(Error::WriteConflict) => continue,
-                        written => written?,
-                    }
+        let found = self.store.user_and_groups(tenant, UserKey::Id(id), projection.includes("groups"))?;
+        let UserAndGroups { row, groups } = found.ok_or_else(|| user_not_found(id))?;
+        let current = matching(req, row)?;
+        let row = match plan(self, req, &current)? {
+            UserPlan::Unchanged => current,
+            UserPlan::HashFirst(password) => return Ok(Some(Changed::HashFirst(password))),
+            UserPlan::Write(planned) => {
+                match self.store.write_planned_user(tenant, &current, &planned, req.request_id, now) {
+                    Err(Error::WriteConflict) => return Ok(None),
+                    written => written?,
                 }
-            };
-            // No write of a user changes its groups, so those read with it stand; through
-            // nested groups (`None`) they need a read of their own.
-            let groups = match groups {
-                Some(groups) => groups,
-                None => self.store.read(|tx| self.groups_of(tx, req, &[&row], projection))?,
-            };
-            return Ok(Changed::Done(groups, row));
-        }
-        Err(Error::WriteConflict)
+            }
+        };
+        // No write of a user changes its groups, so those read with it stand; through
+        // nested groups (`None`) they need a read of their own.
+        let groups = match groups {
+            Some(groups) => groups,
+            None => self.store.read(|tx| self.groups_of(tx, req, &[&row], projection))?,
+        };
+        Ok(Some(Changed::Done(groups, row)))
     }
 }

@@ -43,6 +43,8 @@ mod test_stores;
 mod user_args_pg;
 mod user_change;
 mod user_insert;
+#[cfg(test)]
+mod user_lock_tests;
 mod user_read;
 mod user_update;
 mod users;

@@ -212,6 +212,23 @@ impl Tx<'_> {
         Ok(row.map(from_columns))
     }
 
+    /// Locks the user `id` against other writes until this transaction ends (PostgreSQL's
+    /// FOR NO KEY UPDATE, which member adds' FOR KEY SHARE does not wait for), so that what
+    /// the transaction reads of it next is what it writes over: under READ COMMITTED each
+    /// statement reads the latest commit, and a version check that can fail any number of
+    /// times in a row can starve a write of a busy user. A no-op on SQLite, whose one writer
+    /// runs a transaction at a time.
+    pub fn lock_user_to_write(&mut self, tenant: TenantId, id: &str) -> Result<()> {
+        if let AnyConnection::Postgresql(pg) = &mut *self.conn {
+            users::table
+                .filter(users::tenant_id.eq(tenant.0).and(users::id.eq(id)))
+                .select(users::pk)
+                .for_no_key_update()
+                .load::<i64>(pg)?;
+        }
+        Ok(())
+    }
+
     /// Writes `w` over the user `pk` if it is still at `expected_version`; otherwise
     /// `Error::WriteConflict` (someone else changed it since it was read). `password_hash`:
     /// `Some` sets a new password, `None` keeps the current one. The UPDATE of the user's row
