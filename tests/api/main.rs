@@ -20,6 +20,7 @@ mod filters;
 mod group_batches;
 mod groups;
 mod projection;
+mod user_groups;
 mod users_list;
 mod users_write;
 mod webhooks;
