@@ -1,16 +1,16 @@
 //! RFC 7644 §3.5.2: a group PATCH that only adds and removes members (Okta's and Entra ID's
-//! group push), run as one store call while the group's row is locked
-//! (`Tx::patch_members`): on PostgreSQL that is one round trip instead of one per statement,
-//! and each is time the next change of the same group waits for. For the same reason the
-//! members it names are looked up on PostgreSQL before the write queues in the group's lane
-//! (`members_named_first`).
+//! group push), run as one store call while the group's row is locked (`Tx::patch_members`):
+//! on PostgreSQL one statement, shared with the other such PATCHes waiting in the group's lane
+//! (`Store::patch_members_in_lane`), instead of one round trip per statement, each of which is
+//! time the next change of the same group waits for. For the same reason the members it names
+//! are looked up on PostgreSQL before the write queues in the lane (`members_named_first`).
 
 use super::events;
 use super::group::{self, GroupOp};
 use super::service::{if_match_allows, if_match_versions, Request, RequestContext, ScimService};
 use super::user;
 use crate::error::{Error, Result};
-use crate::store::{GroupRow, MemberKind, MemberOp, MemberRef, MembersPatched, NewEvent, Stopped, TenantId, Tx};
+use crate::store::{GroupRow, MemberKind, MemberOp, MemberPatch, MemberRef, MembersPatched, NewEvent, TenantId, Tx};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -65,10 +65,11 @@ impl ScimService {
         self.store.members_before_group_write(tenant, ids).await.transpose()
     }
 
-    /// On PostgreSQL, the PATCH `ops` of group `id` whose members were `found` before, as one
-    /// statement in the group's lane without a savepoint (`Tx::patch_members_checked`): If-Match
-    /// and the events go with it. `None`, having written nothing, when it is not a PATCH of
-    /// members alone that exist, for `patch_members_only` and the general path.
+    /// On PostgreSQL, the PATCH `ops` of group `id` whose members were `found` before, run in
+    /// the group's lane by one statement without a savepoint, with whichever others wait there
+    /// (`Store::patch_members_in_lane`): If-Match and the events go with it. `None`, having
+    /// written nothing, when it is not a PATCH of members alone that exist, for
+    /// `patch_members_only` and the general path.
     pub(super) async fn patch_members_checked(
         self: &Arc<Self>,
         ctx: &Arc<RequestContext>,
@@ -82,10 +83,6 @@ impl ScimService {
         // (400) before they get here.
         let Some(named) = member_changes(id, ops, found) else { return Ok(None) };
         let req = ctx.request();
-        let tenant = req.scope.tenant;
-        let versions = if_match_versions(req.if_match);
-        // Each operation's event as if every member it names changed, which holds unless an
-        // operation changed some of its members and not others.
         let events: Vec<(usize, NewEvent)> = named
             .iter()
             .enumerate()
@@ -93,25 +90,23 @@ impl ScimService {
                 if *add { events::members_added(id, m) } else { events::members_removed(id, m) }.map(|e| (i, e))
             })
             .collect();
-        let (group_id, id, ctx) = (id.to_string(), id.to_string(), ctx.clone());
-        let write = move |tx: &mut Tx<'_>| {
-            let req = ctx.request();
-            let member_ops: Vec<MemberOp<'_>> =
-                named.iter().map(|(add, members)| MemberOp { add: *add, members }).collect();
-            let versions = versions.as_deref();
-            match tx.patch_members_checked(tenant, &id, now, &member_ops, versions, &events, req.request_id)? {
-                MembersPatched::Done { row, changed, appended } => {
-                    if !appended {
-                        let out = events_of(&id, &named, &changed);
-                        tx.append_events(tenant, &out, req.request_id, now).map_err(Stopped::After)?;
-                    }
-                    Ok(Some(row))
-                }
-                MembersPatched::NoGroup => Err(Stopped::Before(super::group_service::not_found(&id))),
-                MembersPatched::Precondition => Err(Stopped::Before(Error::PreconditionFailed)),
-            }
+        let (group_id, ops_named) = (id.to_string(), named.clone());
+        let patch = MemberPatch {
+            tenant: req.scope.tenant,
+            group_id: id.to_string(),
+            now,
+            ops: named,
+            versions: if_match_versions(req.if_match),
+            events,
+            request_id: req.request_id.map(str::to_string),
+            events_of_changed: Box::new(move |changed| events_of(&group_id, &ops_named, changed)),
         };
-        Ok(self.store.write_group_unguarded(tenant, &group_id, write).await.transpose()?.flatten())
+        let Some(patched) = self.store.patch_members_in_lane(patch).await else { return Ok(None) };
+        match patched? {
+            MembersPatched::Done { row, .. } => Ok(Some(row)),
+            MembersPatched::NoGroup => Err(super::group_service::not_found(id)),
+            MembersPatched::Precondition => Err(Error::PreconditionFailed),
+        }
     }
 
     /// The PATCH `ops` of group `id` if every one adds or removes members and every member it

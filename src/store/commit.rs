@@ -214,6 +214,24 @@ impl Lane {
         request: W,
     ) -> (Result<R>, Committed) {
         let (answer, answered) = tokio::sync::oneshot::channel();
+        self.spawn(pool, request, move |out, committed| {
+            let _ = answer.send((out, committed));
+        });
+        // The writer always answers; a dropped sender would mean its thread died.
+        answered.await.unwrap_or_else(|_| {
+            (Err(Error::internal("the writer thread stopped")), Committed { appended_events: false })
+        })
+    }
+
+    /// Queues `request` on the writer and calls `answer` once its work is committed (or
+    /// failed), on the writer's thread or the one that committed: for a request whose answer
+    /// goes to several callers (`Store::patch_members_in_lane`), none of which may be gone.
+    pub(super) fn spawn<R: Send + 'static, W: InBatch<R> + Send + 'static>(
+        self: &Arc<Self>,
+        pool: &Pool,
+        request: W,
+        answer: impl FnOnce(Result<R>, Committed) + Send + 'static,
+    ) {
         if !W::SAVEPOINT {
             self.queued_unguarded.fetch_add(1, Ordering::SeqCst);
         }
@@ -226,20 +244,14 @@ impl Lane {
                 (Err(panic), _) => {
                     let message = panic.downcast_ref::<&str>().copied().unwrap_or("(not a string)");
                     tracing::error!(panic = message, "a write panicked; its writes were rolled back");
-                    let _ = answer.send((Err(Error::internal("a write panicked")), committed));
+                    answer(Err(Error::internal("a write panicked")), committed);
                 }
                 (Ok(Ok(value)), Some(outcome)) => outcome.on_end(Box::new(move |ended| {
-                    let _ = answer.send((ended_result(ended).map(|()| value), committed));
+                    answer(ended_result(ended).map(|()| value), committed);
                 })),
-                (Ok(out), _) => {
-                    let _ = answer.send((out, committed));
-                }
+                (Ok(out), _) => answer(out, committed),
             }
         });
-        // The writer always answers; a dropped sender would mean its thread died.
-        answered.await.unwrap_or_else(|_| {
-            (Err(Error::internal("the writer thread stopped")), Committed { appended_events: false })
-        })
     }
 
     /// On the writer thread: runs one request and commits if nobody is queued behind it.

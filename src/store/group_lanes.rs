@@ -9,9 +9,16 @@
 //! a savepoint of its own (a failure rolls back its own writes alone), and share one commit;
 //! each still answers only once that commit is durable. Writes to users keep a transaction
 //! each and run side by side: one lane for every write was slower (`Store::group_commit`).
+//!
+//! A PATCH of members alone needs no savepoint (`member_patch_checked`), and those waiting in
+//! a lane when it gets to them run as one statement, one write of the lane: a round trip
+//! each had been time every change queued behind it waited for (the thirty-second round:
+//! 3,111 -> 3,865 such PATCHes/s on one group).
 
+use super::batch_outcome::lock;
 use super::commit::Lane;
-use super::savepoint::{Guarded, InBatch, Stopped, Unguarded};
+use super::member_patch_checked::{MemberPatch, MembersPatched};
+use super::savepoint::{Guarded, InBatch, Unguarded};
 use super::{MemberRef, Store, TenantId, Tx, MAX_WRITE_ATTEMPTS};
 use crate::error::{Error, Result};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -21,16 +28,32 @@ use std::sync::{Arc, Mutex};
 /// connection only while a batch is open.
 const LANES: usize = 4;
 
-pub(super) struct GroupLanes(Vec<Arc<Lane>>);
+pub(super) struct GroupLanes(Vec<GroupLane>);
+
+/// A lane, and the member PATCHes waiting to run in it.
+struct GroupLane {
+    lane: Arc<Lane>,
+    waiting: Arc<Mutex<WaitingPatches>>,
+}
+
+/// Member PATCHes waiting for the next statement that runs them all
+/// (`Store::patch_members_in_lane`), and whether a write that takes them is queued.
+#[derive(Default)]
+struct WaitingPatches {
+    patches: Vec<(Arc<MemberPatch>, Answer)>,
+    taker_queued: bool,
+}
+
+type Answer = tokio::sync::oneshot::Sender<Result<MembersPatched>>;
 
 impl GroupLanes {
     pub(super) fn new() -> Result<GroupLanes> {
-        let lanes = (0..LANES).map(|_| Lane::new("scimd-group-lane").map(Arc::new)).collect::<Result<_>>()?;
-        Ok(GroupLanes(lanes))
+        let lane = || Ok(GroupLane { lane: Arc::new(Lane::new("scimd-group-lane")?), waiting: Arc::default() });
+        Ok(GroupLanes((0..LANES).map(|_| lane()).collect::<Result<_>>()?))
     }
 
     /// The lane every write of the group `group_id` goes to.
-    fn of(&self, tenant: TenantId, group_id: &str) -> &Arc<Lane> {
+    fn of(&self, tenant: TenantId, group_id: &str) -> &GroupLane {
         let mut hasher = DefaultHasher::new();
         (tenant.get(), group_id).hash(&mut hasher);
         &self.0[(hasher.finish() % self.0.len() as u64) as usize]
@@ -38,7 +61,7 @@ impl GroupLanes {
 
     #[cfg(test)]
     pub(super) fn commits(&self) -> u64 {
-        self.0.iter().map(|lane| lane.commits()).sum()
+        self.0.iter().map(|g| g.lane.commits()).sum()
     }
 }
 
@@ -73,25 +96,67 @@ impl Store {
             let f = f.clone();
             Guarded(move |tx: &mut Tx<'_>| (*f.lock().unwrap_or_else(|p| p.into_inner()))(tx))
         };
-        self.in_group_lane(lanes.of(tenant, group_id), attempt).await
+        self.in_group_lane(&lanes.of(tenant, group_id).lane, attempt).await
     }
 
-    /// `write_group_async` for a write in the group's lane without a savepoint of its own
-    /// (`savepoint::without_savepoint`): on PostgreSQL one statement that does all of its work
-    /// or none of it (`Tx::patch_members_checked`). `None` on SQLite.
-    pub async fn write_group_unguarded<R: Send + 'static>(
-        &self,
-        tenant: TenantId,
-        group_id: &str,
-        f: impl FnMut(&mut Tx<'_>) -> std::result::Result<R, Stopped> + Send + 'static,
-    ) -> Option<Result<R>> {
+    /// On PostgreSQL, the member PATCH `patch` in its group's lane, run by one statement
+    /// together with the others waiting there when the lane gets to them
+    /// (`Tx::patch_members_many`), and again after a `WriteConflict` (a deadlock, undone).
+    /// Answers once its work is committed. `None` on SQLite.
+    pub async fn patch_members_in_lane(&self, patch: MemberPatch) -> Option<Result<MembersPatched>> {
         let lanes = self.group_lanes.as_ref()?;
-        let f = Arc::new(Mutex::new(f));
-        let attempt = || {
-            let f = f.clone();
-            Unguarded(move |tx: &mut Tx<'_>| (*f.lock().unwrap_or_else(|p| p.into_inner()))(tx))
+        let lane = lanes.of(patch.tenant, &patch.group_id);
+        let patch = Arc::new(patch);
+        let mut attempts = 1;
+        loop {
+            let (answer, answered) = tokio::sync::oneshot::channel();
+            let queue_taker = {
+                let mut waiting = lock(&lane.waiting);
+                waiting.patches.push((patch.clone(), answer));
+                !std::mem::replace(&mut waiting.taker_queued, true)
+            };
+            if queue_taker {
+                self.queue_patch_taker(lane);
+            }
+            match answered.await.unwrap_or_else(|_| Err(Error::internal("the writer thread stopped"))) {
+                Err(Error::WriteConflict) if attempts < MAX_WRITE_ATTEMPTS => attempts += 1,
+                other => return Some(other),
+            }
+        }
+    }
+
+    /// Queues in `lane` a write that runs the member PATCHes waiting when it starts, and
+    /// answers each once that write's batch has committed.
+    fn queue_patch_taker(&self, lane: &GroupLane) {
+        // The answers of the PATCHes it took; `None` until it takes them.
+        let answers: Arc<Mutex<Option<Vec<Answer>>>> = Arc::default();
+        let (waiting, taken) = (lane.waiting.clone(), answers.clone());
+        let take_and_run = move |tx: &mut Tx<'_>| {
+            let (patches, answers) = take_waiting(&waiting);
+            *lock(&taken) = Some(answers);
+            tx.patch_members_many(&patches)
         };
-        Some(self.in_group_lane(lanes.of(tenant, group_id), attempt).await)
+        let (waiting, events_committed) = (lane.waiting.clone(), self.events_committed.clone());
+        lane.lane.spawn(&self.write, Unguarded(take_and_run), move |ran, committed| {
+            if committed.appended_events {
+                events_committed.notify_one();
+            }
+            // A batch that could not begin ran nothing: the PATCHes still wait, for this answer.
+            let answers = lock(&answers).take().unwrap_or_else(|| take_waiting(&waiting).1);
+            match ran {
+                Ok(outcomes) => {
+                    for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                        let _ = answer.send(outcome);
+                    }
+                }
+                // Nothing of the batch was kept.
+                Err(e) => {
+                    for answer in answers {
+                        let _ = answer.send(Err(Error::internal(e.to_string())));
+                    }
+                }
+            }
+        });
     }
 
     /// Queues the request `attempt` makes in `lane`, again after a `WriteConflict` (a deadlock
@@ -113,6 +178,14 @@ impl Store {
             }
         }
     }
+}
+
+/// The member PATCHes waiting in a lane, taken by the write queued for them (the next PATCH to
+/// wait queues another).
+fn take_waiting(waiting: &Mutex<WaitingPatches>) -> (Vec<Arc<MemberPatch>>, Vec<Answer>) {
+    let mut waiting = lock(waiting);
+    waiting.taker_queued = false;
+    std::mem::take(&mut waiting.patches).into_iter().unzip()
 }
 
 #[cfg(test)]

@@ -1,22 +1,16 @@
 //! A PATCH of a group's members alone: the group's row locked (its version bumped), then the
 //! adds and removes in the PATCH's order, reporting which changed anything. `Tx::patch_members`
 //! runs the general path's statements, as SQLite's one writer does in-process. On PostgreSQL
-//! it is one statement, `scimd_patch_members_checked` (`member_patch_checked`), whose
-//! `scimd_patch_members` (migrations 000018 and 000023: it locks the members it adds and skips
-//! any deleted since they were looked up, as `member_locks` does) takes the arguments
-//! `PatchMembersArgs` binds: every statement run while the group's row is locked is time the
-//! next change of the group waits for.
+//! such PATCHes run in `scimd_patch_members` (migrations 000018 and 000023: it locks the
+//! members it adds and skips any deleted since they were looked up, as `member_locks` does),
+//! several to a statement (`member_patch_checked`): every statement run while the group's row
+//! is locked is time the next change of the group waits for.
 
 use super::groups::GroupRow;
 use super::members::MemberRef;
-use super::user_args_pg::bind_all;
-use super::{MemberKind, TenantId, Tx};
+use super::{TenantId, Tx};
 use crate::error::Result;
-use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::pg::Pg;
-use diesel::query_builder::AstPass;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
-use diesel::QueryResult;
+use chrono::{DateTime, Utc};
 
 /// One operation of a PATCH: these members added (`add`) or removed.
 #[derive(Debug, Clone, Copy)]
@@ -50,56 +44,6 @@ impl Tx<'_> {
             changed.extend(op.members.iter().map(|m| done.iter().any(|d| d.kind == m.kind && d.pk == m.pk)));
         }
         Ok(Some((row, changed)))
-    }
-}
-
-/// The arguments of `scimd_patch_members`: the group, the time, and one element per member
-/// added or removed.
-pub(super) struct PatchMembersArgs<'a> {
-    tenant: i64,
-    id: &'a str,
-    now: NaiveDateTime,
-    adds: Vec<bool>,
-    types: Vec<String>,
-    pks: Vec<i64>,
-    displays: Vec<Option<String>>,
-    mark_users: Vec<i64>,
-}
-
-impl<'a> PatchMembersArgs<'a> {
-    pub(super) fn new(tenant: TenantId, id: &'a str, now: NaiveDateTime, ops: &[MemberOp<'_>]) -> Self {
-        let changes: Vec<(bool, &MemberRef)> =
-            ops.iter().flat_map(|op| op.members.iter().map(move |m| (op.add, m))).collect();
-        PatchMembersArgs {
-            tenant: tenant.0,
-            id,
-            now,
-            adds: changes.iter().map(|&(add, _)| add).collect(),
-            types: changes.iter().map(|(_, m)| m.kind.as_str().to_string()).collect(),
-            pks: changes.iter().map(|(_, m)| m.pk).collect(),
-            displays: changes.iter().map(|(_, m)| m.display.clone()).collect(),
-            // As `add_members`: users already marked need no update of their row.
-            mark_users: changes
-                .iter()
-                .filter(|(add, m)| *add && m.kind == MemberKind::User && !m.marked_in_groups)
-                .map(|(_, m)| m.pk)
-                .collect(),
-        }
-    }
-
-    /// The arguments, bound in order.
-    pub(super) fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        bind_all!(out;
-            BigInt => &self.tenant,
-            Text => self.id,
-            Timestamp => &self.now,
-            Array<Bool> => &self.adds,
-            Array<Text> => &self.types,
-            Array<BigInt> => &self.pks,
-            Array<Nullable<Text>> => &self.displays,
-            Array<BigInt> => &self.mark_users,
-        );
-        Ok(())
     }
 }
 

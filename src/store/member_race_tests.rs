@@ -4,10 +4,12 @@
 //! of members alone does on PostgreSQL (`Store::members_before_group_write`).
 
 use super::super::test_stores::{new_user, stores, PgSchema};
-use super::super::{Backend, GroupWrite, MemberOp, MemberRef, MembersPatched, Stopped, Store, TenantId, Tx, UserRow};
+use super::super::{
+    Backend, GroupWrite, MemberOp, MemberPatch, MemberRef, MembersPatched, Stopped, Store, TenantId, Tx, UserRow,
+};
 use crate::error::Result;
 use chrono::Utc;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 fn group_write(name: &str) -> GroupWrite {
@@ -48,7 +50,7 @@ fn memberships_of(store: &Store, tenant: TenantId, user_pk: i64) -> i64 {
 }
 
 /// The two ways members are added on PostgreSQL: a PATCH of members alone
-/// (`Tx::patch_members_checked`, one statement) and every other (`Tx::add_members`: POST, PUT,
+/// (`Tx::patch_members_many`, one statement) and every other (`Tx::add_members`: POST, PUT,
 /// other PATCHes).
 #[derive(Clone, Copy, Debug)]
 enum Route {
@@ -61,8 +63,18 @@ fn add(tx: &mut Tx<'_>, route: Route, tenant: TenantId, found: &[MemberRef]) -> 
     let now = Utc::now();
     match route {
         Route::MembersOnly => {
-            let ops = [MemberOp { add: true, members: found }];
-            match tx.patch_members_checked(tenant, "g1", now, &ops, None, &[], None).map_err(Stopped::into_error)? {
+            let patch = MemberPatch {
+                tenant,
+                group_id: "g1".into(),
+                now,
+                ops: vec![(true, found.to_vec())],
+                versions: None,
+                events: vec![],
+                request_id: None,
+                events_of_changed: Box::new(|_| vec![]),
+            };
+            let mut outcomes = tx.patch_members_many(&[Arc::new(patch)]).map_err(Stopped::into_error)?;
+            match outcomes.pop().expect("one outcome")? {
                 MembersPatched::Done { changed, .. } => Ok(changed),
                 other => panic!("{other:?}"),
             }

@@ -58,7 +58,7 @@ pub use directory::{BrowsePage, BrowsedGroup, BrowsedUser};
 pub use events::{EventRow, NewEvent};
 pub use groups::{GroupListQuery, GroupRow, GroupWrite, ListedGroups};
 pub use member_patch::MemberOp;
-pub use member_patch_checked::MembersPatched;
+pub use member_patch_checked::{MemberPatch, MembersPatched};
 pub use member_reads::{MemberView, UserGroup};
 pub use members::{MemberKind, MemberRef};
 pub use request_log::{LogEntry, LogFilter, LogRow};
