@@ -3,9 +3,9 @@
 //! add was added as a row naming nothing, since its deletion had already deleted the
 //! memberships it could see. A deletion deletes the member's row before its memberships
 //! (`Tx::delete_user`, `Tx::delete_group`), so it either waits for the add and then sees its
-//! row, or the add waits for it and then finds nothing to lock. `scimd_patch_members` does the
-//! same for a PATCH of members alone (migration 000023). SQLite's one writer runs lookups,
-//! adds and deletions one after another.
+//! row, or the add waits for it and then finds nothing to lock. `scimd_apply_member_changes`
+//! does the same for a PATCH of members alone (migrations 000023, 000025). SQLite's one writer
+//! runs lookups, adds and deletions one after another.
 
 use super::connection::AnyConnection;
 use super::schema::{groups, users};

@@ -1,10 +1,10 @@
 //! A PATCH of a group's members alone: the group's row locked (its version bumped), then the
 //! adds and removes in the PATCH's order, reporting which changed anything. `Tx::patch_members`
 //! runs the general path's statements, as SQLite's one writer does in-process. On PostgreSQL
-//! such PATCHes run in `scimd_patch_members` (migrations 000018 and 000023: it locks the
-//! members it adds and skips any deleted since they were looked up, as `member_locks` does),
-//! several to a statement (`member_patch_checked`): every statement run while the group's row
-//! is locked is time the next change of the group waits for.
+//! such PATCHes run several to a statement (`member_patch_checked`, migration 000025, whose
+//! `scimd_apply_member_changes` locks the members it adds and skips any deleted since they
+//! were looked up, as `member_locks` does): every statement run while the group's row is
+//! locked is time the next change of the group waits for.
 
 use super::groups::GroupRow;
 use super::members::MemberRef;

@@ -1,9 +1,9 @@
 //! PATCHes of a group's members alone on PostgreSQL, each done whole or not at all, If-Match
-//! and events included, several to a statement: `scimd_patch_members_many` (migration 000025)
-//! runs each as `scimd_patch_members_checked` (000024) does. They need no savepoint in the
-//! group's lane, and those queued there at once share one round trip (`group_lanes`): the
-//! lane runs a group's changes one at a time, so each round trip was time every change queued
-//! behind it waited for.
+//! and events included, several to a statement: `scimd_patch_members_many` (migration 000025).
+//! They need no savepoint in the group's lane, and those queued there at once share one round
+//! trip (`group_lanes`): the lane runs a group's changes one at a time, so each round trip was
+//! time every change queued behind it waited for. A run of one group's PATCHes writes the
+//! group's row once, at its first, and its last version after its last.
 
 use super::groups::{from_columns, GroupRow};
 use super::savepoint::Stopped;

@@ -89,6 +89,56 @@ fn a_partial_change_has_its_events_appended_before_the_next_patch_runs() {
     assert_eq!(events_about(&store, tenant), ["first", "partial [false, true]", "removal", "whole"]);
 }
 
+/// PATCHes of one group that follow each other write its row at the first and after the
+/// last; each still gets a version of its own, a failed one none, and another group's PATCH
+/// between them ends the run.
+#[test]
+fn a_run_of_one_groups_patches_writes_its_row_once_with_the_last_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((store, tenant, users, _schema)) = postgres_with_users(&dir, 4) else { return };
+    let mut g1 = patch(tenant, "g1", true, vec![users[0].clone()], None);
+    g1.group_id = "g1".into();
+    store
+        .write(|tx| {
+            let w = GroupWrite {
+                display_name: "g1".into(),
+                display_name_norm: "g1".into(),
+                external_id: None,
+                data: "{}".into(),
+                data_norm: "{}".into(),
+            };
+            tx.insert_group(tenant, "g1", &w, Utc::now())
+        })
+        .unwrap();
+    let patches = [
+        patch(tenant, "a", true, vec![users[0].clone()], None),
+        patch(tenant, "b", true, vec![users[1].clone()], None),
+        g1,
+        patch(tenant, "c", true, vec![users[2].clone()], Some(vec![3])),
+        patch(tenant, "stale", false, vec![users[0].clone()], Some(vec![3])),
+        patch(tenant, "d", true, vec![users[3].clone()], None),
+    ]
+    .map(Arc::new);
+    let outcomes = store.write(|tx| tx.patch_members_many(&patches).map_err(|e| e.into_error())).unwrap();
+    let mut last_modified = None;
+    let versions: Vec<Option<i64>> = outcomes
+        .into_iter()
+        .map(|o| match o {
+            Ok(MembersPatched::Done { row, .. }) => {
+                last_modified = (row.id == "g0").then_some(row.last_modified).or(last_modified);
+                Some(row.version)
+            }
+            Ok(MembersPatched::Precondition) => None,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(versions, [Some(2), Some(3), Some(2), Some(4), None, Some(5)]);
+    let row = |id: &str| store.read(|tx| tx.group_by_id(tenant, id)).unwrap().expect("the group");
+    let (g0, g1) = (row("g0"), row("g1"));
+    assert_eq!((g0.version, Some(g0.last_modified), g1.version), (5, last_modified, 2));
+    assert_eq!(events_about(&store, tenant), ["a", "b", "g1", "c", "d"]);
+}
+
 /// Waiting in the group's lane between writes in savepoints: each PATCH answers its own
 /// outcome (done, If-Match failed, no group), and the others' failures change nothing of it;
 /// one that changed some of its members (here: `u0`, a member already, and its own) has the

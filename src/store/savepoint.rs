@@ -157,7 +157,7 @@ impl Stopped {
 /// `in_savepoint` for a write whose failures a client can cause all come from its first
 /// statement, which the database undoes by itself when it fails: on SQLite every statement is
 /// atomic, and on PostgreSQL such a write is one statement whose function catches what a
-/// client can cause (`scimd_patch_members_checked`). No SAVEPOINT and RELEASE (on SQLite no
+/// client can cause (`scimd_patch_members_many`). No SAVEPOINT and RELEASE (on SQLite no
 /// copy of each page it first changes into the savepoint's journal, together ~10,000 of the
 /// writer's instructions per PUT; on PostgreSQL a round trip). It says when it stopped
 /// (`Stopped`); one that stopped after its first change leaves the batch to be given up. Its
