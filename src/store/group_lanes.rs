@@ -13,7 +13,7 @@
 //! A PATCH of members alone needs no savepoint (`member_patch_checked`), and those waiting in
 //! a lane when it gets to them run as one statement, one write of the lane: a round trip
 //! each had been time every change queued behind it waited for (the thirty-second round:
-//! 3,111 -> 3,865 such PATCHes/s on one group).
+//! 3,111 -> 3,865 such PATCHes/s on one group, and 4,972 with the row written once per run).
 
 use super::batch_outcome::lock;
 use super::commit::Lane;
