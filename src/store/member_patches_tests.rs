@@ -2,9 +2,9 @@
 //! `Store::patch_members_in_lane` waiting in a group's lane): each PATCH ends as it would
 //! alone, and events stay in the order of the group's versions.
 
-use super::super::test_stores::{new_user, stores, PgSchema};
-use super::super::{GroupWrite, MemberPatch, MemberRef, MembersPatched, NewEvent, Store, TenantId};
-use crate::error::Error;
+use super::super::test_stores::{group_write, new_user, stores, PgSchema};
+use super::super::{MemberPatch, MemberRef, MembersPatched, NewEvent, Store, TenantId};
+use crate::error::{Error, Result};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -22,14 +22,7 @@ fn postgres_with_users(dir: &tempfile::TempDir, users: usize) -> Option<(Store, 
             for n in 0..users {
                 tx.insert_user(tenant, &new_user(n))?;
             }
-            let w = GroupWrite {
-                display_name: "g0".into(),
-                display_name_norm: "g0".into(),
-                external_id: None,
-                data: "{}".into(),
-                data_norm: "{}".into(),
-            };
-            tx.insert_group(tenant, "g0", &w, now)
+            tx.insert_group(tenant, "g0", &group_write("g0"), now)
         })
         .unwrap();
     let found: BTreeMap<String, MemberRef> =
@@ -57,6 +50,11 @@ fn patch(tenant: TenantId, label: &str, add: bool, members: Vec<MemberRef>, vers
     }
 }
 
+/// `patches` run by one call, in a transaction of their own.
+fn run(store: &Store, patches: &[Arc<MemberPatch>]) -> Vec<Result<MembersPatched>> {
+    store.write(|tx| tx.patch_members_many(patches).map_err(|e| e.into_error())).unwrap()
+}
+
 fn events_about(store: &Store, tenant: TenantId) -> Vec<String> {
     store.number_events(None).unwrap();
     let events = store.read(|tx| tx.events_after(tenant, 0, 1000)).unwrap();
@@ -70,14 +68,14 @@ fn a_partial_change_has_its_events_appended_before_the_next_patch_runs() {
     let dir = tempfile::tempdir().unwrap();
     let Some((store, tenant, users, _schema)) = postgres_with_users(&dir, 3) else { return };
     let first = patch(tenant, "first", true, vec![users[1].clone()], None);
-    store.write(|tx| tx.patch_members_many(&[Arc::new(first)]).map_err(|e| e.into_error())).unwrap();
+    run(&store, &[Arc::new(first)]);
     let patches = [
         patch(tenant, "partial", true, vec![users[1].clone(), users[2].clone()], None),
         patch(tenant, "removal", false, vec![users[2].clone()], None),
         patch(tenant, "whole", true, vec![users[0].clone()], None),
     ]
     .map(Arc::new);
-    let outcomes = store.write(|tx| tx.patch_members_many(&patches).map_err(|e| e.into_error())).unwrap();
+    let outcomes = run(&store, &patches);
     let versions_and_changes: Vec<(i64, Vec<bool>)> = outcomes
         .into_iter()
         .map(|o| match o {
@@ -98,18 +96,7 @@ fn a_run_of_one_groups_patches_writes_its_row_once_with_the_last_version() {
     let Some((store, tenant, users, _schema)) = postgres_with_users(&dir, 4) else { return };
     let mut g1 = patch(tenant, "g1", true, vec![users[0].clone()], None);
     g1.group_id = "g1".into();
-    store
-        .write(|tx| {
-            let w = GroupWrite {
-                display_name: "g1".into(),
-                display_name_norm: "g1".into(),
-                external_id: None,
-                data: "{}".into(),
-                data_norm: "{}".into(),
-            };
-            tx.insert_group(tenant, "g1", &w, Utc::now())
-        })
-        .unwrap();
+    store.write(|tx| tx.insert_group(tenant, "g1", &group_write("g1"), Utc::now())).unwrap();
     let patches = [
         patch(tenant, "a", true, vec![users[0].clone()], None),
         patch(tenant, "b", true, vec![users[1].clone()], None),
@@ -119,7 +106,7 @@ fn a_run_of_one_groups_patches_writes_its_row_once_with_the_last_version() {
         patch(tenant, "d", true, vec![users[3].clone()], None),
     ]
     .map(Arc::new);
-    let outcomes = store.write(|tx| tx.patch_members_many(&patches).map_err(|e| e.into_error())).unwrap();
+    let outcomes = run(&store, &patches);
     let mut last_modified = None;
     let versions: Vec<Option<i64>> = outcomes
         .into_iter()
@@ -148,7 +135,7 @@ fn member_patches_waiting_in_a_lane_end_each_as_alone() {
     let dir = tempfile::tempdir().unwrap();
     let Some((store, tenant, users, _schema)) = postgres_with_users(&dir, 64) else { return };
     let first = patch(tenant, "u0", true, vec![users[0].clone()], None);
-    store.write(|tx| tx.patch_members_many(&[Arc::new(first)]).map_err(|e| e.into_error())).unwrap();
+    run(&store, &[Arc::new(first)]);
     let store = &store;
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let results = runtime.block_on(futures_util::future::join_all((1..64).map(|i| {

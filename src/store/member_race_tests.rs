@@ -3,24 +3,12 @@
 //! first (`member_locks`). The members are looked up before the add's transaction, as a PATCH
 //! of members alone does on PostgreSQL (`Store::members_before_group_write`).
 
-use super::super::test_stores::{new_user, stores, PgSchema};
-use super::super::{
-    Backend, GroupWrite, MemberOp, MemberPatch, MemberRef, MembersPatched, Stopped, Store, TenantId, Tx, UserRow,
-};
+use super::super::test_stores::{group_write, new_user, stores, PgSchema};
+use super::super::{Backend, MemberOp, MemberPatch, MemberRef, MembersPatched, Stopped, Store, TenantId, Tx, UserRow};
 use crate::error::Result;
 use chrono::Utc;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
-
-fn group_write(name: &str) -> GroupWrite {
-    GroupWrite {
-        display_name: name.into(),
-        display_name_norm: name.into(),
-        external_id: None,
-        data: "{}".into(),
-        data_norm: "{}".into(),
-    }
-}
 
 /// PostgreSQL's store with a tenant, the user `u1` and the group `g1` (and its schema's
 /// guard), or none without PostgreSQL.

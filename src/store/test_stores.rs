@@ -2,7 +2,7 @@
 //! `SCIMD_TEST_POSTGRES_URL` is set (CI sets it for `cargo test --lib store::`), and rows to
 //! put in them.
 
-use super::{NewUser, Store, UserKeys, UserWrite};
+use super::{GroupWrite, NewUser, Store, UserKeys, UserWrite};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
@@ -47,4 +47,15 @@ pub fn new_user(n: usize) -> NewUser {
     };
     let write = UserWrite { user_name: format!("u{n}"), keys, data: "{}".into(), data_norm: "{}".into() };
     NewUser { id: format!("u{n}"), write, password_hash: None, now: chrono::Utc::now() }
+}
+
+/// A group named `name` with no other attributes.
+pub fn group_write(name: &str) -> GroupWrite {
+    GroupWrite {
+        display_name: name.into(),
+        display_name_norm: name.into(),
+        external_id: None,
+        data: "{}".into(),
+        data_norm: "{}".into(),
+    }
 }
