@@ -78,8 +78,7 @@ impl Tx<'_> {
             // before the events of the PATCHes after it, as its version does.
             if ran < rest.len() {
                 if let Some(sql) = self.at_commit.take() {
-                    let super::connection::AnyConnection::Postgresql(pg) = &mut *self.conn else { unreachable!() };
-                    pg.batch_execute(&sql).map_err(|e| Stopped::After(e.into()))?;
+                    self.conn.batch_execute(&sql).map_err(|e| Stopped::After(e.into()))?;
                 }
             }
         }
