@@ -21,6 +21,7 @@ mod group_batches;
 mod groups;
 mod projection;
 mod user_groups;
+mod users_concurrency;
 mod users_list;
 mod users_write;
 mod webhooks;
