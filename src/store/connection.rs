@@ -3,6 +3,7 @@
 //! Diesel's own `ConnectionManager<AnyConnection>` tries PostgreSQL then SQLite and hides the
 //! real connection error, so this small manager picks the variant from the URL itself.
 
+use super::activity_file;
 use crate::error::{Error, Result};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -255,7 +256,14 @@ pub fn write_on_live_pg<T>(
 
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<()> {
     let applied = match conn {
-        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Sqlite(c) => {
+            activity_file::forget_another_directory_s_log(c)?;
+            let result = c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len());
+            if result.is_ok() {
+                activity_file::recreate_lost_log(c)?;
+            }
+            result
+        }
         AnyConnection::Postgresql(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
             let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());

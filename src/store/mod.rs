@@ -3,6 +3,7 @@
 //!
 //! Every query function takes a `TenantId`, so no query can forget which tenant it serves.
 
+mod activity_file;
 mod admin;
 #[cfg(test)]
 mod appended_rows_tests;
