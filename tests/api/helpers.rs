@@ -310,6 +310,11 @@ impl TestApp {
     /// entries are written) and starts it again on the same database, on a new port.
     pub async fn restart(&mut self) {
         self.stop().await;
+        self.start_again();
+    }
+
+    /// Starts scimd again on the same database, on a new port, after `stop`.
+    pub fn start_again(&mut self) {
         let (root, local, handle, running) = start(&self.settings);
         self.base = scimd::tenancy::base_url(&root, "acme");
         (self.root, self.local, self.handle, self.running) = (root, local, handle, running);

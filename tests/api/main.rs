@@ -12,6 +12,7 @@ mod auth;
 mod cli;
 mod cli_webhooks;
 mod clients;
+mod crash;
 mod credentials;
 mod errors;
 mod events;
