@@ -1,6 +1,6 @@
 //! A scimd process killed (SIGKILL) in the middle of writes loses none it acknowledged: on the
-//! same database afterwards every acknowledged user, membership and deletion is there, the
-//! count agrees with the list, and every user has its one `user.created` event.
+//! same database afterwards every acknowledged user, deactivation, membership and deletion is
+//! there, the count agrees with the list, and every user has its one `user.created` event.
 
 use crate::helpers::{okta_user, patch_op, TestApp};
 use crate::scim_test;
@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 /// each has a request in flight).
 const WRITERS: usize = 12;
 const CREATED_BEFORE_THE_KILL: usize = 40;
+/// Kills, each on the database as the last left it.
+const ROUNDS: usize = 5;
 
 /// A `scimd serve` process on the test's database; its Base URL for `acme` once it listens.
 fn serve(app: &TestApp) -> (Child, String) {
@@ -39,18 +41,19 @@ fn serve(app: &TestApp) -> (Child, String) {
 }
 
 /// What the killed process answered with success: users created (userName → id), users
-/// deleted, and users the group was answered to hold; and the users whose deletion was sent,
-/// answered or not (one sent as the process died may have been committed).
+/// deactivated, users deleted, and users the group was answered to hold; and the users whose
+/// deletion was sent, answered or not (one sent as the process died may have been committed).
 #[derive(Default)]
 struct Acknowledged {
     created: BTreeMap<String, String>,
+    deactivated: BTreeSet<String>,
     deleted: BTreeSet<String>,
     members: BTreeSet<String>,
     deletion_sent: BTreeSet<String>,
 }
 
-/// Creates users until the process dies; every third one is added to `group`, every fifth
-/// deleted. Stops at the first request without an answer.
+/// Creates users until the process dies; every third one is added to `group`, every fourth
+/// deactivated, every fifth deleted. Stops at the first request without an answer.
 async fn write_until_killed(
     base: &str,
     token: &str,
@@ -92,6 +95,16 @@ async fn write_until_killed(
             assert!(status.is_success(), "{status}");
             seen.members.insert(id.clone());
         }
+        if n % 4 == 1 {
+            let deactivate = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+            let Some((status, user)) =
+                send(awc::http::Method::PATCH, format!("{base}/Users/{id}"), Some(deactivate)).await
+            else {
+                break;
+            };
+            assert_eq!(status, StatusCode::OK, "{user}");
+            seen.deactivated.insert(id.clone());
+        }
         if n % 5 == 4 {
             seen.deletion_sent.insert(id.clone());
             let Some((status, _)) = send(awc::http::Method::DELETE, format!("{base}/Users/{id}"), None).await else {
@@ -104,18 +117,18 @@ async fn write_until_killed(
     seen
 }
 
-/// Every user of the tenant, page by page: userName → id.
-async fn all_users(app: &TestApp) -> (BTreeMap<String, String>, u64) {
+/// Every user of the tenant, page by page: userName → (id, active).
+async fn all_users(app: &TestApp) -> (BTreeMap<String, (String, bool)>, u64) {
     let mut users = BTreeMap::new();
     let mut start = 1;
     loop {
-        let page = app.get(&format!("/Users?startIndex={start}&count=1000&attributes=userName")).await;
+        let page = app.get(&format!("/Users?startIndex={start}&count=1000&attributes=userName,active")).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let total = page.body["totalResults"].as_u64().unwrap();
         let resources = page.body["Resources"].as_array().unwrap();
         for u in resources {
-            let before =
-                users.insert(u["userName"].as_str().unwrap().to_string(), u["id"].as_str().unwrap().to_string());
+            let listed = (u["id"].as_str().unwrap().to_string(), u["active"].as_bool().unwrap());
+            let before = users.insert(u["userName"].as_str().unwrap().to_string(), listed);
             assert!(before.is_none(), "listed twice: {u}");
         }
         if resources.is_empty() {
@@ -135,7 +148,7 @@ scim_test!(a_killed_scimd_loses_no_write_it_acknowledged, |app| {
     app.stop().await;
 
     let mut acknowledged = Acknowledged::default();
-    for round in 0..3 {
+    for round in 0..ROUNDS {
         let (mut child, base) = serve(&app);
         let created = Cell::new(0);
         let writers = (0..WRITERS).map(|w| write_until_killed(&base, &app.token, &group, w, round, &created));
@@ -151,6 +164,7 @@ scim_test!(a_killed_scimd_loses_no_write_it_acknowledged, |app| {
         child.wait().unwrap();
         for s in seen {
             acknowledged.created.extend(s.created);
+            acknowledged.deactivated.extend(s.deactivated);
             acknowledged.deleted.extend(s.deleted);
             acknowledged.members.extend(s.members);
             acknowledged.deletion_sent.extend(s.deletion_sent);
@@ -164,7 +178,11 @@ scim_test!(a_killed_scimd_loses_no_write_it_acknowledged, |app| {
         if acknowledged.deleted.contains(id) {
             assert!(!users.contains_key(name), "{name} was acknowledged deleted");
         } else if !acknowledged.deletion_sent.contains(id) {
-            assert_eq!(users.get(name), Some(id), "{name} was acknowledged created");
+            let (listed, active) = users.get(name).unwrap_or_else(|| panic!("{name} was acknowledged created"));
+            assert_eq!(listed, id);
+            if acknowledged.deactivated.contains(id) {
+                assert!(!active, "{name} was acknowledged deactivated");
+            }
         }
     }
     let members = app.get(&format!("/Groups/{group}")).await;
@@ -173,7 +191,7 @@ scim_test!(a_killed_scimd_loses_no_write_it_acknowledged, |app| {
     for id in acknowledged.members.difference(&acknowledged.deletion_sent) {
         assert!(members.contains(id), "member {id} was acknowledged added");
     }
-    assert!(members.iter().all(|id| users.values().any(|u| u == id)), "every member is a user");
+    assert!(members.iter().all(|id| users.values().any(|(u, _)| u == id)), "every member is a user");
 
     let mut created = BTreeMap::<String, usize>::new();
     let mut seq = 0;
@@ -189,7 +207,7 @@ scim_test!(a_killed_scimd_loses_no_write_it_acknowledged, |app| {
         }
         assert_eq!(last["seq"].as_i64(), Some(seq));
     }
-    for id in users.values() {
+    for (id, _) in users.values() {
         assert_eq!(created.get(id), Some(&1), "user {id} has one user.created event");
     }
 });
