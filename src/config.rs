@@ -21,6 +21,9 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Connections in the read pool (and the whole pool on PostgreSQL).
     pub pool_size: u32,
+    /// How long a request waits for a database connection (through a PostgreSQL restart, say)
+    /// before it is answered 503 with Retry-After.
+    pub database_wait: Duration,
     /// How long a verified credential is trusted before its row is checked again.
     pub credential_recheck: Duration,
     /// Members read per query while a group's members are streamed out.
@@ -45,6 +48,7 @@ impl Settings {
             max_page_size: 1000,
             workers: None,
             pool_size: 8,
+            database_wait: crate::store::DEFAULT_DATABASE_WAIT,
             credential_recheck: Duration::from_secs(5),
             member_page_size: 1000,
             auth_failure_limit: 20,

@@ -39,7 +39,7 @@ impl ScimType {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// A malformed or unacceptable request (400) with its `scimType`.
     #[error("{detail}")]
@@ -68,6 +68,10 @@ pub enum Error {
     /// it reaches a client only if retries run out.
     #[error("the resource was changed concurrently; retry the request")]
     WriteConflict,
+    /// The database could not be reached (no connection within the wait, or the connection
+    /// closed under the request). The cause is logged, never sent.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// Anything that is not the client's fault. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

@@ -49,6 +49,10 @@ pub struct Options {
     /// Database connections in the read pool (the whole pool on PostgreSQL).
     #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 8, global = true)]
     pool_size: u32,
+    /// Seconds a request waits for a database connection (through a PostgreSQL restart, say)
+    /// before it is answered 503 with Retry-After.
+    #[arg(long, env = "SCIMD_DATABASE_WAIT_SECS", default_value_t = 30, global = true)]
+    database_wait_secs: u64,
     /// Seconds a verified credential is trusted before it is checked against the database again.
     #[arg(long, env = "SCIMD_CREDENTIAL_RECHECK_SECS", default_value_t = 5, global = true)]
     credential_recheck_secs: u64,
@@ -103,6 +107,7 @@ impl Options {
             max_page_size: self.max_page_size.max(1),
             workers: self.workers,
             pool_size: self.pool_size,
+            database_wait: Duration::from_secs(self.database_wait_secs.max(1)),
             credential_recheck: Duration::from_secs(self.credential_recheck_secs),
             auth_failure_limit: self.auth_failures_per_minute,
             webhooks: WebhookSettings {

@@ -84,7 +84,7 @@ fn listen(bind: &str) -> std::io::Result<TcpListener> {
 impl Application {
     /// Opens (and migrates) the database, binds the listener, and prepares the server.
     pub fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Application> {
-        let store = Store::open(&settings.database_url, settings.pool_size)?;
+        let store = Store::open_waiting(&settings.database_url, settings.pool_size, settings.database_wait)?;
         let listener =
             listen(&settings.bind).map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.bind)))?;
         let addr = listener.local_addr().map_err(Error::internal)?;

@@ -9,6 +9,10 @@ use serde_json::{json, Value};
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
+/// Seconds a client is asked to wait after a 503 for an unreachable database: a PostgreSQL
+/// restart or failover takes seconds to tens of seconds.
+const UNAVAILABLE_RETRY_AFTER: &str = "10";
+
 /// The HTTP status of each error (RFC 7644 §3.12).
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
@@ -23,6 +27,8 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         // Retries ran out under contention: the client should simply try again.
         Error::WriteConflict => StatusCode::SERVICE_UNAVAILABLE,
+        // The database is restarting or out of reach: not the client's fault, and worth a retry.
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -73,6 +79,10 @@ pub fn public_detail(e: &Error) -> String {
             tracing::error!(%cause, "internal error");
             "internal server error; the cause is in the server log".to_string()
         }
+        Error::Unavailable(cause) => {
+            tracing::warn!(%cause, "the database is unavailable");
+            "the service cannot reach its database; retry later".to_string()
+        }
         other => other.to_string(),
     }
 }
@@ -88,6 +98,9 @@ pub fn add_error_headers(e: &Error, headers: &mut header::HeaderMap, challenge: 
         }
         Error::WriteConflict => {
             headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        Error::Unavailable(_) => {
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER));
         }
         Error::TooManyRequests(seconds) => {
             headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
@@ -120,6 +133,7 @@ mod tests {
             (Error::PreconditionFailed, 412, None),
             (Error::TooManyRequests(30), 429, None),
             (Error::WriteConflict, 503, None),
+            (Error::Unavailable("secret cause".into()), 503, None),
             (Error::internal("secret cause"), 500, None),
         ];
         for (e, status, scim_type) in cases {
@@ -139,5 +153,7 @@ mod tests {
         assert!(r.headers().get(header::WWW_AUTHENTICATE).is_some());
         let r = Error::MethodNotAllowed("GET, POST").error_response();
         assert_eq!(r.headers().get(header::ALLOW).unwrap(), "GET, POST");
+        let r = Error::Unavailable("u".into()).error_response();
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), UNAVAILABLE_RETRY_AFTER);
     }
 }

@@ -150,7 +150,7 @@ impl Lane {
             Some(batch) => (f(&mut Tx::new(&mut batch.conn))?, true),
             None => {
                 drop(open);
-                let mut conn = pool.get().map_err(Error::internal)?;
+                let mut conn = super::connection::checkout(pool)?;
                 (f(&mut Tx::new(&mut conn))?, false)
             }
         };

@@ -157,8 +157,11 @@ pub struct Pools {
     pub backend: Backend,
 }
 
-/// Builds the pools for `url`.
-pub fn pools(url: &str, pool_size: u32) -> Result<Pools> {
+/// How long a request waits for a connection by default (`Settings::database_wait`).
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// Builds the pools for `url`; a checkout waits up to `wait` for a connection.
+pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
     let target = parse_url(url);
     let build = |target: Target, size: u32| {
         r2d2::Pool::builder()
@@ -167,7 +170,7 @@ pub fn pools(url: &str, pool_size: u32) -> Result<Pools> {
             // them on its own threads, and a CLI process could exit while one of those is
             // inside libpq, which crashes it.
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(30))
+            .connection_timeout(wait)
             // A `SELECT 1` per checkout was a fifth of a PostgreSQL read's CPU; `on_live` finds
             // a dead connection by its first statement failing instead. SQLite's cannot die.
             .test_on_check_out(false)
@@ -199,6 +202,13 @@ pub fn pools(url: &str, pool_size: u32) -> Result<Pools> {
 }
 
 /// A connection from `pool` with a transaction opened on it by `begin`.
+/// A connection from `pool`. None within the pool's wait (the database restarting or out of
+/// reach, or every connection busy that long) is `Error::Unavailable`, a 503 with Retry-After:
+/// a client's retry can succeed, which a 500 does not tell it.
+pub fn checkout(pool: &Pool) -> Result<PooledConnection> {
+    pool.get().map_err(|e| Error::Unavailable(e.to_string()))
+}
+
 pub fn begun(pool: &Pool, begin: impl FnMut(&mut AnyConnection) -> QueryResult<()>) -> Result<PooledConnection> {
     Ok(on_live(pool, begin)?.0)
 }
@@ -217,7 +227,7 @@ pub fn on_live<T>(
     use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
     let mut attempts_left = pool.max_size() + 1;
     loop {
-        let mut conn = pool.get().map_err(Error::internal)?;
+        let mut conn = checkout(pool)?;
         let e = match first(&mut conn) {
             Ok(value) => return Ok((conn, value)),
             Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => e,
@@ -316,7 +326,8 @@ mod tests {
     fn sqlite_connections_get_their_role_s_settings() {
         use diesel::RunQueryDsl;
         let dir = tempfile::tempdir().unwrap();
-        let Pools { read, write, backend, .. } = pools(&format!("sqlite://{}/t.db", dir.path().display()), 2).unwrap();
+        let Pools { read, write, backend, .. } =
+            pools(&format!("sqlite://{}/t.db", dir.path().display()), 2, DEFAULT_WAIT).unwrap();
         assert_eq!(backend, Backend::Sqlite);
         let setting = |pool: &Pool, pragma: &str| -> i64 {
             let mut conn = pool.get().unwrap();

@@ -1,5 +1,5 @@
-//! How database errors become scimd errors: unique violations are the client's 409, the rest
-//! are internal.
+//! How database errors become scimd errors: unique violations are the client's 409, a lost
+//! connection is 503, the rest are internal.
 
 use crate::error::Error;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -14,6 +14,10 @@ impl From<DieselError> for Error {
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::WriteConflict,
             DieselError::DatabaseError(_, info) if info.message().contains("deadlock detected") => Error::WriteConflict,
             DieselError::NotFound => Error::NotFound("the resource does not exist".into()),
+            // The server went away under the request (a restart, a failover, the network).
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                Error::Unavailable(info.message().to_string())
+            }
             other => Error::internal(other),
         }
     }

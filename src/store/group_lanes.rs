@@ -149,10 +149,11 @@ impl Store {
                         let _ = answer.send(outcome);
                     }
                 }
-                // Nothing of the batch was kept.
+                // Nothing of the batch was kept; each PATCH fails as the batch did (503 for a
+                // connection that closed under it, a retry for a deadlock).
                 Err(e) => {
                     for answer in answers {
-                        let _ = answer.send(Err(Error::internal(e.to_string())));
+                        let _ = answer.send(Err(e.clone()));
                     }
                 }
             }

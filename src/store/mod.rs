@@ -53,7 +53,7 @@ mod webhooks;
 
 pub use admin::{AdminSessionRow, AdminTokenRow, AdminUserRow};
 pub use commit::ReadMark;
-pub use connection::Backend;
+pub use connection::{Backend, DEFAULT_WAIT as DEFAULT_DATABASE_WAIT};
 pub use credentials::{CredentialRow, NewCredential};
 pub use directory::{BrowsePage, BrowsedGroup, BrowsedUser};
 pub use events::{EventRow, NewEvent};
@@ -203,7 +203,13 @@ impl Tx<'_> {
 impl Store {
     /// Connects, applies pending migrations, and returns the pools.
     pub fn open(database_url: &str, pool_size: u32) -> Result<Store> {
-        let connection::Pools { read, write, log, backend } = connection::pools(database_url, pool_size)?;
+        Self::open_waiting(database_url, pool_size, connection::DEFAULT_WAIT)
+    }
+
+    /// `open`, with requests waiting up to `wait` for a database connection before they fail
+    /// with `Error::Unavailable`.
+    pub fn open_waiting(database_url: &str, pool_size: u32, wait: std::time::Duration) -> Result<Store> {
+        let connection::Pools { read, write, log, backend } = connection::pools(database_url, pool_size, wait)?;
         let group_commit = (backend == Backend::Sqlite).then(|| Lane::new("scimd-writer")).transpose()?.map(Arc::new);
         let group_lanes = (backend == Backend::Postgres).then(GroupLanes::new).transpose()?.map(Arc::new);
         let db_threads = Arc::new(DbThreads::new(read.max_size() as usize)?);
@@ -219,7 +225,7 @@ impl Store {
             events_committed: Arc::new(Notify::new()),
             positions: Arc::default(),
         };
-        let mut conn = store.write.get().map_err(Error::internal)?;
+        let mut conn = connection::checkout(&store.write)?;
         connection::run_migrations(&mut conn)?;
         Ok(store)
     }
@@ -240,7 +246,7 @@ impl Store {
             })?;
             return finish(&mut conn, Some(&*self.positions), f).0;
         }
-        let mut conn = self.read.get().map_err(Error::internal)?;
+        let mut conn = connection::checkout(&self.read)?;
         self.read_sqlite(&mut conn, f)
     }
 

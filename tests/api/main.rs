@@ -14,6 +14,7 @@ mod cli_webhooks;
 mod clients;
 mod crash;
 mod credentials;
+mod database_outage;
 mod errors;
 mod events;
 mod filter_agreement;

@@ -1,0 +1,131 @@
+//! PostgreSQL out of reach under a running scimd: requests are answered 503 with Retry-After
+//! (a SCIM error, not a 500, and not a 401 from the credential recheck) once the database wait
+//! runs out, nothing is written, and scimd serves again as soon as the database is back.
+//! PostgreSQL only: SQLite is a file inside the process.
+
+use crate::helpers::{okta_user, patch_op, Backend, TestApp};
+use awc::http::StatusCode;
+use serde_json::json;
+use std::io::copy;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+/// A TCP proxy in front of PostgreSQL that can cut every connection through it and refuse new
+/// ones, as a database restart or a network failure does.
+struct Proxy {
+    port: u16,
+    down: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(target: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (down, open) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Vec::new())));
+        let (is_down, streams) = (down.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                if is_down.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else { continue };
+                let pumps = [(client.try_clone(), server.try_clone()), (server.try_clone(), client.try_clone())];
+                streams.lock().unwrap().extend([client, server]);
+                for (from, to) in pumps {
+                    let (Ok(mut from), Ok(mut to)) = (from, to) else { continue };
+                    std::thread::spawn(move || {
+                        let _ = copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { port, down, open }
+    }
+
+    /// `url` with its host and port replaced by the proxy's.
+    fn url_for(&self, url: &str) -> String {
+        let at = url.find('@').expect("a URL with credentials") + 1;
+        let end = at + url[at..].find('/').expect("a database name");
+        format!("{}127.0.0.1:{}{}", &url[..at], self.port, &url[end..])
+    }
+
+    fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+#[actix_web::test]
+async fn an_unreachable_database_is_a_503_with_retry_after_and_scimd_recovers() {
+    let Some(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let at = admin_url.find('@').unwrap() + 1;
+    let target = admin_url[at..].split(['/', '?']).next().unwrap().to_string();
+    let proxy = Proxy::start(target);
+    let app = TestApp::spawn_with(Backend::Postgres, |settings| {
+        settings.database_url = proxy.url_for(&settings.database_url);
+        settings.database_wait = Duration::from_secs(1);
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("before@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    let group = app.post("/Groups", json!({"schemas": [GROUP], "displayName": "Everyone"})).await;
+    let group = group.body["id"].as_str().unwrap().to_string();
+
+    // A write whose connection is cut inside its transaction: the member PATCH waits in its
+    // group's lane for the row another transaction holds, and the proxy cuts it there.
+    let held = app.db.hold(&format!("UPDATE groups SET version = version WHERE id = '{group}'"));
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": id}]}]));
+    let cut_while_waiting = async {
+        actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+        proxy.cut();
+    };
+    let (patched, ()) =
+        futures_util::future::join(app.patch(&format!("/Groups/{group}"), add), cut_while_waiting).await;
+    patched.assert_error(503, None);
+    held.commit();
+
+    // Past the credential's recheck (a second in tests): the recheck reads the database too.
+    actix_web::rt::time::sleep(Duration::from_millis(1200)).await;
+    let started = Instant::now();
+    let read = app.get(&format!("/Users/{id}")).await;
+    read.assert_error(503, None);
+    assert_eq!(read.header("retry-after"), Some("10"));
+    assert!(!read.body["detail"].as_str().unwrap().contains("127.0.0.1"), "no cause sent: {}", read.body);
+    let create = app.post("/Users", okta_user("during@example.com")).await;
+    create.assert_error(503, None);
+    let list = app.get("/Users?filter=userName%20sw%20%22b%22").await;
+    list.assert_error(503, None);
+    assert!(started.elapsed() < Duration::from_secs(20), "answered within the waits: {:?}", started.elapsed());
+
+    proxy.restore();
+    let mut back = app.get(&format!("/Users/{id}")).await;
+    for _ in 0..20 {
+        if back.status == StatusCode::OK {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+        back = app.get(&format!("/Users/{id}")).await;
+    }
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    app.create_user("after@example.com").await;
+    let during = app.get("/Users?filter=userName%20eq%20%22during@example.com%22").await;
+    assert_eq!(during.body["totalResults"], 0, "a 503 wrote nothing: {}", during.body);
+    let members = app.get(&format!("/Groups/{group}")).await;
+    assert_eq!(members.body["members"], json!([]), "the cut PATCH wrote nothing: {}", members.body);
+}
