@@ -201,7 +201,6 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
     }
 }
 
-/// A connection from `pool` with a transaction opened on it by `begin`.
 /// A connection from `pool`. None within the pool's wait (the database restarting or out of
 /// reach, or every connection busy that long) is `Error::Unavailable`, a 503 with Retry-After:
 /// a client's retry can succeed, which a 500 does not tell it.
@@ -209,6 +208,7 @@ pub fn checkout(pool: &Pool) -> Result<PooledConnection> {
     pool.get().map_err(|e| Error::Unavailable(e.to_string()))
 }
 
+/// A connection from `pool` with a transaction opened on it by `begin`.
 pub fn begun(pool: &Pool, begin: impl FnMut(&mut AnyConnection) -> QueryResult<()>) -> Result<PooledConnection> {
     Ok(on_live(pool, begin)?.0)
 }

@@ -149,8 +149,8 @@ impl Store {
                         let _ = answer.send(outcome);
                     }
                 }
-                // Nothing of the batch was kept; each PATCH fails as the batch did (503 for a
-                // connection that closed under it, a retry for a deadlock).
+                // Nothing of the batch was kept; each PATCH fails as the batch did (a 503 for a
+                // connection that closed under it, not a 500).
                 Err(e) => {
                     for answer in answers {
                         let _ = answer.send(Err(e.clone()));
