@@ -9,26 +9,15 @@ use diesel_migrations::MigrationHarness;
 /// The migration that moved the request log into a file of its own.
 const MOVED_TO_ITS_OWN_FILE: &str = "20261204000022";
 
-/// `activity.request_log` as the migrations leave it (000022's table);
-/// `tests::a_lost_request_log_file_comes_back_as_the_migrations_made_it` keeps the two in step.
-const REQUEST_LOG_TABLE: &str = "CREATE TABLE IF NOT EXISTS activity.request_log (
-    tenant_id BIGINT NOT NULL,
-    at TIMESTAMP NOT NULL,
-    id TEXT NOT NULL,
-    method TEXT NOT NULL,
-    path TEXT NOT NULL,
-    filter TEXT,
-    patch_summary TEXT,
-    client TEXT NOT NULL,
-    user_agent TEXT,
-    compat TEXT,
-    status INTEGER NOT NULL,
-    scim_type TEXT,
-    latency_us BIGINT NOT NULL,
-    resource_ids TEXT,
-    request_id TEXT,
-    PRIMARY KEY (tenant_id, at, id)
-) WITHOUT ROWID";
+/// `activity.request_log` as the migrations leave it: 000022's CREATE of it, which
+/// `tests::a_lost_request_log_file_comes_back_as_the_migrations_made_it` checks no later
+/// migration changed.
+fn request_log_table() -> &'static str {
+    const MOVE: &str = include_str!("../../migrations/sqlite/2026-12-04-000022_request_log_in_its_own_file/up.sql");
+    let start = MOVE.find("CREATE TABLE IF NOT EXISTS activity.request_log").expect("000022 creates the table");
+    let end = start + MOVE[start..].find(';').expect("the CREATE ends");
+    &MOVE[start..end]
+}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -70,7 +59,7 @@ pub(super) fn recreate_lost_log(c: &mut SqliteConnection) -> QueryResult<()> {
     if has_request_log(c)? {
         return Ok(());
     }
-    c.batch_execute(REQUEST_LOG_TABLE)?;
+    c.batch_execute(request_log_table())?;
     tracing::warn!("the request log file was missing: made a new, empty one");
     Ok(())
 }
@@ -118,13 +107,17 @@ mod tests {
         objects.unwrap().into_iter().map(|o| (o.name, o.sql.map(bare))).collect()
     }
 
-    /// A tenant `name` with one entry in the log, in a store on `path`.
-    fn store_with_an_entry(path: &str, name: &str) -> (Store, TenantId) {
+    /// A directory file in a new temporary directory, its tenant `name` with one entry in the
+    /// log, and its schema of the log's file; the store is closed again.
+    fn directory_with_an_entry(name: &str) -> (tempfile::TempDir, String, TenantId, Vec<(String, Option<String>)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = format!("{}/t.db", dir.path().display());
         let store = Store::open(&format!("sqlite://{path}"), 2).unwrap();
         let tenant = store.write(|tx| tx.create_tenant(name, Utc::now())).unwrap().id;
         assert_eq!(store.write_request_log(|tx| tx.append_request_log(&[entry(name)])).unwrap(), 1);
         assert_eq!(logged(&store, tenant), 1);
-        (store, tenant)
+        let schema = activity_schema(&store);
+        (dir, path, tenant, schema)
     }
 
     fn remove_with_its_wal(file: &str) {
@@ -135,11 +128,7 @@ mod tests {
 
     #[test]
     fn a_lost_request_log_file_comes_back_as_the_migrations_made_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = format!("{}/t.db", dir.path().display());
-        let (store, tenant) = store_with_an_entry(&path, "acme");
-        let migrated = activity_schema(&store);
-        drop(store);
+        let (_dir, path, tenant, migrated) = directory_with_an_entry("acme");
         remove_with_its_wal(&activity_file(&path));
 
         let store = Store::open(&format!("sqlite://{path}"), 2).unwrap();
@@ -152,10 +141,7 @@ mod tests {
 
     #[test]
     fn a_new_directory_beside_an_old_request_log_file_starts_with_an_empty_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = format!("{}/t.db", dir.path().display());
-        let (store, old) = store_with_an_entry(&path, "old");
-        drop(store);
+        let (_dir, path, old, _) = directory_with_an_entry("old");
         remove_with_its_wal(&path);
 
         let store = Store::open(&format!("sqlite://{path}"), 2).unwrap();
@@ -166,10 +152,7 @@ mod tests {
 
     #[test]
     fn a_directory_reopened_keeps_its_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = format!("{}/t.db", dir.path().display());
-        let (store, tenant) = store_with_an_entry(&path, "acme");
-        drop(store);
+        let (_dir, path, tenant, _) = directory_with_an_entry("acme");
         let store = Store::open(&format!("sqlite://{path}"), 2).unwrap();
         assert_eq!(logged(&store, tenant), 1);
     }
