@@ -21,8 +21,9 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Connections in the read pool (and the whole pool on PostgreSQL).
     pub pool_size: u32,
-    /// How long a request waits for a database connection (through a PostgreSQL restart, say)
-    /// before it is answered 503 with Retry-After.
+    /// How long a request waits for the database (a connection, through a PostgreSQL restart
+    /// say; on SQLite another process's lock on the file) before it is answered 503 with
+    /// Retry-After.
     pub database_wait: Duration,
     /// How long a verified credential is trusted before its row is checked again.
     pub credential_recheck: Duration,

@@ -49,8 +49,9 @@ pub struct Options {
     /// Database connections in the read pool (the whole pool on PostgreSQL).
     #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 8, global = true)]
     pool_size: u32,
-    /// Seconds a request waits for a database connection (through a PostgreSQL restart, say)
-    /// before it is answered 503 with Retry-After.
+    /// Seconds a request waits for the database (a connection, through a PostgreSQL restart
+    /// say; on SQLite another process's lock on the file) before it is answered 503 with
+    /// Retry-After.
     #[arg(long, env = "SCIMD_DATABASE_WAIT_SECS", default_value_t = 30, global = true)]
     database_wait_secs: u64,
     /// Seconds a verified credential is trusted before it is checked against the database again.

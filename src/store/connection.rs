@@ -71,6 +71,9 @@ fn parse_url(url: &str) -> Target {
 
 pub struct Manager {
     target: Target,
+    /// On SQLite, how long a statement waits for another process's lock on the file (a CLI
+    /// command's write, an operator's `sqlite3`): the request's database wait.
+    wait: Duration,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -85,9 +88,10 @@ impl r2d2::ManageConnection for Manager {
                 attach_activity(&mut conn, path).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 // synchronous=FULL: a 201 means the user survives a power cut. case_sensitive_like:
                 // LIKE compares exactly, as on PostgreSQL (filters normalise case themselves).
-                let mut pragmas = String::from(
-                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                let mut pragmas = format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
                      PRAGMA synchronous = FULL; PRAGMA case_sensitive_like = ON;",
+                    self.wait.as_millis()
                 );
                 // Each connection caches pages of its own. The one writer keeps 16 MiB (the
                 // indexes every write updates; 4 MiB made POST 18% slower, 64 MiB made PUT
@@ -174,7 +178,7 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
             // A `SELECT 1` per checkout was a fifth of a PostgreSQL read's CPU; `on_live` finds
             // a dead connection by its first statement failing instead. SQLite's cannot die.
             .test_on_check_out(false)
-            .build(Manager { target })
+            .build(Manager { target, wait })
             .map_err(|e| Error::internal(format!("cannot open the database: {e}")))
     };
     match target {

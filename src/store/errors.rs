@@ -1,5 +1,5 @@
 //! How database errors become scimd errors: unique violations are the client's 409, a lost
-//! connection is 503, the rest are internal.
+//! connection or a lock held past the wait is 503, the rest are internal.
 
 use crate::error::Error;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -17,6 +17,10 @@ impl From<DieselError> for Error {
             // The server went away under the request (a restart, a failover, the network).
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Error::Unavailable(info.message().to_string())
+            }
+            // SQLite's SQLITE_BUSY: another process held the file's lock past the busy timeout.
+            DieselError::DatabaseError(_, info) if info.message() == "database is locked" => {
+                Error::Unavailable("another process held the SQLite file's lock past the database wait".into())
             }
             other => Error::internal(other),
         }

@@ -1,7 +1,8 @@
-//! PostgreSQL out of reach under a running scimd: requests are answered 503 with Retry-After
-//! (a SCIM error, not a 500, and not a 401 from the credential recheck) once the database wait
-//! runs out, nothing is written, and scimd serves again as soon as the database is back.
-//! PostgreSQL only: SQLite is a file inside the process.
+//! The database out of reach under a running scimd: requests are answered 503 with
+//! Retry-After (a SCIM error, not a 500, and not a 401 from the credential recheck) once the
+//! database wait runs out, nothing is written, and scimd serves again as soon as the database
+//! is back. On PostgreSQL the database is cut off through a proxy; on SQLite, a file inside the
+//! process, another process holds its write lock.
 
 use crate::helpers::{okta_user, patch_op, Backend, TestApp};
 use awc::http::StatusCode;
@@ -128,4 +129,32 @@ async fn an_unreachable_database_is_a_503_with_retry_after_and_scimd_recovers() 
     assert_eq!(during.body["totalResults"], 0, "a 503 wrote nothing: {}", during.body);
     let members = app.get(&format!("/Groups/{group}")).await;
     assert_eq!(members.body["members"], json!([]), "the cut PATCH wrote nothing: {}", members.body);
+}
+
+#[actix_web::test]
+async fn a_sqlite_file_locked_past_the_wait_is_a_503_for_writes_and_reads_go_on() {
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |settings| settings.database_wait = Duration::from_secs(1)).await.unwrap();
+    let user = app.create_user("before@example.com").await;
+    let id = user["id"].as_str().unwrap();
+
+    // Another process's write (an operator's `sqlite3`, say) holds the file's write lock.
+    let held = app.db.hold("UPDATE users SET version = version WHERE 0");
+    let started = Instant::now();
+    let create = app.post("/Users", okta_user("during@example.com")).await;
+    create.assert_error(503, None);
+    assert_eq!(create.header("retry-after"), Some("10"));
+    let deactivate = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    app.patch(&format!("/Users/{id}"), deactivate).await.assert_error(503, None);
+    assert!(started.elapsed() < Duration::from_secs(20), "answered within the waits: {:?}", started.elapsed());
+    // WAL: readers never wait for the writer's lock.
+    let read = app.get(&format!("/Users/{id}")).await;
+    assert_eq!((read.status, read.body["active"].clone()), (StatusCode::OK, json!(true)), "{}", read.body);
+    held.commit();
+
+    app.create_user("after@example.com").await;
+    let during = app.get("/Users?filter=userName%20eq%20%22during@example.com%22").await;
+    assert_eq!(during.body["totalResults"], 0, "a 503 wrote nothing: {}", during.body);
+    let read = app.get(&format!("/Users/{id}")).await;
+    assert_eq!(read.body["active"], json!(true), "the 503 PATCH wrote nothing: {}", read.body);
 }
