@@ -68,8 +68,9 @@ impl Proxy {
     }
 }
 
+// "postgres" in the name: CI's PostgreSQL suite is `cargo test --test api postgres`.
 #[actix_web::test]
-async fn an_unreachable_database_is_a_503_with_retry_after_and_scimd_recovers() {
+async fn postgres_out_of_reach_is_a_503_with_retry_after_and_scimd_recovers() {
     let Some(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
         eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
         return;
