@@ -108,7 +108,7 @@ impl Options {
             max_page_size: self.max_page_size.max(1),
             workers: self.workers,
             pool_size: self.pool_size,
-            database_wait: Duration::from_secs(self.database_wait_secs.max(1)),
+            database_wait: self.database_wait(),
             credential_recheck: Duration::from_secs(self.credential_recheck_secs),
             auth_failure_limit: self.auth_failures_per_minute,
             webhooks: WebhookSettings {
@@ -120,6 +120,15 @@ impl Options {
             request_log_retention: Duration::from_secs(self.request_log_retention_days * 86_400),
             ..Settings::new(&self.database_url)
         }
+    }
+
+    fn database_wait(&self) -> Duration {
+        Duration::from_secs(self.database_wait_secs.max(1))
+    }
+
+    /// The store a command line command works on: one connection, the same database wait.
+    pub fn open_store(&self) -> scimd::error::Result<Store> {
+        Store::open_waiting(&self.database_url, 1, self.database_wait())
     }
 
     pub fn public_url(&self) -> String {
@@ -138,7 +147,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         None | Some(Command::Serve) => serve(&cli.options),
-        Some(Command::Migrate) => Store::open(&cli.options.database_url, 1).map(|_| println!("migrations applied")),
+        Some(Command::Migrate) => cli.options.open_store().map(|_| println!("migrations applied")),
         Some(Command::Tenant(cmd)) => cli::tenants::tenant(&cli.options, cmd),
         Some(Command::Credential(cmd)) => cli::tenants::credential(&cli.options, cmd),
         Some(Command::Admin(cmd)) => cli::admin::admin(&cli.options, cmd),

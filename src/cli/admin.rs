@@ -3,7 +3,6 @@
 use super::Options;
 use clap::Subcommand;
 use scimd::clock::SystemClock;
-use scimd::store::Store;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -40,7 +39,7 @@ pub enum ApiTokenCommand {
 
 pub fn admin(options: &Options, cmd: &AdminCommand) -> scimd::error::Result<()> {
     use scimd::admin::{accounts, api_tokens};
-    let store = Store::open(&options.database_url, 1)?;
+    let store = options.open_store()?;
     let clock = SystemClock;
     match cmd {
         AdminCommand::CreateUser { email, reset_password } => {

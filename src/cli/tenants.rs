@@ -4,7 +4,6 @@
 use super::Options;
 use clap::Subcommand;
 use scimd::clock::{Clock, SystemClock};
-use scimd::store::Store;
 use scimd::tenancy;
 use std::sync::Arc;
 
@@ -72,7 +71,7 @@ pub enum CredentialCommand {
 }
 
 pub fn tenant(options: &Options, cmd: &TenantCommand) -> scimd::error::Result<()> {
-    let store = Store::open(&options.database_url, 1)?;
+    let store = options.open_store()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cmd {
         TenantCommand::Create { name, json, strict_rfc } => {
@@ -152,7 +151,7 @@ pub fn tenant(options: &Options, cmd: &TenantCommand) -> scimd::error::Result<()
 
 pub fn credential(options: &Options, cmd: &CredentialCommand) -> scimd::error::Result<()> {
     use scimd::credentials::{self, Kind};
-    let store = Store::open(&options.database_url, 1)?;
+    let store = options.open_store()?;
     let clock = SystemClock;
     match cmd {
         CredentialCommand::Issue { tenant, kind, label, expires_in, json } => {

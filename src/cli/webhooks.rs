@@ -4,7 +4,6 @@
 use super::Options;
 use clap::{ArgGroup, Subcommand};
 use scimd::clock::SystemClock;
-use scimd::store::Store;
 use scimd::webhooks::{self, Target};
 
 #[derive(Subcommand)]
@@ -62,7 +61,7 @@ pub enum WebhookCommand {
 }
 
 pub fn webhook(options: &Options, cmd: &WebhookCommand) -> scimd::error::Result<()> {
-    let store = Store::open(&options.database_url, 1)?;
+    let store = options.open_store()?;
     let clock = SystemClock;
     match cmd {
         WebhookCommand::Add { tenant, all_tenants: _, url, events, label, json } => {
