@@ -179,3 +179,27 @@ async fn cli_admin_commands_sqlite() {
 async fn cli_admin_commands_postgres() {
     cli_admin_flow(Backend::Postgres).await;
 }
+
+/// A command waits `--database-wait-secs` for another process's lock on a SQLite file, then
+/// fails with a message that says so and writes nothing.
+#[test]
+fn a_command_on_a_locked_sqlite_file_fails_after_the_database_wait() {
+    let db = TestDb::create(Backend::Sqlite).unwrap();
+    let (ok, _, err) = scimd(&db, &["migrate"]);
+    assert!(ok, "{err}");
+    let held = db.hold("UPDATE tenants SET name = name WHERE 0");
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["tenant", "create", "acme", "--database-wait-secs", "1"])
+        .env("SCIMD_DATABASE_URL", db.url())
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("scimd runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("database is unavailable"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());
+    held.commit();
+    let (ok, out, _) = scimd(&db, &["tenant", "list", "--json"]);
+    assert!(ok && out.trim() == "[]", "nothing was written: {out}");
+}
