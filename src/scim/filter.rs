@@ -7,10 +7,10 @@ use super::schema::{
     AttrType, AttributeDef, Mutability, Registry, Returned, SchemaDef, ENTERPRISE_USER_SCHEMA, USER_SCHEMA,
 };
 use crate::error::{Error, Result};
-use crate::store::predicate::{CmpOp, Column, Literal, Operand, Predicate, SortKey, ValueKind, ValuesColumn};
+use crate::store::predicate::{CmpOp, Column, Literal, Operand, Predicate, SortKey, ValueKind};
 use scim_filter_parser::{parse_filter, AttrPath, CompValue, CompareOp, Filter};
 
-use super::user::INDEXED_MULTI_VALUED;
+mod value_path;
 
 fn bad(detail: impl Into<String>) -> Error {
     Error::invalid_filter(detail)
@@ -232,83 +232,6 @@ impl<'r> UserFilters<'r> {
         }
     }
 
-    /// `attr[filter]`: one element satisfies the whole inner filter (RFC 7644 §3.4.2.2).
-    fn value_path(&self, path: &AttrPath, inner: &Filter) -> Result<Predicate> {
-        if path.sub.is_some() {
-            return Err(bad(format!("{path}[…]: brackets follow an attribute, not a sub-attribute")));
-        }
-        let target = self.resolve(&AttrPath { urn: path.urn.clone(), name: path.name.clone(), sub: None })?;
-        let (attr, json) = match target {
-            Target::Multi { attr, path, .. } => (attr, path),
-            Target::MultiWhole { path: json } => {
-                let def = self.core.attribute(&path.name).or_else(|| self.enterprise.attribute(&path.name));
-                match def {
-                    Some(d) if d.ty == AttrType::Complex => (d, json),
-                    _ => return Err(bad(format!("{path} is not a complex attribute"))),
-                }
-            }
-            // A singular complex attribute: the filter applies to it directly.
-            Target::Doc { .. } | Target::ComplexWhole { .. } => return self.lower(&prefix_filter(inner, path)),
-            _ => return Err(bad(format!("{path} cannot take a value filter"))),
-        };
-        let mut names = Vec::new();
-        collect_subs(inner, &mut names);
-        let mut subs = Vec::new();
-        for n in &names {
-            subs.push(
-                attr.sub_attribute(n).ok_or_else(|| bad(format!("unknown attribute {}.{n} in filter", attr.name)))?,
-            );
-        }
-        let pred = self.lower_element(attr, inner)?;
-        Ok(self.any_element(attr, &subs, json, pred))
-    }
-
-    /// A filter over the sub-attributes of one element of `attr`.
-    fn lower_element(&self, attr: &'r AttributeDef, f: &Filter) -> Result<Predicate> {
-        let sub_of = |p: &AttrPath| -> Result<&'r AttributeDef> {
-            if p.urn.is_some() || p.sub.is_some() {
-                return Err(bad(format!("inside {}[…] name sub-attributes only, not {p}", attr.name)));
-            }
-            attr.sub_attribute(&p.name)
-                .ok_or_else(|| bad(format!("unknown attribute {}.{} in filter", attr.name, p.name)))
-        };
-        Ok(match f {
-            Filter::And(items) => {
-                Predicate::And(items.iter().map(|i| self.lower_element(attr, i)).collect::<Result<_>>()?)
-            }
-            Filter::Or(items) => {
-                Predicate::Or(items.iter().map(|i| self.lower_element(attr, i)).collect::<Result<_>>()?)
-            }
-            Filter::Not(inner) => Predicate::Not(Box::new(self.lower_element(attr, inner)?)),
-            Filter::Present(p) => {
-                let sub = sub_of(p)?;
-                Predicate::Present { operand: Operand::Element(vec![sub.name.clone()]), kind: kind_of(sub)? }
-            }
-            Filter::Compare(p, op, value) => {
-                let sub = sub_of(p)?;
-                comparison(Operand::Element(vec![sub.name.clone()]), kind_of(sub)?, sub.case_exact(), p, *op, value)?
-            }
-            Filter::ValuePath(p, _) => return Err(bad(format!("value filters do not nest ({p}[…])"))),
-        })
-    }
-
-    /// "Some element matches": over the `user_values` index when every sub-attribute used is
-    /// indexed there, else over the JSON array.
-    fn any_element(
-        &self,
-        attr: &AttributeDef,
-        subs: &[&AttributeDef],
-        json: Vec<String>,
-        pred: Predicate,
-    ) -> Predicate {
-        let indexed = INDEXED_MULTI_VALUED.iter().find(|a| **a == attr.name && json.len() == 1);
-        let all_indexed = subs.iter().all(|s| matches!(s.name.as_str(), "value" | "type" | "primary"));
-        match indexed {
-            Some(name) if all_indexed => Predicate::ValuesAny { attr: name, pred: Box::new(to_values(pred)) },
-            _ => Predicate::JsonAny { path: json, pred: Box::new(pred) },
-        }
-    }
-
     /// RFC 7644 §3.4.2.3: `sortBy` names a singular attribute; `sortOrder` is
     /// ascending (default) or descending.
     pub fn sort_key(&self, sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
@@ -334,51 +257,6 @@ pub(super) fn descending(sort_order: Option<&str>) -> Result<bool> {
         None | Some("") | Some("ascending") => Ok(false),
         Some("descending") => Ok(true),
         Some(other) => Err(Error::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}"))),
-    }
-}
-
-/// Rewrites element operands to the columns of the `user_values` row.
-fn to_values(p: Predicate) -> Predicate {
-    let col = |operand: Operand| match operand {
-        Operand::Element(path) => Operand::Values(match path.first().map(String::as_str) {
-            Some("type") => ValuesColumn::TypeNorm,
-            Some("primary") => ValuesColumn::Primary,
-            _ => ValuesColumn::ValueNorm,
-        }),
-        other => other,
-    };
-    match p {
-        Predicate::And(items) => Predicate::And(items.into_iter().map(to_values).collect()),
-        Predicate::Or(items) => Predicate::Or(items.into_iter().map(to_values).collect()),
-        Predicate::Not(inner) => Predicate::Not(Box::new(to_values(*inner))),
-        Predicate::Compare { operand, kind, op, value } => {
-            Predicate::Compare { operand: col(operand), kind, op, value }
-        }
-        Predicate::Present { operand, kind } => Predicate::Present { operand: col(operand), kind },
-        other => other,
-    }
-}
-
-fn collect_subs(f: &Filter, out: &mut Vec<String>) {
-    match f {
-        Filter::And(items) | Filter::Or(items) => items.iter().for_each(|i| collect_subs(i, out)),
-        Filter::Not(inner) => collect_subs(inner, out),
-        Filter::Present(p) | Filter::Compare(p, _, _) => out.push(p.name.clone()),
-        Filter::ValuePath(p, _) => out.push(p.name.clone()),
-    }
-}
-
-/// `name[givenName eq "x"]` on a singular complex attribute is `name.givenName eq "x"`.
-fn prefix_filter(f: &Filter, parent: &AttrPath) -> Filter {
-    let prefix =
-        |p: &AttrPath| AttrPath { urn: parent.urn.clone(), name: parent.name.clone(), sub: Some(p.name.clone()) };
-    match f {
-        Filter::And(items) => Filter::And(items.iter().map(|i| prefix_filter(i, parent)).collect()),
-        Filter::Or(items) => Filter::Or(items.iter().map(|i| prefix_filter(i, parent)).collect()),
-        Filter::Not(inner) => Filter::Not(Box::new(prefix_filter(inner, parent))),
-        Filter::Present(p) => Filter::Present(prefix(p)),
-        Filter::Compare(p, op, v) => Filter::Compare(prefix(p), *op, v.clone()),
-        Filter::ValuePath(p, inner) => Filter::ValuePath(p.clone(), inner.clone()),
     }
 }
 

@@ -37,10 +37,13 @@ mod savepoint;
 mod schema;
 mod sql;
 mod sql_run;
+#[cfg(test)]
+mod store_tests;
 mod stored_time;
 mod tenants;
 #[cfg(test)]
 mod test_stores;
+mod tx;
 mod user_args_pg;
 mod user_change;
 mod user_insert;
@@ -49,6 +52,7 @@ mod user_lock_tests;
 mod user_read;
 mod user_update;
 mod users;
+mod webhook_endpoints;
 mod webhooks;
 
 pub use admin::{AdminSessionRow, AdminTokenRow, AdminUserRow};
@@ -65,10 +69,12 @@ pub use members::{MemberKind, MemberRef};
 pub use request_log::{LogEntry, LogFilter, LogRow};
 pub use savepoint::Stopped;
 pub use tenants::{TenantRow, TenantStats};
+pub use tx::Tx;
 pub use user_change::PlannedUserWrite;
 pub use user_read::UserAndGroups;
 pub use users::{ListedUsers, NewUser, UserKeys, UserListQuery, UserRow, UserValueRow, UserWrite};
-pub use webhooks::{DeliveryRow, DueDelivery, EndpointRow, NewEndpoint};
+pub use webhook_endpoints::{EndpointRow, NewEndpoint};
+pub use webhooks::{DeliveryRow, DueDelivery};
 
 use crate::error::{Error, Result};
 use commit::Lane;
@@ -78,6 +84,7 @@ use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager}
 use group_lanes::GroupLanes;
 use std::sync::Arc;
 use tokio::sync::Notify;
+use tx::{backend_of, finish, TxManager};
 
 /// A tenant's internal key. Only the store creates one (from a row), so holding one means the
 /// tenant existed when it was read.
@@ -116,88 +123,6 @@ pub struct Store {
     events_committed: Arc<Notify>,
     /// Where deep pages of unfiltered lists start, for read transactions.
     positions: Arc<positions::Positions>,
-}
-
-/// One open transaction. Query functions are methods on it, defined per table.
-pub struct Tx<'a> {
-    conn: &'a mut AnyConnection,
-    appended_events: bool,
-    /// Only in read transactions (`positions`).
-    positions: Option<&'a positions::Positions>,
-    /// Statements left for the end of a PostgreSQL write, sent in the COMMIT's message
-    /// (`Tx::append_events`).
-    at_commit: Option<String>,
-    /// Where a SQLite write without a savepoint moves its tenant's event counter.
-    held_counters: Option<&'a mut event_append_sqlite::HeldCounters>,
-}
-
-impl<'a> Tx<'a> {
-    /// Statements on `conn` in whatever transaction it is in (or none).
-    fn new(conn: &'a mut AnyConnection) -> Tx<'a> {
-        Tx { conn, appended_events: false, positions: None, at_commit: None, held_counters: None }
-    }
-}
-
-type TxManager = <AnyConnection as Connection>::TransactionManager;
-
-/// Runs `f` in the transaction `begun` opened on `conn` and commits it, or rolls it back if `f`
-/// failed; also says whether it appended events, which counts only if it committed. A
-/// connection left inside the transaction (a failed rollback, a panic) is discarded by the pool.
-fn finish<R>(
-    conn: &mut AnyConnection,
-    positions: Option<&positions::Positions>,
-    f: impl FnOnce(&mut Tx<'_>) -> Result<R>,
-) -> (Result<R>, bool) {
-    let mut tx = Tx { conn, appended_events: false, positions, at_commit: None, held_counters: None };
-    let out = f(&mut tx);
-    let (appended, at_commit) = (tx.appended_events, tx.at_commit);
-    let out = match out {
-        Ok(value) => commit(conn, at_commit).map(|()| value),
-        Err(e) => {
-            roll_back(conn);
-            Err(e)
-        }
-    };
-    let appended = appended && out.is_ok();
-    (out, appended)
-}
-
-/// Commits the transaction open on `conn`, with `at_commit` in the same message as the COMMIT:
-/// what it locks is held only until the commit is durable, not for a round trip to scimd and
-/// back as well (on a busy machine, mostly the wait for scimd's thread to run again).
-fn commit(conn: &mut AnyConnection, at_commit: Option<String>) -> Result<()> {
-    use diesel::connection::SimpleConnection;
-    let Some(sql) = at_commit else { return Ok(TxManager::commit_transaction(conn)?) };
-    // Diesel follows libpq's transaction status: after the COMMIT (even a failed one, which
-    // ends the transaction too) its manager knows the transaction is over. A failing
-    // statement skips the rest of the message, COMMIT included, and leaves it open.
-    conn.batch_execute(&format!("{sql}; COMMIT")).map_err(|e| {
-        let still_open = TxManager::transaction_manager_status_mut(conn).transaction_depth().is_ok_and(|d| d.is_some());
-        if still_open {
-            roll_back(conn);
-        }
-        Error::from(e)
-    })
-}
-
-/// Rolls back the transaction open on `conn`; a failure leaves it open, so the pool drops it.
-fn roll_back(conn: &mut AnyConnection) {
-    if let Err(e) = TxManager::rollback_transaction(conn) {
-        tracing::warn!(error = %e, "rolling back a transaction failed");
-    }
-}
-
-fn backend_of(conn: &AnyConnection) -> Backend {
-    match conn {
-        AnyConnection::Sqlite(_) => Backend::Sqlite,
-        AnyConnection::Postgresql(_) => Backend::Postgres,
-    }
-}
-
-impl Tx<'_> {
-    fn backend(&self) -> Backend {
-        backend_of(self.conn)
-    }
 }
 
 impl Store {
@@ -412,118 +337,5 @@ impl Store {
     /// find them by polling).
     pub fn events_committed(&self) -> Arc<Notify> {
         self.events_committed.clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_read_now_runs_only_when_it_would_not_wait() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()), 1).unwrap();
-        // The pool opens connections on demand: `read` opens the one it has.
-        store.read(|_| Ok(())).unwrap();
-        assert_eq!(store.read_now(|_| Ok(7)).transpose().unwrap(), Some(7));
-        let held = store.read.get().unwrap();
-        assert!(store.read_now(|_| -> Result<()> { panic!("ran while the only connection was taken") }).is_none());
-        drop(held);
-        assert_eq!(store.read_now(|_| Ok(8)).transpose().unwrap(), Some(8));
-    }
-
-    #[derive(diesel::QueryableByName)]
-    struct Pid {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        pid: i32,
-    }
-
-    fn backend_pid(tx: &mut Tx<'_>) -> Result<i32> {
-        let AnyConnection::Postgresql(pg) = &mut *tx.conn else { unreachable!() };
-        Ok(diesel::RunQueryDsl::get_result::<Pid>(diesel::sql_query("SELECT pg_backend_pid() AS pid"), pg)?.pid)
-    }
-
-    /// Ends the server side of these connections and waits until PostgreSQL has let them go.
-    fn terminate(admin_url: &str, pids: &[i32]) {
-        use diesel::connection::SimpleConnection;
-        let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
-        for pid in pids {
-            admin.batch_execute(&format!("SELECT pg_terminate_backend({pid})")).unwrap();
-        }
-        let list = pids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
-        for _ in 0..500 {
-            let alive: i64 = diesel::RunQueryDsl::get_result(
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-                    "(SELECT count(*) FROM pg_stat_activity WHERE pid IN ({list}))"
-                ))),
-                &mut admin,
-            )
-            .unwrap();
-            if alive == 0 {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("backends {list} did not exit");
-    }
-
-    /// The pool does not test connections on checkout; a connection whose server side ended
-    /// is replaced when its BEGIN (or a read's one statement) fails, for reads and writes, however
-    /// many of them died.
-    #[test]
-    fn postgres_connections_that_died_in_the_pool_are_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let (stores, _schema) = test_stores::stores(&dir);
-        let Some(store) = stores.iter().find(|s| s.backend() == Backend::Postgres) else { return };
-        let admin_url = std::env::var("SCIMD_TEST_POSTGRES_URL").unwrap();
-
-        let first = store.read(backend_pid).unwrap();
-        terminate(&admin_url, &[first]);
-        let second = store.read(backend_pid).unwrap();
-        assert_ne!(first, second);
-
-        terminate(&admin_url, &[second]);
-        let third = store.write(backend_pid).unwrap();
-        assert_ne!(second, third);
-
-        // Both of the pool's connections dead at once (one nested read holds the other).
-        let both = store.read(|outer| Ok((backend_pid(outer)?, store.read(backend_pid)?))).unwrap();
-        assert_ne!(both.0, both.1);
-        terminate(&admin_url, &[both.0, both.1]);
-        let fresh = store.write(backend_pid).unwrap();
-        assert!(fresh != both.0 && fresh != both.1);
-        assert_eq!(store.read(backend_pid).unwrap(), fresh);
-
-        // A read by one statement, outside a transaction, too.
-        terminate(&admin_url, &[fresh]);
-        assert!(store.user_and_groups(TenantId(1), predicate::UserKey::Id("nobody"), true).unwrap().is_none());
-        assert_ne!(store.read(backend_pid).unwrap(), fresh);
-
-        // A user's write statements (`write_on_live_pg`), with every pooled connection dead.
-        let now = chrono::Utc::now();
-        let tenant = store.write(|tx| tx.create_tenant("acme", now)).unwrap().id;
-        let kill_pool = || {
-            let both = store.read(|outer| Ok((backend_pid(outer)?, store.read(backend_pid)?))).unwrap();
-            terminate(&admin_url, &[both.0, both.1]);
-        };
-        let keys = UserKeys {
-            user_name_norm: "a".into(),
-            external_id: None,
-            display_name_norm: None,
-            active: Some(true),
-            values: Vec::new(),
-        };
-        let write = UserWrite { user_name: "a".into(), keys, data: "{}".into(), data_norm: "{}".into() };
-        let new = NewUser { id: "u1".into(), write: write.clone(), password_hash: None, now };
-        kill_pool();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let row = runtime.block_on(store.insert_user(tenant, new, Vec::new(), None)).unwrap();
-        kill_pool();
-        let planned = PlannedUserWrite { was: write.keys.clone(), write, password_hash: None, events: Vec::new() };
-        assert_eq!(store.write_planned_user(tenant, &row, &planned, None, now).unwrap().version, 2);
-
-        // The webhook worker's vacuum of numbered events.
-        kill_pool();
-        store.vacuum_pending_events().unwrap();
     }
 }

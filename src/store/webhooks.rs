@@ -1,4 +1,4 @@
-//! Webhook endpoints and their delivery streams (one per endpoint and tenant): registration,
+//! Webhook delivery streams (one per endpoint and tenant; endpoints in `webhook_endpoints`):
 //! the worker's claims (leases), progress and failures, and the operator's retry/replay.
 
 use super::schema::{tenant_counters, tenants, webhook_deliveries as wd, webhook_endpoints as we};
@@ -6,30 +6,6 @@ use super::{Backend, TenantId, Tx};
 use crate::error::Result;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
-
-#[derive(Debug, Clone)]
-pub struct EndpointRow {
-    pub id: String,
-    /// None: every tenant.
-    pub tenant: Option<TenantId>,
-    pub tenant_name: Option<String>,
-    pub url: String,
-    pub secret: String,
-    pub event_types: Option<String>,
-    pub label: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub disabled_at: Option<DateTime<Utc>>,
-}
-
-pub struct NewEndpoint<'a> {
-    pub id: &'a str,
-    pub tenant: Option<TenantId>,
-    pub url: &'a str,
-    pub secret: &'a str,
-    pub event_types: Option<&'a str>,
-    pub label: Option<&'a str>,
-}
 
 /// One endpoint's stream of one tenant's events, as the admin views show it.
 #[derive(Debug, Clone)]
@@ -55,109 +31,7 @@ pub struct DueDelivery {
     pub tenant_name: String,
 }
 
-type EndpointColumns = (
-    String,
-    Option<i64>,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-);
-
-fn endpoint_from(
-    (id, tenant, tenant_name, url, secret, event_types, label, created, disabled): EndpointColumns,
-) -> EndpointRow {
-    EndpointRow {
-        id,
-        tenant: tenant.map(TenantId),
-        tenant_name,
-        url,
-        secret,
-        event_types,
-        label,
-        created_at: created.and_utc(),
-        disabled_at: disabled.map(|d| d.and_utc()),
-    }
-}
-
 impl Tx<'_> {
-    /// Registers an endpoint and starts its streams at each tenant's latest event: an
-    /// endpoint receives what happens from now on (replay reaches back).
-    pub fn insert_webhook_endpoint(&mut self, e: &NewEndpoint<'_>, now: DateTime<Utc>) -> Result<()> {
-        diesel::insert_into(we::table)
-            .values((
-                we::id.eq(e.id),
-                we::tenant_id.eq(e.tenant.map(|t| t.0)),
-                we::url.eq(e.url),
-                we::secret.eq(e.secret),
-                we::event_types.eq(e.event_types),
-                we::label.eq(e.label),
-                we::created_at.eq(now.naive_utc()),
-            ))
-            .execute(self.conn)?;
-        let now = now.naive_utc();
-        let streams = tenants::table.inner_join(tenant_counters::table).filter(tenants::deleted_at.is_null()).select((
-            e.id.into_sql::<Text>(),
-            tenants::id,
-            tenant_counters::event_seq,
-            now.into_sql::<Timestamp>(),
-        ));
-        let columns = (wd::endpoint_id, wd::tenant_id, wd::delivered_seq, wd::next_attempt_at);
-        match e.tenant {
-            Some(t) => diesel::insert_into(wd::table)
-                .values(streams.filter(tenants::id.eq(t.0)))
-                .into_columns(columns)
-                .execute(self.conn)?,
-            None => diesel::insert_into(wd::table).values(streams).into_columns(columns).execute(self.conn)?,
-        };
-        Ok(())
-    }
-
-    /// Gives a new tenant a stream on every all-tenants endpoint, from its first event.
-    pub fn attach_global_webhooks(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<()> {
-        let streams = we::table.filter(we::tenant_id.is_null()).select((
-            we::id,
-            tenant.0.into_sql::<BigInt>(),
-            0i64.into_sql::<BigInt>(),
-            now.naive_utc().into_sql::<Timestamp>(),
-        ));
-        diesel::insert_into(wd::table)
-            .values(streams)
-            .into_columns((wd::endpoint_id, wd::tenant_id, wd::delivered_seq, wd::next_attempt_at))
-            .execute(self.conn)?;
-        Ok(())
-    }
-
-    /// Endpoints, oldest first: all of them, or those that receive `tenant`'s events.
-    pub fn webhook_endpoints(&mut self, tenant: Option<TenantId>) -> Result<Vec<EndpointRow>> {
-        let mut query = we::table
-            .left_join(tenants::table.on(we::tenant_id.eq(tenants::id.nullable())))
-            .select(endpoint_columns())
-            .order((we::created_at.asc(), we::id.asc()))
-            .into_boxed();
-        if let Some(t) = tenant {
-            query = query.filter(we::tenant_id.eq(t.0).or(we::tenant_id.is_null()));
-        }
-        Ok(query.load::<EndpointColumns>(self.conn)?.into_iter().map(endpoint_from).collect())
-    }
-
-    pub fn webhook_endpoint(&mut self, id: &str) -> Result<Option<EndpointRow>> {
-        let row = we::table
-            .left_join(tenants::table.on(we::tenant_id.eq(tenants::id.nullable())))
-            .filter(we::id.eq(id))
-            .select(endpoint_columns())
-            .first::<EndpointColumns>(self.conn)
-            .optional()?;
-        Ok(row.map(endpoint_from))
-    }
-
-    pub fn delete_webhook_endpoint(&mut self, id: &str) -> Result<bool> {
-        Ok(diesel::delete(we::table.filter(we::id.eq(id))).execute(self.conn)? > 0)
-    }
-
     /// The endpoint's streams (one per tenant it serves), by tenant name.
     pub fn webhook_deliveries(&mut self, endpoint: &str, tenant: Option<TenantId>) -> Result<Vec<DeliveryRow>> {
         let mut query = wd::table
@@ -355,14 +229,6 @@ impl Tx<'_> {
             .execute(self.conn)?;
         Ok(n > 0)
     }
-
-    /// The receiver answered 410 Gone: stop sending to it until the operator retries.
-    pub fn disable_webhook_endpoint(&mut self, endpoint: &str, now: DateTime<Utc>) -> Result<()> {
-        diesel::update(we::table.filter(we::id.eq(endpoint)))
-            .set(we::disabled_at.eq(now.naive_utc()))
-            .execute(self.conn)?;
-        Ok(())
-    }
 }
 
 type Held = diesel::dsl::Filter<
@@ -379,35 +245,10 @@ fn held(endpoint: &str, tenant: TenantId, owner: &str) -> Held {
         .filter(wd::lease_owner.eq(owner.to_string()))
 }
 
-#[allow(clippy::type_complexity)]
-fn endpoint_columns() -> (
-    we::id,
-    we::tenant_id,
-    diesel::dsl::Nullable<tenants::name>,
-    we::url,
-    we::secret,
-    we::event_types,
-    we::label,
-    we::created_at,
-    we::disabled_at,
-) {
-    (
-        we::id,
-        we::tenant_id,
-        tenants::name.nullable(),
-        we::url,
-        we::secret,
-        we::event_types,
-        we::label,
-        we::created_at,
-        we::disabled_at,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{test_stores, NewEvent};
+    use crate::store::{test_stores, NewEndpoint, NewEvent};
     use chrono::Duration;
 
     #[test]

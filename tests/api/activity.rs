@@ -4,7 +4,7 @@
 
 use crate::helpers::{okta_user, patch_op, TestApp};
 use crate::scim_test;
-use crate::webhooks::{admin_call, admin_token};
+use crate::webhook_receiver::{admin_call, admin_token};
 use awc::http::{Method, StatusCode};
 use scimd::store::LogEntry;
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@
 use crate::admin_page::{hidden, html, readonly_value, Browser, EMAIL, PASSWORD};
 use crate::helpers::patch_op;
 use crate::scim_test;
-use crate::webhooks::Receiver;
+use crate::webhook_receiver::Receiver;
 use awc::http::StatusCode;
 use scimd::clock::SystemClock;
 use serde_json::json;

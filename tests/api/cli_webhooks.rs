@@ -4,7 +4,7 @@
 use crate::cli::scimd;
 use crate::helpers::TestApp;
 use crate::scim_test;
-use crate::webhooks::Receiver;
+use crate::webhook_receiver::Receiver;
 use serde_json::Value;
 
 fn run_json(app: &TestApp, args: &[&str]) -> Value {

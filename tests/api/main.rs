@@ -26,4 +26,5 @@ mod user_groups;
 mod users_concurrency;
 mod users_list;
 mod users_write;
+mod webhook_receiver;
 mod webhooks;
