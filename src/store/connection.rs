@@ -4,13 +4,14 @@
 //! real connection error, so this small manager picks the variant from the URL itself.
 
 use super::activity_file;
+use super::connect_log::{one_line, ConnectLog};
 use crate::error::{Error, Result};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError, QueryResult};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -74,13 +75,12 @@ pub struct Manager {
     /// On SQLite, how long a statement waits for another process's lock on the file (a CLI
     /// command's write, an operator's `sqlite3`): the request's database wait.
     wait: Duration,
+    log: ConnectLog,
 }
 
-impl r2d2::ManageConnection for Manager {
-    type Connection = AnyConnection;
-    type Error = ConnectionError;
-
-    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+impl Manager {
+    /// A new connection to the target, set up for scimd.
+    fn open(&self) -> Result<AnyConnection, ConnectionError> {
         match &self.target {
             Target::Postgres { url } => Ok(AnyConnection::Postgresql(PgConnection::establish(url)?)),
             Target::Sqlite { path, read_only } => {
@@ -121,6 +121,17 @@ impl r2d2::ManageConnection for Manager {
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        let conn = self.open()?;
+        self.log.connected();
+        Ok(conn)
     }
 
     /// Not called: no pool tests its connections on checkout (see `on_live`).
@@ -167,6 +178,7 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 /// Builds the pools for `url`; a checkout waits up to `wait` for a connection.
 pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
     let target = parse_url(url);
+    let log = ConnectLog::default();
     let build = |target: Target, size: u32| {
         r2d2::Pool::builder()
             .max_size(size)
@@ -178,7 +190,8 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
             // A `SELECT 1` per checkout was a fifth of a PostgreSQL read's CPU; `on_live` finds
             // a dead connection by its first statement failing instead. SQLite's cannot die.
             .test_on_check_out(false)
-            .build(Manager { target, wait })
+            .error_handler(Box::new(log.clone()))
+            .build(Manager { target, wait, log: log.clone() })
             .map_err(|e| Error::internal(format!("cannot open the database: {e}")))
     };
     match target {
@@ -209,7 +222,13 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
 /// reach, or every connection busy that long) is `Error::Unavailable`, a 503 with Retry-After:
 /// a client's retry can succeed, which a 500 does not tell it.
 pub fn checkout(pool: &Pool) -> Result<PooledConnection> {
-    pool.get().map_err(|e| Error::Unavailable(e.to_string()))
+    pool.get().map_err(|e| Error::Unavailable(one_line(&e)))
+}
+
+/// `checkout`, waiting no later than `deadline`.
+fn checkout_by(pool: &Pool, deadline: Instant) -> Result<PooledConnection> {
+    let wait = deadline.saturating_duration_since(Instant::now());
+    pool.get_timeout(wait).map_err(|e| Error::Unavailable(one_line(&e)))
 }
 
 /// A connection from `pool` with a transaction opened on it by `begin`.
@@ -230,8 +249,13 @@ pub fn on_live<T>(
     use diesel::connection::TransactionManager;
     use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
     let mut attempts_left = pool.max_size() + 1;
+    // One database wait for all the attempts. Each used to wait a whole one of its own: a
+    // request that waited for a busy pool, was handed a connection that had died meanwhile,
+    // and then found no new one to be had (PostgreSQL going down) waited twice, and up to
+    // (pool size + 1) times.
+    let deadline = Instant::now() + pool.connection_timeout();
     loop {
-        let mut conn = checkout(pool)?;
+        let mut conn = checkout_by(pool, deadline)?;
         let e = match first(&mut conn) {
             Ok(value) => return Ok((conn, value)),
             Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => e,
@@ -242,7 +266,7 @@ pub fn on_live<T>(
         if attempts_left == 0 {
             return Err(e.into());
         }
-        tracing::warn!(error = %e, "a pooled database connection was closed by the server; replacing it");
+        tracing::warn!(error = %one_line(&e), "a pooled database connection was closed by the server; replacing it");
     }
 }
 

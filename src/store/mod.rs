@@ -9,6 +9,7 @@ mod admin;
 mod appended_rows_tests;
 mod batch_outcome;
 mod commit;
+mod connect_log;
 mod connection;
 #[cfg(test)]
 mod counter_tests;
