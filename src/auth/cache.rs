@@ -4,9 +4,11 @@
 //! their row after a short time, so a revoked credential stops working within that time on
 //! every replica.
 
+use crate::error::{Error, Result};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +29,16 @@ pub struct CredentialCache<P> {
     entries: Mutex<HashMap<CacheKey, CachedCredential<P>>>,
     recheck_after: Duration,
     /// One gate per presentation being verified right now (see `single_flight`).
-    in_flight: Mutex<HashMap<CacheKey, Arc<Mutex<()>>>>,
+    in_flight: Mutex<HashMap<CacheKey, Arc<Gate>>>,
+}
+
+/// Where the verifications of one presentation take turns.
+#[derive(Default)]
+struct Gate {
+    /// How many have ended.
+    runs: AtomicU64,
+    /// Held by the one verifying; the last run's error, if it failed, with its number.
+    last_failure: Mutex<Option<(u64, Error)>>,
 }
 
 pub enum Lookup<P> {
@@ -80,12 +91,26 @@ impl<P: Clone> CredentialCache<P> {
     }
 
     /// Runs `verify` for `key` while no other thread runs it for the same key: the rest wait,
-    /// then (re-reading the cache inside `verify`) find the result instead of repeating it.
-    pub fn single_flight<R>(&self, key: &CacheKey, verify: impl FnOnce() -> R) -> R {
+    /// then (re-reading the cache inside `verify`) find the result instead of repeating it. A
+    /// failure is the answer of every request that waited for it too: the same presentation
+    /// fails the same way, and with the database out of reach, each of N requests with one
+    /// credential would otherwise wait its turn for a database wait of its own (the last, N
+    /// waits).
+    pub fn single_flight<R>(&self, key: &CacheKey, verify: impl FnOnce() -> Result<R>) -> Result<R> {
         let gate = self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).entry(*key).or_default().clone();
+        let arrived_after = gate.runs.load(Ordering::SeqCst);
         let result = {
-            let _turn = gate.lock().unwrap_or_else(|p| p.into_inner());
-            verify()
+            let mut last_failure = gate.last_failure.lock().unwrap_or_else(|p| p.into_inner());
+            match &*last_failure {
+                // A run that ended after this request arrived: the one it waited for.
+                Some((run, e)) if *run > arrived_after => Err(e.clone()),
+                _ => {
+                    let result = verify();
+                    let run = gate.runs.fetch_add(1, Ordering::SeqCst) + 1;
+                    *last_failure = result.as_ref().err().map(|e| (run, e.clone()));
+                    result
+                }
+            }
         };
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         // Only the map and this thread hold it (clones are made under the map's lock): done.
@@ -133,7 +158,7 @@ mod tests {
 
     #[test]
     fn concurrent_verifications_of_one_key_run_one_at_a_time() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::atomic::AtomicUsize;
         let c: CredentialCache<u8> = CredentialCache::new(Duration::from_secs(60));
         let k = c.key_of(&["t", "x"]);
         let (running, verified) = (AtomicUsize::new(0), AtomicUsize::new(0));
@@ -148,11 +173,57 @@ mod tests {
                             c.insert(k, 1, "h".into());
                         }
                         running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
                     })
                 });
             }
         });
         assert_eq!(verified.load(Ordering::SeqCst), 1, "the others found the first one's result");
         assert!(c.in_flight.lock().unwrap().is_empty(), "gates are removed when done");
+    }
+
+    #[test]
+    fn requests_that_waited_for_a_failed_verification_share_its_failure() {
+        use std::sync::atomic::AtomicUsize;
+        let c: CredentialCache<u8> = CredentialCache::new(Duration::from_secs(60));
+        let k = c.key_of(&["t", "x"]);
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let followers_ran = AtomicUsize::new(0);
+        let gate_holders = || c.in_flight.lock().unwrap().get(&k).map_or(0, Arc::strong_count);
+        std::thread::scope(|s| {
+            let (cache, key) = (&c, &k);
+            let leader = s.spawn(move || {
+                cache.single_flight(key, || -> Result<()> {
+                    released.recv().unwrap();
+                    Err(Error::Unavailable("the database is down".into()))
+                })
+            });
+            while gate_holders() < 2 {
+                std::thread::yield_now();
+            }
+            let followers: Vec<_> = (0..5)
+                .map(|_| {
+                    s.spawn(|| {
+                        c.single_flight(&k, || {
+                            followers_ran.fetch_add(1, Ordering::SeqCst);
+                            Ok(())
+                        })
+                    })
+                })
+                .collect();
+            // The map, the leader and the five followers hold the gate.
+            while gate_holders() < 7 {
+                std::thread::yield_now();
+            }
+            release.send(()).unwrap();
+            assert!(matches!(leader.join().unwrap(), Err(Error::Unavailable(_))));
+            for f in followers {
+                assert!(matches!(f.join().unwrap(), Err(Error::Unavailable(_))), "a waiter got the leader's failure");
+            }
+        });
+        assert_eq!(followers_ran.load(Ordering::SeqCst), 0, "no waiter verified again");
+        assert!(c.in_flight.lock().unwrap().is_empty());
+        // A request after the failure verifies for itself.
+        assert!(c.single_flight(&k, || Ok(7)).is_ok_and(|v| v == 7));
     }
 }

@@ -104,6 +104,16 @@ async fn postgres_out_of_reach_is_a_503_with_retry_after_and_scimd_recovers() {
 
     // Past the credential's recheck (a second in tests): the recheck reads the database too.
     actix_web::rt::time::sleep(Duration::from_millis(1200)).await;
+    // A burst with the one credential, as an IdP sends: each request waits about one database
+    // wait (1 s here), not one after another's (the eighth, 8 s): they share the recheck's
+    // failure.
+    let path = format!("/Users/{id}");
+    let started = Instant::now();
+    let burst = futures_util::future::join_all((0..8).map(|_| app.get(&path))).await;
+    for r in &burst {
+        r.assert_error(503, None);
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "the burst waited one wait: {:?}", started.elapsed());
     let started = Instant::now();
     let read = app.get(&format!("/Users/{id}")).await;
     read.assert_error(503, None);
