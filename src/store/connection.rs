@@ -1,23 +1,15 @@
-//! Connections and pools chosen by URL scheme, SQLite pragmas, and embedded migrations.
+//! Connections and pools chosen by URL scheme, SQLite pragmas, and finding a live connection.
 //!
 //! Diesel's own `ConnectionManager<AnyConnection>` tries PostgreSQL then SQLite and hides the
 //! real connection error, so this small manager picks the variant from the URL itself.
 
-use super::activity_file;
 use super::connect_log::{one_line, ConnectLog};
 use crate::error::{Error, Result};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError, QueryResult};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::time::{Duration, Instant};
-
-pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-
-/// Held while migrating so replicas starting together on one PostgreSQL take turns.
-const MIGRATION_LOCK_KEY: i64 = 0x5c1d_0001;
 
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
@@ -292,30 +284,6 @@ pub fn write_on_live_pg<T>(
     Ok(result)
 }
 
-pub fn run_migrations(conn: &mut AnyConnection) -> Result<()> {
-    let applied = match conn {
-        AnyConnection::Sqlite(c) => {
-            activity_file::forget_another_directory_s_log(c)?;
-            let result = c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len());
-            if result.is_ok() {
-                activity_file::recreate_lost_log(c)?;
-            }
-            result
-        }
-        AnyConnection::Postgresql(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
-            result
-        }
-    }
-    .map_err(|e| Error::internal(format!("migrations failed: {e}")))?;
-    if applied > 0 {
-        tracing::info!(applied, "database migrations applied");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,20 +365,6 @@ mod tests {
         std::thread::sleep(Duration::from_millis(300));
         drop(holder);
         opened.join().unwrap().unwrap();
-    }
-
-    #[test]
-    fn both_backends_have_the_same_migration_names() {
-        let names = |dir: &str| {
-            let mut v: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            v.sort();
-            v
-        };
-        assert!(!names("sqlite").is_empty());
-        assert_eq!(names("sqlite"), names("postgres"));
     }
 
     /// The bundled SQLite is built with .cargo/config.toml's options. Cargo lets an

@@ -1,6 +1,6 @@
 //! Tests that SQLite databases made before a migration that moves data keep it through the move.
 
-use super::connection::SQLITE_MIGRATIONS;
+use super::migrations::SQLITE_MIGRATIONS;
 use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;
 use diesel::sqlite::{Sqlite, SqliteConnection};

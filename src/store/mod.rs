@@ -30,6 +30,7 @@ mod member_reads;
 mod members;
 #[cfg(test)]
 mod migration_tests;
+mod migrations;
 mod positions;
 pub mod predicate;
 mod request_log;
@@ -152,7 +153,7 @@ impl Store {
             positions: Arc::default(),
         };
         let mut conn = connection::checkout(&store.write)?;
-        connection::run_migrations(&mut conn)?;
+        migrations::run_migrations(&mut conn)?;
         Ok(store)
     }
 

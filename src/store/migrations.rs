@@ -1,0 +1,55 @@
+//! The schema's migrations, one folder per backend with the same names, embedded in the
+//! binary and applied at start-up (and by `scimd migrate`).
+
+use super::activity_file;
+use super::connection::AnyConnection;
+use crate::error::{Error, Result};
+use diesel::connection::SimpleConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Held while migrating so replicas starting together on one PostgreSQL take turns.
+const MIGRATION_LOCK_KEY: i64 = 0x5c1d_0001;
+
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<()> {
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => {
+            activity_file::forget_another_directory_s_log(c)?;
+            let result = c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len());
+            if result.is_ok() {
+                activity_file::recreate_lost_log(c)?;
+            }
+            result
+        }
+        AnyConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result
+        }
+    }
+    .map_err(|e| Error::internal(format!("migrations failed: {e}")))?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_backends_have_the_same_migration_names() {
+        let names = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert!(!names("sqlite").is_empty());
+        assert_eq!(names("sqlite"), names("postgres"));
+    }
+}
