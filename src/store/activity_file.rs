@@ -117,7 +117,26 @@ mod tests {
         assert_eq!(store.write_request_log(|tx| tx.append_request_log(&[entry(name)])).unwrap(), 1);
         assert_eq!(logged(&store, tenant), 1);
         let schema = activity_schema(&store);
+        drop(store);
+        wait_closed(&path);
+        wait_closed(&activity_file(&path));
         (dir, path, tenant, schema)
+    }
+
+    /// Waits until the last connection to `file` has closed, which removes its WAL. A dropped
+    /// store's threads let go of their connections a moment after its last answer, and a last
+    /// connection removes the WAL by its name: when the test had already removed the files, it
+    /// could remove the new directory's WAL under the next store (once in CI, 2026-12-05: a
+    /// read connection failed with "disk I/O error").
+    fn wait_closed(file: &str) {
+        let wal = format!("{file}-wal");
+        for _ in 0..1_000 {
+            if !std::path::Path::new(&wal).exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("{wal} is still there: a connection to {file} stayed open");
     }
 
     fn remove_with_its_wal(file: &str) {
