@@ -150,7 +150,7 @@ impl Lane {
             Some(batch) => (f(&mut Tx::new(&mut batch.conn))?, true),
             None => {
                 drop(open);
-                let mut conn = super::connection::checkout(pool)?;
+                let mut conn = super::pool_checkout::checkout(pool)?;
                 (f(&mut Tx::new(&mut conn))?, false)
             }
         };
@@ -328,7 +328,7 @@ impl Batch {
     fn open(pool: &Pool, savepoint: bool) -> Result<Batch> {
         // On PostgreSQL a connection the server closed is replaced before the batch begins,
         // and the first request's savepoint is opened with the BEGIN.
-        let conn = super::connection::begun(pool, |conn| match conn {
+        let conn = super::pool_checkout::begun(pool, |conn| match conn {
             AnyConnection::Sqlite(sqlite) => begin_batch(sqlite),
             AnyConnection::Postgresql(pg) => AnsiTransactionManager::begin_transaction_sql(
                 pg,

@@ -1,15 +1,15 @@
-//! Connections and pools chosen by URL scheme, SQLite pragmas, and finding a live connection.
+//! Connections and pools chosen by URL scheme, and SQLite's pragmas per connection role.
 //!
 //! Diesel's own `ConnectionManager<AnyConnection>` tries PostgreSQL then SQLite and hides the
 //! real connection error, so this small manager picks the variant from the URL itself.
 
-use super::connect_log::{one_line, ConnectLog};
+use super::connect_log::ConnectLog;
 use crate::error::{Error, Result};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError, QueryResult};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
@@ -208,80 +208,6 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
             Ok(Pools { read, write, log: Some(log), backend: Backend::Sqlite })
         }
     }
-}
-
-/// A connection from `pool`. None within the pool's wait (the database restarting or out of
-/// reach, or every connection busy that long) is `Error::Unavailable`, a 503 with Retry-After:
-/// a client's retry can succeed, which a 500 does not tell it.
-pub fn checkout(pool: &Pool) -> Result<PooledConnection> {
-    pool.get().map_err(|e| Error::Unavailable(one_line(&e)))
-}
-
-/// `checkout`, waiting no later than `deadline`.
-fn checkout_by(pool: &Pool, deadline: Instant) -> Result<PooledConnection> {
-    let wait = deadline.saturating_duration_since(Instant::now());
-    pool.get_timeout(wait).map_err(|e| Error::Unavailable(one_line(&e)))
-}
-
-/// A connection from `pool` with a transaction opened on it by `begin`.
-pub fn begun(pool: &Pool, begin: impl FnMut(&mut AnyConnection) -> QueryResult<()>) -> Result<PooledConnection> {
-    Ok(on_live(pool, begin)?.0)
-}
-
-/// Runs `first` (a BEGIN, or a statement that is a read by itself) on a connection from `pool`
-/// and returns both. A connection whose server side is gone (PostgreSQL restarted, a proxy's
-/// idle timeout, a terminated backend) fails it: the connection is marked broken, so the pool
-/// drops it, and the next one is tried: `first` must be safe to send again (it changes nothing,
-/// or its second run fails: `write_on_live_pg`). After as many failures as the pool holds
-/// connections, the last error is returned.
-pub fn on_live<T>(
-    pool: &Pool,
-    mut first: impl FnMut(&mut AnyConnection) -> QueryResult<T>,
-) -> Result<(PooledConnection, T)> {
-    use diesel::connection::TransactionManager;
-    use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
-    let mut attempts_left = pool.max_size() + 1;
-    // One database wait for all the attempts. Each used to wait a whole one of its own: a
-    // request that waited for a busy pool, was handed a connection that had died meanwhile,
-    // and then found no new one to be had (PostgreSQL going down) waited twice, and up to
-    // (pool size + 1) times.
-    let deadline = Instant::now() + pool.connection_timeout();
-    loop {
-        let mut conn = checkout_by(pool, deadline)?;
-        let e = match first(&mut conn) {
-            Ok(value) => return Ok((conn, value)),
-            Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => e,
-            Err(e) => return Err(e.into()),
-        };
-        <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(&mut conn).set_in_error();
-        attempts_left -= 1;
-        if attempts_left == 0 {
-            return Err(e.into());
-        }
-        tracing::warn!(error = %one_line(&e), "a pooled database connection was closed by the server; replacing it");
-    }
-}
-
-/// Runs `statement`, a write that is a transaction by itself, on a live PostgreSQL connection
-/// from `pool` (`on_live`), and returns its own result for the caller to interpret. A
-/// connection found dead is replaced and the statement sent again: it must be one whose
-/// second run, should the first have committed before its connection died, fails rather than
-/// writing the same thing twice (a version check, a unique key).
-pub fn write_on_live_pg<T>(
-    pool: &Pool,
-    mut statement: impl FnMut(&mut PgConnection) -> QueryResult<T>,
-) -> Result<QueryResult<T>> {
-    use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
-    let (_, result) = on_live(pool, |conn| {
-        let AnyConnection::Postgresql(pg) = conn else {
-            return Ok(Err(diesel::result::Error::QueryBuilderError("a PostgreSQL statement on SQLite".into())));
-        };
-        match statement(pg) {
-            Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => Err(e),
-            other => Ok(other),
-        }
-    })?;
-    Ok(result)
 }
 
 #[cfg(test)]

@@ -36,7 +36,9 @@ impl DbThreads {
     /// internal error (the request's transaction was rolled back as the panic left it).
     pub(super) async fn run<R: Send + 'static>(&self, f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
         let (answer, answered) = tokio::sync::oneshot::channel();
+        let queued_at = std::time::Instant::now();
         self.threads.spawn(move || {
+            let f = || super::pool_checkout::waited_since(queued_at, f);
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
                 let message = panic.downcast_ref::<&str>().copied().unwrap_or("(not a string)");
                 tracing::error!(panic = message, "database work panicked");

@@ -31,6 +31,7 @@ mod members;
 #[cfg(test)]
 mod migration_tests;
 mod migrations;
+mod pool_checkout;
 mod positions;
 pub mod predicate;
 mod request_log;
@@ -152,7 +153,7 @@ impl Store {
             events_committed: Arc::new(Notify::new()),
             positions: Arc::default(),
         };
-        let mut conn = connection::checkout(&store.write)?;
+        let mut conn = pool_checkout::checkout(&store.write)?;
         migrations::run_migrations(&mut conn)?;
         Ok(store)
     }
@@ -167,13 +168,13 @@ impl Store {
             // PostgreSQL's default, READ COMMITTED, takes a new snapshot per statement, so a
             // page and its total could disagree; REPEATABLE READ READ ONLY reads one snapshot
             // and never fails to serialise.
-            let mut conn = connection::begun(&self.read, |conn| {
+            let mut conn = pool_checkout::begun(&self.read, |conn| {
                 let AnyConnection::Postgresql(pg) = conn else { unreachable!("a PostgreSQL pool") };
                 AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             })?;
             return finish(&mut conn, Some(&*self.positions), f).0;
         }
-        let mut conn = connection::checkout(&self.read)?;
+        let mut conn = pool_checkout::checkout(&self.read)?;
         self.read_sqlite(&mut conn, f)
     }
 
@@ -197,13 +198,13 @@ impl Store {
         key: predicate::UserKey<'_>,
         with_groups: bool,
     ) -> Result<Option<UserAndGroups>> {
-        Ok(connection::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, key, with_groups))?.1)
+        Ok(pool_checkout::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, key, with_groups))?.1)
     }
 
     /// `Tx::resolve_members` outside a transaction, for a group's write on PostgreSQL to look
     /// its members up before it queues in the group's lane (`ScimService::patch_group`).
     pub fn resolve_members(&self, tenant: TenantId, ids: &[String]) -> Result<Vec<MemberRef>> {
-        Ok(connection::on_live(&self.read, |conn| members::resolve_members(conn, tenant, ids))?.1)
+        Ok(pool_checkout::on_live(&self.read, |conn| members::resolve_members(conn, tenant, ids))?.1)
     }
 
     /// `user_and_groups` as `read_now` runs a read: only on SQLite with a connection idle.
@@ -236,7 +237,7 @@ impl Store {
                 let (out, committed) = lane.run(&self.write, f);
                 (out, committed.appended_events)
             }
-            None => finish(&mut *connection::begun(&self.write, TxManager::begin_transaction)?, None, f),
+            None => finish(&mut *pool_checkout::begun(&self.write, TxManager::begin_transaction)?, None, f),
         };
         if appended {
             self.events_committed.notify_one();
@@ -249,7 +250,7 @@ impl Store {
     /// for it; elsewhere it is `write`.
     pub fn write_request_log<R: Send>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send) -> Result<R> {
         match &self.log {
-            Some(pool) => finish(&mut *connection::begun(pool, TxManager::begin_transaction)?, None, f).0,
+            Some(pool) => finish(&mut *pool_checkout::begun(pool, TxManager::begin_transaction)?, None, f).0,
             None => self.write(f),
         }
     }
@@ -326,7 +327,7 @@ impl Store {
         if self.backend == Backend::Sqlite {
             return Ok(());
         }
-        connection::on_live(&self.write, |conn| {
+        pool_checkout::on_live(&self.write, |conn| {
             diesel::connection::SimpleConnection::batch_execute(
                 conn,
                 "VACUUM (SKIP_LOCKED, TRUNCATE FALSE) pending_events",

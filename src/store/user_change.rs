@@ -4,7 +4,7 @@
 //! the write) instead of four (BEGIN, the read, the UPDATE, the events with the COMMIT).
 
 use super::commit::ReadMark;
-use super::connection::write_on_live_pg;
+use super::pool_checkout::write_on_live_pg;
 use super::predicate::UserKey;
 use super::savepoint::Stopped;
 use super::user_args_pg::{bind_all, bind_user_columns, pg_statement, EventArrays, ValueArrays};

@@ -2,7 +2,7 @@
 //! one statement, `scimd_insert_user` (migration 000016), prepared once per connection: one
 //! round trip where a POST took five.
 
-use super::connection::write_on_live_pg;
+use super::pool_checkout::write_on_live_pg;
 use super::user_args_pg::{bind_all, bind_user_columns, pg_statement, EventArrays, ValueArrays};
 use super::users::map_write_error;
 use super::{Backend, NewEvent, NewUser, Store, TenantId, UserRow};

@@ -142,6 +142,38 @@ async fn postgres_out_of_reach_is_a_503_with_retry_after_and_scimd_recovers() {
     assert_eq!(members.body["members"], json!([]), "the cut PATCH wrote nothing: {}", members.body);
 }
 
+/// Requests queued for scimd's database threads (as many as the pool's connections: 4 in
+/// tests) behind others waiting out an outage count their database wait from when they
+/// queued: 16 at once are all answered after about one wait, not in four waves one wait apart.
+#[actix_web::test]
+async fn postgres_requests_queued_behind_an_outage_wait_one_database_wait() {
+    let Some(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let at = admin_url.find('@').unwrap() + 1;
+    let proxy = Proxy::start(admin_url[at..].split(['/', '?']).next().unwrap().to_string());
+    let app = TestApp::spawn_with(Backend::Postgres, |settings| {
+        settings.database_url = proxy.url_for(&settings.database_url);
+        settings.database_wait = Duration::from_secs(2);
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("before@example.com").await;
+    let path = format!("/Users/{}", user["id"].as_str().unwrap());
+    // Verified just now, so the burst's credential needs no database (its recheck is 1 s off).
+    assert_eq!(app.get(&path).await.status, StatusCode::OK);
+    proxy.cut();
+    let started = Instant::now();
+    let burst = futures_util::future::join_all((0..16).map(|_| app.get(&path))).await;
+    let took = started.elapsed();
+    for r in &burst {
+        r.assert_error(503, None);
+    }
+    assert!(took < Duration::from_secs(5), "16 requests on 4 threads took {took:?}: a wait each wave");
+    proxy.restore();
+}
+
 #[actix_web::test]
 async fn a_sqlite_file_locked_past_the_wait_is_a_503_for_writes_and_reads_go_on() {
     let app =
