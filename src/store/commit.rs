@@ -27,6 +27,7 @@
 use super::batch_outcome::{ended_result, lock, Outcome};
 use super::connection::{AnyConnection, Manager, Pool};
 use super::event_append_sqlite::HeldCounters;
+use super::pool_checkout::{self, waited_since};
 use super::savepoint::{begin_batch, roll_back, Ahead, Guarded, InBatch, Stopped, Unguarded};
 use super::Tx;
 use crate::error::{Error, Result};
@@ -135,9 +136,10 @@ impl Lane {
         f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<(R, ReadMark)> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let (lane, pool) = (self.clone(), pool.clone());
+        let (lane, pool, queued_at) = (self.clone(), pool.clone(), Instant::now());
         self.writer.spawn(move || {
-            let read = catch_unwind(AssertUnwindSafe(|| lane.read_between_writes(&pool, f)));
+            let read =
+                catch_unwind(AssertUnwindSafe(|| waited_since(queued_at, || lane.read_between_writes(&pool, f))));
             let _ = answer.send(read.unwrap_or_else(|_| Err(Error::internal("a read on the writer panicked"))));
         });
         answered.await.unwrap_or_else(|_| Err(Error::internal("the writer thread stopped")))
@@ -183,7 +185,9 @@ impl Lane {
         f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send,
     ) -> (Result<R>, Committed) {
         self.queued.fetch_add(1, Ordering::SeqCst);
-        let (ran, outcome, appended_events) = self.writer.install(|| self.write(pool, Guarded(f)));
+        let queued_at = Instant::now();
+        let (ran, outcome, appended_events) =
+            self.writer.install(|| waited_since(queued_at, || self.write(pool, Guarded(f))));
         let result = match ran {
             Err(panic) => resume_unwind(panic),
             Ok(Err(e)) => Err(e),
@@ -236,9 +240,9 @@ impl Lane {
             self.queued_unguarded.fetch_add(1, Ordering::SeqCst);
         }
         self.queued.fetch_add(1, Ordering::SeqCst);
-        let (lane, pool) = (self.clone(), pool.clone());
+        let (lane, pool, queued_at) = (self.clone(), pool.clone(), Instant::now());
         self.writer.spawn(move || {
-            let (ran, outcome, appended_events) = lane.write(&pool, request);
+            let (ran, outcome, appended_events) = waited_since(queued_at, || lane.write(&pool, request));
             let committed = Committed { appended_events };
             match (ran, outcome) {
                 (Err(panic), _) => {
@@ -329,7 +333,7 @@ impl Batch {
         // On PostgreSQL a connection the server closed is replaced before the batch begins,
         // and the first request's savepoint is opened with the BEGIN.
         let conn = super::pool_checkout::begun(pool, |conn| match conn {
-            AnyConnection::Sqlite(sqlite) => begin_batch(sqlite),
+            AnyConnection::Sqlite(sqlite) => begin_batch(sqlite, pool_checkout::wait_left(pool)),
             AnyConnection::Postgresql(pg) => AnsiTransactionManager::begin_transaction_sql(
                 pg,
                 if savepoint { "BEGIN; SAVEPOINT request" } else { "BEGIN" },

@@ -6,7 +6,7 @@ use super::connection::{AnyConnection, Pool, PooledConnection};
 use crate::error::{Error, Result};
 use diesel::pg::PgConnection;
 use diesel::{Connection, QueryResult};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A connection from `pool`. None within the pool's wait (the database restarting or out of
 /// reach, or every connection busy that long) is `Error::Unavailable`, a 503 with Retry-After:
@@ -44,6 +44,15 @@ pub(super) fn waited_since<R>(queued_at: Instant, f: impl FnOnce() -> R) -> R {
 /// When a checkout on this thread stops waiting: the pool's wait after the work was queued.
 fn wait_deadline(pool: &Pool) -> Instant {
     QUEUED_AT.with(|q| q.get()).unwrap_or_else(Instant::now) + pool.connection_timeout()
+}
+
+/// What is left of the database wait of the work on this thread, once it has queued for a
+/// tenth of the wait: a SQLite write lock is waited for that long and no longer
+/// (`savepoint::begin_batch`). `None` for work that queued a moment, the usual case.
+pub(super) fn wait_left(pool: &Pool) -> Option<Duration> {
+    let whole = pool.connection_timeout();
+    let left = wait_deadline(pool).saturating_duration_since(Instant::now());
+    (left < whole - whole / 10).then_some(left)
 }
 
 /// A connection from `pool` with a transaction opened on it by `begin`.
@@ -111,7 +120,6 @@ pub fn write_on_live_pg<T>(
 mod tests {
     use super::*;
     use crate::store::connection::{pools, Pools};
-    use std::time::Duration;
 
     /// Work queued longer ago than the wait gets no more of it at its checkout; the thread
     /// forgets when its work was queued once that work is done.

@@ -17,6 +17,7 @@ use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, T
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryResult, RunQueryDsl};
+use std::time::Duration;
 
 /// `SAVEPOINT request` (`OPEN`) or `RELEASE request`: a type each, so Diesel's statement cache
 /// knows each by its type and prepares it once per connection.
@@ -62,13 +63,38 @@ impl<Conn> RunQueryDsl<Conn> for LockDirectoryFile {}
 /// cannot move a read snapshot that is out of date into a write. Not BEGIN IMMEDIATE, which
 /// locks every attached file too, the request log's (`connection::activity_file`) among them:
 /// its own writes would wait for each batch.
-pub(super) fn begin_batch(sqlite: &mut SqliteConnection) -> QueryResult<()> {
+///
+/// `wait_left`: the lock is waited for that long instead of the connection's busy timeout (the
+/// whole database wait). The writes queued behind one that waited out another process's lock
+/// have waited meanwhile: with a whole wait each, the tenth of them queued for a lock held a
+/// minute was answered after ten waits.
+pub(super) fn begin_batch(sqlite: &mut SqliteConnection, wait_left: Option<Duration>) -> QueryResult<()> {
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN")?;
-    if let Err(e) = LockDirectoryFile.execute(sqlite) {
+    let locked = match wait_left {
+        None => LockDirectoryFile.execute(sqlite),
+        Some(left) => {
+            let whole = busy_timeout(sqlite)?;
+            sqlite.batch_execute(&format!("PRAGMA busy_timeout = {}", left.as_millis()))?;
+            let locked = LockDirectoryFile.execute(sqlite);
+            sqlite.batch_execute(&format!("PRAGMA busy_timeout = {whole}"))?;
+            locked
+        }
+    };
+    if let Err(e) = locked {
         AnsiTransactionManager::rollback_transaction(sqlite)?;
         return Err(e);
     }
     Ok(())
+}
+
+/// The connection's busy timeout in milliseconds.
+fn busy_timeout(sqlite: &mut SqliteConnection) -> QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Timeout {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        timeout: i64,
+    }
+    Ok(diesel::sql_query("PRAGMA busy_timeout").get_result::<Timeout>(sqlite)?.timeout)
 }
 
 /// Opens the request's savepoint.

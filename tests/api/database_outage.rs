@@ -201,3 +201,27 @@ async fn a_sqlite_file_locked_past_the_wait_is_a_503_for_writes_and_reads_go_on(
     let read = app.get(&format!("/Users/{id}")).await;
     assert_eq!(read.body["active"], json!(true), "the 503 PATCH wrote nothing: {}", read.body);
 }
+
+/// Writes queued behind one that waits out another process's lock on the SQLite file count
+/// their wait from when they queued: eight at once are all answered after about one wait
+/// (1 s here), not one wait after another (the eighth after 8 s).
+#[actix_web::test]
+async fn sqlite_writes_queued_behind_a_held_lock_wait_one_database_wait() {
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |settings| settings.database_wait = Duration::from_secs(1)).await.unwrap();
+    // Verified just now: the burst's credential needs no recheck (1 s off), which writes too.
+    app.get("/Users").await;
+    let held = app.db.hold("UPDATE users SET version = version WHERE 0");
+    let started = Instant::now();
+    let burst =
+        futures_util::future::join_all((0..8).map(|i| app.post("/Users", okta_user(&format!("q{i}@example.com")))))
+            .await;
+    let took = started.elapsed();
+    held.commit();
+    for r in &burst {
+        r.assert_error(503, None);
+    }
+    assert!(took < Duration::from_secs(4), "eight queued writes took {took:?}: a wait each");
+    let none = app.get("/Users?filter=userName%20sw%20%22q%22").await;
+    assert_eq!(none.body["totalResults"], 0, "the 503s wrote nothing: {}", none.body);
+}
