@@ -185,7 +185,8 @@ impl Lane {
         f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send,
     ) -> (Result<R>, Committed) {
         self.queued.fetch_add(1, Ordering::SeqCst);
-        let queued_at = Instant::now();
+        // A caller on a database thread has queued since it was given the work.
+        let queued_at = pool_checkout::queued_at();
         let (ran, outcome, appended_events) =
             self.writer.install(|| waited_since(queued_at, || self.write(pool, Guarded(f))));
         let result = match ran {

@@ -41,9 +41,14 @@ pub(super) fn waited_since<R>(queued_at: Instant, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// When the work on this thread was queued: now, if it did not queue (`waited_since`).
+pub(super) fn queued_at() -> Instant {
+    QUEUED_AT.with(|q| q.get()).unwrap_or_else(Instant::now)
+}
+
 /// When a checkout on this thread stops waiting: the pool's wait after the work was queued.
 fn wait_deadline(pool: &Pool) -> Instant {
-    QUEUED_AT.with(|q| q.get()).unwrap_or_else(Instant::now) + pool.connection_timeout()
+    queued_at() + pool.connection_timeout()
 }
 
 /// What is left of the database wait of the work on this thread, once it has queued for a
