@@ -68,22 +68,28 @@ impl Proxy {
     }
 }
 
-// "postgres" in the name: CI's PostgreSQL suite is `cargo test --test api postgres`.
-#[actix_web::test]
-async fn postgres_out_of_reach_is_a_503_with_retry_after_and_scimd_recovers() {
+/// scimd on PostgreSQL through a `Proxy`, with a database wait of `wait`; `None` (the test
+/// skipped) without `SCIMD_TEST_POSTGRES_URL`.
+async fn behind_a_proxy(wait: Duration) -> Option<(Proxy, TestApp)> {
     let Some(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
         eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
-        return;
+        return None;
     };
     let at = admin_url.find('@').unwrap() + 1;
-    let target = admin_url[at..].split(['/', '?']).next().unwrap().to_string();
-    let proxy = Proxy::start(target);
+    let proxy = Proxy::start(admin_url[at..].split(['/', '?']).next().unwrap().to_string());
     let app = TestApp::spawn_with(Backend::Postgres, |settings| {
         settings.database_url = proxy.url_for(&settings.database_url);
-        settings.database_wait = Duration::from_secs(1);
+        settings.database_wait = wait;
     })
     .await
     .unwrap();
+    Some((proxy, app))
+}
+
+// "postgres" in the name: CI's PostgreSQL suite is `cargo test --test api postgres`.
+#[actix_web::test]
+async fn postgres_out_of_reach_is_a_503_with_retry_after_and_scimd_recovers() {
+    let Some((proxy, app)) = behind_a_proxy(Duration::from_secs(1)).await else { return };
     let user = app.create_user("before@example.com").await;
     let id = user["id"].as_str().unwrap();
     let group = app.post("/Groups", json!({"schemas": [GROUP], "displayName": "Everyone"})).await;
@@ -147,18 +153,7 @@ async fn postgres_out_of_reach_is_a_503_with_retry_after_and_scimd_recovers() {
 /// queued: 16 at once are all answered after about one wait, not in four waves one wait apart.
 #[actix_web::test]
 async fn postgres_requests_queued_behind_an_outage_wait_one_database_wait() {
-    let Some(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
-        return;
-    };
-    let at = admin_url.find('@').unwrap() + 1;
-    let proxy = Proxy::start(admin_url[at..].split(['/', '?']).next().unwrap().to_string());
-    let app = TestApp::spawn_with(Backend::Postgres, |settings| {
-        settings.database_url = proxy.url_for(&settings.database_url);
-        settings.database_wait = Duration::from_secs(2);
-    })
-    .await
-    .unwrap();
+    let Some((proxy, app)) = behind_a_proxy(Duration::from_secs(2)).await else { return };
     let user = app.create_user("before@example.com").await;
     let path = format!("/Users/{}", user["id"].as_str().unwrap());
     // Verified just now, so the burst's credential needs no database (its recheck is 1 s off).
