@@ -86,7 +86,7 @@ impl r2d2::HandleError<ConnectionError> for ConnectLog {
         match self.failed_at(Instant::now()) {
             Report::FirstFailure => tracing::warn!(
                 error = %one_line(&error),
-                "cannot connect to the database; requests wait for it up to the database wait, then answer 503"
+                "cannot connect to the database"
             ),
             Report::StillFailing { failures, since } => tracing::warn!(
                 error = %one_line(&error),
