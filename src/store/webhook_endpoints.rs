@@ -143,18 +143,9 @@ impl Tx<'_> {
     }
 }
 
-#[allow(clippy::type_complexity)]
-fn endpoint_columns() -> (
-    we::id,
-    we::tenant_id,
-    diesel::dsl::Nullable<tenants::name>,
-    we::url,
-    we::secret,
-    we::event_types,
-    we::label,
-    we::created_at,
-    we::disabled_at,
-) {
+/// An endpoint's columns with its tenant's name (`EndpointColumns`).
+#[diesel::dsl::auto_type]
+fn endpoint_columns() -> _ {
     (
         we::id,
         we::tenant_id,
