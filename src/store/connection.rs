@@ -314,5 +314,7 @@ mod tests {
         {
             assert!(options.iter().any(|o| o == wanted), "{wanted} missing from {options:?}");
         }
+        // libsqlite3-sys turns it on; our list turns it off (see .cargo/config.toml).
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "in {options:?}");
     }
 }
