@@ -5,7 +5,7 @@ use super::{if_match, in_context, owned_context, run, scim_json_text, with_compa
 use crate::error::Error;
 use crate::scim::compat::Rule;
 use crate::scim::list::QueryParams;
-use crate::scim::service::if_match_allows;
+use crate::scim::preconditions::if_match_allows;
 use crate::scim::user::RenderedUser;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};

@@ -7,7 +7,8 @@
 
 use super::events;
 use super::group::{self, GroupOp};
-use super::service::{if_match_allows, if_match_versions, Request, RequestContext, ScimService};
+use super::preconditions::{if_match_allows, if_match_versions};
+use super::service::{Request, RequestContext, ScimService};
 use super::user;
 use crate::error::{Error, Result};
 use crate::store::{GroupRow, MemberKind, MemberOp, MemberPatch, MemberRef, MembersPatched, NewEvent, TenantId, Tx};

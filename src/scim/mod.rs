@@ -16,6 +16,7 @@ mod normalized;
 pub mod patch;
 #[cfg(test)]
 mod patch_tests;
+pub mod preconditions;
 pub mod projection;
 pub mod resource;
 pub mod schema;
