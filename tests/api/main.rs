@@ -2,6 +2,7 @@
 //! on SQLite and (with SCIMD_TEST_POSTGRES_URL) on PostgreSQL.
 
 mod helpers;
+mod test_db;
 
 mod activity;
 mod admin_api;
