@@ -2,9 +2,9 @@
 //! /scim/v2/{tenant}/Users/{id}` with one indexed SQLite read of the stored document, spliced
 //! into a response with no authentication, no log, no projection and no JSON parsing. It is
 //! what any server on this stack pays for a read of a user that is not held in memory, so
-//! `bench/pinned DIR get_user.lua --floor` can say how much of a read's cost is scimd's own.
+//! `bench/pinned` and `bench/scimd-bench` can say how much of a read's cost is scimd's own.
 //!
-//! Usage: `read_floor DATABASE_FILE [ADDRESS]` on a directory seeded by `bench/ab seed`.
+//! Usage: `read_floor DATABASE_FILE [ADDRESS]` on a scimd SQLite database.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use diesel::prelude::*;
@@ -92,15 +92,15 @@ fn read(path: &str, tenant: &str, id: &str) -> QueryResult<Option<Stored>> {
 async fn get_user(path: web::Data<String>, params: web::Path<(String, String)>) -> HttpResponse {
     let (tenant, id) = params.into_inner();
     match read(&path, &tenant, &id) {
-        Ok(Some((data, version, created, modified))) => {
-            // The stored document without its closing brace, then id and meta.
-            let body = format!(
-                "{},\"id\":\"{id}\",\"meta\":{{\"resourceType\":\"User\",\"created\":\"{created}\",\
-                 \"lastModified\":\"{modified}\",\"version\":\"W/\\\"{version}\\\"\"}}}}",
-                &data[..data.len() - 1]
-            );
-            HttpResponse::Ok().content_type("application/scim+json").body(body)
-        }
+        Ok(Some((data, version, created, modified))) => match data.strip_suffix('}') {
+            // The stored document (never empty: userName is required) without its closing
+            // brace, then id and meta.
+            Some(open) => HttpResponse::Ok().content_type("application/scim+json").body(format!(
+                "{open},\"id\":\"{id}\",\"meta\":{{\"resourceType\":\"User\",\"created\":\"{created}\",\
+                 \"lastModified\":\"{modified}\",\"version\":\"W/\\\"{version}\\\"\"}}}}"
+            )),
+            None => HttpResponse::InternalServerError().body("a stored user that is not a JSON object"),
+        },
         Ok(None) => HttpResponse::NotFound().finish(),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
