@@ -34,9 +34,12 @@ pub fn revoke(store: &Store, clock: &dyn Clock, id: &str) -> Result<()> {
     }
 }
 
-/// Records a use (at most once per recheck interval); failures are only logged.
+/// Records a use (at most once per recheck interval), without the request waiting for it;
+/// failures are only logged.
 pub(super) fn touch(store: &Store, clock: &dyn Clock, id: &str) {
-    if let Err(e) = store.write(|tx| tx.touch_admin_token(id, clock.now())) {
-        tracing::warn!(error = %e, "could not record admin token use");
-    }
+    let (id, now) = (id.to_string(), clock.now());
+    store.write_detached(
+        move |tx| tx.touch_admin_token(&id, now),
+        |e| tracing::warn!(error = %e, "could not record admin token use"),
+    );
 }

@@ -180,12 +180,15 @@ impl Authenticator {
 
     /// Records `last_used_at`. Called when a credential is verified or rechecked, so the
     /// column is written at most once per recheck interval per credential and is accurate to
-    /// within that interval. A failure here must not fail the request: it is only logged.
+    /// within that interval. The request goes on without waiting for it, and a failure here
+    /// must not fail the request: it is only logged.
     fn touch(&self, p: &Principal) {
-        let now = self.clock.now();
-        if let Err(e) = self.store.write(|tx| tx.touch_credential(p.tenant, &p.credential_id, now)) {
-            tracing::warn!(error = %e, tenant = p.tenant_name, "could not record credential use");
-        }
+        let (tenant, credential, now) = (p.tenant, p.credential_id.clone(), self.clock.now());
+        let tenant_name = p.tenant_name.clone();
+        self.store.write_detached(
+            move |tx| tx.touch_credential(tenant, &credential, now),
+            move |e| tracing::warn!(error = %e, tenant = tenant_name, "could not record credential use"),
+        );
     }
 
     fn still_valid(&self, p: &Principal, kind: &str, secret_hash: &str) -> Result<bool> {

@@ -49,6 +49,18 @@ impl DbThreads {
         });
         answered.await.unwrap_or_else(|_| Err(Error::internal("the database threads stopped")))
     }
+
+    /// Runs `f` on one of the threads without waiting for it: nobody hears how it went, so `f`
+    /// reports its own failure. A panic in `f` is logged.
+    pub(super) fn spawn(&self, f: impl FnOnce() + Send + 'static) {
+        let queued_at = std::time::Instant::now();
+        self.threads.spawn(move || {
+            let f = || super::pool_checkout::waited_since(queued_at, f);
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+                tracing::error!("database work nobody waited for panicked");
+            }
+        });
+    }
 }
 
 #[cfg(test)]

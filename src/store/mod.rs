@@ -245,6 +245,33 @@ impl Store {
         out
     }
 
+    /// `write` for work the caller must not wait for, such as recording that a credential was
+    /// used while verifying it: `f` is queued (on SQLite's writer, or on a database thread on
+    /// PostgreSQL) and this returns at once. `failed` gets the error if it fails. A request
+    /// that queues it and then writes waits out a locked or unreachable database once, not
+    /// once for `f` and again for its own write.
+    pub fn write_detached(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<()> + Send + 'static,
+        failed: impl FnOnce(Error) + Send + 'static,
+    ) {
+        match &self.group_commit {
+            Some(lane) => {
+                let events_committed = self.events_committed.clone();
+                lane.spawn(&self.write, savepoint::Guarded(f), move |out, committed| {
+                    if committed.appended_events {
+                        events_committed.notify_one();
+                    }
+                    out.unwrap_or_else(failed);
+                });
+            }
+            None => {
+                let store = self.clone();
+                self.db_threads.spawn(move || store.write(f).unwrap_or_else(failed));
+            }
+        }
+    }
+
     /// A write to the request log alone. On SQLite it runs on a connection of its own and
     /// writes only the request log's file, so it waits for no directory write and none waits
     /// for it; elsewhere it is `write`.

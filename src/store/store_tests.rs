@@ -110,3 +110,44 @@ fn postgres_connections_that_died_in_the_pool_are_replaced() {
     kill_pool();
     store.vacuum_pending_events().unwrap();
 }
+
+/// A detached write commits without its caller waiting, on either backend, and one that
+/// fails hands its error to `failed` and leaves nothing behind.
+#[test]
+fn a_detached_write_commits_or_reports_its_failure() {
+    use crate::clock::{Clock, SystemClock};
+    let dir = tempfile::tempdir().unwrap();
+    let (stores, _schema) = super::test_stores::stores(&dir);
+    for store in stores {
+        let (done, finished) = std::sync::mpsc::channel();
+        let failed = done.clone();
+        store.write_detached(
+            move |tx| {
+                tx.create_tenant("detached", SystemClock.now())?;
+                done.send(None).unwrap();
+                Ok(())
+            },
+            move |e| failed.send(Some(e.to_string())).unwrap(),
+        );
+        let waited = std::time::Duration::from_secs(10);
+        assert_eq!(finished.recv_timeout(waited).unwrap(), None);
+        // Ran; now committed: a read sees it once the write's commit is done.
+        let seen = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            store.read(|tx| tx.tenant_by_name("detached")).unwrap().is_some()
+        });
+        assert!(seen, "the detached write committed");
+
+        let (reported, report) = std::sync::mpsc::channel();
+        store.write_detached(
+            |tx| {
+                tx.create_tenant("half", SystemClock.now())?;
+                tx.create_tenant("detached", SystemClock.now()).map(drop)
+            },
+            move |e| reported.send(e).unwrap(),
+        );
+        let error = report.recv_timeout(waited).unwrap();
+        assert!(matches!(error, Error::Conflict(_)), "{error:?}");
+        assert!(store.read(|tx| tx.tenant_by_name("half")).unwrap().is_none(), "rolled back");
+    }
+}

@@ -69,8 +69,16 @@ scim_test!(admin_api_runs_the_tenant_and_credential_lifecycle, |app| {
     // Neither works on another tenant's Base URL.
     assert_eq!(scim_status(&app, &app.base, &basic_auth).await, StatusCode::UNAUTHORIZED);
 
-    // Listing shows when each was last used, and never a secret.
-    let listed = admin.call(Method::GET, "/tenants/initech/credentials", None).await;
+    // Listing shows when each was last used, and never a secret. The use is recorded beside
+    // the request that made it, not before its answer: it shows within moments.
+    let mut listed = admin.call(Method::GET, "/tenants/initech/credentials", None).await;
+    for _ in 0..50 {
+        if listed.body.as_array().unwrap().iter().all(|c| c["last_used_at"].is_string()) {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        listed = admin.call(Method::GET, "/tenants/initech/credentials", None).await;
+    }
     let creds = listed.body.as_array().unwrap();
     assert_eq!(creds.len(), 2);
     for c in creds {

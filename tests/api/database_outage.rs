@@ -220,3 +220,22 @@ async fn sqlite_writes_queued_behind_a_held_lock_wait_one_database_wait() {
     let none = app.get("/Users?filter=userName%20sw%20%22q%22").await;
     assert_eq!(none.body["totalResults"], 0, "the 503s wrote nothing: {}", none.body);
 }
+
+/// A request whose credential is verified (here at its first use) while another process holds
+/// the SQLite file's write lock waits out the lock once. Recording the credential's use is
+/// queued beside the request's own write, not waited for before it: the 503 comes after one
+/// wait (2 s here), not after one wait for the record and another for the write.
+#[actix_web::test]
+async fn sqlite_a_credential_verified_behind_a_held_lock_waits_one_database_wait() {
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |settings| settings.database_wait = Duration::from_secs(2)).await.unwrap();
+    let held = app.db.hold("UPDATE users SET version = version WHERE 0");
+    let started = Instant::now();
+    let r = app.post("/Users", okta_user("first@example.com")).await;
+    let took = started.elapsed();
+    held.commit();
+    r.assert_error(503, None);
+    assert!(took < Duration::from_millis(3500), "took {took:?}: a wait to record the credential's use, then one more");
+    let none = app.get("/Users?filter=userName%20eq%20%22first@example.com%22").await;
+    assert_eq!(none.body["totalResults"], 0, "the 503 wrote nothing: {}", none.body);
+}
