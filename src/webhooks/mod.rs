@@ -1,6 +1,7 @@
 //! Webhooks: endpoint registration and the operator's actions (the admin page, API and CLI
 //! call these), the event-type filter, and the JSON views. Delivery itself is `worker`.
 
+mod backoff;
 pub mod signing;
 pub mod worker;
 

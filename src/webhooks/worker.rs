@@ -6,15 +6,15 @@
 //! unrecorded part of a batch, with the same `webhook-id`. Nothing here runs on the request
 //! path: SCIM requests only append to the outbox and wake this worker.
 
+use super::backoff::retry_delay;
 use super::{signing, EventFilter};
 use crate::clock::{format_datetime, Clock};
 use crate::error::{Error, Result};
 use crate::store::{DueDelivery, EndpointRow, EventRow, Store};
-use crate::tenancy::event_json;
+use crate::tenancy::EventJson;
 use awc::http::StatusCode;
 use chrono::{DateTime, Utc};
-use rand::Rng;
-use serde_json::json;
+use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -71,6 +71,13 @@ struct Failure {
     retry_after: Option<Duration>,
     /// 410 Gone: the receiver wants no more (Standard Webhooks: disable the endpoint).
     gone: bool,
+}
+
+impl Failure {
+    /// A failure without a receiver's answer to go by.
+    fn plain(error: String) -> Self {
+        Failure { error, retry_after: None, gone: false }
+    }
 }
 
 pub struct Worker {
@@ -289,12 +296,12 @@ impl Worker {
 
     /// One signed POST of one event.
     async fn send(&self, c: &Claimed, event: &EventRow) -> std::result::Result<(), Failure> {
-        let body = json!({
-            "type": event.event_type,
-            "timestamp": format_datetime(event.occurred_at),
-            "data": event_json(&c.due.tenant_name, event),
+        let body = serde_json::to_string(&Envelope {
+            event_type: &event.event_type,
+            timestamp: format_datetime(event.occurred_at),
+            data: EventJson::new(&c.due.tenant_name, event),
         })
-        .to_string();
+        .map_err(|e| Failure::plain(format!("the event could not be written: {e}")))?;
         let timestamp = self.clock.now().timestamp();
         let signature = signing::sign(&c.endpoint.secret, &event.id, timestamp, body.as_bytes());
         let sent = self
@@ -306,8 +313,7 @@ impl Worker {
             .insert_header(("webhook-signature", signature))
             .send_body(body)
             .await;
-        let mut response =
-            sent.map_err(|e| Failure { error: format!("request failed: {e}"), retry_after: None, gone: false })?;
+        let mut response = sent.map_err(|e| Failure::plain(format!("request failed: {e}")))?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -332,6 +338,15 @@ impl Worker {
     }
 }
 
+/// A webhook's body (Standard Webhooks' `type`, `timestamp`, `data`).
+#[derive(Serialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    timestamp: String,
+    data: EventJson<'a>,
+}
+
 /// A stream this instance holds.
 struct Claimed {
     due: DueDelivery,
@@ -341,21 +356,6 @@ struct Claimed {
     lease_until: DateTime<Utc>,
 }
 
-/// Exponential backoff with jitter: base·2^(n−1) capped, then a random point in its upper half
-/// (spreads retries without ever retrying sooner than half the schedule). A receiver's
-/// Retry-After is honoured up to the cap.
-fn retry_delay(
-    s: &WebhookSettings,
-    attempts: i32,
-    retry_after: Option<Duration>,
-    rng: &mut impl Rng,
-) -> chrono::Duration {
-    let exp = s.retry_base.saturating_mul(1u32 << (attempts - 1).clamp(0, 20) as u32).min(s.retry_cap);
-    let jittered = exp.mul_f64(rng.gen_range(0.5..=1.0));
-    let delay = retry_after.map_or(jittered, |r| r.max(jittered)).min(s.retry_cap);
-    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
-}
-
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
     tokio::task::spawn_blocking(f).await.map_err(Error::internal)?
 }
@@ -363,7 +363,6 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'sta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     #[test]
     fn a_vacuum_is_due_each_time_enough_events_were_numbered_since_the_last() {
@@ -373,25 +372,5 @@ mod tests {
         for (i, (numbered, want)) in passes.into_iter().enumerate() {
             assert_eq!(due.add(numbered, 1_000), want, "pass {i}");
         }
-    }
-
-    #[test]
-    fn backoff_doubles_with_jitter_up_to_the_cap_and_honours_retry_after() {
-        let s = WebhookSettings {
-            retry_base: Duration::from_secs(5),
-            retry_cap: Duration::from_secs(3600),
-            ..WebhookSettings::default()
-        };
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for (attempt, full) in [(1, 5), (2, 10), (3, 20), (5, 80), (10, 2560), (11, 3600), (40, 3600)] {
-            for _ in 0..50 {
-                let d = retry_delay(&s, attempt, None, &mut rng).num_milliseconds();
-                assert!(d >= full * 500 && d <= full * 1000, "attempt {attempt}: {d} ms");
-            }
-        }
-        let honoured = retry_delay(&s, 1, Some(Duration::from_secs(120)), &mut rng);
-        assert_eq!(honoured.num_seconds(), 120);
-        let capped = retry_delay(&s, 1, Some(Duration::from_secs(86_400)), &mut rng);
-        assert_eq!(capped.num_seconds(), 3600);
     }
 }

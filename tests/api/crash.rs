@@ -196,7 +196,8 @@ scim_test!(a_killed_scimd_loses_no_write_it_acknowledged, |app| {
     let mut created = BTreeMap::<String, usize>::new();
     let mut seq = 0;
     loop {
-        let page = scimd::tenancy::events_after(&app.store, "acme", seq, 1000).unwrap();
+        let page: Vec<serde_json::Value> =
+            serde_json::from_str(&scimd::tenancy::events_after(&app.store, "acme", seq, 1000).unwrap()).unwrap();
         let Some(last) = page.last() else { break };
         for e in &page {
             assert_eq!(e["seq"].as_i64().unwrap(), seq + 1, "gap-free");

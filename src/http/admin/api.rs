@@ -12,6 +12,7 @@ use crate::credentials::{self, Kind};
 use crate::error::Error;
 use crate::http::{blocking, AppState};
 use crate::tenancy;
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
@@ -203,7 +204,7 @@ async fn events(
     let s = state.clone();
     let events =
         blocking(move || tenancy::events_after(&s.store, &name, after.unwrap_or(0), limit.unwrap_or(100))).await?;
-    Ok(HttpResponse::Ok().json(events))
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(events))
 }
 
 #[derive(Deserialize)]
