@@ -60,7 +60,7 @@ pub fn patch_summary(body: &Value) -> Option<String> {
         .map(|op| {
             let name = op.get("op").and_then(Value::as_str).unwrap_or("?").to_ascii_lowercase();
             let target = match op.get("path").and_then(Value::as_str) {
-                Some(path) => path.chars().take(200).collect(),
+                Some(path) => clipped(path, 200),
                 None => match op.get("value") {
                     Some(Value::Object(m)) => format!("({})", m.keys().cloned().collect::<Vec<_>>().join(", ")),
                     _ => "(no path)".to_string(),
@@ -94,6 +94,20 @@ pub fn patch_member_ids(body: &Value) -> Vec<String> {
         .map(str::to_string)
         .take(100)
         .collect()
+}
+
+/// The first `max_chars` characters of `s`. Copied whole when it cannot be longer, which is
+/// nearly always: collecting a request's path, filter and User-Agent a character at a time
+/// was 2% of the instructions of a GET by id.
+pub fn clipped(s: &str, max_chars: usize) -> String {
+    // A character is at least one byte.
+    if s.len() <= max_chars {
+        return s.to_string();
+    }
+    match s.char_indices().nth(max_chars) {
+        Some((end, _)) => s[..end].to_string(),
+        None => s.to_string(),
+    }
 }
 
 /// What a resource id filter may contain (scimd ids are UUIDs).
@@ -318,6 +332,15 @@ pub fn row_json(r: &LogRow) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipping_keeps_whole_characters() {
+        let cases = [("", 3, ""), ("abc", 3, "abc"), ("abcd", 3, "abc"), ("ééé", 3, "ééé"), ("éééé", 3, "ééé")];
+        let more = [("aé", 1, "a"), ("日本語テキスト", 2, "日本"), ("abc", 0, "")];
+        for (s, max, want) in cases.into_iter().chain(more) {
+            assert_eq!(clipped(s, max), want, "{s:?} to {max}");
+        }
+    }
 
     #[test]
     fn clients_by_user_agent() {

@@ -45,10 +45,10 @@ pub async fn log_request(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else { return next.call(req).await };
     let Some(tenant) = req.match_info().get("tenant").map(str::to_string) else { return next.call(req).await };
     let method = req.method().to_string();
-    let path = req.path().chars().take(500).collect::<String>();
-    let filter = QueryParams::parse(req.query_string()).get("filter").map(|f| f.chars().take(1000).collect());
+    let path = activity::clipped(req.path(), 500);
+    let filter = QueryParams::parse(req.query_string()).get("filter").map(|f| activity::clipped(f, 1000));
     let user_agent =
-        req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(256).collect());
+        req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| activity::clipped(v, 256));
     let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
     let note = NoteCell::default();
     req.extensions_mut().insert(note.clone());
