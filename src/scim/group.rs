@@ -130,7 +130,7 @@ pub struct RenderedGroup {
 
 pub fn render(row: &GroupRow, base_url: &str) -> Result<RenderedGroup> {
     let attrs = stored_attrs(row)?;
-    let location = format!("{base_url}/Groups/{}", row.id);
+    let location = [base_url, "/Groups/", &row.id].concat();
     let etag = user::etag(row.version);
     let mut body = Map::with_capacity(attrs.len() + 3);
     body.insert("schemas".into(), json!([GROUP_SCHEMA]));
@@ -155,7 +155,8 @@ pub fn member_json(m: &MemberView, base_url: &str) -> Value {
         MemberKind::User => "Users",
         MemberKind::Group => "Groups",
     };
-    let mut v = json!({"value": m.id, "$ref": format!("{base_url}/{endpoint}/{}", m.id), "type": m.kind.as_str()});
+    let reference = [base_url, "/", endpoint, "/", &m.id].concat();
+    let mut v = json!({"value": m.id, "$ref": reference, "type": m.kind.as_str()});
     if let Some(d) = &m.display {
         v["display"] = Value::from(d.as_str());
     }

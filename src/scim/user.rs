@@ -129,7 +129,7 @@ pub fn render(
     projection: &Projection,
 ) -> Result<RenderedUser> {
     let stored = StoredObject::parse(&row.data)?;
-    let location = format!("{base_url}/Users/{}", row.id);
+    let location = [base_url, "/Users/", &row.id].concat();
     let etag = etag(row.version);
     let mut w = ObjectWriter::with_capacity(row.data.len() + 256);
     let schemas: &[&str] = match stored.contains(ENTERPRISE_USER_SCHEMA) {
@@ -149,7 +149,7 @@ pub fn render(
             .iter()
             .map(|g| GroupRef {
                 value: &g.group_id,
-                reference: format!("{base_url}/Groups/{}", g.group_id),
+                reference: [base_url, "/Groups/", &g.group_id].concat(),
                 display: &g.display,
                 kind: if g.direct { "direct" } else { "indirect" },
             })
