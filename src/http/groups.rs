@@ -90,14 +90,14 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
                     b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size)
                 })
                 .await?;
-            for (n, m) in page.members.iter().enumerate() {
-                if n > 0 || !first {
+            if page.count > 0 {
+                if !first {
                     out.push(',');
                 }
-                out.push_str(&m.to_string());
+                out.push_str(&page.json);
             }
             match page.next {
-                Some(cursor) => Step::Members(i, Some(cursor), first && page.members.is_empty()),
+                Some(cursor) => Step::Members(i, Some(cursor), first && page.count == 0),
                 None => Step::GroupEnd(i),
             }
         }

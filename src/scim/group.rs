@@ -10,6 +10,7 @@ use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::store::{GroupRow, GroupWrite, MemberKind, MemberRef, MemberView};
 use scim_filter_parser::{parse_path, CompValue, CompareOp, Filter, PatchPath};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
@@ -149,18 +150,40 @@ pub fn render(row: &GroupRow, base_url: &str) -> Result<RenderedGroup> {
     Ok(RenderedGroup { body: Value::Object(body), location, etag })
 }
 
-/// One member as the group lists it.
-pub fn member_json(m: &MemberView, base_url: &str) -> Value {
-    let endpoint = match m.kind {
-        MemberKind::User => "Users",
-        MemberKind::Group => "Groups",
-    };
-    let reference = [base_url, "/", endpoint, "/", &m.id].concat();
-    let mut v = json!({"value": m.id, "$ref": reference, "type": m.kind.as_str()});
-    if let Some(d) = &m.display {
-        v["display"] = Value::from(d.as_str());
+/// One member as the group lists it (RFC 7643 §4.2).
+#[derive(Serialize)]
+struct MemberJson<'a> {
+    value: &'a str,
+    #[serde(rename = "$ref")]
+    reference: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+/// `members` as the comma-separated JSON text of an array's elements. Written straight from
+/// the rows: a `Value` per member (a map of four entries) was about a sixth of the CPU of a
+/// GET of a 100,000-member group.
+pub fn members_json(members: &[MemberView], base_url: &str) -> Result<String> {
+    let mut out = Vec::with_capacity(members.len() * (base_url.len() + 120));
+    for (n, m) in members.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let endpoint = match m.kind {
+            MemberKind::User => "/Users/",
+            MemberKind::Group => "/Groups/",
+        };
+        let member = MemberJson {
+            value: &m.id,
+            reference: [base_url, endpoint, &m.id].concat(),
+            kind: m.kind.as_str(),
+            display: m.display.as_deref(),
+        };
+        serde_json::to_writer(&mut out, &member).map_err(Error::internal)?;
     }
-    v
+    String::from_utf8(out).map_err(Error::internal)
 }
 
 /// A PATCH operation on a group, split by what it touches.
@@ -273,6 +296,29 @@ mod tests {
 
     fn op(op: OpKind, path: Option<&str>, value: Option<Value>) -> PatchOperation {
         PatchOperation { op, path: path.map(str::to_string), value }
+    }
+
+    #[test]
+    fn members_are_written_as_the_elements_of_an_array() {
+        let view = |kind, id: &str, display: Option<&str>| MemberView {
+            kind,
+            pk: 1,
+            id: id.into(),
+            display: display.map(str::to_string),
+        };
+        let members =
+            [view(MemberKind::User, "u-1", Some("Ann \"the\" Admin\n")), view(MemberKind::Group, "g-1", None)];
+        let text = members_json(&members, "https://h/scim/v2/acme").unwrap();
+        let parsed: Value = serde_json::from_str(&format!("[{text}]")).unwrap();
+        assert_eq!(
+            parsed,
+            json!([
+                {"value": "u-1", "$ref": "https://h/scim/v2/acme/Users/u-1", "type": "User", "display": "Ann \"the\" Admin\n"},
+                {"value": "g-1", "$ref": "https://h/scim/v2/acme/Groups/g-1", "type": "Group"},
+            ])
+        );
+        assert!(text.starts_with(r#"{"value":"u-1","$ref":"#), "members keep their key order: {text}");
+        assert_eq!(members_json(&[], "https://h").unwrap(), "");
     }
 
     fn spec(id: &str) -> MemberSpec {

@@ -40,7 +40,10 @@ pub struct RootSearch {
 
 /// One page of members and where the next starts.
 pub struct MemberPage {
-    pub members: Vec<Value>,
+    /// How many members the page holds.
+    pub count: usize,
+    /// Their JSON, comma-separated (`group::members_json`).
+    pub json: String,
     pub next: Option<(MemberKind, i64)>,
 }
 
@@ -140,7 +143,7 @@ impl ScimService {
     ) -> Result<MemberPage> {
         let rows = self.store.read(|tx| tx.members_page(tenant, group_pk, after, limit))?;
         let next = if rows.len() == limit { rows.last().map(|m| (m.kind, m.pk)) } else { None };
-        Ok(MemberPage { members: rows.iter().map(|m| group::member_json(m, base_url)).collect(), next })
+        Ok(MemberPage { count: rows.len(), json: group::members_json(&rows, base_url)?, next })
     }
 
     /// RFC 7644 §3.5.1: displayName, externalId and the whole membership, the latter as a
