@@ -5,6 +5,7 @@ use super::extract::{Authenticated, Query, ScimJson};
 use super::{if_match, owned_context, run, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
+use crate::scim::group_members::MemberFields;
 use crate::scim::group_service::GroupView;
 use crate::scim::list::{list_prefix, QueryParams};
 use crate::scim::preconditions::if_match_allows;
@@ -66,28 +67,28 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
         }
         Step::GroupStart(i) => {
             let g = &body.groups[i];
-            let head = g.head.body.to_string();
+            let head = &g.head.body;
             if i > 0 || !body.items.is_empty() {
                 out.push(',');
             }
-            if g.with_members {
+            if g.members.is_some() {
                 // The head is an object: reopen it to append "members".
                 out.push_str(&head[..head.len() - 1]);
                 out.push_str(",\"members\":[");
                 Step::Members(i, None, true)
             } else {
-                out.push_str(&head);
+                out.push_str(head);
                 body.after(i + 1)
             }
         }
         Step::Members(i, after, first) => {
             let b = body.clone();
-            let pk = body.groups[i].pk;
+            let (pk, fields) = (body.groups[i].pk, body.groups[i].members.unwrap_or(MemberFields::ALL));
             let store = b.state.store.clone();
             let page = store
                 .offload(move || {
                     let size = b.state.member_page_size;
-                    b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size)
+                    b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size, fields)
                 })
                 .await?;
             if page.count > 0 {

@@ -3,6 +3,7 @@
 
 use super::events;
 use super::group::{self, GroupOp, MemberSpec, RenderedGroup};
+use super::group_members::{self, MemberFields};
 use super::list::{self};
 use super::patch;
 use super::preconditions::if_match_allows;
@@ -20,7 +21,8 @@ use std::sync::Arc;
 pub struct GroupView {
     pub head: RenderedGroup,
     pub pk: i64,
-    pub with_members: bool,
+    /// The members' sub-attributes to send after the head; `None`: no members.
+    pub members: Option<MemberFields>,
 }
 
 pub struct GroupList {
@@ -61,9 +63,8 @@ impl ScimService {
     }
 
     fn group_view(&self, row: &GroupRow, req: &Request<'_>, projection: &Projection) -> Result<GroupView> {
-        let mut head = group::render(row, &req.scope.base_url)?;
-        projection.apply(&self.group_schema(), &mut head.body);
-        Ok(GroupView { head, pk: row.pk, with_members: projection.includes("members") })
+        let head = group::render(row, &req.scope.base_url, &self.group_schema(), projection)?;
+        Ok(GroupView { head, pk: row.pk, members: MemberFields::of(&self.group_schema(), projection) })
     }
 
     fn current_group(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<GroupRow> {
@@ -140,10 +141,11 @@ impl ScimService {
         group_pk: i64,
         after: Option<(MemberKind, i64)>,
         limit: usize,
+        fields: MemberFields,
     ) -> Result<MemberPage> {
         let rows = self.store.read(|tx| tx.members_page(tenant, group_pk, after, limit))?;
         let next = if rows.len() == limit { rows.last().map(|m| (m.kind, m.pk)) } else { None };
-        Ok(MemberPage { count: rows.len(), json: group::members_json(&rows, base_url)?, next })
+        Ok(MemberPage { count: rows.len(), json: group_members::members_json(&rows, base_url, fields)?, next })
     }
 
     /// RFC 7644 §3.5.1: displayName, externalId and the whole membership, the latter as a

@@ -5,7 +5,9 @@
 
 use super::projection::{Keep, Projection};
 use super::resource::ResourceSchema;
+use crate::clock::format_datetime;
 use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -46,6 +48,35 @@ impl<'de: 'a, 'a> Deserialize<'de> for StoredObject<'a> {
             }
         }
         deserializer.deserialize_map(Members)
+    }
+}
+
+/// A resource's `meta` (RFC 7643 §3.1) as scimd writes it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta<'a> {
+    resource_type: &'static str,
+    created: String,
+    last_modified: String,
+    location: &'a str,
+    version: &'a str,
+}
+
+impl<'a> Meta<'a> {
+    pub fn new(
+        resource_type: &'static str,
+        created: DateTime<Utc>,
+        last_modified: DateTime<Utc>,
+        location: &'a str,
+        version: &'a str,
+    ) -> Self {
+        Meta {
+            resource_type,
+            created: format_datetime(created),
+            last_modified: format_datetime(last_modified),
+            location,
+            version,
+        }
     }
 }
 

@@ -100,6 +100,9 @@ impl Projection {
         }
     }
 
+    /// The projection applied to a whole `Value`: what `json_text` writes member by member,
+    /// as the tests state it.
+    #[cfg(test)]
     pub fn apply(&self, schema: &ResourceSchema<'_>, resource: &mut Value) {
         let Value::Object(obj) = resource else { return };
         obj.retain(|key, value| match self.keep(schema, key) {

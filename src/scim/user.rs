@@ -1,12 +1,11 @@
 //! The User resource (RFC 7643 §4.1, §4.3): the columns derived from its canonical form and its
 //! rendering with `id` and `meta`.
 
-use super::json_text::{ObjectWriter, StoredObject};
+use super::json_text::{Meta, ObjectWriter, StoredObject};
 use super::projection::Projection;
 use super::resource::{Canonical, ResourceSchema};
 use super::schema::{Registry, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 use super::{check_indexed, normalize};
-use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::store::{UserGroup, UserKeys, UserRow, UserValueRow, UserWrite};
 use serde::Serialize;
@@ -109,16 +108,6 @@ struct GroupRef<'a> {
     kind: &'static str,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Meta<'a> {
-    resource_type: &'static str,
-    created: String,
-    last_modified: String,
-    location: &'a str,
-    version: &'a str,
-}
-
 /// `row` as `projection` shapes it, with the `groups` it is in: the stored attributes are
 /// copied as text (see `json_text`).
 pub fn render(
@@ -156,13 +145,7 @@ pub fn render(
             .collect();
         w.projected_value(schema, projection, "groups", &refs)?;
     }
-    let meta = Meta {
-        resource_type: "User",
-        created: format_datetime(row.created_at),
-        last_modified: format_datetime(row.last_modified),
-        location: &location,
-        version: &etag,
-    };
+    let meta = Meta::new("User", row.created_at, row.last_modified, &location, &etag);
     w.projected_value(schema, projection, "meta", &meta)?;
     Ok(RenderedUser { body: w.finish(), location, etag })
 }

@@ -40,6 +40,36 @@ scim_test!(attributes_and_excluded_attributes_apply_to_every_response, |app| {
     assert!(r.status == StatusCode::OK && r.body.get("emails").is_none());
 });
 
+scim_test!(a_groups_attributes_are_projected_as_a_users_are, |app| {
+    let uid = app.post("/Users", okta_user("member@x.com")).await.body["id"].as_str().unwrap().to_string();
+    let g = app.post("/Groups", json!({"displayName": "Proj", "externalId": "e-1", "members": [{"value": uid}]})).await;
+    let gid = g.body["id"].as_str().unwrap().to_string();
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let whole = app.get(&format!("/Groups/{gid}")).await.body;
+    assert_eq!(keys(&whole), ["schemas", "id", "displayName", "externalId", "meta", "members"]);
+    assert_eq!(whole["meta"]["resourceType"], "Group");
+    assert_eq!(whole["meta"]["location"], g.body["meta"]["location"]);
+    let cases = [
+        ("attributes=displayName", vec!["schemas", "id", "displayName"]),
+        ("attributes=members", vec!["schemas", "id", "members"]),
+        ("attributes=meta.version,members.value", vec!["schemas", "id", "meta", "members"]),
+        ("excludedAttributes=externalId,meta,id", vec!["schemas", "id", "displayName", "members"]),
+        ("excludedAttributes=members,meta.created", vec!["schemas", "id", "displayName", "externalId", "meta"]),
+    ];
+    for (query, want) in cases {
+        let r = app.get(&format!("/Groups/{gid}?{query}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+        assert_eq!(keys(&r.body), want, "{query}: {}", r.body);
+        let listed = app.get(&format!("/Groups?{query}")).await.body;
+        assert_eq!(listed["Resources"][0], r.body, "{query}: a list projects as a read does");
+    }
+    let r = app.get(&format!("/Groups/{gid}?attributes=meta.version,members.value")).await.body;
+    assert_eq!(r["meta"], json!({"version": whole["meta"]["version"]}));
+    assert_eq!(r["members"], json!([{"value": uid}]));
+    let r = app.get(&format!("/Groups/{gid}?excludedAttributes=members,meta.created")).await.body;
+    assert!(r["meta"].get("created").is_none() && r["meta"]["lastModified"].is_string(), "{r}");
+});
+
 scim_test!(etags_guard_writes_and_save_reads, |app| {
     let u = app.create_user("etag@x.com").await;
     let path = format!("/Users/{}", u["id"].as_str().unwrap());

@@ -1,0 +1,134 @@
+//! A group's members as a response writes them (RFC 7643 §4.2): JSON text straight from the
+//! member rows, with the sub-attributes the request's projection keeps (RFC 7644 §3.9).
+
+use super::projection::{Keep, Projection};
+use super::resource::ResourceSchema;
+use crate::error::{Error, Result};
+use crate::store::{MemberKind, MemberView};
+use serde::Serialize;
+use serde_json::json;
+
+/// Which of a member's sub-attributes a response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberFields {
+    pub value: bool,
+    pub reference: bool,
+    pub kind: bool,
+    pub display: bool,
+}
+
+impl MemberFields {
+    pub const ALL: MemberFields = MemberFields { value: true, reference: true, kind: true, display: true };
+
+    /// What `projection` keeps of `members`; `None` when it leaves them out.
+    pub fn of(schema: &ResourceSchema<'_>, projection: &Projection) -> Option<MemberFields> {
+        match projection.keep(schema, "members") {
+            Keep::Drop => None,
+            Keep::Whole => Some(MemberFields::ALL),
+            Keep::Part => {
+                // The projection's own cut, made on a member that has every sub-attribute.
+                let mut probe = json!([{"value": "", "$ref": "", "type": "", "display": ""}]);
+                projection.reshape("members", &mut probe);
+                let kept = |name: &str| probe[0].get(name).is_some();
+                Some(MemberFields {
+                    value: kept("value"),
+                    reference: kept("$ref"),
+                    kind: kept("type"),
+                    display: kept("display"),
+                })
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MemberJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    #[serde(rename = "$ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+/// `members` as the comma-separated JSON text of an array's elements. Written straight from
+/// the rows: a `Value` per member (a map of four entries) was about a sixth of the CPU of a
+/// GET of a 100,000-member group.
+pub fn members_json(members: &[MemberView], base_url: &str, fields: MemberFields) -> Result<String> {
+    let mut out = Vec::with_capacity(members.len() * (base_url.len() + 120));
+    for (n, m) in members.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let endpoint = match m.kind {
+            MemberKind::User => "/Users/",
+            MemberKind::Group => "/Groups/",
+        };
+        let member = MemberJson {
+            value: fields.value.then_some(m.id.as_str()),
+            reference: fields.reference.then(|| [base_url, endpoint, &m.id].concat()),
+            kind: fields.kind.then_some(m.kind.as_str()),
+            display: m.display.as_deref().filter(|_| fields.display),
+        };
+        serde_json::to_writer(&mut out, &member).map_err(Error::internal)?;
+    }
+    String::from_utf8(out).map_err(Error::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::Registry;
+    use serde_json::Value;
+
+    fn view(kind: MemberKind, id: &str, display: Option<&str>) -> MemberView {
+        MemberView { kind, pk: 1, id: id.into(), display: display.map(str::to_string) }
+    }
+
+    #[test]
+    fn members_are_written_as_the_elements_of_an_array() {
+        let members =
+            [view(MemberKind::User, "u-1", Some("Ann \"the\" Admin\n")), view(MemberKind::Group, "g-1", None)];
+        let text = members_json(&members, "https://h/scim/v2/acme", MemberFields::ALL).unwrap();
+        let parsed: Value = serde_json::from_str(&format!("[{text}]")).unwrap();
+        assert_eq!(
+            parsed,
+            json!([
+                {"value": "u-1", "$ref": "https://h/scim/v2/acme/Users/u-1", "type": "User", "display": "Ann \"the\" Admin\n"},
+                {"value": "g-1", "$ref": "https://h/scim/v2/acme/Groups/g-1", "type": "Group"},
+            ])
+        );
+        assert!(text.starts_with(r#"{"value":"u-1","$ref":"#), "members keep their key order: {text}");
+        assert_eq!(members_json(&[], "https://h", MemberFields::ALL).unwrap(), "");
+    }
+
+    #[test]
+    fn a_projection_picks_the_sub_attributes_written() {
+        let registry = Registry::load();
+        let schema = super::super::group::group_schema(&registry);
+        let member = [view(MemberKind::User, "u-1", Some("Ann"))];
+        let cases = [
+            (None, None, Some(r#"{"value":"u-1","$ref":"https://h/Users/u-1","type":"User","display":"Ann"}"#)),
+            (Some("members.value"), None, Some(r#"{"value":"u-1"}"#)),
+            (Some("MEMBERS.Value"), None, Some(r#"{"value":"u-1"}"#)),
+            (Some("urn:ietf:params:scim:schemas:core:2.0:Group:members.value"), None, Some(r#"{"value":"u-1"}"#)),
+            (Some("members.value,members.display"), None, Some(r#"{"value":"u-1","display":"Ann"}"#)),
+            (
+                Some("displayName,members"),
+                None,
+                Some(r#"{"value":"u-1","$ref":"https://h/Users/u-1","type":"User","display":"Ann"}"#),
+            ),
+            (None, Some("members.$ref,members.type"), Some(r#"{"value":"u-1","display":"Ann"}"#)),
+            (Some("displayName"), None, None),
+            (None, Some("members"), None),
+        ];
+        for (attributes, excluded, want) in cases {
+            let projection = Projection::parse(&schema, attributes, excluded);
+            let got = MemberFields::of(&schema, &projection)
+                .map(|fields| members_json(&member, "https://h", fields).unwrap());
+            assert_eq!(got.as_deref(), want, "attributes={attributes:?} excludedAttributes={excluded:?}");
+        }
+    }
+}
