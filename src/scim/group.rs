@@ -144,12 +144,7 @@ pub fn render(
     let mut w = ObjectWriter::with_capacity(row.data.len() + 256);
     w.value("schemas", &[GROUP_SCHEMA])?;
     w.value("id", &row.id)?;
-    for (key, json) in &stored.0 {
-        // Written by scimd itself, never stored: a stored copy must not repeat them.
-        if !matches!(key.as_ref(), "schemas" | "id" | "meta" | "members") {
-            w.projected(schema, projection, key, json)?;
-        }
-    }
+    w.stored_members(&stored, schema, projection, &["schemas", "id", "meta", "members"])?;
     let meta = Meta::new("Group", row.created_at, row.last_modified, &location, &etag);
     w.projected_value(schema, projection, "meta", &meta)?;
     Ok(RenderedGroup { body: w.finish(), location, etag })

@@ -138,6 +138,23 @@ impl ObjectWriter {
         }
     }
 
+    /// Every member of `stored` the projection keeps, except `computed`: members scimd writes
+    /// itself and never stores, which a stored copy must not repeat.
+    pub fn stored_members(
+        &mut self,
+        stored: &StoredObject<'_>,
+        schema: &ResourceSchema<'_>,
+        projection: &Projection,
+        computed: &[&str],
+    ) -> Result<()> {
+        for (key, json) in &stored.0 {
+            if !computed.contains(&key.as_ref()) {
+                self.projected(schema, projection, key, json)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Like `projected`, for a member computed rather than stored.
     pub fn projected_value<T: Serialize>(
         &mut self,

@@ -127,12 +127,7 @@ pub fn render(
     };
     w.value("schemas", schemas)?;
     w.value("id", &row.id)?;
-    for (key, json) in &stored.0 {
-        // Written by scimd itself, never stored: a stored copy must not repeat them.
-        if !matches!(key.as_ref(), "schemas" | "id" | "meta" | "groups") {
-            w.projected(schema, projection, key, json)?;
-        }
-    }
+    w.stored_members(&stored, schema, projection, &["schemas", "id", "meta", "groups"])?;
     if !groups.is_empty() {
         let refs: Vec<GroupRef<'_>> = groups
             .iter()
