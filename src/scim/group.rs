@@ -144,7 +144,7 @@ pub fn render(
     let mut w = ObjectWriter::with_capacity(row.data.len() + 256);
     w.value("schemas", &[GROUP_SCHEMA])?;
     w.value("id", &row.id)?;
-    w.stored_members(&stored, schema, projection, &["schemas", "id", "meta", "members"])?;
+    w.stored_attributes(&stored, schema, projection, &["schemas", "id", "meta", "members"])?;
     let meta = Meta::new("Group", row.created_at, row.last_modified, &location, &etag);
     w.projected_value(schema, projection, "meta", &meta)?;
     Ok(RenderedGroup { body: w.finish(), location, etag })

@@ -44,7 +44,7 @@ pub struct RootSearch {
 pub struct MemberPage {
     /// How many members the page holds.
     pub count: usize,
-    /// Their JSON, comma-separated (`group::members_json`).
+    /// Their JSON, comma-separated (`group_members::members_json`).
     pub json: String,
     pub next: Option<(MemberKind, i64)>,
 }

@@ -138,9 +138,9 @@ impl ObjectWriter {
         }
     }
 
-    /// Every member of `stored` the projection keeps, except `computed`: members scimd writes
-    /// itself and never stores, which a stored copy must not repeat.
-    pub fn stored_members(
+    /// Every top-level attribute of `stored` the projection keeps, except `computed`: those
+    /// scimd writes itself and never stores, which a stored copy must not repeat.
+    pub fn stored_attributes(
         &mut self,
         stored: &StoredObject<'_>,
         schema: &ResourceSchema<'_>,

@@ -127,7 +127,7 @@ pub fn render(
     };
     w.value("schemas", schemas)?;
     w.value("id", &row.id)?;
-    w.stored_members(&stored, schema, projection, &["schemas", "id", "meta", "groups"])?;
+    w.stored_attributes(&stored, schema, projection, &["schemas", "id", "meta", "groups"])?;
     if !groups.is_empty() {
         let refs: Vec<GroupRef<'_>> = groups
             .iter()
