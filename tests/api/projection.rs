@@ -55,6 +55,9 @@ scim_test!(a_groups_attributes_are_projected_as_a_users_are, |app| {
         ("attributes=meta.version,members.value", vec!["schemas", "id", "meta", "members"]),
         ("excludedAttributes=externalId,meta,id", vec!["schemas", "id", "displayName", "members"]),
         ("excludedAttributes=members,meta.created", vec!["schemas", "id", "displayName", "externalId", "meta"]),
+        // Names that are no attribute select nothing, as for users: what is always returned.
+        ("attributes=members%5B", vec!["schemas", "id"]),
+        ("attributes=members.nosuch", vec!["schemas", "id"]),
     ];
     for (query, want) in cases {
         let r = app.get(&format!("/Groups/{gid}?{query}")).await;
