@@ -22,7 +22,8 @@ type State = web::Data<AppState>;
 enum Step {
     Prefix,
     GroupStart(usize),
-    Members(usize, Option<(MemberKind, i64)>, bool),
+    /// Group `i`'s members after the cursor, with the sub-attributes the request keeps.
+    Members(usize, MemberFields, Option<(MemberKind, i64)>, bool),
     GroupEnd(usize),
     Suffix,
     Done,
@@ -71,19 +72,19 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
             if i > 0 || !body.items.is_empty() {
                 out.push(',');
             }
-            if g.members.is_some() {
+            if let Some(fields) = g.members {
                 // The head is an object: reopen it to append "members".
                 out.push_str(&head[..head.len() - 1]);
                 out.push_str(",\"members\":[");
-                Step::Members(i, None, true)
+                Step::Members(i, fields, None, true)
             } else {
                 out.push_str(head);
                 body.after(i + 1)
             }
         }
-        Step::Members(i, after, first) => {
+        Step::Members(i, fields, after, first) => {
             let b = body.clone();
-            let (pk, fields) = (body.groups[i].pk, body.groups[i].members.unwrap_or(MemberFields::ALL));
+            let pk = body.groups[i].pk;
             let store = b.state.store.clone();
             let page = store
                 .offload(move || {
@@ -98,7 +99,7 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
                 out.push_str(&page.json);
             }
             match page.next {
-                Some(cursor) => Step::Members(i, Some(cursor), first && page.count == 0),
+                Some(cursor) => Step::Members(i, fields, Some(cursor), first && page.count == 0),
                 None => Step::GroupEnd(i),
             }
         }
