@@ -385,12 +385,15 @@ fn same_value(def: &AttributeDef, a: &Value, b: &Value) -> bool {
     }
 }
 
-/// RFC 7644 §3.5.2: setting `primary: true` on a value makes the others `false`.
+/// RFC 7644 §3.5.2: setting `primary: true` on a value makes the others `false`. A
+/// `"true"` string counts: Entra's validator sends one, and validation reads it as `true`
+/// after this step, so leaving the old primary set would fail the PATCH with two primaries.
 fn single_primary(items: &mut [Value], touched: &[usize]) {
-    let chosen = touched.iter().rev().find(|i| items[**i].get("primary") == Some(&Value::Bool(true))).copied();
+    let is_primary = |item: &Value| item.get("primary").is_some_and(super::resource::reads_as_true);
+    let chosen = touched.iter().rev().find(|i| is_primary(&items[**i])).copied();
     let Some(chosen) = chosen else { return };
     for (i, item) in items.iter_mut().enumerate() {
-        if i != chosen && item.get("primary") == Some(&Value::Bool(true)) {
+        if i != chosen && is_primary(item) {
             item["primary"] = Value::Bool(false);
         }
     }

@@ -131,6 +131,24 @@ fn operations_change_what_rfc_7644_says() {
             Box::new(|u| u["emails"][0]["primary"] == false && u["emails"][1]["primary"] == true),
         ),
         (
+            "a new primary sent as a string clears the old one (Entra's validator)",
+            json!([{"op": "add", "path": "emails", "value": [{"value": "c@y.com", "primary": "True"}]}]),
+            Box::new(|u| u["emails"][0]["primary"] == false && u["emails"][1]["primary"] == true),
+        ),
+        (
+            "a primary set through a filter as a string clears the old one",
+            json!([
+                {"op": "add", "path": "emails", "value": [{"value": "c@y.com", "type": "home"}]},
+                {"op": "replace", "path": "emails[type eq \"home\"].primary", "value": "true"},
+            ]),
+            Box::new(|u| u["emails"][0]["primary"] == false && u["emails"][1]["primary"] == true),
+        ),
+        (
+            "a primary \"false\" string clears nothing",
+            json!([{"op": "add", "path": "emails", "value": [{"value": "c@y.com", "primary": "false"}]}]),
+            Box::new(|u| u["emails"][0]["primary"] == true && u["emails"][1]["primary"] == false),
+        ),
+        (
             "replace a filtered sub-attribute (Entra)",
             json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"}]),
             Box::new(|u| u["emails"] == json!([{"value": "new@x.com", "type": "work", "primary": true}])),

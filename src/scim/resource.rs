@@ -279,6 +279,11 @@ fn coerce_string(ty: AttrType, value: &Value) -> Option<Value> {
     }
 }
 
+/// `true`, or a string validation reads as `true` (`"True"`, `" true "`).
+pub(crate) fn reads_as_true(value: &Value) -> bool {
+    value == &Value::Bool(true) || coerce_string(AttrType::Boolean, value) == Some(Value::Bool(true))
+}
+
 fn check_simple(ty: AttrType, value: &Value, path: Path<'_>, compat: &Compat) -> Result<Value> {
     if let Some(coerced) = coerce_string(ty, value) {
         compat.allow(Rule::StringScalars, || format!("{path} must be a JSON {}, not a string", type_name(ty)))?;

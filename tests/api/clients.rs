@@ -167,6 +167,17 @@ scim_test!(entra_default_patch_shapes, |app| {
     assert_eq!(r.body[ENT]["manager"], json!({"value": "AXTKDLNRKMKT"}));
     let r = app.patch(&path, patch_op(json!([{"op": "remove", "path": format!("{ENT}:manager")}]))).await;
     assert!(r.body[ENT].get("manager").is_none());
+    // The validator's `"primary": "true"` string on a new email takes primary from the old one
+    // (RFC 7644 §3.5.2), as a boolean would.
+    let r = app
+        .patch(
+            &path,
+            patch_op(json!([{"op": "add", "path": "emails", "value": [{"value": "home@x.com", "type": "home", "primary": "true"}]}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let primaries: Vec<_> = r.body["emails"].as_array().unwrap().iter().map(|e| (&e["type"], &e["primary"])).collect();
+    assert_eq!(primaries, [(&json!("work"), &json!(false)), (&json!("home"), &json!(true))]);
 });
 
 scim_test!(entra_aad_opt_scim_062020_patch_shapes, |app| {
