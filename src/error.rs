@@ -56,6 +56,10 @@ pub enum Error {
     /// The method is not allowed here; carries the `Allow` list.
     #[error("the method is not allowed on this resource (allowed: {0})")]
     MethodNotAllowed(&'static str),
+    /// A SCIM feature this service provider does not offer (501, RFC 7644 §3.12), as its
+    /// ServiceProviderConfig says.
+    #[error("{0}")]
+    NotSupported(&'static str),
     #[error("the request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     /// Too many failed authentications from this address; retry after this many seconds.

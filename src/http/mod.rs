@@ -179,6 +179,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(groups::delete))
                         .default_service(method_not_allowed("GET, PUT, PATCH, DELETE")),
                 )
+                // RFC 7644 §3.11: a provider without /Me SHOULD answer 501; scimd's credentials
+                // belong to identity providers, so no user is "me".
+                .service(
+                    web::resource(["/Me", "/Me/{tail:.*}"])
+                        .to(|| async { Err::<HttpResponse, _>(Error::NotSupported(NO_ME)) }),
+                )
+                // RFC 7644 §3.7: bulk is optional, and ServiceProviderConfig says it is off.
+                .service(web::resource("/Bulk").to(|| async { Err::<HttpResponse, _>(Error::NotSupported(NO_BULK)) }))
                 .service(get_only("/ServiceProviderConfig", web::get().to(discovery::service_provider_config)))
                 .service(get_only("/ResourceTypes", web::get().to(discovery::resource_types)))
                 .service(get_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
@@ -188,6 +196,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .default_service(web::to(not_found));
 }
+
+const NO_ME: &str = "/Me is not supported: scimd's credentials belong to identity providers, not to users";
+const NO_BULK: &str = "bulk operations are not supported (ServiceProviderConfig bulk.supported is false)";
 
 /// 405 with the `Allow` list, for the methods a resource does not route.
 fn method_not_allowed(allow: &'static str) -> actix_web::Route {

@@ -73,6 +73,19 @@ scim_test!(unknown_paths_and_wrong_methods_are_scim_errors, |app| {
     app.get("/Users/010101001010101011001010101011").await.assert_error(404, None);
 });
 
+// RFC 7644 §3.11 and §3.12: what scimd does not offer is a 501, not a missing endpoint.
+scim_test!(me_and_bulk_are_501s, |app| {
+    app.get("/Me").await.assert_error(501, None);
+    app.call(Method::PATCH, "/Me/password", Some(json!({}))).await.assert_error(501, None);
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "q1", "data": {"userName": "bulk1"}}]});
+    let r = app.call(Method::POST, "/Bulk", Some(bulk)).await;
+    r.assert_error(501, None);
+    assert!(r.body["detail"].as_str().unwrap().contains("bulk.supported"), "{}", r.body);
+    assert_eq!(app.get("/ServiceProviderConfig").await.body["bulk"]["supported"], false);
+    assert_eq!(app.get("/Users").await.body["totalResults"], 0, "nothing of the bulk request was applied");
+});
+
 scim_test!(a_body_over_the_limit_is_413, |app| {
     let big = json!({"userName": "big", "title": "x".repeat(1024 * 1024)}).to_string();
     post_raw(&app, big.as_bytes(), "application/json").await.assert_error(413, None);
