@@ -93,7 +93,7 @@ impl<'r> UserFilters<'r> {
             None => false,
             Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) => false,
             Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) => true,
-            Some(u) => return Err(bad(format!("unknown schema {u} in filter"))),
+            Some(u) => return Err(bad(format!("unknown schema {u}"))),
         };
         let name = path.name.as_str();
         let sub = path.sub.as_deref();
@@ -122,9 +122,9 @@ impl<'r> UserFilters<'r> {
             // optional where the name is unambiguous).
             (self.enterprise, Some(ENTERPRISE_USER_SCHEMA))
         } else {
-            return Err(bad(format!("unknown attribute {path} in filter")));
+            return Err(bad(format!("unknown attribute {path}")));
         };
-        let def = schema.attribute(name).ok_or_else(|| bad(format!("unknown attribute {path} in filter")))?;
+        let def = schema.attribute(name).ok_or_else(|| bad(format!("unknown attribute {path}")))?;
         if def.returned == Returned::Never || def.mutability == Mutability::WriteOnly {
             return Err(bad(format!("{} cannot be filtered on", def.name)));
         }
@@ -134,7 +134,7 @@ impl<'r> UserFilters<'r> {
         let mut json_path: Vec<String> = prefix.map(|p| vec![p.to_string()]).unwrap_or_default();
         json_path.push(def.name.clone());
         let sub_def = match sub {
-            Some(s) => Some(def.sub_attribute(s).ok_or_else(|| bad(format!("unknown attribute {path} in filter")))?),
+            Some(s) => Some(def.sub_attribute(s).ok_or_else(|| bad(format!("unknown attribute {path}")))?),
             None => None,
         };
         Ok(match (def.multi_valued, def.ty == AttrType::Complex, sub_def) {
@@ -241,7 +241,7 @@ impl<'r> UserFilters<'r> {
             Ok(scim_filter_parser::PatchPath::Attr(p)) => p,
             _ => return Err(Error::invalid_value(format!("sortBy {text:?} is not an attribute path"))),
         };
-        let target = self.resolve(&path).map_err(|e| Error::invalid_value(e.to_string()))?;
+        let target = self.resolve(&path).map_err(|e| Error::invalid_value(format!("sortBy: {e}")))?;
         let (operand, kind) = match target {
             Target::Column { column, kind, .. } => (Operand::Column(column), kind),
             Target::Doc { path, def } => (Operand::Doc(path), kind_of(def)?),

@@ -182,7 +182,9 @@ scim_test!(sort_by_any_singular_attribute_with_stable_ties, |app| {
         ["bjensen", "älice"]
     );
     app.get("/Users?sortBy=emails").await.assert_error(400, Some("invalidValue"));
-    app.get("/Users?sortBy=nosuch").await.assert_error(400, Some("invalidValue"));
+    let r = app.get("/Users?sortBy=nosuch").await;
+    r.assert_error(400, Some("invalidValue"));
+    assert_eq!(r.body["detail"], "sortBy: unknown attribute nosuch", "the error names the parameter at fault");
     app.get("/Users?sortBy=userName&sortOrder=sideways").await.assert_error(400, Some("invalidValue"));
 });
 
