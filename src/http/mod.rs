@@ -128,7 +128,7 @@ pub fn scim_json_text(mut builder: HttpResponseBuilder, body: String) -> HttpRes
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+    cfg.service(readable("/healthz", || async { HttpResponse::Ok().body("ok") }))
         .configure(admin::configure)
         .service(
             // Resources are tried in this order, each with a pattern match (a regex for those
@@ -137,10 +137,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/scim/v2/{tenant}")
                 .wrap(actix_web::middleware::from_fn(activity::log_request))
                 .service(
-                    web::resource("/Users")
-                        .route(web::get().to(users::list))
+                    readable("/Users", users::list)
                         .route(web::post().to(users::create))
-                        .default_service(method_not_allowed("GET, POST")),
+                        .default_service(method_not_allowed("GET, HEAD, POST")),
                 )
                 .service(
                     web::resource("/Users/.search")
@@ -148,12 +147,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .default_service(method_not_allowed("POST")),
                 )
                 .service(
-                    web::resource("/Users/{id}")
-                        .route(web::get().to(users::get))
+                    readable("/Users/{id}", users::get)
                         .route(web::put().to(users::replace))
                         .route(web::patch().to(users::patch))
                         .route(web::delete().to(users::delete))
-                        .default_service(method_not_allowed("GET, PUT, PATCH, DELETE")),
+                        .default_service(method_not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
                 )
                 .service(
                     web::resource("/.search")
@@ -161,10 +159,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .default_service(method_not_allowed("POST")),
                 )
                 .service(
-                    web::resource("/Groups")
-                        .route(web::get().to(groups::list))
+                    readable("/Groups", groups::list)
                         .route(web::post().to(groups::create))
-                        .default_service(method_not_allowed("GET, POST")),
+                        .default_service(method_not_allowed("GET, HEAD, POST")),
                 )
                 .service(
                     web::resource("/Groups/.search")
@@ -172,12 +169,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .default_service(method_not_allowed("POST")),
                 )
                 .service(
-                    web::resource("/Groups/{id}")
-                        .route(web::get().to(groups::get))
+                    readable("/Groups/{id}", groups::get)
                         .route(web::put().to(groups::replace))
                         .route(web::patch().to(groups::patch))
                         .route(web::delete().to(groups::delete))
-                        .default_service(method_not_allowed("GET, PUT, PATCH, DELETE")),
+                        .default_service(method_not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
                 )
                 // RFC 7644 §3.11: a provider without /Me SHOULD answer 501; scimd's credentials
                 // belong to identity providers, so no user is "me".
@@ -187,11 +183,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 // RFC 7644 §3.7: bulk is optional, and ServiceProviderConfig says it is off.
                 .service(web::resource("/Bulk").to(|| async { Err::<HttpResponse, _>(Error::NotSupported(NO_BULK)) }))
-                .service(get_only("/ServiceProviderConfig", web::get().to(discovery::service_provider_config)))
-                .service(get_only("/ResourceTypes", web::get().to(discovery::resource_types)))
-                .service(get_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
-                .service(get_only("/Schemas", web::get().to(discovery::schemas)))
-                .service(get_only("/Schemas/{id}", web::get().to(discovery::schema)))
+                .service(get_only("/ServiceProviderConfig", discovery::service_provider_config))
+                .service(get_only("/ResourceTypes", discovery::resource_types))
+                .service(get_only("/ResourceTypes/{id}", discovery::resource_type))
+                .service(get_only("/Schemas", discovery::schemas))
+                .service(get_only("/Schemas/{id}", discovery::schema))
                 .default_service(web::to(not_found)),
         )
         .default_service(web::to(not_found));
@@ -205,8 +201,24 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move { Err::<HttpResponse, _>(Error::MethodNotAllowed(allow)) })
 }
 
-fn get_only(path: &str, route: actix_web::Route) -> actix_web::Resource {
-    web::resource(path).route(route).default_service(method_not_allowed("GET"))
+/// A resource that answers GET and HEAD with `handler` (RFC 9110 §9.1: a server that has GET
+/// has HEAD; actix-web sends a HEAD answer's headers without its body).
+fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args> + Clone,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path).route(web::get().to(handler.clone())).route(web::head().to(handler))
+}
+
+fn get_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args> + Clone,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    readable(path, handler).default_service(method_not_allowed("GET, HEAD"))
 }
 
 async fn not_found() -> Result<HttpResponse, Error> {

@@ -67,10 +67,34 @@ scim_test!(unknown_paths_and_wrong_methods_are_scim_errors, |app| {
     r.assert_error(404, None);
     let r = app.call(Method::PUT, "/Users", Some(json!({}))).await;
     r.assert_error(405, None);
-    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
     app.call(Method::POST, "/Users/some-id", Some(json!({}))).await.assert_error(405, None);
     app.get("/Users/does-not-exist").await.assert_error(404, None);
     app.get("/Users/010101001010101011001010101011").await.assert_error(404, None);
+});
+
+// RFC 9110 §9.3.2: HEAD answers as GET does, headers without the body.
+scim_test!(head_answers_as_get_without_a_body, |app| {
+    let id = app.create_user("head@x.com").await["id"].as_str().unwrap().to_string();
+    let get = app.get(&format!("/Users/{id}")).await;
+    let head = app.call(Method::HEAD, &format!("/Users/{id}"), None).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.raw.is_empty(), "no body");
+    assert_eq!(head.header("etag"), get.header("etag"));
+    assert_eq!(head.header("content-length"), Some(get.raw.len().to_string().as_str()));
+    assert_eq!(head.header("content-type"), get.header("content-type"));
+    for path in ["/Users", "/Groups", "/ServiceProviderConfig", "/Schemas", "/ResourceTypes/User"] {
+        assert_eq!(app.call(Method::HEAD, path, None).await.status, StatusCode::OK, "{path}");
+    }
+    let missing = app.call(Method::HEAD, "/Users/nope", None).await;
+    assert_eq!((missing.status, missing.raw.len()), (StatusCode::NOT_FOUND, 0));
+    let r = app.send_raw(Method::HEAD, &format!("{}/Users", app.base), Some("Bearer wrong"), &[], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app.send_raw(Method::HEAD, &format!("{}/healthz", app.local), None, &[], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app.call(Method::DELETE, "/ServiceProviderConfig", None).await;
+    r.assert_error(405, None);
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
 });
 
 // RFC 7644 §3.11 and §3.12: what scimd does not offer is a 501, not a missing endpoint.
