@@ -116,6 +116,20 @@ scim_test!(every_change_writes_its_events_in_commit_order, |app| {
     assert_eq!(resumed, all);
 });
 
+// README: a deletion's event stands for the memberships it ends.
+scim_test!(deleting_a_member_emits_only_its_deletion, |app| {
+    let admin = admin_token(&app);
+    let user = app.create_user("member@example.com").await;
+    let uid = user["id"].as_str().unwrap();
+    let group = app.post("/Groups", json!({"displayName": "Eng", "members": [{"value": uid}]})).await;
+    let gid = group.body["id"].as_str().unwrap();
+    let before = events(&app, &admin, 0, 1000).await.len();
+    assert_eq!(app.delete(&format!("/Users/{uid}")).await.status, StatusCode::NO_CONTENT);
+    let after = events(&app, &admin, 0, 1000).await;
+    assert_eq!(types(&after[before..]), ["user.deleted"]);
+    assert_eq!(app.get(&format!("/Groups/{gid}")).await.body["members"], json!([]), "the membership ended");
+});
+
 scim_test!(a_patch_that_changes_nothing_keeps_the_version_and_writes_no_event, |app| {
     let admin = admin_token(&app);
     let user = app.post("/Users", okta_user("same@example.com")).await.body;
