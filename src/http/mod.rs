@@ -203,7 +203,7 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 
 /// A resource that answers GET and HEAD with `handler` (RFC 9110 §9.1: a server that has GET
 /// has HEAD; actix-web sends a HEAD answer's headers without its body).
-fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
+pub(crate) fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args> + Clone,
     Args: actix_web::FromRequest + 'static,

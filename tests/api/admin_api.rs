@@ -203,7 +203,9 @@ scim_test!(admin_api_refuses_bad_tokens_and_bad_input, |app| {
     assert_api_error(&admin.call(Method::GET, "/nothing", None).await, 404);
     let wrong_method = admin.call(Method::PUT, "/tenants", Some(json!({}))).await;
     assert_api_error(&wrong_method, 405);
-    assert_eq!(wrong_method.header("allow"), Some("GET, POST"));
+    assert_eq!(wrong_method.header("allow"), Some("GET, HEAD, POST"));
+    let head = admin.call(Method::HEAD, "/tenants/acme", None).await;
+    assert_eq!((head.status, head.raw.len()), (StatusCode::OK, 0), "HEAD answers as GET, without the body");
 
     // A revoked admin token stops working (at the next recheck: 1 s in tests).
     let id = admin.auth["Bearer scimdadm_".len().."Bearer scimdadm_".len() + 16].to_string();

@@ -30,16 +30,14 @@ pub fn scope() -> actix_web::Scope {
         .app_data(json)
         .app_data(queries)
         .service(
-            web::resource("/tenants")
-                .route(web::get().to(list_tenants))
+            crate::http::readable("/tenants", list_tenants)
                 .route(web::post().to(create_tenant))
-                .default_service(not_allowed("GET, POST")),
+                .default_service(not_allowed("GET, HEAD, POST")),
         )
         .service(
-            web::resource("/tenants/{name}")
-                .route(web::get().to(show_tenant))
+            crate::http::readable("/tenants/{name}", show_tenant)
                 .route(web::delete().to(delete_tenant))
-                .default_service(not_allowed("GET, DELETE")),
+                .default_service(not_allowed("GET, HEAD, DELETE")),
         )
         .service(
             web::resource("/tenants/{name}/disable")
@@ -50,24 +48,19 @@ pub fn scope() -> actix_web::Scope {
             web::resource("/tenants/{name}/enable").route(web::post().to(enable)).default_service(not_allowed("POST")),
         )
         .service(
-            web::resource("/tenants/{name}/credentials")
-                .route(web::get().to(list_credentials))
+            crate::http::readable("/tenants/{name}/credentials", list_credentials)
                 .route(web::post().to(issue_credential))
-                .default_service(not_allowed("GET, POST")),
+                .default_service(not_allowed("GET, HEAD, POST")),
         )
         .service(
             web::resource("/tenants/{name}/credentials/{id}")
                 .route(web::delete().to(revoke_credential))
                 .default_service(not_allowed("DELETE")),
         )
-        .service(
-            web::resource("/tenants/{name}/events").route(web::get().to(events)).default_service(not_allowed("GET")),
-        )
+        .service(crate::http::readable("/tenants/{name}/events", events).default_service(not_allowed("GET, HEAD")))
         .configure(super::api_webhooks::routes)
-        .service(web::resource("/tenants/{name}/users").route(web::get().to(users)).default_service(not_allowed("GET")))
-        .service(
-            web::resource("/tenants/{name}/groups").route(web::get().to(groups)).default_service(not_allowed("GET")),
-        )
+        .service(crate::http::readable("/tenants/{name}/users", users).default_service(not_allowed("GET, HEAD")))
+        .service(crate::http::readable("/tenants/{name}/groups", groups).default_service(not_allowed("GET, HEAD")))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError(Error::NotFound("no such admin API endpoint".into())))
         }))

@@ -16,16 +16,14 @@ type Reply = Result<HttpResponse, ApiError>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/webhooks")
-            .route(web::get().to(list))
+        crate::http::readable("/webhooks", list)
             .route(web::post().to(add))
-            .default_service(super::api::not_allowed("GET, POST")),
+            .default_service(super::api::not_allowed("GET, HEAD, POST")),
     )
     .service(
-        web::resource("/webhooks/{id}")
-            .route(web::get().to(show))
+        crate::http::readable("/webhooks/{id}", show)
             .route(web::delete().to(remove))
-            .default_service(super::api::not_allowed("GET, DELETE")),
+            .default_service(super::api::not_allowed("GET, HEAD, DELETE")),
     )
     .service(
         web::resource("/webhooks/{id}/retry")
@@ -38,9 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(super::api::not_allowed("POST")),
     )
     .service(
-        web::resource("/tenants/{name}/requests")
-            .route(web::get().to(requests))
-            .default_service(super::api::not_allowed("GET")),
+        crate::http::readable("/tenants/{name}/requests", requests)
+            .default_service(super::api::not_allowed("GET, HEAD")),
     );
 }
 
