@@ -11,7 +11,9 @@ use scim_filter_parser::{parse_path, AttrPath, Filter, PatchPath};
 use serde_json::{Map, Value};
 
 mod filtered;
+mod multi_valued;
 use filtered::check_element_filter;
+use multi_valued::{same_value, single_primary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -370,32 +372,6 @@ impl<'r> Engine<'_, 'r> {
             }
         }
         Ok(())
-    }
-}
-
-/// Two elements are the same value: equal `value` sub-attributes where both have one
-/// (Entra's remove carries `$ref: null` beside the id), else equal JSON.
-fn same_value(def: &AttributeDef, a: &Value, b: &Value) -> bool {
-    match (a.get("value"), b.get("value")) {
-        (Some(x), Some(y)) => match (x.as_str(), y.as_str(), def.sub_attribute("value")) {
-            (Some(x), Some(y), Some(v)) if !v.case_exact() => super::normalize(x) == super::normalize(y),
-            _ => x == y,
-        },
-        _ => a == b,
-    }
-}
-
-/// RFC 7644 §3.5.2: setting `primary: true` on a value makes the others `false`. A
-/// `"true"` string counts: Entra's validator sends one, and validation reads it as `true`
-/// after this step, so leaving the old primary set would fail the PATCH with two primaries.
-fn single_primary(items: &mut [Value], touched: &[usize]) {
-    let is_primary = |item: &Value| item.get("primary").is_some_and(super::resource::reads_as_true);
-    let chosen = touched.iter().rev().find(|i| is_primary(&items[**i])).copied();
-    let Some(chosen) = chosen else { return };
-    for (i, item) in items.iter_mut().enumerate() {
-        if i != chosen && is_primary(item) {
-            item["primary"] = Value::Bool(false);
-        }
     }
 }
 
