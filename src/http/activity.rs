@@ -1,6 +1,7 @@
 //! The request-log middleware on the SCIM scope: times each request and hands an entry to
 //! the `activity` queue once the response is known. Handlers add what only they know (a
-//! PATCH's summary and member ids) through `note_patch`.
+//! PATCH's summary and member ids) through `note_patch`. It also applies `media`'s choice of
+//! response type.
 
 use super::error::scim_type_of;
 use super::AppState;
@@ -52,8 +53,13 @@ pub async fn log_request(
     let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
     let note = NoteCell::default();
     req.extensions_mut().insert(note.clone());
+    // Here rather than in a middleware of its own, which would cost every request a layer.
+    let plain_json = super::media::wants_plain_json(req.headers());
 
-    let res = next.call(req).await?;
+    let mut res = next.call(req).await?;
+    if plain_json {
+        super::media::relabel_as_plain_json(res.headers_mut());
+    }
 
     let status = res.status().as_u16();
     let scim_type =

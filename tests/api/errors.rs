@@ -43,6 +43,45 @@ scim_test!(malformed_bodies_are_400_and_write_nothing, |app| {
     assert_eq!(app.get("/Users").await.body["totalResults"], 0);
 });
 
+// RFC 7644 §3.8: `Accept: application/json` SHOULD be honoured (OneLogin's docs ask for it);
+// the default, and any tie, is application/scim+json.
+scim_test!(accept_chooses_between_scim_json_and_json, |app| {
+    let id = app.create_user("accept@x.com").await["id"].as_str().unwrap().to_string();
+    let auth = format!("Bearer {}", app.token);
+    let get = |path: String, accept: &'static str| {
+        let (app, auth) = (&app, auth.clone());
+        async move {
+            let headers: Vec<(&str, &str)> = if accept.is_empty() { vec![] } else { vec![("Accept", accept)] };
+            app.send_raw(Method::GET, &format!("{}{path}", app.base), Some(&auth), &headers, None).await
+        }
+    };
+    let default = get(format!("/Users/{id}"), "").await;
+    assert_eq!(default.header("content-type"), Some("application/scim+json"));
+    for (accept, want) in [
+        ("application/json", "application/json"),
+        ("application/json; charset=utf-8", "application/json"),
+        ("application/scim+json", "application/scim+json"),
+        ("application/json, application/scim+json", "application/scim+json"),
+        ("application/json;q=0.5, application/scim+json", "application/scim+json"),
+        ("*/*", "application/scim+json"),
+    ] {
+        let r = get(format!("/Users/{id}"), accept).await;
+        assert_eq!((r.status, r.header("content-type")), (StatusCode::OK, Some(want)), "{accept}");
+        assert_eq!(r.raw, default.raw, "the same body whatever its label");
+    }
+    // Lists, errors and streamed groups are labelled alike.
+    assert_eq!(get("/Users".into(), "application/json").await.header("content-type"), Some("application/json"));
+    let missing = get("/Users/nope".into(), "application/json").await;
+    assert_eq!((missing.status.as_u16(), missing.header("content-type")), (404, Some("application/json")));
+    let group = app.post("/Groups", json!({"displayName": "G", "members": [{"value": id}]})).await;
+    let gid = group.body["id"].as_str().unwrap();
+    let r = get(format!("/Groups/{gid}"), "application/json").await;
+    assert_eq!(
+        (r.header("content-type"), r.body["members"][0]["value"].as_str()),
+        (Some("application/json"), Some(id.as_str()))
+    );
+});
+
 scim_test!(json_and_scim_json_with_any_charset_are_accepted, |app| {
     for (i, ct) in [
         "application/json",
