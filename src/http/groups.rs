@@ -176,24 +176,22 @@ pub async fn get(
 
 async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Result<HttpResponse, Error> {
     let scope = auth.scope.clone();
-    let (list, _) = run(state.clone(), auth, params, None, |s, r| s.service.list_groups(r)).await?;
+    let (list, fired) = run(state.clone(), auth, params, None, |s, r| s.service.list_groups(r)).await?;
     let prefix = list_prefix(list.total, list.start_index, list.groups.len());
-    Ok(streamed(
-        HttpResponse::Ok(),
-        Body { state, scope, items: Vec::new(), groups: list.groups, prefix, suffix: "]}".into() },
-    ))
+    let mut builder = HttpResponse::Ok();
+    with_compat(&mut builder, &fired);
+    Ok(streamed(builder, Body { state, scope, items: Vec::new(), groups: list.groups, prefix, suffix: "]}".into() }))
 }
 
 /// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
 pub async fn search_root(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
     let params = QueryParams::from_search_request(&body.0)?;
     let scope = auth.scope.clone();
-    let (found, _) = run(state.clone(), auth, params, None, |s, r| s.service.search_all(r)).await?;
+    let (found, fired) = run(state.clone(), auth, params, None, |s, r| s.service.search_all(r)).await?;
     let prefix = list_prefix(found.total, found.start_index, found.users.len() + found.groups.len());
-    Ok(streamed(
-        HttpResponse::Ok(),
-        Body { state, scope, items: found.users, groups: found.groups, prefix, suffix: "]}".into() },
-    ))
+    let mut builder = HttpResponse::Ok();
+    with_compat(&mut builder, &fired);
+    Ok(streamed(builder, Body { state, scope, items: found.users, groups: found.groups, prefix, suffix: "]}".into() }))
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {

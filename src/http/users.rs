@@ -50,18 +50,24 @@ pub async fn get(
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
     // Okta's `userName eq` pre-check runs here, as GET by id does, when it can (see `get`).
-    let body = match in_context(&state, &auth, &query.0, None, |s, r| s.service.list_users_now(r)) {
-        (Some(body), _) => body?,
-        (None, _) => run(state, auth, query.0, None, |s, r| s.service.list_users(r)).await?.0,
+    let (body, fired) = match in_context(&state, &auth, &query.0, None, |s, r| s.service.list_users_now(r)) {
+        (Some(body), fired) => (body?, fired),
+        (None, _) => run(state, auth, query.0, None, |s, r| s.service.list_users(r)).await?,
     };
-    Ok(scim_json_text(HttpResponse::Ok(), body))
+    Ok(listed(body, &fired))
 }
 
 /// RFC 7644 §3.4.3 on /Users.
 pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
     let params = QueryParams::from_search_request(&body.0)?;
-    let (body, _) = run(state, auth, params, None, |s, r| s.service.list_users(r)).await?;
-    Ok(scim_json_text(HttpResponse::Ok(), body))
+    let (body, fired) = run(state, auth, params, None, |s, r| s.service.list_users(r)).await?;
+    Ok(listed(body, &fired))
+}
+
+fn listed(body: String, fired: &[Rule]) -> HttpResponse {
+    let mut builder = HttpResponse::Ok();
+    with_compat(&mut builder, fired);
+    scim_json_text(builder, body)
 }
 
 pub async fn replace(

@@ -36,6 +36,9 @@ pub enum Rule {
     UnknownAttribute,
     /// A resource or PatchOp body without `schemas`: OneLogin templates, hand-written scripts.
     MissingSchemas,
+    /// `externalId eq jyoung`: a bare word where a filter's value belongs is read as a string
+    /// (legacy and hand-written clients).
+    UnquotedFilterValue,
 }
 
 impl Rule {
@@ -54,6 +57,7 @@ impl Rule {
             Rule::PutIgnoresPassword => "put-ignores-password",
             Rule::UnknownAttribute => "unknown-attribute",
             Rule::MissingSchemas => "missing-schemas",
+            Rule::UnquotedFilterValue => "unquoted-filter-value",
         }
     }
 
@@ -63,6 +67,7 @@ impl Rule {
             Rule::StringScalars | Rule::SingleValueForMultiValued | Rule::BareComplexValue => ScimType::InvalidValue,
             Rule::FilterCreatesElement => ScimType::NoTarget,
             Rule::PathlessReadOnlyEcho => ScimType::Mutability,
+            Rule::UnquotedFilterValue => ScimType::InvalidFilter,
             _ => ScimType::InvalidSyntax,
         }
     }

@@ -2,13 +2,14 @@
 //! lowered to a store `Predicate` that runs as one SQL query. A filter that does not parse or
 //! does not fit the schema is a 400 invalidFilter: never an unfiltered answer.
 
+use super::compat::Compat;
 use super::normalize;
 use super::schema::{
     AttrType, AttributeDef, Mutability, Registry, Returned, SchemaDef, ENTERPRISE_USER_SCHEMA, USER_SCHEMA,
 };
 use crate::error::{Error, Result};
 use crate::store::predicate::{CmpOp, Column, Literal, Operand, Predicate, SortKey, ValueKind};
-use scim_filter_parser::{parse_filter, AttrPath, CompValue, CompareOp, Filter};
+use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 
 mod value_path;
 
@@ -68,11 +69,11 @@ impl<'r> UserFilters<'r> {
     }
 
     /// The predicate for a `filter` parameter; no filter means every user.
-    pub fn predicate(&self, filter: Option<&str>) -> Result<Predicate> {
+    pub fn predicate(&self, filter: Option<&str>, compat: &Compat) -> Result<Predicate> {
         let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
             return Ok(Predicate::Const(true));
         };
-        let ast = parse_filter(text).map_err(|e| bad(format!("invalid filter: {e}")))?;
+        let ast = super::filter_parse::parse(text, compat)?;
         self.lower(&ast)
     }
 

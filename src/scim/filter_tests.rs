@@ -6,7 +6,9 @@ use crate::store::predicate::{Column, Operand, Predicate, ValuesColumn};
 
 fn lower(f: &str) -> Predicate {
     let registry = Registry::load();
-    UserFilters::new(&registry).predicate(Some(f)).unwrap_or_else(|e| panic!("{f}: {e}"))
+    UserFilters::new(&registry)
+        .predicate(Some(f), &crate::scim::compat::Compat::new(true))
+        .unwrap_or_else(|e| panic!("{f}: {e}"))
 }
 
 #[test]

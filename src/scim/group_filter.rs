@@ -2,11 +2,12 @@
 //! uniqueness), meta timestamps, and members (`members.value eq "id"`, `members[type eq …]`)
 //! as a set query over `group_members`.
 
+use super::compat::Compat;
 use super::filter::comparison;
 use super::schema::GROUP_SCHEMA;
 use crate::error::{Error, Result};
 use crate::store::predicate::{Column, MemberColumn, Operand, Predicate, SortKey, ValueKind};
-use scim_filter_parser::{parse_filter, AttrPath, CompValue, CompareOp, Filter};
+use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 
 fn bad(detail: impl Into<String>) -> Error {
     Error::invalid_filter(detail)
@@ -126,11 +127,11 @@ fn member_compare(c: MemberColumn, p: &AttrPath, op: CompareOp, v: &CompValue) -
     })
 }
 
-pub fn predicate(filter: Option<&str>) -> Result<Predicate> {
+pub fn predicate(filter: Option<&str>, compat: &Compat) -> Result<Predicate> {
     let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
         return Ok(Predicate::Const(true));
     };
-    let ast = parse_filter(text).map_err(|e| bad(format!("invalid filter: {e}")))?;
+    let ast = super::filter_parse::parse(text, compat)?;
     lower(&ast)
 }
 

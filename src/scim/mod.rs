@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod events;
 pub mod filter;
 pub mod filter_eval;
+mod filter_parse;
 pub mod group;
 pub mod group_filter;
 mod group_member_patch;

@@ -307,7 +307,7 @@ impl ScimService {
         let paging = list::paging(req.params, self.limits)?;
         let filters = filter::UserFilters::new(&self.registry);
         let query = UserListQuery {
-            predicate: filters.predicate(req.params.get("filter"))?,
+            predicate: filters.predicate(req.params.get("filter"), req.compat)?,
             sort: filters.sort_key(req.params.get("sortBy"), req.params.get("sortOrder"))?,
             offset: paging.start_index - 1,
             limit: paging.count,

@@ -2,7 +2,7 @@
 //! (de)activation, Entra ID's default and aadOptscim062020 PATCH shapes, OneLogin templates,
 //! and strict RFC mode refusing each quirk.
 
-use crate::helpers::{patch_op, TestApp};
+use crate::helpers::{okta_user, patch_op, TestApp};
 use crate::scim_test;
 use awc::http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -237,6 +237,23 @@ scim_test!(onelogin_templates_with_legacy_urns_and_single_objects, |app| {
     assert_eq!((r.body["title"].clone(), r.body["active"].clone()), (json!("T"), json!(false)));
 });
 
+// idp-clients.md §5: unquoted legacy values (`externalId eq jyoung`) tolerated.
+scim_test!(a_bare_filter_value_reads_as_a_string, |app| {
+    let mut user = okta_user("jyoung@example.com");
+    user["externalId"] = json!("jyoung");
+    assert_eq!(app.post("/Users", user).await.status, StatusCode::CREATED);
+    let r = app.get("/Users?filter=externalId%20eq%20jyoung%20and%20userName%20eq%20JYOUNG@example.com").await;
+    assert_eq!((r.status, r.body["totalResults"].clone()), (StatusCode::OK, json!(1)), "{}", r.body);
+    assert_eq!(compat_rules(&r), ["unquoted-filter-value"]);
+    let g = app.post("/Groups", json!({"displayName": "Eng"})).await;
+    assert_eq!(g.status, StatusCode::CREATED);
+    let r = app.get("/Groups?filter=displayName%20eq%20eng").await;
+    assert_eq!(r.body["totalResults"], 1, "{}", r.body);
+    // Quoted filters fire nothing; what a bare word cannot mend stays the client's error.
+    assert!(compat_rules(&app.get("/Users?filter=externalId%20eq%20%22jyoung%22").await).is_empty());
+    app.get("/Users?filter=displayName%20eq%20Sales%20Team").await.assert_error(400, Some("invalidFilter"));
+});
+
 scim_test!(strict_rfc_mode_refuses_every_quirk, |app| {
     let (base, token) = app.tenant("rfc");
     scimd::tenancy::set_strict_rfc(&app.store, "rfc", true).unwrap();
@@ -284,6 +301,9 @@ scim_test!(strict_rfc_mode_refuses_every_quirk, |app| {
         let target = if method == Method::POST { "/Users".to_string() } else { path.clone() };
         send(method, target, body.clone()).await.assert_error(400, Some(scim_type));
     }
+    let bare = format!("{base}/Users?filter=externalId%20eq%20jyoung");
+    let r = app.send_raw(Method::GET, &bare, Some(&format!("Bearer {token}")), &[], None).await;
+    r.assert_error(400, Some("invalidFilter"));
     // A PUT without active clears it in strict mode; with a password it sets one.
     let r = send(Method::PUT, path.clone(), json!({"schemas": [core], "userName": "s@x.com", "password": "pw"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

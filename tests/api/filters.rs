@@ -231,7 +231,7 @@ scim_test!(hot_filters_use_indexes_on_both_backends, |app| {
         r#"emails[type eq "work"].value eq "bjensen@example.com""#,
         r#"emails.value eq "bjensen@example.com""#,
     ] {
-        let predicate = filters.predicate(Some(f)).unwrap();
+        let predicate = filters.predicate(Some(f), &scimd::scim::compat::Compat::new(true)).unwrap();
         let plan = app.store.read(|tx| tx.explain_user_filter(tenant, &predicate)).unwrap().join("\n");
         let scans_users = plan.lines().any(|l| l.trim_start().starts_with("SCAN users") || l.contains("Seq Scan"));
         assert!(!scans_users, "{f} scans:\n{plan}");

@@ -20,6 +20,9 @@ use literals::comp_value;
 pub const MAX_INPUT_LEN: usize = 16 * 1024;
 /// Deepest nesting of parentheses, `not` and brackets accepted.
 pub const MAX_DEPTH: usize = 32;
+/// `ParseError::expected` where a comparison's value should stand but none does (a server may
+/// read a bare word there as a string, as some legacy clients mean it).
+pub const EXPECTED_VALUE: &str = "a value (string, number, true, false or null)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

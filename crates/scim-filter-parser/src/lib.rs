@@ -9,4 +9,4 @@ mod display;
 mod grammar;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
-pub use grammar::{parse_filter, parse_path, ErrorKind, ParseError, MAX_DEPTH, MAX_INPUT_LEN};
+pub use grammar::{parse_filter, parse_path, ErrorKind, ParseError, EXPECTED_VALUE, MAX_DEPTH, MAX_INPUT_LEN};

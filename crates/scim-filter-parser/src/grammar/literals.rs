@@ -100,6 +100,6 @@ pub(super) fn comp_value(i: &str) -> Res<'_, CompValue> {
     }
     match json_number(i) {
         Ok((r, n)) if !r.chars().next().is_some_and(is_name_char) => Ok((r, CompValue::Number(n.to_string()))),
-        _ => error(i, "a value (string, number, true, false or null)"),
+        _ => error(i, super::EXPECTED_VALUE),
     }
 }
