@@ -44,6 +44,31 @@ pub fn parse(text: &str, compat: &Compat) -> Result<Filter> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Filter-like text, bare words and broken quotes included: the reading never panics,
+        /// agrees with the parser wherever the parser succeeds, and fires the rule only when
+        /// it quoted something.
+        #[test]
+        fn bare_value_reading_is_safe_and_changes_only_what_fails(
+            parts in prop::collection::vec(prop::sample::select(vec![
+                "userName", "emails", "[", "]", "(", ")", " ", "  ", "eq", "co", "pr", "and", "or", "not",
+                "\"a b\"", "\"", "jyoung", "0a21", "42", "true", "é", "ñ@x", "\\", "type", ".", "value",
+            ]), 0..16),
+        ) {
+            let text: String = parts.concat();
+            let compat = Compat::new(false);
+            let tolerant = parse(&text, &compat);
+            match parse_filter(&text) {
+                Ok(f) => {
+                    prop_assert_eq!(tolerant.ok(), Some(f));
+                    prop_assert!(compat.fired().is_empty());
+                }
+                Err(_) => prop_assert!(tolerant.is_err() || compat.fired() == [Rule::UnquotedFilterValue]),
+            }
+        }
+    }
 
     #[test]
     fn bare_values_read_as_strings_in_compatible_mode_only() {
