@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::scim::schema::ERROR_SCHEMA;
+use crate::telemetry::LogThrottle;
 use actix_web::body::BoxBody;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -81,7 +82,11 @@ pub fn public_detail(e: &Error) -> String {
             "internal server error; the cause is in the server log".to_string()
         }
         Error::Unavailable(cause) => {
-            tracing::warn!(%cause, "the database is unavailable");
+            // One line every 5 s through an outage, not one per request that meets it.
+            static THROTTLE: LogThrottle = LogThrottle::new(5_000);
+            if let Some(suppressed) = THROTTLE.admit() {
+                tracing::warn!(%cause, suppressed, "the database is unavailable");
+            }
             "the service cannot reach its database; retry later".to_string()
         }
         other => other.to_string(),
