@@ -77,6 +77,12 @@ impl ScimService {
                 kept
             });
             let attrs = kept.as_ref().unwrap_or(&attrs);
+            if *attrs == stored && password_hash.is_none() {
+                // Okta pushes the whole profile whenever anything in Okta changes, mapped to
+                // SCIM or not. A push of what is stored changes nothing: the version and
+                // lastModified stay (RFC 7643 §3.1, RFC 7644 §3.14), as for such a PATCH.
+                return Ok(UserPlan::Unchanged);
+            }
             let write = match &write {
                 Some(write) => write.clone(),
                 None => user::derive_write(&s.schema(), attrs)?,
