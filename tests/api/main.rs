@@ -22,6 +22,7 @@ mod filter_agreement;
 mod filters;
 mod group_batches;
 mod groups;
+mod model;
 mod projection;
 mod user_groups;
 mod users_concurrency;
