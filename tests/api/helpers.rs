@@ -70,6 +70,8 @@ macro_rules! scim_test {
 
 /// Another running scimd (see `TestApp::another_instance`).
 pub struct Instance {
+    /// Its public URL.
+    pub root: String,
     handle: scimd::startup::AppHandle,
     running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
 }
@@ -195,8 +197,8 @@ impl TestApp {
 
     /// A second scimd on the same database (another replica).
     pub fn another_instance(&self) -> Instance {
-        let (_, _, handle, running) = start(&self.settings);
-        Instance { handle, running }
+        let (root, _, handle, running) = start(&self.settings);
+        Instance { root, handle, running }
     }
 
     /// Stops scimd and waits until its background tasks have finished.

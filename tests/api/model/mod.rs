@@ -5,7 +5,7 @@
 mod checks;
 mod state;
 
-use crate::helpers::{okta_user, patch_op, Response, TestApp};
+use crate::helpers::{okta_user, patch_op, Backend, Instance, Response, TestApp};
 use crate::scim_test;
 use awc::http::Method;
 use serde_json::{json, Value};
@@ -40,7 +40,9 @@ impl Rng {
 struct Run<'a> {
     app: &'a TestApp,
     tenant: String,
-    base: String,
+    /// The tenant's Base URL on each scimd the requests take turns at.
+    bases: Vec<String>,
+    turn: std::cell::Cell<usize>,
     auth: String,
     rng: Rng,
     model: Model,
@@ -55,10 +57,13 @@ fn path_of(kind: Kind, id: &str) -> String {
 }
 
 impl<'a> Run<'a> {
-    fn new(app: &'a TestApp, seed: u64) -> Run<'a> {
+    fn new(app: &'a TestApp, seed: u64, replicas: &[&Instance]) -> Run<'a> {
         let tenant = format!("model{seed}");
         let (base, token) = app.tenant(&tenant);
-        Run { app, tenant, base, auth: format!("Bearer {token}"), rng: Rng(seed), model: Model::default(), log: vec![] }
+        let mut bases = vec![base];
+        bases.extend(replicas.iter().map(|r| scimd::tenancy::base_url(&r.root, &tenant)));
+        let (turn, auth) = (std::cell::Cell::new(0), format!("Bearer {token}"));
+        Run { app, tenant, bases, turn, auth, rng: Rng(seed), model: Model::default(), log: vec![] }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
@@ -75,7 +80,8 @@ impl<'a> Run<'a> {
         if let Some(etag) = &etag {
             headers.push(("If-Match", etag.as_str()));
         }
-        let url = format!("{}{path}", self.base);
+        let turn = self.turn.replace(self.turn.get() + 1);
+        let url = format!("{}{path}", self.bases[turn % self.bases.len()]);
         self.app.send_raw(method, &url, Some(&self.auth), &headers, body.map(|b| b.to_string().into_bytes())).await
     }
 
@@ -309,9 +315,10 @@ fn created_id(r: &Response) -> Option<String> {
 }
 
 /// Runs `steps` random writes in tenant `model{seed}`, checking everything every 10 steps,
-/// with a round of concurrent member changes every 25.
-async fn run_sequence(app: &TestApp, seed: u64, steps: usize) {
-    let mut run = Run::new(app, seed);
+/// with a race every 5 and a round of concurrent member changes every 25; the requests take
+/// turns at `app` and `replicas`.
+async fn run_sequence(app: &TestApp, seed: u64, steps: usize, replicas: &[&Instance]) {
+    let mut run = Run::new(app, seed, replicas);
     for n in 1..=steps {
         run.step().await;
         if n % 5 == 0 {
@@ -328,9 +335,27 @@ async fn run_sequence(app: &TestApp, seed: u64, steps: usize) {
     run.check_events().await;
 }
 
+fn seeds() -> u64 {
+    std::env::var("SCIMD_TEST_MODEL_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4)
+}
+
 scim_test!(random_writes_agree_with_a_model_of_the_directory, |app| {
-    let seeds: u64 = std::env::var("SCIMD_TEST_MODEL_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
-    for seed in 1..=seeds {
-        run_sequence(&app, seed, 120).await;
+    for seed in 1..=seeds() {
+        run_sequence(&app, seed, 120, &[]).await;
     }
 });
+
+/// Stateless replicas on one PostgreSQL: requests alternate between two, so racing writes
+/// meet only in the database, and every read may come from the other one.
+#[actix_web::test]
+async fn random_writes_through_two_replicas_agree_with_a_model() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let second = app.another_instance();
+    for seed in 1..=seeds() {
+        run_sequence(&app, 1000 + seed, 120, &[&second]).await;
+    }
+    second.stop().await;
+}
