@@ -53,16 +53,20 @@ impl Run<'_> {
             }
             let found = match k.kind {
                 Kind::User => {
-                    let groups: BTreeSet<(String, String)> = r.body["groups"]
+                    // (id, "direct" or "indirect", the group's displayName as it is now)
+                    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                    let groups: BTreeSet<(String, String, String)> = r.body["groups"]
                         .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .map(|g| (g["value"].as_str().unwrap().into(), g["type"].as_str().unwrap().into()))
-                                .collect()
-                        })
+                        .map(|a| a.iter().map(|g| (text(&g["value"]), text(&g["type"]), text(&g["display"]))).collect())
                         .unwrap_or_default();
-                    let expected: BTreeSet<(String, String)> =
-                        model.groups_of(&k.id).into_iter().map(|(g, t)| (g, t.to_string())).collect();
+                    let expected: BTreeSet<(String, String, String)> = model
+                        .groups_of(&k.id)
+                        .into_iter()
+                        .map(|(g, t)| {
+                            let name = model.get(&g).map(|g| g.name.clone()).unwrap_or_default();
+                            (g, t.to_string(), name)
+                        })
+                        .collect();
                     let version = format!("W/\"{}\"", k.version);
                     (r.body["userName"] == json!(k.name)
                         && r.body["active"] == json!(k.active)
