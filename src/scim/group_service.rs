@@ -167,7 +167,7 @@ impl ScimService {
             .write_for_group(ctx, &group_id, move |s, tx, req| {
                 let current = s.current_group(tx, req, &id)?;
                 let members = s.resolve(tx, req.scope.tenant, &specs, Some(current.pk))?;
-                let row = tx.update_group(req.scope.tenant, &current, &write, now)?;
+                let row = tx.update_group(req.scope.tenant, &current, &write, now, current.version + 1)?;
                 let (added, removed) = tx.replace_members(req.scope.tenant, row.pk, &members)?;
                 let mut out: Vec<_> =
                     events::group_updated(&id, &group::stored_attrs(&current)?, &group::stored_attrs(&row)?)
@@ -282,7 +282,8 @@ impl ScimService {
             } else {
                 let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
                 let write = group::derive_write(&schema, &c.attrs)?;
-                let row = tx.update_group(tenant, &current, &write, now)?;
+                // The touch above took this PATCH's version.
+                let row = tx.update_group(tenant, &current, &write, now, current.version)?;
                 out.extend(events::group_updated(id, &stored, &group::stored_attrs(&row)?));
                 row
             };

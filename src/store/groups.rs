@@ -122,15 +122,17 @@ impl Tx<'_> {
         Ok(row.map(from_columns))
     }
 
-    /// Writes `w` over the group if it is still at `current.version` (else WriteConflict).
+    /// Writes `w` over the group if it is still at `current.version` (else WriteConflict),
+    /// leaving it at `version`: the next one, or `current.version` itself when `touch_group`
+    /// took the next one already (a PATCH is one new version, however many rows it writes).
     pub fn update_group(
         &mut self,
         tenant: TenantId,
         current: &GroupRow,
         w: &GroupWrite,
         now: DateTime<Utc>,
+        version: i64,
     ) -> Result<GroupRow> {
-        let version = current.version + 1;
         let n = diesel::update(groups::table.filter(
             groups::tenant_id.eq(tenant.0).and(groups::pk.eq(current.pk)).and(groups::version.eq(current.version)),
         ))

@@ -371,5 +371,12 @@ scim_test!(a_member_patch_honours_if_match_and_applies_nothing_when_stale, |app|
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     let after = app.get(&format!("/Groups/{gid}")).await.body;
     assert_eq!(member_ids(&after), BTreeSet::from([u[1].clone()]));
-    assert_ne!(after["meta"]["version"], g["meta"]["version"]);
+    assert_eq!(after["meta"]["version"], "W/\"2\"");
+    // A PATCH that renames as well (the general path, which writes the group's row twice) is
+    // one new version too, so the next If-Match can name it.
+    let rename = patch_op(json!([{"op": "replace", "path": "displayName", "value": "Guarded Too"}]));
+    let rename = rename.to_string().into_bytes();
+    let r = app.send_raw(Method::PATCH, &url, Some(&auth), &headers("W/\"2\""), Some(rename)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(app.get(&format!("/Groups/{gid}")).await.body["meta"]["version"], "W/\"3\"");
 });
