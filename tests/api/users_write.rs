@@ -150,15 +150,13 @@ scim_test!(put_replaces_writable_attributes_and_ignores_echoes, |app| {
     // Okta pushes the whole profile when anything in Okta changes: a push of what is stored
     // (its placeholder password aside) changes nothing, not even the version or lastModified.
     let before = app.get(&format!("/Users/{id}")).await.body;
-    let mut again = json!({"userName": "put@x.com", "password": "another-placeholder"});
-    for omitted_active in [false, true] {
-        if !omitted_active {
-            again["active"] = json!(false);
-        }
+    for again in [
+        json!({"userName": "put@x.com", "password": "another-placeholder", "active": false}),
+        json!({"userName": "put@x.com", "password": "another-placeholder"}),
+    ] {
         let r = app.put(&format!("/Users/{id}"), again.clone()).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        assert_eq!(r.body, before, "an unchanged PUT keeps meta (active omitted: {omitted_active})");
-        again.as_object_mut().unwrap().remove("active");
+        assert_eq!(r.body, before, "an unchanged PUT keeps meta: {again}");
     }
     let r = app.put(&format!("/Users/{id}"), json!({"userName": "put@x.com", "title": "CTO"})).await;
     assert_eq!(r.body["meta"]["version"], "W/\"5\"");

@@ -78,9 +78,14 @@ impl Run<'_> {
                             k.name, k.active
                         ))
                 }
-                Kind::Group => (r.body["displayName"] == json!(k.name) && ids_of(&r.body, "members") == k.members)
-                    .then_some(())
-                    .ok_or(format!("displayName {:?}, members {:?}", k.name, k.members)),
+                Kind::Group => {
+                    let version = format!("W/\"{}\"", k.version);
+                    (r.body["displayName"] == json!(k.name)
+                        && r.body["meta"]["version"] == json!(version)
+                        && ids_of(&r.body, "members") == k.members)
+                        .then_some(())
+                        .ok_or(format!("displayName {:?}, version {version}, members {:?}", k.name, k.members))
+                }
             };
             if let Err(expected) = found {
                 return Err(format!("GET {path} answered {}; the model has {expected}", r.body));
@@ -160,7 +165,7 @@ impl Run<'_> {
             } else {
                 (MemberOp::Add(vec![u.id.clone()]), json!({"op": "add", "path": "members", "value": [{"value": u.id}]}))
             };
-            let effect = Effect::PatchGroup { id: g.id.clone(), ops: vec![op] };
+            let effect = Effect::PatchGroup { id: g.id.clone(), ops: vec![op], if_match: None };
             plans.push(Planned::new(Method::PATCH, path_of(Kind::Group, &g.id), Some(patch_op(json!([body]))), effect));
         }
         for u in togglers.iter().take(4) {

@@ -151,13 +151,7 @@ impl<'a> Run<'a> {
         let user = self.pick(Some(Kind::User), 90)?;
         let (id, path) = (user.id.clone(), path_of(Kind::User, &user.id));
         let name = self.rng.name("u", 30);
-        // Sometimes the version the model has now (which a racing write may change first),
-        // sometimes one it does not have yet.
-        let if_match = match self.rng.below(10) {
-            0..=2 => Some(user.version),
-            3 => Some(user.version + 1),
-            _ => None,
-        };
+        let if_match = self.if_match(&user);
         Some(match self.rng.below(3) {
             0 => {
                 let active = self.rng.chance(50);
@@ -232,20 +226,32 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Sometimes the version the model has now (which a racing write may change first),
+    /// sometimes one the resource does not have yet.
+    fn if_match(&mut self, resource: &Known) -> Option<u64> {
+        match self.rng.below(10) {
+            0..=2 => Some(resource.version),
+            3 => Some(resource.version + 1),
+            _ => None,
+        }
+    }
+
     fn plan_patch_group(&mut self) -> Option<Planned> {
         let g = self.pick(Some(Kind::Group), 90)?;
         let (ops, bodies): (Vec<MemberOp>, Vec<Value>) = (0..=self.rng.below(3)).map(|_| self.member_op(&g)).unzip();
-        let body = patch_op(json!(bodies));
-        Some(Planned::new(Method::PATCH, path_of(Kind::Group, &g.id), Some(body), Effect::PatchGroup { id: g.id, ops }))
+        let (body, if_match) = (patch_op(json!(bodies)), self.if_match(&g));
+        let effect = Effect::PatchGroup { id: g.id.clone(), ops, if_match };
+        Some(Planned::new(Method::PATCH, path_of(Kind::Group, &g.id), Some(body), effect))
     }
 
     fn plan_put_group(&mut self) -> Option<Planned> {
-        let id = self.pick(Some(Kind::Group), 90)?.id;
+        let g = self.pick(Some(Kind::Group), 90)?;
         let name = self.rng.name("g", 6);
-        let members = self.members(4);
-        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": id,
+        let (members, if_match) = (self.members(4), self.if_match(&g));
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": g.id,
             "displayName": name, "members": self.member_values(&members)});
-        Some(Planned::new(Method::PUT, path_of(Kind::Group, &id), Some(body), Effect::PutGroup { id, name, members }))
+        let effect = Effect::PutGroup { id: g.id.clone(), name, members, if_match };
+        Some(Planned::new(Method::PUT, path_of(Kind::Group, &g.id), Some(body), effect))
     }
 
     /// One random write, planned against the model as it is now.
@@ -304,7 +310,9 @@ impl Planned {
         match &self.effect {
             Effect::SetActive { if_match, .. }
             | Effect::RenameUser { if_match, .. }
-            | Effect::PutUser { if_match, .. } => *if_match,
+            | Effect::PutUser { if_match, .. }
+            | Effect::PatchGroup { if_match, .. }
+            | Effect::PutGroup { if_match, .. } => *if_match,
             _ => None,
         }
     }

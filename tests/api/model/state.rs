@@ -19,7 +19,8 @@ pub struct Known {
     /// userName or displayName, as sent.
     pub name: String,
     pub active: bool,
-    /// A user's `meta.version`: one more for each write that changed it (RFC 7644 §3.14).
+    /// `meta.version`: a user's moves with each write that changed it (RFC 7644 §3.14), a
+    /// group's with each PUT or PATCH it accepted.
     pub version: u64,
     /// The name a user's create or PUT last sent, which its emails and externalId are made of.
     pub pushed: String,
@@ -65,11 +66,13 @@ pub enum Effect {
     PatchGroup {
         id: String,
         ops: Vec<MemberOp>,
+        if_match: Option<u64>,
     },
     PutGroup {
         id: String,
         name: String,
         members: Vec<String>,
+        if_match: Option<u64>,
     },
 }
 
@@ -143,14 +146,16 @@ impl Model {
                 errors.extend(taken(Kind::User, name, Some(id)));
                 200
             }
-            Effect::PatchGroup { id, ops } => {
+            Effect::PatchGroup { id, ops, if_match } => {
                 let (patch_errors, _, name) = self.patch_group(id, ops);
+                errors.extend(self.stale(id, *if_match));
                 errors.extend(patch_errors);
                 // Uniqueness holds for what the PATCH stores, not for the steps on the way.
                 errors.extend(taken(Kind::Group, &name, Some(id)));
                 204
             }
-            Effect::PutGroup { id, name, members } => {
+            Effect::PutGroup { id, name, members, if_match } => {
+                errors.extend(self.stale(id, *if_match));
                 errors.extend(taken(Kind::Group, name, Some(id)));
                 errors.extend(self.member_error(Some(id), members));
                 200
@@ -169,10 +174,10 @@ impl Model {
         let keep = |ids: &Vec<String>| ids.iter().filter(|id| !vanished(id)).cloned().collect::<Vec<_>>();
         match effect {
             Effect::CreateGroup { name, members } => Effect::CreateGroup { name: name.clone(), members: keep(members) },
-            Effect::PutGroup { id, name, members } => {
-                Effect::PutGroup { id: id.clone(), name: name.clone(), members: keep(members) }
+            Effect::PutGroup { id, name, members, if_match } => {
+                Effect::PutGroup { id: id.clone(), name: name.clone(), members: keep(members), if_match: *if_match }
             }
-            Effect::PatchGroup { id, ops } => {
+            Effect::PatchGroup { id, ops, if_match } => {
                 let ops = ops
                     .iter()
                     .map(|op| match op {
@@ -181,7 +186,7 @@ impl Model {
                         other => other.clone(),
                     })
                     .collect();
-                Effect::PatchGroup { id: id.clone(), ops }
+                Effect::PatchGroup { id: id.clone(), ops, if_match: *if_match }
             }
             other => other.clone(),
         }
@@ -219,14 +224,16 @@ impl Model {
                 user.version += u64::from(user.name != *name || user.pushed != *name || user.active != active);
                 (user.name, user.pushed, user.active) = (name.clone(), name.clone(), active);
             }
-            Effect::PatchGroup { id, ops } => {
+            // A group's version moves with every PUT or PATCH it accepts (README).
+            Effect::PatchGroup { id, ops, .. } => {
                 let (_, members, name) = self.patch_group(id, ops);
                 let group = self.get_mut(id);
-                (group.members, group.name) = (members, name);
+                (group.members, group.name, group.version) = (members, name, group.version + 1);
             }
-            Effect::PutGroup { id, name, members } => {
+            Effect::PutGroup { id, name, members, .. } => {
                 let group = self.get_mut(id);
-                (group.members, group.name) = (members.iter().cloned().collect(), name.clone());
+                let members = members.iter().cloned().collect();
+                (group.members, group.name, group.version) = (members, name.clone(), group.version + 1);
             }
         }
     }
@@ -264,7 +271,7 @@ impl Model {
         (errors, members, name)
     }
 
-    /// 412 when If-Match names another version than the user's (RFC 7644 §3.14).
+    /// 412 when If-Match names another version than the resource's (RFC 7644 §3.14).
     fn stale(&self, id: &str, if_match: Option<u64>) -> Option<u16> {
         if_match.is_some_and(|v| Some(v) != self.get(id).map(|u| u.version)).then_some(412)
     }
