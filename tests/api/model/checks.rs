@@ -3,8 +3,7 @@
 
 use super::state::{Effect, Kind, MemberOp, Model};
 use super::{created_id, path_of, Planned, Run};
-use crate::helpers::patch_op;
-use crate::helpers::Response;
+use crate::helpers::{patch_op, Response};
 use awc::http::{Method, StatusCode};
 use scimd::clock::SystemClock;
 use serde_json::{json, Value};
