@@ -97,8 +97,14 @@ impl<P: Clone> CredentialCache<P> {
     /// credential would otherwise wait its turn for a database wait of its own (the last, N
     /// waits).
     pub fn single_flight<R>(&self, key: &CacheKey, verify: impl FnOnce() -> Result<R>) -> Result<R> {
-        let gate = self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).entry(*key).or_default().clone();
-        let arrived_after = gate.runs.load(Ordering::SeqCst);
+        // The runs ended before this request arrived, read as it takes the gate (under the
+        // map's lock), so whoever sees it holding the gate knows which runs it will not wait for.
+        let (gate, arrived_after) = {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            let gate = in_flight.entry(*key).or_default().clone();
+            let runs = gate.runs.load(Ordering::SeqCst);
+            (gate, runs)
+        };
         let result = {
             let mut last_failure = gate.last_failure.lock().unwrap_or_else(|p| p.into_inner());
             match &*last_failure {
@@ -188,19 +194,21 @@ mod tests {
         let c: CredentialCache<u8> = CredentialCache::new(Duration::from_secs(60));
         let k = c.key_of(&["t", "x"]);
         let (release, released) = std::sync::mpsc::channel::<()>();
+        let (entered, leader_verifies) = std::sync::mpsc::channel::<()>();
         let followers_ran = AtomicUsize::new(0);
         let gate_holders = || c.in_flight.lock().unwrap().get(&k).map_or(0, Arc::strong_count);
         std::thread::scope(|s| {
             let (cache, key) = (&c, &k);
             let leader = s.spawn(move || {
                 cache.single_flight(key, || -> Result<()> {
+                    entered.send(()).unwrap();
                     released.recv().unwrap();
                     Err(Error::Unavailable("the database is down".into()))
                 })
             });
-            while gate_holders() < 2 {
-                std::thread::yield_now();
-            }
+            // The followers come once the leader verifies: holding the gate is not enough (a
+            // follower scheduled first would verify before it, as a request would).
+            leader_verifies.recv().unwrap();
             let followers: Vec<_> = (0..5)
                 .map(|_| {
                     s.spawn(|| {
@@ -211,7 +219,8 @@ mod tests {
                     })
                 })
                 .collect();
-            // The map, the leader and the five followers hold the gate.
+            // The map, the leader and the five followers hold the gate, so each has read the
+            // runs ended before it came (none).
             while gate_holders() < 7 {
                 std::thread::yield_now();
             }
