@@ -1,5 +1,5 @@
 //! RFC 7644 §3.5.2: a group PATCH that only adds and removes members (Okta's and Entra ID's
-//! group push), run as one store call while the group's row is locked (`Tx::patch_members`):
+//! group push), run as one store call once the group's row is locked (`Tx::patch_members`):
 //! on PostgreSQL one statement, shared with the other such PATCHes waiting in the group's lane
 //! (`Store::patch_members_in_lane`), instead of one round trip per statement, each of which is
 //! time the next change of the same group waits for. For the same reason the members it names
@@ -7,9 +7,8 @@
 
 use super::events;
 use super::group::{self, GroupOp};
-use super::preconditions::{if_match_allows, if_match_versions};
+use super::preconditions::if_match_versions;
 use super::service::{Request, RequestContext, ScimService};
-use super::user;
 use crate::error::{Error, Result};
 use crate::store::{GroupRow, MemberKind, MemberOp, MemberPatch, MemberRef, MembersPatched, NewEvent, TenantId, Tx};
 use chrono::{DateTime, Utc};
@@ -127,14 +126,8 @@ impl ScimService {
         let Some(named) = member_changes(id, ops, &found) else { return Ok(None) };
         let member_ops: Vec<MemberOp<'_>> =
             named.iter().map(|(add, members)| MemberOp { add: *add, members }).collect();
-        let Some((row, changed)) = tx.patch_members(tenant, id, now, &member_ops)? else {
-            return Err(super::group_service::not_found(id));
-        };
-        // RFC 7644 §3.14: If-Match names the version this change replaces. A mismatch fails
-        // the transaction, so the changes above are rolled back with it.
-        if !if_match_allows(req.if_match, &user::etag(row.version - 1)) {
-            return Err(Error::PreconditionFailed);
-        }
+        let current = self.current_group(tx, req, id)?;
+        let (row, changed) = tx.patch_members(tenant, &current, now, &member_ops)?;
         tx.append_events(tenant, &events_of(id, &named, &changed), req.request_id, now)?;
         Ok(Some(row))
     }

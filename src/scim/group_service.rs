@@ -67,8 +67,10 @@ impl ScimService {
         Ok(GroupView { head, pk: row.pk, members: MemberFields::of(&self.group_schema(), projection) })
     }
 
-    fn current_group(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<GroupRow> {
-        let row = tx.group_by_id(req.scope.tenant, id)?.ok_or_else(|| not_found(id))?;
+    /// The group a write changes, locked against other writes until it commits
+    /// (`Tx::lock_group`), if it is at a version If-Match names (RFC 7644 §3.14).
+    pub(super) fn current_group(&self, tx: &mut Tx<'_>, req: &Request<'_>, id: &str) -> Result<GroupRow> {
+        let row = tx.lock_group(req.scope.tenant, id)?.ok_or_else(|| not_found(id))?;
         if !if_match_allows(req.if_match, &user::etag(row.version)) {
             return Err(Error::PreconditionFailed);
         }
@@ -149,7 +151,7 @@ impl ScimService {
     }
 
     /// RFC 7644 §3.5.1: displayName, externalId and the whole membership, the latter as a
-    /// difference computed in SQL.
+    /// difference computed in SQL. A new version only if something changed.
     pub async fn replace_group(
         self: &Arc<Self>,
         ctx: &Arc<RequestContext>,
@@ -165,14 +167,20 @@ impl ScimService {
         let group_id = id.clone();
         let row = self
             .write_for_group(ctx, &group_id, move |s, tx, req| {
+                let tenant = req.scope.tenant;
                 let current = s.current_group(tx, req, &id)?;
-                let members = s.resolve(tx, req.scope.tenant, &specs, Some(current.pk))?;
-                let row = tx.update_group(req.scope.tenant, &current, &write, now, current.version + 1)?;
-                let (added, removed) = tx.replace_members(req.scope.tenant, row.pk, &members)?;
-                let mut out: Vec<_> =
-                    events::group_updated(&id, &group::stored_attrs(&current)?, &group::stored_attrs(&row)?)
-                        .into_iter()
-                        .collect();
+                let members = s.resolve(tx, tenant, &specs, Some(current.pk))?;
+                let (added, removed) = tx.replace_members(tenant, current.pk, &members)?;
+                let stored = group::stored_attrs(&current)?;
+                // RFC 7644 §3.14, RFC 7643 §3.1: a new version and lastModified only for a change.
+                let row = if stored != c.attrs {
+                    tx.update_group(tenant, &current, &write, now)?
+                } else if !added.is_empty() || !removed.is_empty() {
+                    tx.bump_group(tenant, &current, now)?
+                } else {
+                    current
+                };
+                let mut out: Vec<_> = events::group_updated(&id, &stored, &c.attrs).into_iter().collect();
                 out.extend(events::members_removed(&id, &removed));
                 out.extend(events::members_added(&id, &added));
                 tx.append_events(req.scope.tenant, &out, req.request_id, now)?;
@@ -236,11 +244,7 @@ impl ScimService {
             // Lock the group row before any member row, so concurrent changes of one group
             // queue up instead of deadlocking on member rows; the lock returns the row, so
             // nothing reads the group before it.
-            let current = tx.touch_group(tenant, id, now)?.ok_or_else(|| not_found(id))?;
-            // RFC 7644 §3.14: If-Match names the version this change replaces.
-            if !if_match_allows(req.if_match, &user::etag(current.version - 1)) {
-                return Err(Error::PreconditionFailed);
-            }
+            let current = s.current_group(tx, req, id)?;
             let named = ops
                 .iter()
                 .map(|op| match op {
@@ -277,15 +281,19 @@ impl ScimService {
                     }
                 }
             }
-            let row = if doc == stored {
-                current
-            } else {
+            // Only member events are in `out` so far, one for each operation that changed any.
+            let members_changed = !out.is_empty();
+            // RFC 7644 §3.14, RFC 7643 §3.1: a new version and lastModified only for a change.
+            let row = if doc != stored {
                 let c = schema.canonicalize(&Value::Object(doc), req.compat)?;
                 let write = group::derive_write(&schema, &c.attrs)?;
-                // The touch above took this PATCH's version.
-                let row = tx.update_group(tenant, &current, &write, now, current.version)?;
+                let row = tx.update_group(tenant, &current, &write, now)?;
                 out.extend(events::group_updated(id, &stored, &group::stored_attrs(&row)?));
                 row
+            } else if members_changed {
+                tx.bump_group(tenant, &current, now)?
+            } else {
+                current
             };
             tx.append_events(tenant, &out, req.request_id, now)?;
             Ok(row)

@@ -1,8 +1,8 @@
 //! PostgreSQL's writes to one group share commits: they queue in one of a few lanes
 //! (`commit::Lane`), chosen by the group.
 //!
-//! Every change of a group bumps the version in its row, so PostgreSQL runs a group's changes
-//! one at a time: each waits for the row lock the one before holds until its commit is
+//! Every change of a group locks its row (and writes its new version there), so PostgreSQL
+//! runs a group's changes one at a time: each waits for the row lock the one before holds until its commit is
 //! durable, a WAL flush and a round trip each. 32 concurrent PATCHes of one group's members
 //! ran at ~1,000/s (BENCHMARKS.md, the thirtieth round), where SQLite's lane ran 13,000/s. In
 //! a lane, the changes that arrive together run one after another in one transaction, each in

@@ -48,7 +48,7 @@ pub struct ListedGroups {
 
 pub(super) type RowColumns = (i64, String, String, i64, StoredTime, StoredTime);
 
-/// A group's columns read by name: a row of `sql::page_sql`, or of a RETURNING clause.
+/// A group's columns read by name: a row of `sql::page_sql`, or of `Tx::lock_group`.
 #[derive(QueryableByName)]
 #[diesel(table_name = groups)]
 pub(super) struct PageRow {
@@ -122,17 +122,37 @@ impl Tx<'_> {
         Ok(row.map(from_columns))
     }
 
-    /// Writes `w` over the group if it is still at `current.version` (else WriteConflict),
-    /// leaving it at `version`: the next one, or `current.version` itself when `touch_group`
-    /// took the next one already (a PATCH is one new version, however many rows it writes).
+    /// The group `id`, locked against other writes until this transaction ends: on
+    /// PostgreSQL by `SELECT … FOR NO KEY UPDATE` (which member adds' `FOR KEY SHARE` of the
+    /// group does not wait for), so that concurrent changes of one group queue up on its row
+    /// before any member row; on SQLite, whose one writer runs a transaction at a time, a read.
+    /// `None` if there is no such group.
+    pub fn lock_group(&mut self, tenant: TenantId, id: &str) -> Result<Option<GroupRow>> {
+        // Prepared once per connection (`group_by_id`'s built query costs twice as much on
+        // SQLite), as every member PATCH runs it.
+        let mut pieces = vec![
+            Piece::Sql("SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ".into()),
+            Piece::BigInt(tenant.0),
+            Piece::Sql(" AND id = ".into()),
+            Piece::Text(id.to_string()),
+        ];
+        if self.backend() == super::Backend::Postgres {
+            pieces.push(Piece::Sql(" FOR NO KEY UPDATE".into()));
+        }
+        let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
+        Ok(rows.into_iter().next().map(GroupRow::from))
+    }
+
+    /// Writes `w` over the group if it is still at `current.version` (else WriteConflict), as
+    /// its next version.
     pub fn update_group(
         &mut self,
         tenant: TenantId,
         current: &GroupRow,
         w: &GroupWrite,
         now: DateTime<Utc>,
-        version: i64,
     ) -> Result<GroupRow> {
+        let version = current.version + 1;
         let n = diesel::update(groups::table.filter(
             groups::tenant_id.eq(tenant.0).and(groups::pk.eq(current.pk)).and(groups::version.eq(current.version)),
         ))
@@ -153,39 +173,28 @@ impl Tx<'_> {
         Ok(GroupRow { data: w.data.clone(), version, last_modified: now, ..current.clone() })
     }
 
-    /// A membership change: the next version and lastModified, and the group as it is then
-    /// (`None` if there is no such group). Taking the group's row lock first also orders concurrent
-    /// membership changes of one group on PostgreSQL; the row comes back with the lock
-    /// (RETURNING) rather than in a read after it, while the next change waits.
-    pub fn touch_group(&mut self, tenant: TenantId, id: &str, now: DateTime<Utc>) -> Result<Option<GroupRow>> {
-        let mut pieces = vec![
-            Piece::Sql("UPDATE groups SET version = version + 1, last_modified = ".into()),
+    /// The next version of the group, lastModified `now`, its attributes as they are: a
+    /// change of its members alone. WriteConflict if it is no longer at `current.version`.
+    pub fn bump_group(&mut self, tenant: TenantId, current: &GroupRow, now: DateTime<Utc>) -> Result<GroupRow> {
+        let version = current.version + 1;
+        // Prepared once per connection: Diesel prepares a built UPDATE on every run, and this
+        // one runs for every member PATCH on SQLite.
+        let pieces = [
+            Piece::Sql("UPDATE groups SET version = ".into()),
+            Piece::BigInt(version),
+            Piece::Sql(", last_modified = ".into()),
             Piece::Timestamp(now.naive_utc()),
             Piece::Sql(" WHERE tenant_id = ".into()),
             Piece::BigInt(tenant.0),
-            Piece::Sql(" AND id = ".into()),
-            Piece::Text(id.to_string()),
+            Piece::Sql(" AND pk = ".into()),
+            Piece::BigInt(current.pk),
+            Piece::Sql(" AND version = ".into()),
+            Piece::BigInt(current.version),
         ];
-        if self.backend() == super::Backend::Sqlite {
-            // SQLite's one writer holds the database, so the row is read after the UPDATE:
-            // a RETURNING clause would gather it in a temporary B-tree opened on every run.
-            if sql::execute_prepared(self.conn, &pieces)? == 0 {
-                return Ok(None);
-            }
-            let read = [
-                Piece::Sql(
-                    "SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ".into(),
-                ),
-                Piece::BigInt(tenant.0),
-                Piece::Sql(" AND id = ".into()),
-                Piece::Text(id.to_string()),
-            ];
-            let rows: Vec<PageRow> = sql::load_prepared(self.conn, &read)?;
-            return Ok(rows.into_iter().next().map(GroupRow::from));
+        if sql::execute_prepared(self.conn, &pieces)? == 0 {
+            return Err(Error::WriteConflict);
         }
-        pieces.push(Piece::Sql(" RETURNING pk, id, data, version, created_at, last_modified".into()));
-        let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
-        Ok(rows.into_iter().next().map(GroupRow::from))
+        Ok(GroupRow { version, last_modified: now, ..current.clone() })
     }
 
     /// Deletes the group, its own member rows (ON DELETE CASCADE) and its memberships in

@@ -1,10 +1,10 @@
-//! A PATCH of a group's members alone: the group's row locked (its version bumped), then the
-//! adds and removes in the PATCH's order, reporting which changed anything. `Tx::patch_members`
-//! runs the general path's statements, as SQLite's one writer does in-process. On PostgreSQL
-//! such PATCHes run several to a statement (`member_patch_checked`, migration 000025, whose
-//! `scimd_apply_member_changes` locks the members it adds and skips any deleted since they
-//! were looked up, as `member_locks` does): every statement run while the group's row is
-//! locked is time the next change of the group waits for.
+//! A PATCH of a group's members alone, the group's row locked (`Tx::lock_group`): the adds and
+//! removes in the PATCH's order, reporting which changed anything, then a new version if one
+//! did. `Tx::patch_members` runs the general path's statements, as SQLite's one writer does
+//! in-process. On PostgreSQL such PATCHes run several to a statement (`member_patch_checked`,
+//! migration 000025, whose `scimd_apply_member_changes` locks the members it adds and skips
+//! any deleted since they were looked up, as `member_locks` does): every statement run while
+//! the group's row is locked is time the next change of the group waits for.
 
 use super::groups::GroupRow;
 use super::members::MemberRef;
@@ -20,30 +20,30 @@ pub struct MemberOp<'a> {
 }
 
 impl Tx<'_> {
-    /// Locks the group `id` (bumping its version and lastModified to `now`) and applies
-    /// `ops` in order. `None` when there is no such group; otherwise the group's row as locked
-    /// and, per member of each operation in order, whether it changed the membership (an add
-    /// of a member or a remove of a non-member does not, nor does a member an earlier
-    /// operation already added or removed).
+    /// Applies `ops` in order to the group `current`, which this transaction has locked.
+    /// The group's row after them (its next version, lastModified `now`, if they changed
+    /// anything: RFC 7644 §3.14, RFC 7643 §3.1) and, per member of each operation in order,
+    /// whether it changed the membership (an add of a member or a remove of a non-member does
+    /// not, nor does a member an earlier operation already added or removed).
     pub fn patch_members(
         &mut self,
         tenant: TenantId,
-        id: &str,
+        current: &GroupRow,
         now: DateTime<Utc>,
         ops: &[MemberOp<'_>],
-    ) -> Result<Option<(GroupRow, Vec<bool>)>> {
-        let Some(row) = self.touch_group(tenant, id, now)? else { return Ok(None) };
+    ) -> Result<(GroupRow, Vec<bool>)> {
         let mut changed = Vec::new();
         // Each operation is one set operation, as on the general path.
         for op in ops {
             let done = if op.add {
-                self.add_members(tenant, row.pk, op.members)?
+                self.add_members(tenant, current.pk, op.members)?
             } else {
-                self.remove_members(tenant, row.pk, op.members)?
+                self.remove_members(tenant, current.pk, op.members)?
             };
             changed.extend(op.members.iter().map(|m| done.iter().any(|d| d.kind == m.kind && d.pk == m.pk)));
         }
-        Ok(Some((row, changed)))
+        let row = if changed.contains(&true) { self.bump_group(tenant, current, now)? } else { current.clone() };
+        Ok((row, changed))
     }
 }
 

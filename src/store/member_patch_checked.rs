@@ -1,9 +1,10 @@
 //! PATCHes of a group's members alone on PostgreSQL, each done whole or not at all, If-Match
-//! and events included, several to a statement: `scimd_patch_members_many` (migration 000025).
-//! They need no savepoint in the group's lane, and those queued there at once share one round
-//! trip (`group_lanes`): the lane runs a group's changes one at a time, so each round trip was
-//! time every change queued behind it waited for. A run of one group's PATCHes writes the
-//! group's row once, at its first, and its last version after its last.
+//! and events included, several to a statement: `scimd_patch_members_many` (migrations 000025
+//! and 000026). They need no savepoint in the group's lane, and those queued there at once
+//! share one round trip (`group_lanes`): the lane runs a group's changes one at a time, so
+//! each round trip was time every change queued behind it waited for. A run of one group's PATCHes locks the
+//! group's row at its first and writes its last version after its last, if any of them changed
+//! a member (RFC 7644 §3.14: a PATCH that changes nothing leaves the version as it was).
 
 use super::groups::{from_columns, GroupRow};
 use super::savepoint::Stopped;

@@ -126,6 +126,39 @@ fn a_run_of_one_groups_patches_writes_its_row_once_with_the_last_version() {
     assert_eq!(events_about(&store, tenant), ["a", "b", "g1", "c", "d"]);
 }
 
+/// RFC 7644 §3.14: a PATCH that changes no member keeps the version and lastModified, alone or
+/// in a run, and If-Match may still name that version; a run of such PATCHes leaves the row be.
+#[test]
+fn a_patch_that_changes_no_member_keeps_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((store, tenant, users, _schema)) = postgres_with_users(&dir, 2) else { return };
+    run(&store, &[Arc::new(patch(tenant, "first", true, vec![users[0].clone()], None))]);
+    let row = || store.read(|tx| tx.group_by_id(tenant, "g0")).unwrap().expect("the group");
+    let versions = |outcomes: Vec<Result<MembersPatched>>| -> Vec<i64> {
+        let version = |o| match o {
+            Ok(MembersPatched::Done { row, .. }) => row.version,
+            other => panic!("{other:?}"),
+        };
+        outcomes.into_iter().map(version).collect()
+    };
+    let before = row();
+    let unchanged = [
+        patch(tenant, "again", true, vec![users[0].clone()], Some(vec![2])),
+        patch(tenant, "absent", false, vec![users[1].clone()], Some(vec![2])),
+    ];
+    assert_eq!(versions(run(&store, &unchanged.map(Arc::new))), [2, 2]);
+    let after = row();
+    assert_eq!((after.version, after.last_modified), (2, before.last_modified));
+    let mixed = [
+        patch(tenant, "again", true, vec![users[0].clone()], None),
+        patch(tenant, "new", true, vec![users[1].clone()], Some(vec![2])),
+        patch(tenant, "again", true, vec![users[1].clone()], Some(vec![3])),
+    ];
+    assert_eq!(versions(run(&store, &mixed.map(Arc::new))), [2, 3, 3]);
+    assert_eq!(row().version, 3);
+    assert_eq!(events_about(&store, tenant), ["first", "new"]);
+}
+
 /// Waiting in the group's lane between writes in savepoints: each PATCH answers its own
 /// outcome (done, If-Match failed, no group), and the others' failures change nothing of it;
 /// one that changed some of its members (here: `u0`, a member already, and its own) has the

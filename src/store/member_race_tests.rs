@@ -26,7 +26,12 @@ fn postgres_with_user_and_group(dir: &tempfile::TempDir) -> Option<(Store, Tenan
     // a deletion.
     let found = store.resolve_members(tenant, &["u1".to_string()]).unwrap();
     let ops = [MemberOp { add: true, members: &found }];
-    store.write(|tx| tx.patch_members(tenant, "g0", now, &ops)).unwrap();
+    store
+        .write(|tx| {
+            let group = tx.lock_group(tenant, "g0")?.expect("the group exists");
+            tx.patch_members(tenant, &group, now, &ops)
+        })
+        .unwrap();
     Some((store, tenant, user, schema?))
 }
 
@@ -68,7 +73,7 @@ fn add(tx: &mut Tx<'_>, route: Route, tenant: TenantId, found: &[MemberRef]) -> 
             }
         }
         Route::General => {
-            let group = tx.touch_group(tenant, "g1", now)?.expect("the group exists");
+            let group = tx.lock_group(tenant, "g1")?.expect("the group exists");
             let added = tx.add_members(tenant, group.pk, found)?;
             Ok(found.iter().map(|m| added.contains(m)).collect())
         }

@@ -1,5 +1,6 @@
 //! /Groups: Okta's Push Groups, Link Group, rename and full push; Entra ID's group shapes;
-//! errors; concurrency; members read in pages; If-Match. A user's `groups`: user_groups.rs.
+//! errors; concurrency; members read in pages. Versions and If-Match: group_versions.rs; a
+//! user's `groups`: user_groups.rs.
 
 use crate::helpers::{patch_op, TestApp};
 use crate::scim_test;
@@ -336,47 +337,4 @@ scim_test!(root_search_spans_users_and_groups, |app| {
     );
     page(json!({"filter": "nosuch eq 1"})).await.assert_error(400, Some("invalidFilter"));
     assert_eq!(app.post("/Groups/.search", json!({"filter": "displayName sw \"a\""})).await.body["totalResults"], 1);
-});
-
-// RFC 7644 §3.14 on a PATCH that only adds and removes members (one store call while the
-// group is locked): a stale If-Match is 412 with nothing applied, and still wins over a member
-// that does not exist, as on a PATCH of any other shape.
-scim_test!(a_member_patch_honours_if_match_and_applies_nothing_when_stale, |app| {
-    use awc::http::Method;
-    let u = users(&app, 2, "etag").await;
-    let g = app.post("/Groups", json!({"displayName": "Guarded", "members": [{"value": u[0]}]})).await.body;
-    let gid = g["id"].as_str().unwrap();
-    let url = format!("{}/Groups/{gid}", app.base);
-    let auth = format!("Bearer {}", app.token);
-    let version = g["meta"]["version"].as_str().unwrap().to_string();
-    let swap = patch_op(json!([
-        {"op": "remove", "path": format!("members[value eq \"{}\"]", u[0])},
-        {"op": "add", "path": "members", "value": [{"value": u[1]}]},
-    ]))
-    .to_string()
-    .into_bytes();
-    fn headers(etag: &str) -> [(&str, &str); 2] {
-        [("Content-Type", "application/scim+json"), ("If-Match", etag)]
-    }
-    let stale = app.send_raw(Method::PATCH, &url, Some(&auth), &headers("W/\"999\""), Some(swap.clone())).await;
-    stale.assert_error(412, None);
-    let missing = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]));
-    let missing = missing.to_string().into_bytes();
-    let r = app.send_raw(Method::PATCH, &url, Some(&auth), &headers("W/\"999\""), Some(missing)).await;
-    r.assert_error(412, None);
-    let after = app.get(&format!("/Groups/{gid}")).await.body;
-    assert_eq!(member_ids(&after), BTreeSet::from([u[0].clone()]), "nothing applied");
-    assert_eq!(after["meta"]["version"], version.as_str(), "the version did not move");
-    let r = app.send_raw(Method::PATCH, &url, Some(&auth), &headers(&version), Some(swap)).await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    let after = app.get(&format!("/Groups/{gid}")).await.body;
-    assert_eq!(member_ids(&after), BTreeSet::from([u[1].clone()]));
-    assert_eq!(after["meta"]["version"], "W/\"2\"");
-    // A PATCH that renames as well (the general path, which writes the group's row twice) is
-    // one new version too, so the next If-Match can name it.
-    let rename = patch_op(json!([{"op": "replace", "path": "displayName", "value": "Guarded Too"}]));
-    let rename = rename.to_string().into_bytes();
-    let r = app.send_raw(Method::PATCH, &url, Some(&auth), &headers("W/\"2\""), Some(rename)).await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    assert_eq!(app.get(&format!("/Groups/{gid}")).await.body["meta"]["version"], "W/\"3\"");
 });

@@ -19,8 +19,8 @@ pub struct Known {
     /// userName or displayName, as sent.
     pub name: String,
     pub active: bool,
-    /// `meta.version`: a user's moves with each write that changed it (RFC 7644 §3.14), a
-    /// group's with each PUT or PATCH it accepted.
+    /// `meta.version`: moves with each write that changed the resource (RFC 7644 §3.14); for
+    /// a group, a PATCH that changed its members at any of its operations did.
     pub version: u64,
     /// The name a user's create or PUT last sent, which its emails and externalId are made of.
     pub pushed: String,
@@ -147,7 +147,7 @@ impl Model {
                 200
             }
             Effect::PatchGroup { id, ops, if_match } => {
-                let (patch_errors, _, name) = self.patch_group(id, ops);
+                let (patch_errors, _, name, _) = self.patch_group(id, ops);
                 errors.extend(self.stale(id, *if_match));
                 errors.extend(patch_errors);
                 // Uniqueness holds for what the PATCH stores, not for the steps on the way.
@@ -224,27 +224,30 @@ impl Model {
                 user.version += u64::from(user.name != *name || user.pushed != *name || user.active != active);
                 (user.name, user.pushed, user.active) = (name.clone(), name.clone(), active);
             }
-            // A group's version moves with every PUT or PATCH it accepts (README).
             Effect::PatchGroup { id, ops, .. } => {
-                let (_, members, name) = self.patch_group(id, ops);
+                let (_, members, name, members_changed) = self.patch_group(id, ops);
                 let group = self.get_mut(id);
-                (group.members, group.name, group.version) = (members, name, group.version + 1);
+                group.version += u64::from(members_changed || group.name != name);
+                (group.members, group.name) = (members, name);
             }
             Effect::PutGroup { id, name, members, .. } => {
                 let group = self.get_mut(id);
-                let members = members.iter().cloned().collect();
-                (group.members, group.name, group.version) = (members, name.clone(), group.version + 1);
+                let members: BTreeSet<String> = members.iter().cloned().collect();
+                group.version += u64::from(group.members != members || group.name != *name);
+                (group.members, group.name) = (members, name.clone());
             }
         }
     }
 
     /// A group PATCH's member and name operations applied in order (RFC 7644 §3.5.2): the
-    /// errors of its member operations, and the members and name it leaves.
-    fn patch_group(&self, group: &str, ops: &[MemberOp]) -> (BTreeSet<u16>, BTreeSet<String>, String) {
+    /// errors of its member operations, the members and name it leaves, and whether any of
+    /// its operations changed the members as it ran.
+    fn patch_group(&self, group: &str, ops: &[MemberOp]) -> (BTreeSet<u16>, BTreeSet<String>, String, bool) {
         let g = self.get(group).expect("a known group");
         let (mut members, mut name) = (g.members.clone(), g.name.clone());
-        let mut errors = BTreeSet::new();
+        let (mut errors, mut members_changed) = (BTreeSet::new(), false);
         for op in ops {
+            let before = members.clone();
             match op {
                 MemberOp::Add(ids) | MemberOp::Replace(ids) => {
                     if let Some(e) = self.member_error(Some(group), ids) {
@@ -267,8 +270,9 @@ impl Model {
                 MemberOp::RemoveAll => members.clear(),
                 MemberOp::Rename(new) => name = new.clone(),
             }
+            members_changed |= members != before;
         }
-        (errors, members, name)
+        (errors, members, name, members_changed)
     }
 
     /// 412 when If-Match names another version than the resource's (RFC 7644 §3.14).
