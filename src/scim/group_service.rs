@@ -114,7 +114,7 @@ impl ScimService {
     }
 
     pub fn get_group(&self, req: &Request<'_>, id: &str) -> Result<GroupView> {
-        let row = self.store.read(|tx| tx.group_by_id(req.scope.tenant, id))?.ok_or_else(|| not_found(id))?;
+        let row = self.store.group_by_id(req.scope.tenant, id)?.ok_or_else(|| not_found(id))?;
         self.group_view(&row, req, &self.projection(req))
     }
 
@@ -145,7 +145,7 @@ impl ScimService {
         limit: usize,
         fields: MemberFields,
     ) -> Result<MemberPage> {
-        let rows = self.store.read(|tx| tx.members_page(tenant, group_pk, after, limit))?;
+        let rows = self.store.members_page(tenant, group_pk, after, limit)?;
         let next = if rows.len() == limit { rows.last().map(|m| (m.kind, m.pk)) } else { None };
         Ok(MemberPage { count: rows.len(), json: group_members::members_json(&rows, base_url, fields)?, next })
     }

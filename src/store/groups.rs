@@ -48,7 +48,7 @@ pub struct ListedGroups {
 
 pub(super) type RowColumns = (i64, String, String, i64, StoredTime, StoredTime);
 
-/// A group's columns read by name: a row of `sql::page_sql`, or of `Tx::lock_group`.
+/// A group's columns read by name: a row of `sql::page_sql`, or of `Tx::group_by_id`.
 #[derive(QueryableByName)]
 #[diesel(table_name = groups)]
 pub(super) struct PageRow {
@@ -88,6 +88,32 @@ fn filtered(backend: super::Backend, tenant: TenantId, predicate: &Predicate) ->
     }
 }
 
+/// The group `id` (`Tx::group_by_id`), `lock`: `FOR NO KEY UPDATE` (`Tx::lock_group`).
+fn group_row(conn: &mut AnyConnection, tenant: TenantId, id: &str, lock: bool) -> QueryResult<Option<GroupRow>> {
+    // Prepared once per connection: Diesel's built query cost twice as much on SQLite (every
+    // member PATCH and every read of a group runs this).
+    let mut pieces = vec![
+        Piece::Sql("SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ".into()),
+        Piece::BigInt(tenant.0),
+        Piece::Sql(" AND id = ".into()),
+        Piece::Text(id.to_string()),
+    ];
+    if lock {
+        pieces.push(Piece::Sql(" FOR NO KEY UPDATE".into()));
+    }
+    let rows: Vec<PageRow> = sql::load_prepared(conn, &pieces)?;
+    Ok(rows.into_iter().next().map(GroupRow::from))
+}
+
+impl super::Store {
+    /// The group `id` by one statement outside any transaction, which reads one snapshot by
+    /// itself: a read transaction's BEGIN and COMMIT are two more round trips on PostgreSQL,
+    /// two more statements to parse on SQLite.
+    pub fn group_by_id(&self, tenant: TenantId, id: &str) -> Result<Option<GroupRow>> {
+        Ok(super::pool_checkout::on_live(&self.read, |conn| group_row(conn, tenant, id, false))?.1)
+    }
+}
+
 impl Tx<'_> {
     pub fn insert_group(&mut self, tenant: TenantId, id: &str, w: &GroupWrite, now: DateTime<Utc>) -> Result<GroupRow> {
         let now_naive = now.naive_utc();
@@ -112,14 +138,7 @@ impl Tx<'_> {
     }
 
     pub fn group_by_id(&mut self, tenant: TenantId, id: &str) -> Result<Option<GroupRow>> {
-        let row = groups::table
-            .filter(groups::tenant_id.eq(tenant.0).and(groups::id.eq(id)))
-            .select(ROW_COLUMNS)
-            // get_result, not first: no bound LIMIT, so SQLite keeps the statement prepared
-            // (the unique index (tenant_id, id) allows one row at most).
-            .get_result::<RowColumns>(self.conn)
-            .optional()?;
-        Ok(row.map(from_columns))
+        Ok(group_row(self.conn, tenant, id, false)?)
     }
 
     /// The group `id`, locked against other writes until this transaction ends: on
@@ -128,19 +147,8 @@ impl Tx<'_> {
     /// before any member row; on SQLite, whose one writer runs a transaction at a time, a read.
     /// `None` if there is no such group.
     pub fn lock_group(&mut self, tenant: TenantId, id: &str) -> Result<Option<GroupRow>> {
-        // Prepared once per connection (`group_by_id`'s built query costs twice as much on
-        // SQLite), as every member PATCH runs it.
-        let mut pieces = vec![
-            Piece::Sql("SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ".into()),
-            Piece::BigInt(tenant.0),
-            Piece::Sql(" AND id = ".into()),
-            Piece::Text(id.to_string()),
-        ];
-        if self.backend() == super::Backend::Postgres {
-            pieces.push(Piece::Sql(" FOR NO KEY UPDATE".into()));
-        }
-        let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
-        Ok(rows.into_iter().next().map(GroupRow::from))
+        let lock = self.backend() == super::Backend::Postgres;
+        Ok(group_row(self.conn, tenant, id, lock)?)
     }
 
     /// Writes `w` over the group if it is still at `current.version` (else WriteConflict), as
