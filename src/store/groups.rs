@@ -88,16 +88,34 @@ fn filtered(backend: super::Backend, tenant: TenantId, predicate: &Predicate) ->
     }
 }
 
+/// A statement of SQL `texts` with `values` between them (one more text than values). The
+/// group's statements are written so rather than built by Diesel, which prepares a built INSERT
+/// or UPDATE on every run: each connection prepares these once (a group's PUT spent 119,000 of
+/// its 430,000 instructions on SQLite in building and preparing its UPDATE).
+fn interleaved<const N: usize>(texts: &[&str], values: [Piece; N]) -> Vec<Piece> {
+    debug_assert_eq!(texts.len(), N + 1);
+    let mut pieces = Vec::with_capacity(2 * N + 1);
+    for (text, value) in texts.iter().zip(values) {
+        pieces.extend([Piece::Sql((*text).into()), value]);
+    }
+    pieces.extend(texts.get(N).filter(|t| !t.is_empty()).map(|t| Piece::Sql((*t).into())));
+    pieces
+}
+
+#[derive(diesel::QueryableByName)]
+struct PkRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pk: i64,
+}
+
 /// The group `id` (`Tx::group_by_id`), `lock`: `FOR NO KEY UPDATE` (`Tx::lock_group`).
 fn group_row(conn: &mut AnyConnection, tenant: TenantId, id: &str, lock: bool) -> QueryResult<Option<GroupRow>> {
     // Prepared once per connection: Diesel's built query cost twice as much on SQLite (every
     // member PATCH and every read of a group runs this).
-    let mut pieces = vec![
-        Piece::Sql("SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ".into()),
-        Piece::BigInt(tenant.0),
-        Piece::Sql(" AND id = ".into()),
-        Piece::Text(id.to_string()),
-    ];
+    let mut pieces = interleaved(
+        &["SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ", " AND id = ", ""],
+        [Piece::BigInt(tenant.0), Piece::Text(id.to_string())],
+    );
     if lock {
         pieces.push(Piece::Sql(" FOR NO KEY UPDATE".into()));
     }
@@ -117,23 +135,35 @@ impl super::Store {
 impl Tx<'_> {
     pub fn insert_group(&mut self, tenant: TenantId, id: &str, w: &GroupWrite, now: DateTime<Utc>) -> Result<GroupRow> {
         let now_naive = now.naive_utc();
-        let pks: Vec<i64> = diesel::insert_into(groups::table)
-            .values((
-                groups::tenant_id.eq(tenant.0),
-                groups::id.eq(id),
-                groups::display_name.eq(&w.display_name),
-                groups::display_name_norm.eq(&w.display_name_norm),
-                groups::external_id.eq(&w.external_id),
-                groups::data.eq(&w.data),
-                groups::data_norm.eq(&w.data_norm),
-                groups::version.eq(1i64),
-                groups::created_at.eq(now_naive),
-                groups::last_modified.eq(now_naive),
-            ))
-            .returning(groups::pk)
-            .get_results(self.conn)
-            .map_err(|e| map_write_error(e, &w.display_name))?;
-        let pk = pks.first().copied().ok_or_else(|| Error::internal("insert returned no pk"))?;
+        let pieces = interleaved(
+            &[
+                "INSERT INTO groups (tenant_id, id, display_name, display_name_norm, external_id, data, data_norm, \
+                 version, created_at, last_modified) VALUES (",
+                ", ",
+                ", ",
+                ", ",
+                ", ",
+                ", ",
+                ", ",
+                ", 1, ",
+                ", ",
+                ") RETURNING pk",
+            ],
+            [
+                Piece::BigInt(tenant.0),
+                Piece::Text(id.to_string()),
+                Piece::Text(w.display_name.clone()),
+                Piece::Text(w.display_name_norm.clone()),
+                Piece::text_or_null(w.external_id.as_deref()),
+                Piece::Text(w.data.clone()),
+                Piece::Text(w.data_norm.clone()),
+                Piece::Timestamp(now_naive),
+                Piece::Timestamp(now_naive),
+            ],
+        );
+        let pks: Vec<PkRow> =
+            sql::load_prepared(self.conn, &pieces).map_err(|e| map_write_error(e, &w.display_name))?;
+        let pk = pks.first().map(|r| r.pk).ok_or_else(|| Error::internal("insert returned no pk"))?;
         Ok(GroupRow { pk, id: id.to_string(), data: w.data.clone(), version: 1, created_at: now, last_modified: now })
     }
 
@@ -161,20 +191,34 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<GroupRow> {
         let version = current.version + 1;
-        let n = diesel::update(groups::table.filter(
-            groups::tenant_id.eq(tenant.0).and(groups::pk.eq(current.pk)).and(groups::version.eq(current.version)),
-        ))
-        .set((
-            groups::display_name.eq(&w.display_name),
-            groups::display_name_norm.eq(&w.display_name_norm),
-            groups::external_id.eq(&w.external_id),
-            groups::data.eq(&w.data),
-            groups::data_norm.eq(&w.data_norm),
-            groups::version.eq(version),
-            groups::last_modified.eq(now.naive_utc()),
-        ))
-        .execute(self.conn)
-        .map_err(|e| map_write_error(e, &w.display_name))?;
+        let pieces = interleaved(
+            &[
+                "UPDATE groups SET display_name = ",
+                ", display_name_norm = ",
+                ", external_id = ",
+                ", data = ",
+                ", data_norm = ",
+                ", version = ",
+                ", last_modified = ",
+                " WHERE tenant_id = ",
+                " AND pk = ",
+                " AND version = ",
+                "",
+            ],
+            [
+                Piece::Text(w.display_name.clone()),
+                Piece::Text(w.display_name_norm.clone()),
+                Piece::text_or_null(w.external_id.as_deref()),
+                Piece::Text(w.data.clone()),
+                Piece::Text(w.data_norm.clone()),
+                Piece::BigInt(version),
+                Piece::Timestamp(now.naive_utc()),
+                Piece::BigInt(tenant.0),
+                Piece::BigInt(current.pk),
+                Piece::BigInt(current.version),
+            ],
+        );
+        let n = sql::execute_prepared(self.conn, &pieces).map_err(|e| map_write_error(e, &w.display_name))?;
         if n == 0 {
             return Err(Error::WriteConflict);
         }
@@ -185,20 +229,23 @@ impl Tx<'_> {
     /// change of its members alone. WriteConflict if it is no longer at `current.version`.
     pub fn bump_group(&mut self, tenant: TenantId, current: &GroupRow, now: DateTime<Utc>) -> Result<GroupRow> {
         let version = current.version + 1;
-        // Prepared once per connection: Diesel prepares a built UPDATE on every run, and this
-        // one runs for every member PATCH on SQLite.
-        let pieces = [
-            Piece::Sql("UPDATE groups SET version = ".into()),
-            Piece::BigInt(version),
-            Piece::Sql(", last_modified = ".into()),
-            Piece::Timestamp(now.naive_utc()),
-            Piece::Sql(" WHERE tenant_id = ".into()),
-            Piece::BigInt(tenant.0),
-            Piece::Sql(" AND pk = ".into()),
-            Piece::BigInt(current.pk),
-            Piece::Sql(" AND version = ".into()),
-            Piece::BigInt(current.version),
-        ];
+        let pieces = interleaved(
+            &[
+                "UPDATE groups SET version = ",
+                ", last_modified = ",
+                " WHERE tenant_id = ",
+                " AND pk = ",
+                " AND version = ",
+                "",
+            ],
+            [
+                Piece::BigInt(version),
+                Piece::Timestamp(now.naive_utc()),
+                Piece::BigInt(tenant.0),
+                Piece::BigInt(current.pk),
+                Piece::BigInt(current.version),
+            ],
+        );
         if sql::execute_prepared(self.conn, &pieces)? == 0 {
             return Err(Error::WriteConflict);
         }
