@@ -43,6 +43,18 @@ scim_test!(a_group_write_that_changes_nothing_keeps_its_version, |app| {
         assert_eq!(meta(&r.body), created, "{ops}");
         assert_eq!(meta(&app.get(&path).await.body), created, "{ops}");
     }
+    // Refused writes of the same shapes change nothing either: a stale If-Match on the locked
+    // row, an unknown member, a malformed operation.
+    let url = format!("{}{path}", app.base);
+    let auth = format!("Bearer {}", app.token);
+    let stale = [("Content-Type", "application/scim+json"), ("If-Match", "W/\"999\"")];
+    let put = body.to_string().into_bytes();
+    app.send_raw(awc::http::Method::PUT, &url, Some(&auth), &stale, Some(put)).await.assert_error(412, None);
+    let unknown = json!({"displayName": "Same", "externalId": "e1", "members": [{"value": "no-such-user"}]});
+    app.put(&path, unknown).await.assert_error(400, Some("invalidValue"));
+    let malformed = json!([{"op": "add", "path": "members[", "value": [{"value": u[0]}]}]);
+    app.patch(&path, patch_op(malformed)).await.assert_error(400, Some("invalidPath"));
+    assert_eq!(meta(&app.get(&path).await.body), created, "after refused writes");
     let r = app.put(&path, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(meta(&r.body), created, "a PUT of what is stored");
