@@ -149,3 +149,35 @@ pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Optio
         _ => Err(Error::invalid_value(format!("sortBy {text:?} must name a singular attribute of groups"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::predicate::GroupKey;
+
+    fn lower(filter: &str) -> Predicate {
+        predicate(Some(filter), &Compat::default()).unwrap()
+    }
+
+    #[test]
+    fn only_equality_on_display_name_or_id_selects_one_group_by_a_unique_key() {
+        assert_eq!(lower(r#"displayName eq "Sales EMEA""#).group_key(), Some(GroupKey::DisplayNameNorm("sales emea")));
+        assert_eq!(lower(r#"id eq "Ab-1""#).group_key(), Some(GroupKey::Id("Ab-1")));
+        for (f, one) in [
+            (r#"DISPLAYNAME eq "x""#, true),
+            (r#"urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "x""#, true),
+            (r#"displayName ne "x""#, false),
+            (r#"displayName sw "x""#, false),
+            (r#"displayName eq "a" or displayName eq "b""#, false),
+            (r#"displayName eq "a" and externalId eq "b""#, false),
+            (r#"not (displayName eq "a")"#, false),
+            (r#"externalId eq "x""#, false),
+            (r#"members.value eq "x""#, false),
+            (r#"members[value eq "x"]"#, false),
+            ("displayName pr", false),
+            (r#"displayName eq null"#, false),
+        ] {
+            assert_eq!(lower(f).group_key().is_some(), one, "{f}");
+        }
+    }
+}

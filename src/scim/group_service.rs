@@ -12,7 +12,8 @@ use super::resource::ResourceSchema;
 use super::service::{Request, RequestContext, ScimService};
 use super::{group_filter, user};
 use crate::error::{Error, Result};
-use crate::store::{GroupListQuery, GroupRow, MemberKind, MemberRef, TenantId, Tx};
+use crate::store::predicate::GroupKey;
+use crate::store::{GroupListQuery, GroupRow, ListedGroups, MemberKind, MemberRef, TenantId, Tx};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
@@ -114,7 +115,7 @@ impl ScimService {
     }
 
     pub fn get_group(&self, req: &Request<'_>, id: &str) -> Result<GroupView> {
-        let row = self.store.group_by_id(req.scope.tenant, id)?.ok_or_else(|| not_found(id))?;
+        let row = self.store.group_by_key(req.scope.tenant, GroupKey::Id(id))?.ok_or_else(|| not_found(id))?;
         self.group_view(&row, req, &self.projection(req))
     }
 
@@ -129,7 +130,19 @@ impl ScimService {
             offset: paging.start_index - 1,
             limit: paging.count,
         };
-        let listed = self.store.read(|tx| tx.list_groups(req.scope.tenant, &query))?;
+        let listed = match query.predicate.group_key() {
+            // Okta's and Entra's pre-check before a group push: at most one group, read by one
+            // statement outside a transaction (a list's count and select in a transaction cost
+            // twice its instructions). RFC 7644 §3.4.2: totalResults counts it even on a page
+            // that starts past it.
+            Some(key) => {
+                let found = self.store.group_by_key(req.scope.tenant, key)?;
+                let total = u64::from(found.is_some());
+                let on_page = query.offset == 0 && query.limit > 0;
+                ListedGroups { total, rows: found.filter(|_| on_page).into_iter().collect() }
+            }
+            None => self.store.read(|tx| tx.list_groups(req.scope.tenant, &query))?,
+        };
         let groups =
             listed.rows.iter().map(|row| self.group_view(row, req, &projection)).collect::<Result<Vec<_>>>()?;
         Ok(GroupList { total: listed.total, start_index: paging.start_index, groups })

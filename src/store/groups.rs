@@ -3,7 +3,7 @@
 
 use super::errors::is_unique_violation_on;
 use super::members::MemberKind;
-use super::predicate::{Predicate, SortKey, Table};
+use super::predicate::{GroupKey, Predicate, SortKey, Table};
 use super::schema::groups;
 use super::sql::{self, Piece};
 use super::stored_time::StoredTime;
@@ -108,13 +108,23 @@ struct PkRow {
     pk: i64,
 }
 
-/// The group `id` (`Tx::group_by_id`), `lock`: `FOR NO KEY UPDATE` (`Tx::lock_group`).
-fn group_row(conn: &mut AnyConnection, tenant: TenantId, id: &str, lock: bool) -> QueryResult<Option<GroupRow>> {
+/// The group `key` selects (`Store::group_by_key`, `Tx::group_by_id`); `lock`: `FOR NO KEY
+/// UPDATE` (`Tx::lock_group`).
+fn group_row(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    key: GroupKey<'_>,
+    lock: bool,
+) -> QueryResult<Option<GroupRow>> {
+    let (column, value) = match key {
+        GroupKey::Id(id) => (" AND id = ", id),
+        GroupKey::DisplayNameNorm(name) => (" AND display_name_norm = ", name),
+    };
     // Prepared once per connection: Diesel's built query cost twice as much on SQLite (every
     // member PATCH and every read of a group runs this).
     let mut pieces = interleaved(
-        &["SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ", " AND id = ", ""],
-        [Piece::BigInt(tenant.0), Piece::Text(id.to_string())],
+        &["SELECT pk, id, data, version, created_at, last_modified FROM groups WHERE tenant_id = ", column, ""],
+        [Piece::BigInt(tenant.0), Piece::Text(value.to_string())],
     );
     if lock {
         pieces.push(Piece::Sql(" FOR NO KEY UPDATE".into()));
@@ -124,11 +134,11 @@ fn group_row(conn: &mut AnyConnection, tenant: TenantId, id: &str, lock: bool) -
 }
 
 impl super::Store {
-    /// The group `id` by one statement outside any transaction, which reads one snapshot by
-    /// itself: a read transaction's BEGIN and COMMIT are two more round trips on PostgreSQL,
-    /// two more statements to parse on SQLite.
-    pub fn group_by_id(&self, tenant: TenantId, id: &str) -> Result<Option<GroupRow>> {
-        Ok(super::pool_checkout::on_live(&self.read, |conn| group_row(conn, tenant, id, false))?.1)
+    /// The group `key` selects, by one statement outside any transaction, which reads one
+    /// snapshot by itself: a read transaction's BEGIN and COMMIT are two more round trips on
+    /// PostgreSQL, two more statements to parse on SQLite.
+    pub fn group_by_key(&self, tenant: TenantId, key: GroupKey<'_>) -> Result<Option<GroupRow>> {
+        Ok(super::pool_checkout::on_live(&self.read, |conn| group_row(conn, tenant, key, false))?.1)
     }
 }
 
@@ -168,7 +178,7 @@ impl Tx<'_> {
     }
 
     pub fn group_by_id(&mut self, tenant: TenantId, id: &str) -> Result<Option<GroupRow>> {
-        Ok(group_row(self.conn, tenant, id, false)?)
+        Ok(group_row(self.conn, tenant, GroupKey::Id(id), false)?)
     }
 
     /// The group `id`, locked against other writes until this transaction ends: on
@@ -178,7 +188,7 @@ impl Tx<'_> {
     /// `None` if there is no such group.
     pub fn lock_group(&mut self, tenant: TenantId, id: &str) -> Result<Option<GroupRow>> {
         let lock = self.backend() == super::Backend::Postgres;
-        Ok(group_row(self.conn, tenant, id, lock)?)
+        Ok(group_row(self.conn, tenant, GroupKey::Id(id), lock)?)
     }
 
     /// Writes `w` over the group if it is still at `current.version` (else WriteConflict), as

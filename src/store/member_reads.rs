@@ -148,7 +148,7 @@ impl Tx<'_> {
 impl super::Store {
     /// Up to `limit` members after `after` in (type, key) order: a keyset page, so reading a
     /// 100,000-member group costs the same per page at its end as at its start. One statement
-    /// outside any transaction, as `Store::group_by_id` reads: each page of a streamed group
+    /// outside any transaction, as `Store::group_by_key` reads: each page of a streamed group
     /// was a read transaction of its own anyway.
     pub fn members_page(
         &self,

@@ -145,18 +145,41 @@ pub enum UserKey<'a> {
     UserNameNorm(&'a str),
 }
 
+/// A unique key of `groups`: `(tenant_id, id)` and `(tenant_id, display_name_norm)` are
+/// unique, so it selects at most one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKey<'a> {
+    Id(&'a str),
+    /// The normalised displayName, as `display_name_norm` holds it.
+    DisplayNameNorm(&'a str),
+}
+
 impl Predicate {
     /// The unique key it selects by, when it is `userName` or `id` equal to a string: reading
     /// it cannot be slow whatever the client sent.
     pub fn user_key(&self) -> Option<UserKey<'_>> {
+        match self.column_equal_to_text()? {
+            (Column::Id, value) => Some(UserKey::Id(value)),
+            (Column::UserNameNorm, value) => Some(UserKey::UserNameNorm(value)),
+            _ => None,
+        }
+    }
+
+    /// The unique key it selects by, when it is a group's `displayName` or `id` equal to a
+    /// string (Okta's and Entra's pre-check before they push a group).
+    pub fn group_key(&self) -> Option<GroupKey<'_>> {
+        match self.column_equal_to_text()? {
+            (Column::Id, value) => Some(GroupKey::Id(value)),
+            (Column::DisplayNameNorm, value) => Some(GroupKey::DisplayNameNorm(value)),
+            _ => None,
+        }
+    }
+
+    fn column_equal_to_text(&self) -> Option<(Column, &str)> {
         match self {
             Predicate::Compare {
                 operand: Operand::Column(column), op: CmpOp::Eq, value: Literal::Text(value), ..
-            } => match column {
-                Column::Id => Some(UserKey::Id(value)),
-                Column::UserNameNorm => Some(UserKey::UserNameNorm(value)),
-                _ => None,
-            },
+            } => Some((*column, value)),
             _ => None,
         }
     }

@@ -21,6 +21,7 @@ mod events;
 mod filter_agreement;
 mod filters;
 mod group_batches;
+mod group_lookup;
 mod group_versions;
 mod groups;
 mod model;
