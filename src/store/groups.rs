@@ -12,8 +12,6 @@ use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-type Db = <AnyConnection as Connection>::Backend;
-
 #[derive(Debug, Clone)]
 pub struct GroupWrite {
     pub display_name: String,
@@ -59,8 +57,8 @@ pub(super) struct PageRow {
     created_at: StoredTime,
     last_modified: StoredTime,
 }
-const ROW_COLUMNS: (groups::pk, groups::id, groups::data, groups::version, groups::created_at, groups::last_modified) =
-    (groups::pk, groups::id, groups::data, groups::version, groups::created_at, groups::last_modified);
+/// The columns of `PageRow`, for the lists' statements.
+const PAGE_COLUMNS: &str = "groups.pk, groups.id, groups.data, groups.version, groups.created_at, groups.last_modified";
 
 pub(super) fn from_columns((pk, id, data, version, created_at, last_modified): RowColumns) -> GroupRow {
     GroupRow { pk, id, data, version, created_at: created_at.utc(), last_modified: last_modified.utc() }
@@ -77,14 +75,6 @@ fn map_write_error(e: diesel::result::Error, display_name: &str) -> Error {
         Error::Conflict(format!("a group with displayName {display_name:?} already exists"))
     } else {
         e.into()
-    }
-}
-
-fn filtered(backend: super::Backend, tenant: TenantId, predicate: &Predicate) -> groups::BoxedQuery<'static, Db> {
-    let query = groups::table.filter(groups::tenant_id.eq(tenant.0)).into_boxed::<Db>();
-    match predicate {
-        Predicate::Const(true) => query,
-        p => query.filter(sql::filter_sql(backend, tenant.0, Table::Groups, p)),
     }
 }
 
@@ -286,32 +276,23 @@ impl Tx<'_> {
                 let set = self.resource_set(tenant, Table::Groups)?;
                 (set.count, set.version)
             }
-            p => (filtered(backend, tenant, p).count().get_result::<i64>(self.conn)? as u64, None),
+            p => (self.count_rows(tenant.0, Table::Groups, p)?, None),
         };
         if q.limit == 0 || q.offset >= total {
             return Ok(ListedGroups { total, rows: Vec::new() });
         }
-        if q.offset == 0 && total <= q.limit {
-            // The whole result is the page (an IdP's displayName eq pre-check): one statement with
-            // no LIMIT, which SQLite keeps prepared (a bound LIMIT makes SQLite re-prepare the
-            // statement on every execution). Truncated in case rows arrived since the count.
-            let query = filtered(backend, tenant, &q.predicate).select(ROW_COLUMNS).order(sql::list_order(
-                backend,
-                Table::Groups,
-                q.sort.as_ref(),
-            ));
-            let mut rows = query.load::<RowColumns>(self.conn)?;
+        let rows: Vec<PageRow> = if q.offset == 0 && total <= q.limit {
+            // The whole result is the page: one statement with no LIMIT, which SQLite keeps
+            // prepared (a bound LIMIT makes SQLite re-prepare the statement on every
+            // execution). Truncated in case rows arrived since the count.
+            let mut rows = self.load_all(tenant.0, Table::Groups, PAGE_COLUMNS, &q.predicate, q.sort.as_ref())?;
             rows.truncate(q.limit as usize);
-            return Ok(ListedGroups { total, rows: rows.into_iter().map(from_columns).collect() });
-        }
-        let mut page = sql::Page::new(backend, Table::Groups, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
-        self.seek_remembered(tenant, Table::Groups, set_version, &mut page)?;
-        let rows: Vec<PageRow> = self.load_page(
-            tenant.0,
-            Table::Groups,
-            "groups.pk, groups.id, groups.data, groups.version, groups.created_at, groups.last_modified",
-            &page,
-        )?;
+            rows
+        } else {
+            let mut page = sql::Page::new(backend, Table::Groups, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
+            self.seek_remembered(tenant, Table::Groups, set_version, &mut page)?;
+            self.load_page(tenant.0, Table::Groups, PAGE_COLUMNS, &page)?
+        };
         Ok(ListedGroups { total, rows: rows.into_iter().map(GroupRow::from).collect() })
     }
 }

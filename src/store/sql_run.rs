@@ -95,6 +95,44 @@ impl super::Tx<'_> {
         let pieces = super::sql::page_sql(self.backend(), tenant, table, columns, page);
         load_prepared(self.conn, &pieces)
     }
+
+    /// How many of the tenant's rows `predicate` selects (`sql::count_sql`), by a statement
+    /// each connection prepares once.
+    pub(super) fn count_rows(
+        &mut self,
+        tenant: i64,
+        table: super::predicate::Table,
+        predicate: &super::predicate::Predicate,
+    ) -> QueryResult<u64> {
+        let pieces = super::sql::count_sql(self.backend(), tenant, table, predicate);
+        let rows: Vec<Count> = load_prepared(self.conn, &pieces)?;
+        Ok(rows.first().map_or(0, |r| r.n as u64))
+    }
+
+    /// Every row `predicate` selects, in the list's order (`sql::all_rows_sql`), by a statement
+    /// each connection prepares once.
+    pub(super) fn load_all<T>(
+        &mut self,
+        tenant: i64,
+        table: super::predicate::Table,
+        columns: &str,
+        predicate: &super::predicate::Predicate,
+        sort: Option<&super::predicate::SortKey>,
+    ) -> QueryResult<Vec<T>>
+    where
+        T: diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
+            + diesel::deserialize::QueryableByName<diesel::pg::Pg>
+            + 'static,
+    {
+        let pieces = super::sql::all_rows_sql(self.backend(), tenant, table, columns, predicate, sort);
+        load_prepared(self.conn, &pieces)
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
 /// `load`, prepared once per connection and kept (Diesel caches statements by their text,

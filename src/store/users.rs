@@ -5,7 +5,7 @@ use super::errors::is_unique_violation_on;
 use super::predicate::{Predicate, SortKey, Table};
 use super::schema::{user_values, users};
 use super::stored_time::StoredTime;
-use super::{sql, Backend, TenantId, Tx};
+use super::{sql, TenantId, Tx};
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -14,8 +14,6 @@ diesel::define_sql_function! {
     /// SQLite's rowid of the row the connection last inserted.
     fn last_insert_rowid() -> diesel::sql_types::BigInt;
 }
-
-type Db = <AnyConnection as Connection>::Backend;
 
 /// The columns derived from a user resource, written on create and on every change.
 #[derive(Debug, Clone)]
@@ -129,15 +127,11 @@ pub(super) fn map_write_error(e: diesel::result::Error, user_name: &str) -> Erro
     }
 }
 
-fn filtered(backend: Backend, tenant: TenantId, predicate: &Predicate) -> users::BoxedQuery<'static, Db> {
-    let query = users::table.filter(users::tenant_id.eq(tenant.0)).into_boxed::<Db>();
-    match predicate {
-        Predicate::Const(true) => query,
-        p => query.filter(sql::filter_sql(backend, tenant.0, Table::Users, p)),
-    }
-}
+/// The columns of `PageRow`, for the lists' statements.
+const PAGE_COLUMNS: &str =
+    "users.pk, users.id, users.data, users.version, users.created_at, users.last_modified, users.in_groups";
 
-/// A row of `sql::page_sql`.
+/// A row of a list's statements (`sql::page_sql`, `sql::all_rows_sql`).
 #[derive(QueryableByName)]
 #[diesel(table_name = users)]
 struct PageRow {
@@ -313,32 +307,23 @@ impl Tx<'_> {
                 let set = self.resource_set(tenant, Table::Users)?;
                 (set.count, set.version)
             }
-            p => (filtered(backend, tenant, p).count().get_result::<i64>(self.conn)? as u64, None),
+            p => (self.count_rows(tenant.0, Table::Users, p)?, None),
         };
         if q.limit == 0 || q.offset >= total {
             return Ok(ListedUsers { total, rows: Vec::new() });
         }
-        if q.offset == 0 && total <= q.limit {
+        let rows: Vec<PageRow> = if q.offset == 0 && total <= q.limit {
             // The whole result is the page (Okta's userName eq pre-check): one statement with
             // no LIMIT, which SQLite keeps prepared (a bound LIMIT makes SQLite re-prepare the
             // statement on every execution). Truncated in case rows arrived since the count.
-            let query = filtered(backend, tenant, &q.predicate).select(row_columns!()).order(sql::list_order(
-                backend,
-                Table::Users,
-                q.sort.as_ref(),
-            ));
-            let mut rows = query.load::<RowColumns>(self.conn)?;
+            let mut rows = self.load_all(tenant.0, Table::Users, PAGE_COLUMNS, &q.predicate, q.sort.as_ref())?;
             rows.truncate(q.limit as usize);
-            return Ok(ListedUsers { total, rows: rows.into_iter().map(from_columns).collect() });
-        }
-        let mut page = sql::Page::new(backend, Table::Users, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
-        self.seek_remembered(tenant, Table::Users, set_version, &mut page)?;
-        let rows: Vec<PageRow> = self.load_page(
-            tenant.0,
-            Table::Users,
-            "users.pk, users.id, users.data, users.version, users.created_at, users.last_modified, users.in_groups",
-            &page,
-        )?;
+            rows
+        } else {
+            let mut page = sql::Page::new(backend, Table::Users, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
+            self.seek_remembered(tenant, Table::Users, set_version, &mut page)?;
+            self.load_page(tenant.0, Table::Users, PAGE_COLUMNS, &page)?
+        };
         let rows = rows
             .into_iter()
             .map(|r| from_columns((r.pk, r.id, r.data, r.version, r.created_at, r.last_modified, r.in_groups)))

@@ -138,13 +138,15 @@ impl Run<'_> {
             if found != model.groups_with_member(&k.id) {
                 return Err(format!("GET {path}: {found:?}, the model has {:?}", model.groups_with_member(&k.id)));
             }
-            if k.kind == Kind::User {
-                let upper = k.name.to_ascii_uppercase();
-                let path = format!("/Users?count=0&filter={}", encoded(&format!("userName eq \"{upper}\"")));
-                let expected = u64::from(model.name_taken(Kind::User, &upper, None));
-                if self.total(&path).await? != expected {
-                    return Err(format!("GET {path}: not {expected} result(s)"));
-                }
+            // A unique key in another case: read by its index, without a count.
+            let upper = k.name.to_ascii_uppercase();
+            let path = match k.kind {
+                Kind::User => format!("/Users?count=0&filter={}", encoded(&format!("userName eq \"{upper}\""))),
+                Kind::Group => format!("/Groups?count=0&filter={}", encoded(&format!("displayName eq \"{upper}\""))),
+            };
+            let expected = u64::from(model.name_taken(k.kind, &upper, None));
+            if self.total(&path).await? != expected {
+                return Err(format!("GET {path}: not {expected} result(s)"));
             }
         }
         Ok(())
