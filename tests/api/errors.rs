@@ -193,6 +193,8 @@ scim_test!(the_nul_character_is_refused_wherever_it_is_sent, |app| {
     app.post("/Users/.search", search).await.assert_error(400, Some("invalidValue"));
     app.get("/Users?filter=userName%20eq%20%22a%00b%22").await.assert_error(400, Some("invalidFilter"));
     app.get("/Users?filter=title%20co%20%22%00%22").await.assert_error(400, Some("invalidFilter"));
+    app.get("/Groups?filter=displayName%20eq%20%22a%00b%22").await.assert_error(400, Some("invalidFilter"));
+    app.get("/Groups?filter=id%20eq%20%22a%00b%22").await.assert_error(400, Some("invalidFilter"));
     app.get("/Users?attributes=userName%00").await.assert_error(400, Some("invalidValue"));
     app.get("/Users/a%00b").await.assert_error(404, None);
     app.get("/Groups/a%00b").await.assert_error(404, None);
