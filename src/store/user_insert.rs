@@ -191,4 +191,57 @@ mod tests {
             assert_eq!(stored(&store, tenant), before, "{:?}", store.backend());
         }
     }
+
+    /// `Tx::insert_user` (SQLite's POST, and tests' seeding on both backends) stores every
+    /// column as sent, NULLs and false included, and its index rows in order.
+    #[test]
+    fn a_user_inserted_in_a_transaction_keeps_its_nulls() {
+        let dir = tempfile::tempdir().unwrap();
+        let (all, _schema) = stores(&dir);
+        for store in all {
+            let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
+            let mut a = new_user("ua", "A", &["a@x.com", "a2@x.com"]);
+            a.write.keys.active = None;
+            a.write.keys.external_id = Some("e'1".into());
+            a.password_hash = Some("$argon2id$x".into());
+            let mut b = new_user("ub", "B", &[]);
+            (b.write.keys.active, b.write.keys.display_name_norm) = (Some(false), None);
+            let (a, b) = store.write(|tx| Ok((tx.insert_user(tenant, &a)?, tx.insert_user(tenant, &b)?))).unwrap();
+            assert_eq!((a.version, b.version), (1, 1));
+            type Row = (i64, String, Option<bool>, Option<String>, Option<String>, Option<String>);
+            let (users, values) = store
+                .read(|tx| {
+                    let users: Vec<Row> = users::table
+                        .order(users::pk)
+                        .select((
+                            users::pk,
+                            users::user_name_norm,
+                            users::active,
+                            users::external_id,
+                            users::display_name_norm,
+                            users::password_hash,
+                        ))
+                        .load(tx.conn)?;
+                    let values: Vec<(i64, i32, Option<String>, Option<bool>)> = user_values::table
+                        .order((user_values::user_pk, user_values::position))
+                        .select((
+                            user_values::user_pk,
+                            user_values::position,
+                            user_values::type_norm,
+                            user_values::is_primary,
+                        ))
+                        .load(tx.conn)?;
+                    Ok((users, values))
+                })
+                .unwrap();
+            let expected: Vec<Row> = vec![
+                (a.pk, "a".into(), None, Some("e'1".into()), Some("d".into()), Some("$argon2id$x".into())),
+                (b.pk, "b".into(), Some(false), None, None, None),
+            ];
+            assert_eq!(users, expected, "{:?}", store.backend());
+            assert_eq!(values, vec![(a.pk, 0, Some("work".into()), Some(true)), (a.pk, 1, None, None)]);
+            let taken = store.write(|tx| tx.insert_user(tenant, &new_user("uc", "a", &[])));
+            assert!(matches!(&taken, Err(Error::Conflict(m)) if m.contains("userName")), "{taken:?}");
+        }
+    }
 }
