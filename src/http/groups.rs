@@ -1,11 +1,12 @@
 //! /Groups handlers. Group bodies are streamed: the group's head, then its members fetched in
-//! keyset pages, so a 100,000-member group is never built in memory.
+//! keyset pages, so a 100,000-member group is never built in memory (a list's groups have
+//! their first pages read together).
 
 use super::extract::{Authenticated, Query, ScimJson};
 use super::{if_match, owned_context, run, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
-use crate::scim::group_members::MemberFields;
+use crate::scim::group_members::{MemberFields, MemberPage};
 use crate::scim::group_service::GroupView;
 use crate::scim::list::{list_prefix, QueryParams};
 use crate::scim::preconditions::if_match_allows;
@@ -15,6 +16,7 @@ use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use futures_util::stream;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 type State = web::Data<AppState>;
@@ -22,8 +24,9 @@ type State = web::Data<AppState>;
 enum Step {
     Prefix,
     GroupStart(usize),
-    /// Group `i`'s members after the cursor, with the sub-attributes the request keeps.
-    Members(usize, MemberFields, Option<(MemberKind, i64)>, bool),
+    /// Group `i`'s members after the cursor, with the sub-attributes the request keeps, and
+    /// whether none is written yet.
+    Members(usize, MemberFields, (MemberKind, i64), bool),
     GroupEnd(usize),
     Suffix,
     Done,
@@ -52,9 +55,13 @@ impl Body {
 /// Bytes gathered before a chunk is sent: few large writes, not one per group or page.
 const CHUNK_BYTES: usize = 32 * 1024;
 
+/// First pages of members read ahead, each with its group's index: of the groups from the one
+/// being written on, as many as one read covered.
+type Ahead = VecDeque<(usize, MemberPage)>;
+
 /// Appends what `step` produces to `out` and returns the next step; members are fetched
 /// off the async workers.
-async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step, Error> {
+async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut String) -> Result<Step, Error> {
     Ok(match step {
         Step::Done => Step::Done,
         Step::Prefix => {
@@ -73,10 +80,21 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
                 out.push(',');
             }
             if let Some(fields) = g.members {
+                let page = match ahead.pop_front() {
+                    Some((at, page)) if at == i => page,
+                    _ => {
+                        *ahead = read_ahead(body, i, fields).await?;
+                        ahead.pop_front().map(|(_, page)| page).ok_or_else(|| Error::internal("no member page"))?
+                    }
+                };
                 // The head is an object: reopen it to append "members".
                 out.push_str(&head[..head.len() - 1]);
                 out.push_str(",\"members\":[");
-                Step::Members(i, fields, None, true)
+                out.push_str(&page.json);
+                match page.next {
+                    Some(cursor) => Step::Members(i, fields, cursor, page.count == 0),
+                    None => Step::GroupEnd(i),
+                }
             } else {
                 out.push_str(head);
                 body.after(i + 1)
@@ -89,7 +107,7 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
             let page = store
                 .offload(move || {
                     let size = b.state.member_page_size;
-                    b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, size, fields)
+                    b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, Some(after), size, fields)
                 })
                 .await?;
             if page.count > 0 {
@@ -99,7 +117,7 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
                 out.push_str(&page.json);
             }
             match page.next {
-                Some(cursor) => Step::Members(i, fields, Some(cursor), first && page.count == 0),
+                Some(cursor) => Step::Members(i, fields, cursor, first && page.count == 0),
                 None => Step::GroupEnd(i),
             }
         }
@@ -110,10 +128,25 @@ async fn produce(body: &Arc<Body>, step: Step, out: &mut String) -> Result<Step,
     })
 }
 
+/// The first member pages of group `i` and of as many after it (sending the same members'
+/// sub-attributes) as one read covers.
+async fn read_ahead(body: &Arc<Body>, i: usize, fields: MemberFields) -> Result<Ahead, Error> {
+    let pks: Vec<i64> = body.groups[i..].iter().take_while(|g| g.members == Some(fields)).map(|g| g.pk).collect();
+    let b = body.clone();
+    let store = b.state.store.clone();
+    let pages = store
+        .offload(move || {
+            let size = b.state.member_page_size;
+            b.state.service.first_member_pages(b.scope.tenant, &b.scope.base_url, &pks, size, fields)
+        })
+        .await?;
+    Ok((i..).zip(pages).collect())
+}
+
 /// The JSON of `groups` between `prefix` and `suffix`, members paged in as it is sent.
 fn streamed(mut builder: HttpResponseBuilder, body: Body) -> HttpResponse {
     let body = Arc::new(body);
-    let chunks = stream::unfold(Step::Prefix, move |mut step| {
+    let chunks = stream::unfold((Step::Prefix, Ahead::new()), move |(mut step, mut ahead)| {
         let body = body.clone();
         async move {
             if matches!(step, Step::Done) {
@@ -121,13 +154,13 @@ fn streamed(mut builder: HttpResponseBuilder, body: Body) -> HttpResponse {
             }
             let mut out = String::new();
             while !matches!(step, Step::Done) && out.len() < CHUNK_BYTES {
-                step = match produce(&body, step, &mut out).await {
+                step = match produce(&body, &mut ahead, step, &mut out).await {
                     Ok(next) => next,
                     // The status line is gone already: end the body; the client sees it cut.
-                    Err(e) => return Some((Err(e), Step::Done)),
+                    Err(e) => return Some((Err(e), (Step::Done, ahead))),
                 };
             }
-            Some((Ok(Bytes::from(out)), step))
+            Some((Ok(Bytes::from(out)), (step, ahead)))
         }
     });
     builder.content_type(super::error::SCIM_CONTENT_TYPE).streaming(chunks)

@@ -1,10 +1,12 @@
-//! A group's members as a response writes them (RFC 7643 §4.2): JSON text straight from the
-//! member rows, with the sub-attributes the request's projection keeps (RFC 7644 §3.9).
+//! A group's members as a response writes them (RFC 7643 §4.2): read a page at a time, and
+//! written as JSON text straight from the member rows, with the sub-attributes the request's
+//! projection keeps (RFC 7644 §3.9).
 
 use super::projection::{Keep, Projection};
 use super::resource::ResourceSchema;
+use super::service::ScimService;
 use crate::error::{Error, Result};
-use crate::store::{MemberKind, MemberView};
+use crate::store::{MemberKind, MemberView, TenantId};
 use serde::Serialize;
 use serde_json::json;
 
@@ -75,6 +77,71 @@ pub fn members_json(members: &[MemberView], base_url: &str, fields: MemberFields
         serde_json::to_writer(&mut out, &member).map_err(Error::internal)?;
     }
     String::from_utf8(out).map_err(Error::internal)
+}
+
+/// One page of a group's members and where the next starts.
+pub struct MemberPage {
+    /// How many members the page holds.
+    pub count: usize,
+    /// Their JSON, comma-separated (`members_json`).
+    pub json: String,
+    pub next: Option<(MemberKind, i64)>,
+}
+
+impl MemberPage {
+    /// `members` as a page; a `full` one may have more after it.
+    fn of(members: &[MemberView], base_url: &str, fields: MemberFields, full: bool) -> Result<MemberPage> {
+        let next = if full { members.last().map(|m| (m.kind, m.pk)) } else { None };
+        Ok(MemberPage { count: members.len(), json: members_json(members, base_url, fields)?, next })
+    }
+}
+
+impl ScimService {
+    /// A page of a group's members after `after`.
+    pub fn member_page(
+        &self,
+        tenant: TenantId,
+        base_url: &str,
+        group_pk: i64,
+        after: Option<(MemberKind, i64)>,
+        limit: usize,
+        fields: MemberFields,
+    ) -> Result<MemberPage> {
+        let rows = self.store.members_page(tenant, group_pk, after, limit)?;
+        MemberPage::of(&rows, base_url, fields, rows.len() == limit)
+    }
+
+    /// The first page of members of each of the leading groups of `group_pks`, in order: as
+    /// many groups as one read of `limit` members covers, at least the first. Every page but
+    /// the last is its group's whole membership; the last may have more after it. A page of
+    /// 100 groups listed with their members is then one read, not 100.
+    pub fn first_member_pages(
+        &self,
+        tenant: TenantId,
+        base_url: &str,
+        group_pks: &[i64],
+        limit: usize,
+        fields: MemberFields,
+    ) -> Result<Vec<MemberPage>> {
+        let read = self.store.first_members(tenant, group_pks, limit)?;
+        let full = read.members.len() == limit;
+        let mut members = read.members.into_iter().peekable();
+        let mut pages = Vec::new();
+        for &pk in &group_pks[..read.groups] {
+            let mut mine = Vec::new();
+            while let Some((_, m)) = members.next_if(|(group, _)| *group == pk) {
+                mine.push(m);
+            }
+            // The limit cut the read in this group: the groups after it were not read.
+            let cut = full && !mine.is_empty() && members.peek().is_none();
+            pages.push(MemberPage::of(&mine, base_url, fields, cut)?);
+            if cut {
+                break;
+            }
+        }
+        debug_assert!(members.peek().is_none(), "members of a group not asked for");
+        Ok(pages)
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::events;
 use super::group::{self, GroupOp, MemberSpec, RenderedGroup};
-use super::group_members::{self, MemberFields};
+use super::group_members::MemberFields;
 use super::list::{self};
 use super::patch;
 use super::preconditions::if_match_allows;
@@ -13,7 +13,7 @@ use super::service::{Request, RequestContext, ScimService};
 use super::{group_filter, user};
 use crate::error::{Error, Result};
 use crate::store::predicate::GroupKey;
-use crate::store::{GroupListQuery, GroupRow, ListedGroups, MemberKind, MemberRef, TenantId, Tx};
+use crate::store::{GroupListQuery, GroupRow, ListedGroups, MemberRef, TenantId, Tx};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
@@ -39,15 +39,6 @@ pub struct RootSearch {
     /// Written as JSON text.
     pub users: Vec<String>,
     pub groups: Vec<GroupView>,
-}
-
-/// One page of members and where the next starts.
-pub struct MemberPage {
-    /// How many members the page holds.
-    pub count: usize,
-    /// Their JSON, comma-separated (`group_members::members_json`).
-    pub json: String,
-    pub next: Option<(MemberKind, i64)>,
 }
 
 pub(super) fn not_found(id: &str) -> Error {
@@ -146,21 +137,6 @@ impl ScimService {
         let groups =
             listed.rows.iter().map(|row| self.group_view(row, req, &projection)).collect::<Result<Vec<_>>>()?;
         Ok(GroupList { total: listed.total, start_index: paging.start_index, groups })
-    }
-
-    /// A page of a group's members after `after`, as JSON.
-    pub fn member_page(
-        &self,
-        tenant: TenantId,
-        base_url: &str,
-        group_pk: i64,
-        after: Option<(MemberKind, i64)>,
-        limit: usize,
-        fields: MemberFields,
-    ) -> Result<MemberPage> {
-        let rows = self.store.members_page(tenant, group_pk, after, limit)?;
-        let next = if rows.len() == limit { rows.last().map(|m| (m.kind, m.pk)) } else { None };
-        Ok(MemberPage { count: rows.len(), json: group_members::members_json(&rows, base_url, fields)?, next })
     }
 
     /// RFC 7644 §3.5.1: displayName, externalId and the whole membership, the latter as a

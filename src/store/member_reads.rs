@@ -231,19 +231,10 @@ fn members_page_statement(
 
 #[cfg(test)]
 mod tests {
-    use crate::store::test_stores::stores;
-    use crate::store::{AnyConnection, Backend, GroupWrite, MemberKind, MemberRef};
+    use crate::store::test_stores::{pg_plans, stores};
+    use crate::store::{Backend, GroupWrite, MemberKind, MemberRef};
     use chrono::Utc;
-    use diesel::sql_types::BigInt;
     use diesel::RunQueryDsl;
-
-    #[derive(diesel::QueryableByName)]
-    struct Plans {
-        #[diesel(sql_type = BigInt)]
-        generic_plans: i64,
-        #[diesel(sql_type = BigInt)]
-        custom_plans: i64,
-    }
 
     /// Among groups of very different sizes, PostgreSQL keeps one plan for the first page of
     /// a group's members instead of planning it on every read (it did when the statement
@@ -288,25 +279,16 @@ mod tests {
             group("big".into(), (1..=1500).map(user).collect());
             let small: Vec<i64> = (0..200).map(|i| group(format!("g{i}"), vec![user(1501 + i)])).collect();
             store.write(|tx| Ok(diesel::sql_query("ANALYZE group_members").execute(tx.conn).map(drop)?)).unwrap();
-            let plans = store
+            let (generic, custom) = store
                 .read(|tx| {
                     for pk in &small[..12] {
                         let page = super::members_page(tx.conn, tenant, *pk, None, 100)?;
                         assert_eq!(page.len(), 1);
                     }
-                    let AnyConnection::Postgresql(pg) = &mut *tx.conn else { unreachable!() };
-                    let q = "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
-                             WHERE statement LIKE '%FROM group_members m%LIMIT 100'";
-                    Ok(diesel::sql_query(q).load::<Plans>(pg)?)
+                    Ok(pg_plans(tx.conn, "%FROM group_members m%LIMIT 100")?)
                 })
                 .unwrap();
-            let [p] = &plans[..] else { panic!("{} statements", plans.len()) };
-            assert!(
-                p.generic_plans >= 6 && p.custom_plans <= 6,
-                "generic {} custom {}",
-                p.generic_plans,
-                p.custom_plans
-            );
+            assert!(generic >= 6 && custom <= 6, "generic {generic} custom {custom}");
         }
     }
 }

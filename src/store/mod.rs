@@ -28,6 +28,7 @@ mod member_patch;
 mod member_patch_checked;
 mod member_reads;
 mod members;
+mod members_of_groups;
 #[cfg(test)]
 mod migration_tests;
 mod migrations;
@@ -69,6 +70,7 @@ pub use member_patch::MemberOp;
 pub use member_patch_checked::{MemberPatch, MembersPatched};
 pub use member_reads::{MemberView, UserGroup};
 pub use members::{MemberKind, MemberRef};
+pub use members_of_groups::FirstMembers;
 pub use request_log::{LogEntry, LogFilter, LogRow};
 pub use savepoint::Stopped;
 pub use tenants::{TenantRow, TenantStats};

@@ -59,3 +59,22 @@ pub fn group_write(name: &str) -> GroupWrite {
         data_norm: "{}".into(),
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct Plans {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    generic_plans: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    custom_plans: i64,
+}
+
+/// How often PostgreSQL used a generic and a custom plan for the one statement this connection
+/// prepared whose text is `LIKE` the pattern: whether it plans the statement on every run.
+pub fn pg_plans(conn: &mut super::AnyConnection, like: &str) -> diesel::QueryResult<(i64, i64)> {
+    use diesel::RunQueryDsl;
+    let super::AnyConnection::Postgresql(pg) = conn else { panic!("not PostgreSQL") };
+    let q = "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE $1";
+    let plans: Vec<Plans> = diesel::sql_query(q).bind::<diesel::sql_types::Text, _>(like).load(pg)?;
+    let [p] = &plans[..] else { panic!("{} statements like {like}", plans.len()) };
+    Ok((p.generic_plans, p.custom_plans))
+}

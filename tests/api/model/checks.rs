@@ -114,6 +114,16 @@ impl Run<'_> {
                 return Err(format!("pages of {endpoint} gave {seen:?}, the model has {expected:?}"));
             }
         }
+        // Every live group with its members in one list, whose groups' members are read
+        // several groups at a time.
+        let all = self.get_ok("/Groups?count=1000").await?;
+        for g in all["Resources"].as_array().unwrap() {
+            let id = g["id"].as_str().unwrap();
+            let expected = model.get(id).map(|k| k.members.clone()).unwrap_or_default();
+            if ids_of(g, "members") != expected {
+                return Err(format!("GET /Groups listed {g}; the model has members {expected:?}"));
+            }
+        }
         let counts = [
             ("/Users?count=0", model.live_count(Kind::User)),
             ("/Groups?count=0", model.live_count(Kind::Group)),
