@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Groups at scale: member add/remove latency on groups of 1k, 10k and 100k members, building
 # the 100k group by PATCH batches of 1,000, streaming it back (time, peak RSS), and a page of
-# 100 groups without members among 1,000 groups.
+# 100 groups without members and with them among 1,000 groups.
 # Usage: bench/groups.sh [sqlite|postgres] [SECONDS] [CONNECTIONS]   (PostgreSQL: BENCH_POSTGRES_URL)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +26,5 @@ for size in 1000 10000 100000; do
     | python3 bench/row.py "remove+add one member, $size members"
 done
 wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/group_page.lua "$BASE" | python3 bench/row.py "GET /Groups?excludedAttributes=members&count=100 (1,003 groups)"
+wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/group_import.lua "$BASE" | python3 bench/row.py "GET /Groups?startIndex=K&count=100 with members (1,003 groups)"
 echo "scimd peak RSS at the end: $(rss)" >&2
