@@ -32,6 +32,8 @@ mod members_of_groups;
 #[cfg(test)]
 mod migration_tests;
 mod migrations;
+#[cfg(test)]
+mod page_plan_tests;
 mod pool_checkout;
 mod positions;
 pub mod predicate;
