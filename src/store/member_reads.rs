@@ -235,7 +235,7 @@ fn members_page_statement(
 
 #[cfg(test)]
 mod tests {
-    use crate::store::test_stores::{pg_plans, stores};
+    use crate::store::test_stores::{pg_plans, seed_users, stores};
     use crate::store::{Backend, GroupWrite, MemberKind, MemberRef};
     use chrono::Utc;
     use diesel::RunQueryDsl;
@@ -251,13 +251,7 @@ mod tests {
         for store in all.into_iter().filter(|s| s.backend() == Backend::Postgres) {
             let now = Utc::now();
             let tenant = store.write(|tx| tx.create_tenant("acme", now)).unwrap().id;
-            let seed = format!(
-                "INSERT INTO users (pk, tenant_id, id, user_name, user_name_norm, data, data_norm, version, \
-                 created_at, last_modified) SELECT k, {}, 'u' || k, 'u' || k, 'u' || k, '{{}}', '{{}}', 1, \
-                 '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM generate_series(1, 2000) k",
-                tenant.get()
-            );
-            store.write(|tx| Ok(diesel::sql_query(&seed).execute(tx.conn).map(drop)?)).unwrap();
+            seed_users(&store, tenant, 2000);
             let user = |pk| MemberRef {
                 kind: MemberKind::User,
                 pk,

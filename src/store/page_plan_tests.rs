@@ -2,10 +2,9 @@
 //! Now"), rather than planning each page for its LIMIT and OFFSET.
 
 use super::predicate::Predicate;
-use super::test_stores::{pg_plans, stores};
+use super::test_stores::{pg_plans, seed_users, stores};
 use super::{Backend, UserListQuery};
 use chrono::Utc;
-use diesel::RunQueryDsl;
 
 #[test]
 fn postgres_keeps_one_plan_for_pages_of_the_whole_list() {
@@ -15,14 +14,7 @@ fn postgres_keeps_one_plan_for_pages_of_the_whole_list() {
         let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
         // Enough users that a plan costed for any page (PostgreSQL guesses a tenth of the rows
         // for a LIMIT it cannot see) costs well above one costed for a page of 20.
-        let seed = format!(
-            "INSERT INTO users (pk, tenant_id, id, user_name, user_name_norm, data, data_norm, version, \
-             created_at, last_modified) SELECT k, {}, 'u' || k, 'u' || k, 'u' || k, '{{}}', '{{}}', 1, \
-             '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM generate_series(1, 30000) k",
-            tenant.get()
-        );
-        store.write(|tx| Ok(diesel::sql_query(&seed).execute(tx.conn).map(drop)?)).unwrap();
-        store.write(|tx| Ok(diesel::sql_query("ANALYZE users").execute(tx.conn).map(drop)?)).unwrap();
+        seed_users(&store, tenant, 30_000);
         // The adds folded into the counters, so the set has a version and pages start from
         // remembered positions (without, every page was read by its OFFSET alone).
         store.number_events(None).unwrap();
