@@ -177,6 +177,14 @@ fn members_page(
         .collect())
 }
 
+/// A member page's columns (`MemberRow`, and the group it is in), up to the tenant's value.
+pub(super) const MEMBER_COLUMNS: &str = "SELECT m.group_pk AS group_pk, m.member_type AS kind, m.member_pk AS pk, \
+     COALESCE(u.id, g.id) AS id, m.display AS display \
+     FROM group_members m \
+     LEFT JOIN users u ON m.member_type = 'User' AND u.pk = m.member_pk \
+     LEFT JOIN groups g ON m.member_type = 'Group' AND g.pk = m.member_pk \
+     WHERE m.tenant_id = ";
+
 /// The statement of `Store::members_page`.
 fn members_page_statement(
     backend: Backend,
@@ -186,13 +194,7 @@ fn members_page_statement(
     limit: usize,
 ) -> Vec<Piece> {
     let mut w = Writer::new(backend, tenant.0, Table::Groups);
-    w.sql(
-        "SELECT m.member_type AS kind, m.member_pk AS pk, COALESCE(u.id, g.id) AS id, m.display AS display \
-         FROM group_members m \
-         LEFT JOIN users u ON m.member_type = 'User' AND u.pk = m.member_pk \
-         LEFT JOIN groups g ON m.member_type = 'Group' AND g.pk = m.member_pk \
-         WHERE m.tenant_id = ",
-    );
+    w.sql(MEMBER_COLUMNS);
     // PostgreSQL: the tenant and the group as InitPlans (`(SELECT $1)`), whose values its
     // planner does not look at. Compared with the values themselves, it costed a plan for a
     // small group below the generic plan, which it costs for the average group, whenever a

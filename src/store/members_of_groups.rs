@@ -3,7 +3,7 @@
 //! its own.
 
 use super::connection::AnyConnection;
-use super::member_reads::MemberView;
+use super::member_reads::{MemberView, MEMBER_COLUMNS};
 use super::members::{MemberKey, MemberKind};
 use super::predicate::Table;
 use super::sql::{self, json_array, Piece, Writer};
@@ -77,13 +77,6 @@ fn first_members(
         })
         .collect())
 }
-
-const MEMBER_COLUMNS: &str = "SELECT m.group_pk AS group_pk, m.member_type AS kind, m.member_pk AS pk, \
-     COALESCE(u.id, g.id) AS id, m.display AS display \
-     FROM group_members m \
-     LEFT JOIN users u ON m.member_type = 'User' AND u.pk = m.member_pk \
-     LEFT JOIN groups g ON m.member_type = 'Group' AND g.pk = m.member_pk \
-     WHERE m.tenant_id = ";
 
 /// The statement of `Store::first_members`, for `group_pks` in ascending order. Like
 /// `members_page`'s, its text is the same for any groups (one bound list) and holds the limit,
