@@ -123,6 +123,10 @@ impl ScimService {
         limit: usize,
         fields: MemberFields,
     ) -> Result<Vec<MemberPage>> {
+        if let [one] = group_pks {
+            // A GET by id: its page as it is read, without regrouping.
+            return Ok(vec![self.member_page(tenant, base_url, *one, None, limit, fields)?]);
+        }
         let read = self.store.first_members(tenant, group_pks, limit)?;
         let full = read.members.len() == limit;
         let mut members = read.members.into_iter().peekable();
