@@ -52,6 +52,11 @@ scim_test!(groups_listed_with_their_members_have_them_all, |app| {
         assert_eq!(list.status, StatusCode::OK, "{}", list.body);
         assert_eq!(resources(&list.body), as_read_alone(&app, &list.body, "").await, "{rest}");
     }
+    // A malformed list is refused before any group or member is read.
+    app.get("/Groups?count=ten").await.assert_error(400, Some("invalidValue"));
+    app.get("/Groups?startIndex=1.5&count=100").await.assert_error(400, Some("invalidValue"));
+    app.get("/Groups?filter=displayName%20eq").await.assert_error(400, Some("invalidFilter"));
+    app.post("/Groups/.search", json!({"filter": "members[value eq"})).await.assert_error(400, Some("invalidFilter"));
     let list = app.get("/Groups").await.body;
     let sizes_listed: Vec<usize> =
         resources(&list).iter().map(|g| g.get("members").map_or(0, |m| m.as_array().unwrap().len())).collect();
