@@ -100,14 +100,13 @@ impl Application {
         let failure_limit =
             FailureLimit { failures: settings.auth_failure_limit, window: settings.auth_failure_window };
         let state = web::Data::new(AppState {
-            service: Arc::new(ScimService::new(store.clone(), clock.clone(), limits)),
+            service: Arc::new(ScimService::new(store.clone(), clock.clone(), limits, settings.member_page_size)),
             auth: Authenticator::new(store.clone(), clock.clone(), settings.credential_recheck, failure_limit)?,
             admin: AdminAuth::new(store.clone(), clock.clone(), settings.credential_recheck, failure_limit)?,
             store,
             clock,
             public_url: public_url.clone(),
             max_body_bytes: settings.max_body_bytes,
-            member_page_size: settings.member_page_size.max(1),
             request_log,
         });
         let background = Background {

@@ -1,15 +1,16 @@
-//! /Groups handlers. Group bodies are streamed: the group's head, then its members fetched in
-//! keyset pages, so a 100,000-member group is never built in memory (a list's groups have
-//! their first pages read together).
+//! /Groups handlers. Group bodies are streamed: the group's head and its first page of
+//! members, read together (one snapshot), then its later members fetched in keyset pages, so a
+//! 100,000-member group is never built in memory.
 
 use super::extract::{Authenticated, Query, ScimJson};
 use super::{if_match, owned_context, run, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
-use crate::scim::group_members::{MemberFields, MemberPage};
-use crate::scim::group_service::GroupView;
+use crate::scim::group_members::MemberFields;
+use crate::scim::group_reads::{GroupView, LaterPage};
 use crate::scim::list::{list_prefix, QueryParams};
 use crate::scim::preconditions::if_match_allows;
+use crate::scim::projection::Projection;
 use crate::scim::service::TenantScope;
 use crate::store::MemberKind;
 use actix_web::http::header;
@@ -38,6 +39,10 @@ struct Body {
     /// Resources already rendered, sent before the groups (users in a root search).
     items: Vec<String>,
     groups: Vec<GroupView>,
+    /// A list's: its groups' members not read with the list are read as they are sent, and
+    /// a group changed meanwhile is read again (`ScimService::later_member_pages`). `None`:
+    /// one group, its first page read with its head.
+    projection: Option<Projection>,
     prefix: String,
     suffix: String,
 }
@@ -57,7 +62,7 @@ const CHUNK_BYTES: usize = 32 * 1024;
 
 /// First pages of members read ahead, each with its group's index: of the groups from the one
 /// being written on, as many as one read covered.
-type Ahead = VecDeque<(usize, MemberPage)>;
+type Ahead = VecDeque<(usize, LaterPage)>;
 
 /// Appends what `step` produces to `out` and returns the next step; members are fetched
 /// off the async workers.
@@ -75,18 +80,19 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
         }
         Step::GroupStart(i) => {
             let g = &body.groups[i];
-            let head = &g.head.body;
             if i > 0 || !body.items.is_empty() {
                 out.push(',');
             }
             if let Some(fields) = g.members {
-                let page = match ahead.pop_front() {
-                    Some((at, page)) if at == i => page,
+                let later = match ahead.pop_front() {
+                    Some((at, later)) if at == i => later,
                     _ => {
                         *ahead = read_ahead(body, i, fields).await?;
-                        ahead.pop_front().map(|(_, page)| page).ok_or_else(|| Error::internal("no member page"))?
+                        ahead.pop_front().map(|(_, later)| later).ok_or_else(|| Error::internal("no member page"))?
                     }
                 };
+                let LaterPage { page, head: fresh } = later;
+                let head = fresh.as_ref().map_or(&g.head.body, |h| &h.body);
                 // The head is an object: reopen it to append "members".
                 out.push_str(&head[..head.len() - 1]);
                 out.push_str(",\"members\":[");
@@ -96,7 +102,7 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
                     None => Step::GroupEnd(i),
                 }
             } else {
-                out.push_str(head);
+                out.push_str(&g.head.body);
                 body.after(i + 1)
             }
         }
@@ -105,10 +111,7 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
             let pk = body.groups[i].pk;
             let store = b.state.store.clone();
             let page = store
-                .offload(move || {
-                    let size = b.state.member_page_size;
-                    b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, Some(after), size, fields)
-                })
+                .offload(move || b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, fields))
                 .await?;
             if page.count > 0 {
                 if !first {
@@ -131,22 +134,34 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
 /// The first member pages of group `i` and of as many after it (sending the same members'
 /// sub-attributes) as one read covers.
 async fn read_ahead(body: &Arc<Body>, i: usize, fields: MemberFields) -> Result<Ahead, Error> {
-    let pks: Vec<i64> = body.groups[i..].iter().take_while(|g| g.members == Some(fields)).map(|g| g.pk).collect();
     let b = body.clone();
     let store = b.state.store.clone();
     let pages = store
         .offload(move || {
-            let size = b.state.member_page_size;
-            b.state.service.first_member_pages(b.scope.tenant, &b.scope.base_url, &pks, size, fields)
+            let projection =
+                b.projection.as_ref().ok_or_else(|| Error::internal("a group's members not read with it"))?;
+            let listed: Vec<(i64, &str, i64)> = b.groups[i..]
+                .iter()
+                .take_while(|g| g.members == Some(fields))
+                .map(|g| (g.pk, g.id.as_str(), g.version))
+                .collect();
+            b.state.service.later_member_pages(b.scope.tenant, &b.scope.base_url, &listed, fields, projection)
         })
         .await?;
     Ok((i..).zip(pages).collect())
 }
 
 /// The JSON of `groups` between `prefix` and `suffix`, members paged in as it is sent.
-fn streamed(mut builder: HttpResponseBuilder, body: Body) -> HttpResponse {
+fn streamed(mut builder: HttpResponseBuilder, mut body: Body) -> HttpResponse {
+    // The pages read with the groups' heads come first; the rest are read as they are due.
+    let read: Ahead = body
+        .groups
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(i, g)| g.first_page.take().map(|page| (i, LaterPage { page, head: None })))
+        .collect();
     let body = Arc::new(body);
-    let chunks = stream::unfold((Step::Prefix, Ahead::new()), move |(mut step, mut ahead)| {
+    let chunks = stream::unfold((Step::Prefix, read), move |(mut step, mut ahead)| {
         let body = body.clone();
         async move {
             if matches!(step, Step::Done) {
@@ -178,7 +193,15 @@ fn one(
     with_compat(&mut builder, fired);
     streamed(
         builder,
-        Body { state, scope, items: Vec::new(), groups: vec![view], prefix: String::new(), suffix: String::new() },
+        Body {
+            state,
+            scope,
+            items: Vec::new(),
+            groups: vec![view],
+            projection: None,
+            prefix: String::new(),
+            suffix: String::new(),
+        },
     )
 }
 
@@ -213,7 +236,16 @@ async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Re
     let prefix = list_prefix(list.total, list.start_index, list.groups.len());
     let mut builder = HttpResponse::Ok();
     with_compat(&mut builder, &fired);
-    Ok(streamed(builder, Body { state, scope, items: Vec::new(), groups: list.groups, prefix, suffix: "]}".into() }))
+    let body = Body {
+        state,
+        scope,
+        items: Vec::new(),
+        groups: list.groups,
+        projection: Some(list.projection),
+        prefix,
+        suffix: "]}".into(),
+    };
+    Ok(streamed(builder, body))
 }
 
 /// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
@@ -224,7 +256,16 @@ pub async fn search_root(state: State, auth: Authenticated, body: ScimJson) -> R
     let prefix = list_prefix(found.total, found.start_index, found.users.len() + found.groups.len());
     let mut builder = HttpResponse::Ok();
     with_compat(&mut builder, &fired);
-    Ok(streamed(builder, Body { state, scope, items: found.users, groups: found.groups, prefix, suffix: "]}".into() }))
+    let body = Body {
+        state,
+        scope,
+        items: found.users,
+        groups: found.groups,
+        projection: Some(found.projection),
+        prefix,
+        suffix: "]}".into(),
+    };
+    Ok(streamed(builder, body))
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {

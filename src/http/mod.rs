@@ -33,7 +33,6 @@ pub struct AppState {
     pub clock: std::sync::Arc<dyn crate::clock::Clock>,
     pub public_url: String,
     pub max_body_bytes: usize,
-    pub member_page_size: usize,
     pub request_log: crate::activity::RequestLog,
 }
 

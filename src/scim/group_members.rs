@@ -6,7 +6,7 @@ use super::projection::{Keep, Projection};
 use super::resource::ResourceSchema;
 use super::service::ScimService;
 use crate::error::{Error, Result};
-use crate::store::{MemberKind, MemberView, TenantId};
+use crate::store::{FirstMembers, MemberKind, MemberView, TenantId};
 use serde::Serialize;
 use serde_json::json;
 
@@ -90,7 +90,7 @@ pub struct MemberPage {
 
 impl MemberPage {
     /// `members` as a page; a `full` one may have more after it.
-    fn of(members: &[MemberView], base_url: &str, fields: MemberFields, full: bool) -> Result<MemberPage> {
+    pub(super) fn of(members: &[MemberView], base_url: &str, fields: MemberFields, full: bool) -> Result<MemberPage> {
         let next = if full { members.last().map(|m| (m.kind, m.pk)) } else { None };
         Ok(MemberPage { count: members.len(), json: members_json(members, base_url, fields)?, next })
     }
@@ -103,32 +103,31 @@ impl ScimService {
         tenant: TenantId,
         base_url: &str,
         group_pk: i64,
-        after: Option<(MemberKind, i64)>,
-        limit: usize,
+        after: (MemberKind, i64),
         fields: MemberFields,
     ) -> Result<MemberPage> {
-        let rows = self.store.members_page(tenant, group_pk, after, limit)?;
+        let limit = self.member_page_size;
+        let rows = self.store.members_page(tenant, group_pk, Some(after), limit)?;
         MemberPage::of(&rows, base_url, fields, rows.len() == limit)
     }
 
-    /// The first page of members of each of the leading groups of `group_pks`, in order: as
-    /// many groups as one read of `limit` members covers, at least the first. Every page but
-    /// the last is its group's whole membership; the last may have more after it. A page of
-    /// 100 groups listed with their members is then one read, not 100.
-    pub fn first_member_pages(
+    /// The pages of what `first_members` read for `group_pks`: as many groups as one read of a
+    /// page's worth of members covers, at least the first, so that a page of 100 groups listed
+    /// with their members is one read, not 100. Every page is its group's whole membership
+    /// but a first one the limit cut.
+    pub(super) fn member_pages_of(
         &self,
-        tenant: TenantId,
-        base_url: &str,
+        read: FirstMembers,
         group_pks: &[i64],
-        limit: usize,
+        base_url: &str,
         fields: MemberFields,
     ) -> Result<Vec<MemberPage>> {
-        if let [one] = group_pks {
-            // A GET by id: its page as it is read, without regrouping.
-            return Ok(vec![self.member_page(tenant, base_url, *one, None, limit, fields)?]);
+        let full = read.members.len() == self.member_page_size;
+        if read.groups == 1 {
+            // One group (a GET, a write's answer, a run of one): its page as read, not regrouped.
+            let members: Vec<MemberView> = read.members.into_iter().map(|(_, m)| m).collect();
+            return Ok(vec![MemberPage::of(&members, base_url, fields, full)?]);
         }
-        let read = self.store.first_members(tenant, group_pks, limit)?;
-        let full = read.members.len() == limit;
         let mut members = read.members.into_iter().peekable();
         let mut pages = Vec::new();
         for &pk in &group_pks[..read.groups] {
@@ -136,14 +135,20 @@ impl ScimService {
             while let Some((_, m)) = members.next_if(|(group, _)| *group == pk) {
                 mine.push(m);
             }
-            // The limit cut the read in this group: the groups after it were not read.
+            // The limit cut the read in this group: the groups after it were not read. Its
+            // page is left out unless it is the first, so that the group is read again from
+            // its start, in a snapshot with its version (`later_member_pages`), rather than
+            // continued past the cut by a read of its own: only a group with more members
+            // than a page is sent in pages read at different moments.
             let cut = full && !mine.is_empty() && members.peek().is_none();
+            if cut && !pages.is_empty() {
+                break;
+            }
             pages.push(MemberPage::of(&mine, base_url, fields, cut)?);
             if cut {
                 break;
             }
         }
-        debug_assert!(members.peek().is_none(), "members of a group not asked for");
         Ok(pages)
     }
 }

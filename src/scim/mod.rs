@@ -11,6 +11,7 @@ pub mod group;
 pub mod group_filter;
 mod group_member_patch;
 pub mod group_members;
+pub mod group_reads;
 pub mod group_service;
 pub mod json_text;
 pub mod list;

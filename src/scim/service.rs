@@ -73,6 +73,8 @@ pub struct ScimService {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) registry: Registry,
     pub(super) limits: PageLimits,
+    /// Members read per statement while a group's members are written out.
+    pub(super) member_page_size: usize,
 }
 
 pub(super) fn user_not_found(id: &str) -> Error {
@@ -94,8 +96,8 @@ pub(super) fn matching(req: &Request<'_>, row: UserRow) -> Result<UserRow> {
 }
 
 impl ScimService {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, limits: PageLimits) -> Self {
-        ScimService { store, clock, registry: Registry::load(), limits }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, limits: PageLimits, member_page_size: usize) -> Self {
+        ScimService { store, clock, registry: Registry::load(), limits, member_page_size: member_page_size.max(1) }
     }
 
     pub fn registry(&self) -> &Registry {
@@ -104,6 +106,10 @@ impl ScimService {
 
     pub fn limits(&self) -> PageLimits {
         self.limits
+    }
+
+    pub fn member_page_size(&self) -> usize {
+        self.member_page_size
     }
 
     pub(super) fn schema(&self) -> ResourceSchema<'_> {

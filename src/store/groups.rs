@@ -21,7 +21,7 @@ pub struct GroupWrite {
     pub data_norm: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupRow {
     pub pk: i64,
     pub id: String,
@@ -168,7 +168,12 @@ impl Tx<'_> {
     }
 
     pub fn group_by_id(&mut self, tenant: TenantId, id: &str) -> Result<Option<GroupRow>> {
-        Ok(group_row(self.conn, tenant, GroupKey::Id(id), false)?)
+        self.group_by_key(tenant, GroupKey::Id(id))
+    }
+
+    /// `Store::group_by_key` in this transaction's snapshot.
+    pub fn group_by_key(&mut self, tenant: TenantId, key: GroupKey<'_>) -> Result<Option<GroupRow>> {
+        Ok(group_row(self.conn, tenant, key, false)?)
     }
 
     /// The group `id`, locked against other writes until this transaction ends: on

@@ -162,7 +162,7 @@ impl super::Store {
     }
 }
 
-fn members_page(
+pub(super) fn members_page(
     conn: &mut AnyConnection,
     tenant: TenantId,
     group_pk: i64,

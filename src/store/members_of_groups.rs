@@ -12,7 +12,7 @@ use crate::error::Result;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{QueryResult, QueryableByName};
 
-/// What `Store::first_members` read.
+/// What `Tx::first_members` read.
 #[derive(Debug, Default, PartialEq)]
 pub struct FirstMembers {
     /// How many of the groups asked for, from the first, the statement covered.
@@ -32,31 +32,19 @@ struct GroupMemberRow {
     display: Option<String>,
 }
 
-impl super::Store {
+impl super::Tx<'_> {
     /// The first `limit` members of the leading groups of `group_pks` taken together, in the
     /// order `members_page` gives each group's. So every group before the one holding the
-    /// last member read is whole, and when fewer than `limit` come back, all of them are.
+    /// last member read is whole, and when fewer than `limit` come back, all of them are. In
+    /// this transaction's snapshot: a read of groups that shows their members reads them in
+    /// the same one.
     ///
     /// It covers the groups up to the first whose key is not above the one before it: SQLite
     /// reads the groups by their keys in ascending order (and then stops after `limit` rows),
     /// where following any other order meant sorting every member of every group first. A
     /// page listed in the default order (by creation) is one such run.
-    pub fn first_members(&self, tenant: TenantId, group_pks: &[i64], limit: usize) -> Result<FirstMembers> {
-        let run = match group_pks.first() {
-            None => return Ok(FirstMembers::default()),
-            Some(_) => 1 + group_pks.windows(2).take_while(|w| w[0] < w[1]).count(),
-        };
-        let members = if run == 1 {
-            // One group (a GET by id, or a list's last): `members_page`'s statement, whose
-            // key comparison SQLite runs without gathering a one-row list first.
-            let pk = group_pks[0];
-            let page = self.members_page(tenant, pk, None, limit)?;
-            page.into_iter().map(|m| (pk, m)).collect()
-        } else {
-            let read = |conn: &mut AnyConnection| first_members(conn, tenant, &group_pks[..run], limit);
-            super::pool_checkout::on_live(&self.read, read)?.1
-        };
-        Ok(FirstMembers { groups: run, members })
+    pub fn first_members(&mut self, tenant: TenantId, group_pks: &[i64], limit: usize) -> Result<FirstMembers> {
+        Ok(first_members(self.conn, tenant, group_pks, limit)?)
     }
 }
 
@@ -65,20 +53,32 @@ fn first_members(
     tenant: TenantId,
     group_pks: &[i64],
     limit: usize,
-) -> QueryResult<Vec<(i64, MemberView)>> {
-    let pieces = first_members_statement(super::tx::backend_of(conn), tenant, group_pks, limit);
-    let rows: Vec<GroupMemberRow> = sql::load_prepared(conn, &pieces)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let member =
-                MemberView { kind: MemberKind::parse(&r.key.kind), pk: r.key.pk, id: r.key.id, display: r.display };
-            (r.group_pk, member)
-        })
-        .collect())
+) -> QueryResult<FirstMembers> {
+    let run = match group_pks.first() {
+        None => return Ok(FirstMembers::default()),
+        Some(_) => 1 + group_pks.windows(2).take_while(|w| w[0] < w[1]).count(),
+    };
+    let members = if run == 1 {
+        // One group (a GET by id, or a list's last): `members_page`'s statement, whose key
+        // comparison SQLite runs without gathering a one-row list first.
+        let pk = group_pks[0];
+        let page = super::member_reads::members_page(conn, tenant, pk, None, limit)?;
+        page.into_iter().map(|m| (pk, m)).collect()
+    } else {
+        let pieces = first_members_statement(super::tx::backend_of(conn), tenant, &group_pks[..run], limit);
+        let rows: Vec<GroupMemberRow> = sql::load_prepared(conn, &pieces)?;
+        rows.into_iter()
+            .map(|r| {
+                let member =
+                    MemberView { kind: MemberKind::parse(&r.key.kind), pk: r.key.pk, id: r.key.id, display: r.display };
+                (r.group_pk, member)
+            })
+            .collect()
+    };
+    Ok(FirstMembers { groups: run, members })
 }
 
-/// The statement of `Store::first_members`, for `group_pks` in ascending order. Like
+/// The statement of `Tx::first_members`, for `group_pks` in ascending order. Like
 /// `members_page`'s, its text is the same for any groups (one bound list) and holds the limit,
 /// so each connection prepares it once.
 fn first_members_statement(backend: Backend, tenant: TenantId, group_pks: &[i64], limit: usize) -> Vec<Piece> {
@@ -125,6 +125,10 @@ mod tests {
     use crate::store::test_stores::{group_write, new_user, pg_plans, stores};
     use crate::store::{Backend, MemberKind, MemberRef, Store, TenantId};
     use chrono::Utc;
+
+    fn read_first(store: &Store, tenant: TenantId, pks: &[i64], limit: usize) -> crate::error::Result<FirstMembers> {
+        store.read(|tx| tx.first_members(tenant, pks, limit))
+    }
 
     /// Groups of `sizes` members in `tenant`, created in order (so their keys ascend), each
     /// with users of its own (numbered after `first`) and, in the last group, the first group
@@ -181,12 +185,12 @@ mod tests {
             let theirs = groups(&store, other, &[2], 100);
             let backend = store.backend();
             for limit in [1, 2, 3, 4, 8, 9, 10, 14, 15, 100] {
-                let read = store.first_members(tenant, &pks, limit).unwrap();
+                let read = read_first(&store, tenant, &pks, limit).unwrap();
                 let expected = FirstMembers { groups: pks.len(), members: one_by_one(&store, tenant, &pks, limit) };
                 assert_eq!(read, expected, "{backend:?}, limit {limit}");
             }
             // The group in a group is listed with its id and type.
-            let last = store.first_members(tenant, &pks[5..], 100).unwrap();
+            let last = read_first(&store, tenant, &pks[5..], 100).unwrap();
             let kinds: Vec<MemberKind> = last.members.iter().map(|(_, m)| m.kind).collect();
             assert_eq!(
                 kinds,
@@ -194,16 +198,16 @@ mod tests {
             );
             // Only the leading ascending run is read.
             let shuffled = [pks[2], pks[3], pks[1], pks[5]];
-            let read = store.first_members(tenant, &shuffled, 100).unwrap();
+            let read = read_first(&store, tenant, &shuffled, 100).unwrap();
             assert_eq!(read.groups, 2, "{backend:?}");
             assert_eq!(read.members, one_by_one(&store, tenant, &shuffled[..2], 100), "{backend:?}");
-            let read = store.first_members(tenant, &[pks[1], pks[1]], 100).unwrap();
+            let read = read_first(&store, tenant, &[pks[1], pks[1]], 100).unwrap();
             assert_eq!((read.groups, read.members.len()), (1, 3), "{backend:?}");
             // Another tenant's group is not read, nor is a key no group has.
             let mixed = [pks[1], theirs[0], 1_000_000];
-            let read = store.first_members(tenant, &mixed, 100).unwrap();
+            let read = read_first(&store, tenant, &mixed, 100).unwrap();
             assert_eq!(read, FirstMembers { groups: 3, members: one_by_one(&store, tenant, &pks[1..2], 100) });
-            assert_eq!(store.first_members(tenant, &[], 100).unwrap(), FirstMembers::default());
+            assert_eq!(read_first(&store, tenant, &[], 100).unwrap(), FirstMembers::default());
         }
     }
 
@@ -226,7 +230,7 @@ mod tests {
                 }
                 Backend::Postgres => {
                     for i in 0..12 {
-                        let read = store.first_members(tenant, &pks[i % 3..], 10).unwrap();
+                        let read = read_first(&store, tenant, &pks[i % 3..], 10).unwrap();
                         assert!(!read.members.is_empty());
                     }
                     let (generic, custom) = store.read(|tx| Ok(pg_plans(tx.conn, "%unnest%LIMIT 10")?)).unwrap();

@@ -22,6 +22,7 @@ mod event_append_sqlite;
 mod event_numbering_tests;
 mod events;
 mod group_lanes;
+mod group_read;
 mod groups;
 mod member_locks;
 mod member_patch;

@@ -90,3 +90,103 @@ scim_test!(groups_listed_with_their_members_have_them_all, |app| {
     assert_eq!(resources(&list)[4]["members"].as_array().unwrap().len(), 10);
     assert_eq!(resources(&list), as_read_alone(&app, &list, "").await);
 });
+
+// A new group's answer is built from the members its POST added, without reading them: it
+// must be what a GET reads, in the same order, whatever order the POST named them in.
+scim_test!(a_written_group_is_answered_as_it_is_read, |app| {
+    let u = users(&app, 14, "answer").await;
+    let nested = app.post("/Groups", json!({"displayName": "inner"})).await.body;
+    let mut members: Vec<Value> = u.iter().rev().map(|id| json!({"value": id})).collect();
+    members.insert(3, json!({"value": nested["id"], "type": "Group"}));
+    members.push(json!({"value": u[5]}));
+    for (query, shown) in [("", 15), ("?attributes=members.value", 15), ("?excludedAttributes=members", 0)] {
+        let name = format!("answered {shown} {query}");
+        let r = app.post(&format!("/Groups{query}"), json!({"displayName": name, "members": members})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let path = format!("/Groups/{}{query}", r.body["id"].as_str().unwrap());
+        assert_eq!(r.body, app.get(&path).await.body, "{query}");
+        // Past the first page (the tests' is 10), members are read as the answer is sent.
+        assert_eq!(r.body["members"].as_array().map_or(0, Vec::len), shown, "{query}");
+        let replaced: Vec<Value> = members[..7].to_vec();
+        let r = app.put(&path, json!({"displayName": name, "members": replaced})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body, app.get(&path).await.body, "{query}");
+    }
+    // A malformed member is refused before anything is written or read.
+    let bad = app.post("/Groups", json!({"displayName": "bad", "members": [{"value": 7}]})).await;
+    bad.assert_error(400, Some("invalidValue"));
+});
+
+/// `meta.version` of `group` as a number.
+fn version(group: &Value) -> u64 {
+    let tag = group["meta"]["version"].as_str().unwrap();
+    tag.trim_start_matches("W/").trim_matches('"').parse().unwrap()
+}
+
+// A group read (RFC 7644 §3.4.1), listed (§3.4.2) or answered to a PATCH (§3.5.2) while its
+// members change is sent as it was at one moment, its members those of the `meta.version`
+// (§3.14) it is sent with (a group whose members fit in a member page; the tests' is 10). Its head and its members were
+// read by two statements, and a PATCH committed between them showed one version with
+// another's members.
+scim_test!(a_group_read_while_it_changes_is_one_moment_of_it, |app| {
+    let u = users(&app, 14, "moment").await;
+    // Lists read "moving"'s members after the page in every order but the last: "big" (nine
+    // members) comes before it in a list's read, which the member page of 10 cuts in "moving",
+    // and "aaa", created last, sorts first.
+    let nine: Vec<Value> = u[5..].iter().map(|id| json!({"value": id})).collect();
+    app.post("/Groups", json!({"displayName": "big", "members": nine})).await;
+    let members: Vec<Value> = u[..3].iter().map(|id| json!({"value": id})).collect();
+    let g = app.post("/Groups", json!({"displayName": "moving", "members": members})).await.body;
+    app.post("/Groups", json!({"displayName": "aaa"})).await;
+    let moving = |list: Value| -> Value {
+        resources(&list).into_iter().find(|g| g["displayName"] == "moving").expect("moving is listed")
+    };
+    let path = format!("/Groups/{}", g["id"].as_str().unwrap());
+    // Every write adds or removes one member and makes one new version, and version 1 has
+    // three members: so a group's member count and its version always add up to an even number.
+    let one_moment = |group: &Value, what: &str| {
+        let count = group["members"].as_array().map_or(0, Vec::len) as u64;
+        assert_eq!((count + version(group)) % 2, 0, "{what}: {group}");
+    };
+    let writing = std::cell::Cell::new(2);
+    let toggle = |member: String, answered: &'static str| {
+        let (app, path, writing) = (&app, &path, &writing);
+        async move {
+            for _ in 0..60 {
+                for op in ["add", "remove"] {
+                    let ops = json!([{"op": op, "path": "members", "value": [{"value": member}]}]);
+                    let r = app.patch(&format!("{path}{answered}"), crate::helpers::patch_op(ops)).await;
+                    if answered.is_empty() {
+                        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+                    } else {
+                        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+                        one_moment(&r.body, "a PATCH's answer");
+                    }
+                }
+            }
+            writing.set(writing.get() - 1);
+        }
+    };
+    let read = async {
+        let mut reads = 0;
+        while writing.get() > 0 {
+            let found = [
+                app.get(&path).await.body,
+                moving(app.get("/Groups?filter=displayName%20eq%20%22moving%22").await.body),
+                moving(app.get("/Groups").await.body),
+                moving(app.get("/Groups?sortBy=displayName").await.body),
+                moving(app.post("/.search", json!({"filter": "displayName pr"})).await.body),
+                moving(app.get("/Groups?sortBy=displayName&sortOrder=descending").await.body),
+            ];
+            for (n, group) in found.iter().enumerate() {
+                one_moment(group, &format!("read {n}"));
+            }
+            reads += 1;
+        }
+        reads
+    };
+    let toggles =
+        futures_util::future::join(toggle(u[3].clone(), ""), toggle(u[4].clone(), "?attributes=members,meta"));
+    let (_, reads) = futures_util::future::join(toggles, read).await;
+    assert!(reads > 10, "the reads ran alongside the writes: {reads}");
+});

@@ -1,0 +1,292 @@
+//! Group reads: a group by id or by name, lists and the root search. A group's head and its
+//! first page of members are read in one snapshot, so a group whose members fit in a page is
+//! sent as it was at one moment; a larger group's later pages are read as it is sent.
+//! A list's groups whose members its own read did not cover have them read as they are sent,
+//! with a check that each is still at the version listed.
+
+use super::group::{self, RenderedGroup};
+use super::group_filter;
+use super::group_members::{MemberFields, MemberPage};
+use super::group_service::not_found;
+use super::list;
+use super::projection::Projection;
+use super::service::{Request, ScimService};
+use crate::error::Result;
+use crate::store::predicate::GroupKey;
+use crate::store::{FirstMembers, GroupListQuery, GroupRow, MemberView, TenantId, Tx};
+
+/// A group to send: its head (all but members) and whether to follow it with its members.
+pub struct GroupView {
+    pub head: RenderedGroup,
+    pub pk: i64,
+    pub id: String,
+    pub version: i64,
+    /// The members' sub-attributes to send after the head; `None`: no members.
+    pub members: Option<MemberFields>,
+    /// Its first page of members, read in the snapshot its head was read in; `None`: read
+    /// as the group is sent (after a write, or for a group a list's read did not cover).
+    pub first_page: Option<MemberPage>,
+}
+
+pub struct GroupList {
+    pub total: u64,
+    pub start_index: u64,
+    pub groups: Vec<GroupView>,
+    /// The request's, for a group read again as it is sent (`later_member_pages`).
+    pub projection: Projection,
+}
+
+/// A group's first page of members read after the list it is on, and its head if the group
+/// changed since the list read it.
+pub struct LaterPage {
+    pub page: MemberPage,
+    pub head: Option<RenderedGroup>,
+}
+
+/// A search at the Base URL root (RFC 7644 §3.4.3): users first, then groups.
+pub struct RootSearch {
+    pub total: u64,
+    pub start_index: u64,
+    /// Written as JSON text.
+    pub users: Vec<String>,
+    pub groups: Vec<GroupView>,
+    pub projection: Projection,
+}
+
+impl ScimService {
+    fn group_view(&self, row: &GroupRow, req: &Request<'_>, projection: &Projection) -> Result<GroupView> {
+        let head = group::render(row, &req.scope.base_url, &self.group_schema(), projection)?;
+        Ok(GroupView {
+            head,
+            pk: row.pk,
+            id: row.id.clone(),
+            version: row.version,
+            members: MemberFields::of(&self.group_schema(), projection),
+            first_page: None,
+        })
+    }
+
+    /// Views of `rows`, the leading ones with the member pages of `read` (`first_members`).
+    pub(super) fn group_views(
+        &self,
+        rows: &[GroupRow],
+        read: Option<FirstMembers>,
+        req: &Request<'_>,
+        projection: &Projection,
+    ) -> Result<Vec<GroupView>> {
+        let mut views = rows.iter().map(|row| self.group_view(row, req, projection)).collect::<Result<Vec<_>>>()?;
+        if let (Some(read), Some(fields)) = (read, views.first().and_then(|v| v.members)) {
+            let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
+            let pages = self.member_pages_of(read, &pks, &req.scope.base_url, fields)?;
+            for (view, page) in views.iter_mut().zip(pages) {
+                view.first_page = Some(page);
+            }
+        }
+        Ok(views)
+    }
+
+    /// The first members of the leading `rows`, read in `tx` (the snapshot `rows` came from)
+    /// when `projection` shows members: a group whose members fit in a page is sent as it was
+    /// at one moment, so that its `meta.version` (RFC 7644 §3.14) names what the body shows.
+    pub(super) fn first_members(
+        &self,
+        tx: &mut Tx<'_>,
+        tenant: TenantId,
+        rows: &[GroupRow],
+        projection: &Projection,
+    ) -> Result<Option<FirstMembers>> {
+        if rows.is_empty() || MemberFields::of(&self.group_schema(), projection).is_none() {
+            return Ok(None);
+        }
+        let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
+        tx.first_members(tenant, &pks, self.member_page_size).map(Some)
+    }
+
+    /// The group `key` selects, with its first members when `projection` shows them, by one
+    /// statement either way (Entra reads groups with excludedAttributes=members).
+    fn group_by_key(&self, req: &Request<'_>, key: GroupKey<'_>, projection: &Projection) -> Result<Vec<GroupView>> {
+        let tenant = req.scope.tenant;
+        let (rows, read) = if MemberFields::of(&self.group_schema(), projection).is_some() {
+            match self.store.group_and_first_members(tenant, key, self.member_page_size)? {
+                Some((row, members)) => {
+                    let members = members.into_iter().map(|m| (row.pk, m)).collect();
+                    (vec![row], Some(FirstMembers { groups: 1, members }))
+                }
+                None => (Vec::new(), None),
+            }
+        } else {
+            (self.store.group_by_key(tenant, key)?.into_iter().collect(), None)
+        };
+        self.group_views(&rows, read, req, projection)
+    }
+
+    pub fn get_group(&self, req: &Request<'_>, id: &str) -> Result<GroupView> {
+        let found = self.group_by_key(req, GroupKey::Id(id), &self.projection(req))?;
+        found.into_iter().next().ok_or_else(|| not_found(id))
+    }
+
+    /// RFC 7644 §3.4.2 for groups. Members follow each group only if the projection keeps
+    /// them (Entra always sends excludedAttributes=members, and then none are read).
+    pub fn list_groups(&self, req: &Request<'_>) -> Result<GroupList> {
+        let projection = self.projection(req);
+        let paging = list::paging(req.params, self.limits)?;
+        let query = GroupListQuery {
+            predicate: group_filter::predicate(req.params.get("filter"), req.compat)?,
+            sort: group_filter::sort_key(req.params.get("sortBy"), req.params.get("sortOrder"))?,
+            offset: paging.start_index - 1,
+            limit: paging.count,
+        };
+        let (total, groups) = match query.predicate.group_key() {
+            // Okta's and Entra's pre-check before a group push: at most one group, read by its
+            // unique key (a list's count and select in a transaction cost twice its
+            // instructions). RFC 7644 §3.4.2: totalResults counts it even on a page that
+            // starts past it.
+            Some(key) if query.offset == 0 && query.limit > 0 => {
+                let found = self.group_by_key(req, key, &projection)?;
+                (found.len() as u64, found)
+            }
+            Some(key) => (u64::from(self.store.group_by_key(req.scope.tenant, key)?.is_some()), Vec::new()),
+            None => {
+                let tenant = req.scope.tenant;
+                let (listed, read) = self.store.read(|tx| {
+                    let listed = tx.list_groups(tenant, &query)?;
+                    let read = self.first_members(tx, tenant, &listed.rows, &projection)?;
+                    Ok((listed, read))
+                })?;
+                (listed.total, self.group_views(&listed.rows, read, req, &projection)?)
+            }
+        };
+        Ok(GroupList { total, start_index: paging.start_index, groups, projection })
+    }
+
+    /// RFC 7644 §3.4.3 at the root: every resource type, users then groups, one page across
+    /// both. A filter only one type understands selects nothing of the other; one neither
+    /// understands is a 400.
+    pub fn search_all(&self, req: &Request<'_>) -> Result<RootSearch> {
+        let (user_projection, group_projection) = (self.user_projection(req), self.projection(req));
+        let paging = list::paging(req.params, self.limits)?;
+        let filters = super::filter::UserFilters::new(&self.registry);
+        let (filter, sort_by, sort_order) =
+            (req.params.get("filter"), req.params.get("sortBy"), req.params.get("sortOrder"));
+        let user_query =
+            filters.predicate(filter, req.compat).and_then(|p| Ok((p, filters.sort_key(sort_by, sort_order)?)));
+        let group_query = group_filter::predicate(filter, req.compat)
+            .and_then(|p| Ok((p, group_filter::sort_key(sort_by, sort_order)?)));
+        let (user_query, group_query) = match (user_query, group_query) {
+            (Err(e), Err(_)) => return Err(e),
+            (u, g) => (u.ok(), g.ok()),
+        };
+        let offset = paging.start_index - 1;
+        let (users, user_total, groups) = self.store.read(|tx| {
+            let tenant = req.scope.tenant;
+            let users = match &user_query {
+                Some((predicate, sort)) => tx.list_users(
+                    tenant,
+                    &crate::store::UserListQuery {
+                        predicate: predicate.clone(),
+                        sort: sort.clone(),
+                        offset,
+                        limit: paging.count,
+                    },
+                )?,
+                None => crate::store::ListedUsers { total: 0, rows: Vec::new() },
+            };
+            let remaining = paging.count - users.rows.len() as u64;
+            let groups = match &group_query {
+                Some((predicate, sort)) => tx.list_groups(
+                    tenant,
+                    &GroupListQuery {
+                        predicate: predicate.clone(),
+                        sort: sort.clone(),
+                        offset: offset.saturating_sub(users.total),
+                        limit: remaining,
+                    },
+                )?,
+                None => crate::store::ListedGroups { total: 0, rows: Vec::new() },
+            };
+            let user_groups = self.groups_of(tx, req, &users.rows.iter().collect::<Vec<_>>(), &user_projection)?;
+            let members = self.first_members(tx, tenant, &groups.rows, &group_projection)?;
+            Ok(((users.rows, user_groups), users.total, (groups, members)))
+        })?;
+        let (groups, members) = groups;
+        let (rows, user_groups) = users;
+        let users = rows
+            .iter()
+            .map(|r| self.view(r, &user_groups, req, &user_projection).map(|u| u.body))
+            .collect::<Result<Vec<_>>>()?;
+        let group_views = self.group_views(&groups.rows, members, req, &group_projection)?;
+        Ok(RootSearch {
+            total: user_total + groups.total,
+            start_index: paging.start_index,
+            users,
+            groups: group_views,
+            projection: group_projection,
+        })
+    }
+
+    /// The first member pages of the leading groups of `listed` (a list's groups its own read
+    /// did not cover), with as many groups as one read covers (`member_pages_of`). They are
+    /// read in one snapshot with the groups' versions: a group written since the list read it
+    /// would show one version's head with another's members, so it is read again, head and
+    /// first page by one statement, and sent as it is now. A group deleted since is sent as
+    /// listed, with no members left to show.
+    pub fn later_member_pages(
+        &self,
+        tenant: TenantId,
+        base_url: &str,
+        listed: &[(i64, &str, i64)],
+        fields: MemberFields,
+        projection: &Projection,
+    ) -> Result<Vec<LaterPage>> {
+        let pks: Vec<i64> = listed.iter().map(|&(pk, ..)| pk).collect();
+        let run = 1 + pks.windows(2).take_while(|w| w[0] < w[1]).count();
+        if let (1, Some(&group)) = (run, listed.first()) {
+            // A run of one group (a list sorted by name, say): its head and first page by one
+            // statement, as a GET reads them, rather than a transaction of two.
+            return Ok(vec![self.later_page(tenant, base_url, group, fields, projection)?]);
+        }
+        let (read, versions) = self.store.read(|tx| {
+            let read = tx.first_members(tenant, &pks, self.member_page_size)?;
+            let versions = tx.group_versions(tenant, &pks[..read.groups])?;
+            Ok((read, versions))
+        })?;
+        let pages = self.member_pages_of(read, &pks, base_url, fields)?;
+        let mut later = Vec::with_capacity(pages.len());
+        for (page, &group) in pages.into_iter().zip(listed) {
+            let (pk, _, version) = group;
+            let now = versions.iter().find(|&&(p, _)| p == pk).map(|&(_, v)| v);
+            later.push(match now {
+                Some(v) if v != version => self.later_page(tenant, base_url, group, fields, projection)?,
+                _ => LaterPage { page, head: None },
+            });
+        }
+        Ok(later)
+    }
+
+    /// Group `pk`'s first page of members if it is still at the version listed, read with its
+    /// version by one statement; else its head and first page as they are now (by another),
+    /// or no members if the group is gone.
+    fn later_page(
+        &self,
+        tenant: TenantId,
+        base_url: &str,
+        (pk, id, version): (i64, &str, i64),
+        fields: MemberFields,
+        projection: &Projection,
+    ) -> Result<LaterPage> {
+        let size = self.member_page_size;
+        let page = |members: &[MemberView]| MemberPage::of(members, base_url, fields, members.len() == size);
+        if let Some((now, members)) = self.store.versioned_first_members(tenant, pk, size)? {
+            if now == version {
+                return Ok(LaterPage { page: page(&members)?, head: None });
+            }
+        }
+        Ok(match self.store.group_and_first_members(tenant, GroupKey::Id(id), size)? {
+            Some((row, members)) => LaterPage {
+                head: Some(group::render(&row, base_url, &self.group_schema(), projection)?),
+                page: page(&members)?,
+            },
+            None => LaterPage { page: page(&[])?, head: None },
+        })
+    }
+}
