@@ -140,9 +140,13 @@ async fn read_ahead(body: &Arc<Body>, i: usize, fields: MemberFields) -> Result<
         .offload(move || {
             let projection =
                 b.projection.as_ref().ok_or_else(|| Error::internal("a group's members not read with it"))?;
+            // The groups one read can cover: a run whose keys ascend (`Tx::first_members`).
+            // Only those, or a list sorted by name (runs of one or two) gathered every group
+            // after each, 5,000 a page of 100.
+            let mut last = None;
             let listed: Vec<(i64, &str, i64)> = b.groups[i..]
                 .iter()
-                .take_while(|g| g.members == Some(fields))
+                .take_while(|g| g.members == Some(fields) && last.replace(g.pk).is_none_or(|before| before < g.pk))
                 .map(|g| (g.pk, g.id.as_str(), g.version))
                 .collect();
             b.state.service.later_member_pages(b.scope.tenant, &b.scope.base_url, &listed, fields, projection)

@@ -263,9 +263,9 @@ impl ScimService {
         Ok(later)
     }
 
-    /// Group `pk`'s first page of members if it is still at the version listed, read with its
-    /// version by one statement; else its head and first page as they are now (by another),
-    /// or no members if the group is gone.
+    /// Group `pk`'s first page of members if it is still at the version listed, by one
+    /// statement that reads none otherwise; else (or when it has none) its head and first page
+    /// as they are now, by another, or no members if the group is gone.
     fn later_page(
         &self,
         tenant: TenantId,
@@ -276,14 +276,15 @@ impl ScimService {
     ) -> Result<LaterPage> {
         let size = self.member_page_size;
         let page = |members: &[MemberView]| MemberPage::of(members, base_url, fields, members.len() == size);
-        if let Some((now, members)) = self.store.versioned_first_members(tenant, pk, size)? {
-            if now == version {
-                return Ok(LaterPage { page: page(&members)?, head: None });
-            }
+        let members = self.store.members_page_at(tenant, pk, version, size)?;
+        if !members.is_empty() {
+            return Ok(LaterPage { page: page(&members)?, head: None });
         }
         Ok(match self.store.group_and_first_members(tenant, GroupKey::Id(id), size)? {
             Some((row, members)) => LaterPage {
-                head: Some(group::render(&row, base_url, &self.group_schema(), projection)?),
+                head: (row.version != version)
+                    .then(|| group::render(&row, base_url, &self.group_schema(), projection))
+                    .transpose()?,
                 page: page(&members)?,
             },
             None => LaterPage { page: page(&[])?, head: None },

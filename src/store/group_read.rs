@@ -40,36 +40,6 @@ impl super::Store {
 }
 
 #[derive(QueryableByName)]
-struct VersionAndMembers {
-    #[diesel(sql_type = BigInt)]
-    version: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    members: Option<String>,
-}
-
-impl super::Store {
-    /// The version of group `group_pk` and its first `limit` members, by one statement: what a
-    /// streamed list checks a group by before it sends the group as it listed it.
-    pub fn versioned_first_members(
-        &self,
-        tenant: TenantId,
-        group_pk: i64,
-        limit: usize,
-    ) -> Result<Option<(i64, Vec<MemberView>)>> {
-        let read = |conn: &mut AnyConnection| {
-            let backend = super::tx::backend_of(conn);
-            let pieces =
-                with_first_members(backend, tenant, "og.version AS version", "og.pk", Piece::BigInt(group_pk), limit);
-            let rows: Vec<VersionAndMembers> = sql::load_prepared(conn, &pieces)?;
-            let Some(found) = rows.into_iter().next() else { return Ok(None) };
-            let members = found.members.as_deref().map(members_of).transpose()?.unwrap_or_default();
-            Ok(Some((found.version, members)))
-        };
-        Ok(super::pool_checkout::on_live(&self.read, read)?.1)
-    }
-}
-
-#[derive(QueryableByName)]
 struct Version {
     #[diesel(sql_type = BigInt)]
     pk: i64,
@@ -120,35 +90,22 @@ fn members_of(text: &str) -> QueryResult<Vec<MemberView>> {
         .collect())
 }
 
-/// The columns of a group `group_and_first_members` reads.
-const HEAD: &str = "og.pk AS pk, og.id AS id, og.data AS data, og.version AS version, \
-     og.created_at AS created_at, og.last_modified AS last_modified";
-
 fn statement(backend: Backend, tenant: TenantId, key: GroupKey<'_>, limit: usize) -> Vec<Piece> {
-    let (column, value) = match key {
-        GroupKey::Id(id) => ("og.id", id),
-        GroupKey::DisplayNameNorm(name) => ("og.display_name_norm", name),
-    };
-    with_first_members(backend, tenant, HEAD, column, Piece::Text(value.to_string()), limit)
-}
-
-/// `SELECT {columns}` of the group whose `column` is `value`, and its first `limit` members.
-fn with_first_members(
-    backend: Backend,
-    tenant: TenantId,
-    columns: &str,
-    column: &str,
-    value: Piece,
-    limit: usize,
-) -> Vec<Piece> {
     let aggregate = match backend {
         Backend::Sqlite => "json_group_array(json_array(x.kind, x.pk, x.id, x.display))",
         Backend::Postgres => "json_agg(json_build_array(x.kind, x.pk, x.id, x.display))::text",
     };
+    let (column, value) = match key {
+        GroupKey::Id(id) => ("og.id", id),
+        GroupKey::DisplayNameNorm(name) => ("og.display_name_norm", name),
+    };
     let mut w = Writer::new(backend, tenant.0, Table::Groups);
     // `og`: `MEMBER_COLUMNS` names a member group `g`. The limit is written into the text, as
     // `members_page`'s is, so that each connection prepares the statement once.
-    w.sql(&format!("SELECT {columns}, (SELECT {aggregate} FROM ({MEMBER_COLUMNS}"));
+    w.sql(&format!(
+        "SELECT og.pk AS pk, og.id AS id, og.data AS data, og.version AS version, og.created_at AS created_at, \
+         og.last_modified AS last_modified, (SELECT {aggregate} FROM ({MEMBER_COLUMNS}"
+    ));
     w.bind(Piece::BigInt(tenant.0));
     w.sql(&format!(
         " AND m.group_pk = og.pk ORDER BY m.member_type, m.member_pk LIMIT {limit}) x) AS members \
@@ -156,7 +113,7 @@ fn with_first_members(
     ));
     w.bind(Piece::BigInt(tenant.0));
     w.sql(&format!(" AND {column} = "));
-    w.bind(value);
+    w.bind(Piece::Text(value.to_string()));
     w.into_pieces()
 }
 
@@ -186,7 +143,8 @@ mod tests {
     }
 
     /// Whatever the key and the limit, the statements read what `group_by_key` and
-    /// `members_page` read; another tenant's group is not found; SQLite reads the
+    /// `members_page` read (`members_page_at` only at the group's version); another tenant's
+    /// group is not found; SQLite reads the
     /// members by the primary key and stops at the limit, PostgreSQL keeps one plan.
     #[test]
     fn a_group_and_its_first_members_are_what_the_two_reads_give() {
@@ -229,11 +187,13 @@ mod tests {
                     let (row, read) = store.group_and_first_members(tenant, key, limit).unwrap().expect("the group");
                     assert_eq!(row, store.group_by_key(tenant, key).unwrap().unwrap(), "{backend:?} {key:?}");
                     assert_eq!(read, store.members_page(tenant, pk, None, limit).unwrap(), "{backend:?} {key:?}");
-                    let versioned = store.versioned_first_members(tenant, pk, limit).unwrap();
-                    assert_eq!(versioned, Some((row.version, read)), "{backend:?} {key:?}");
+                    let at = store.members_page_at(tenant, pk, row.version, limit).unwrap();
+                    assert_eq!(at, read, "{backend:?} {key:?}: at its version");
+                    let moved = store.members_page_at(tenant, pk, row.version + 1, limit).unwrap();
+                    assert!(moved.is_empty(), "{backend:?} {key:?}: at another version");
                 }
             }
-            assert_eq!(store.versioned_first_members(other, outer.pk, 10).unwrap(), None);
+            assert!(store.members_page_at(other, outer.pk, 1, 10).unwrap().is_empty(), "another tenant's");
             assert_eq!(store.group_and_first_members(other, GroupKey::Id("g-outer"), 10).unwrap(), None);
             assert_eq!(store.group_and_first_members(tenant, GroupKey::Id("g-none"), 10).unwrap(), None);
             match backend {
@@ -251,6 +211,13 @@ mod tests {
                     let (generic, custom) =
                         store.read(|tx| Ok(pg_plans(tx.conn, "%json_agg%LIMIT 10) x%og.id = %")?)).unwrap();
                     assert!(generic >= 6 && custom <= 6, "generic {generic} custom {custom}");
+                    for i in 0..12 {
+                        let (pk, version) = [(outer.pk, 1), (empty.pk, 1), (outer.pk, 2)][i % 3];
+                        store.members_page_at(tenant, pk, version, 10).unwrap();
+                    }
+                    let (generic, custom) =
+                        store.read(|tx| Ok(pg_plans(tx.conn, "%SELECT version FROM groups%LIMIT 10")?)).unwrap();
+                    assert!(generic >= 6 && custom <= 6, "at a version: generic {generic} custom {custom}");
                 }
             }
         }

@@ -53,6 +53,12 @@ struct MemberRow {
     display: Option<String>,
 }
 
+impl MemberRow {
+    fn view(self) -> MemberView {
+        MemberView { kind: MemberKind::parse(&self.key.kind), pk: self.key.pk, id: self.key.id, display: self.display }
+    }
+}
+
 impl Tx<'_> {
     /// The database's plan for the page of `members_page` after `after`: how a test checks
     /// that a page seeks to its start instead of stepping over the members before it.
@@ -62,7 +68,7 @@ impl Tx<'_> {
         group_pk: i64,
         after: (MemberKind, i64),
     ) -> Result<Vec<String>> {
-        let pieces = members_page_statement(self.backend(), tenant, group_pk, Some(after), 100);
+        let pieces = members_page_statement(self.backend(), tenant, group_pk, Some(after), None, 100);
         Ok(sql::explain(self.conn, &pieces)?)
     }
 
@@ -160,6 +166,32 @@ impl super::Store {
         let read = |conn: &mut AnyConnection| members_page(conn, tenant, group_pk, after, limit);
         Ok(super::pool_checkout::on_live(&self.read, read)?.1)
     }
+
+    /// The first `limit` members of group `group_pk` if it is at `version`; none if it is not
+    /// (or has none): what a streamed list reads a group's members by after the page, so as
+    /// not to send the version it listed with another's members. One statement.
+    pub fn members_page_at(
+        &self,
+        tenant: TenantId,
+        group_pk: i64,
+        version: i64,
+        limit: usize,
+    ) -> Result<Vec<MemberView>> {
+        let read = |conn: &mut AnyConnection| members_page_at(conn, tenant, group_pk, version, limit);
+        Ok(super::pool_checkout::on_live(&self.read, read)?.1)
+    }
+}
+
+fn members_page_at(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    group_pk: i64,
+    version: i64,
+    limit: usize,
+) -> QueryResult<Vec<MemberView>> {
+    let pieces = members_page_statement(super::tx::backend_of(conn), tenant, group_pk, None, Some(version), limit);
+    let rows: Vec<MemberRow> = sql::load_prepared(conn, &pieces)?;
+    Ok(rows.into_iter().map(MemberRow::view).collect())
 }
 
 pub(super) fn members_page(
@@ -169,12 +201,9 @@ pub(super) fn members_page(
     after: Option<(MemberKind, i64)>,
     limit: usize,
 ) -> QueryResult<Vec<MemberView>> {
-    let pieces = members_page_statement(super::tx::backend_of(conn), tenant, group_pk, after, limit);
+    let pieces = members_page_statement(super::tx::backend_of(conn), tenant, group_pk, after, None, limit);
     let rows: Vec<MemberRow> = sql::load_prepared(conn, &pieces)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| MemberView { kind: MemberKind::parse(&r.key.kind), pk: r.key.pk, id: r.key.id, display: r.display })
-        .collect())
+    Ok(rows.into_iter().map(MemberRow::view).collect())
 }
 
 /// A member page's columns (`MemberRow`, and the group it is in), up to the tenant's value.
@@ -191,6 +220,7 @@ fn members_page_statement(
     tenant: TenantId,
     group_pk: i64,
     after: Option<(MemberKind, i64)>,
+    at_version: Option<i64>,
     limit: usize,
 ) -> Vec<Piece> {
     let mut w = Writer::new(backend, tenant.0, Table::Groups);
@@ -210,6 +240,15 @@ fn members_page_statement(
     w.sql(&format!("{close} AND m.group_pk = {open}"));
     w.bind(Piece::BigInt(group_pk));
     w.sql(close);
+    if let Some(version) = at_version {
+        // One value for the whole statement: SQLite runs the subquery once, PostgreSQL as an
+        // InitPlan.
+        w.sql(&format!(" AND (SELECT version FROM groups WHERE pk = {open}"));
+        w.bind(Piece::BigInt(group_pk));
+        w.sql(&format!("{close}) = {open}"));
+        w.bind(Piece::BigInt(version));
+        w.sql(close);
+    }
     if let Some((kind, pk)) = after {
         // A row value, which both backends seek to in the primary key. Spelt as
         // `type > k OR (type = k AND pk > p)`, neither could: both sought to the group's first
