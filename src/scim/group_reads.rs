@@ -241,8 +241,8 @@ impl ScimService {
         let pks: Vec<i64> = listed.iter().map(|&(pk, ..)| pk).collect();
         let run = 1 + pks.windows(2).take_while(|w| w[0] < w[1]).count();
         if let (1, Some(&group)) = (run, listed.first()) {
-            // A run of one group (a list sorted by name, say): its head and first page by one
-            // statement, as a GET reads them, rather than a transaction of two.
+            // A run of one group (a list sorted by name, say): its first page at the version
+            // listed by one statement, rather than a transaction of two.
             return Ok(vec![self.later_page(tenant, base_url, group, fields, projection)?]);
         }
         let (read, versions) = self.store.read(|tx| {
