@@ -256,7 +256,7 @@ impl ScimService {
             let (pk, _, version) = group;
             let now = versions.iter().find(|&&(p, _)| p == pk).map(|&(_, v)| v);
             later.push(match now {
-                Some(v) if v != version => self.later_page(tenant, base_url, group, fields, projection)?,
+                Some(v) if v != version => self.page_as_now(tenant, base_url, group, fields, projection)?,
                 _ => LaterPage { page, head: None },
             });
         }
@@ -264,22 +264,36 @@ impl ScimService {
     }
 
     /// Group `pk`'s first page of members if it is still at the version listed, by one
-    /// statement that reads none otherwise; else (or when it has none) its head and first page
-    /// as they are now, by another, or no members if the group is gone.
+    /// statement that reads none otherwise; else (or when it has none) `page_as_now`.
     fn later_page(
         &self,
         tenant: TenantId,
         base_url: &str,
-        (pk, id, version): (i64, &str, i64),
+        group: (i64, &str, i64),
+        fields: MemberFields,
+        projection: &Projection,
+    ) -> Result<LaterPage> {
+        let (pk, _, version) = group;
+        let size = self.member_page_size;
+        let members = self.store.members_page_at(tenant, pk, version, size)?;
+        if members.is_empty() {
+            return self.page_as_now(tenant, base_url, group, fields, projection);
+        }
+        Ok(LaterPage { page: MemberPage::of(&members, base_url, fields, members.len() == size)?, head: None })
+    }
+
+    /// Group `id`'s head and first page as they are now, by one statement; the head only if
+    /// it is no longer at the version listed; no members if the group is gone.
+    fn page_as_now(
+        &self,
+        tenant: TenantId,
+        base_url: &str,
+        (_, id, version): (i64, &str, i64),
         fields: MemberFields,
         projection: &Projection,
     ) -> Result<LaterPage> {
         let size = self.member_page_size;
         let page = |members: &[MemberView]| MemberPage::of(members, base_url, fields, members.len() == size);
-        let members = self.store.members_page_at(tenant, pk, version, size)?;
-        if !members.is_empty() {
-            return Ok(LaterPage { page: page(&members)?, head: None });
-        }
         Ok(match self.store.group_and_first_members(tenant, GroupKey::Id(id), size)? {
             Some((row, members)) => LaterPage {
                 head: (row.version != version)

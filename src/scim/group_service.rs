@@ -197,6 +197,8 @@ impl ScimService {
         .await
     }
 
+    /// The PATCH `ops` of group `id` in `tx`, of any kind: members alone by set operations
+    /// (`patch_members_only`), anything else through the PATCH engine on the stored document.
     fn patch_in_tx(
         &self,
         tx: &mut Tx<'_>,
