@@ -141,8 +141,8 @@ async fn read_ahead(body: &Arc<Body>, i: usize, fields: MemberFields) -> Result<
             let projection =
                 b.projection.as_ref().ok_or_else(|| Error::internal("a group's members not read with it"))?;
             // The groups one read can cover: a run whose keys ascend (`Tx::first_members`).
-            // Only those, or a list sorted by name (runs of one or two) gathered every group
-            // after each, 5,000 a page of 100.
+            // Gathering every group after the one being sent, a list sorted by name (runs of
+            // one or two) gathered about 5,000 a page of 100.
             let mut last = None;
             let listed: Vec<(i64, &str, i64)> = b.groups[i..]
                 .iter()
