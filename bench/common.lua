@@ -22,6 +22,14 @@ function init(args)
   math.randomseed(7919 * (tid or 0) + 1 + 104729 * run_seed)
 end
 
+-- The headers of a request with a SCIM body: wrk.format with a header table replaces
+-- wrk.headers, so the token and Accept above are carried over.
+function body_headers()
+  local headers = {["Content-Type"] = "application/scim+json"}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  return headers
+end
+
 function read_lines(path)
   local t = {}
   for line in io.lines(path) do t[#t + 1] = line end

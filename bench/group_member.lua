@@ -7,8 +7,7 @@ local ids = read_lines(dir .. "/ids")
 local group = read_lines(os.getenv("GROUP_FILE"))[1]
 local size = tonumber(os.getenv("SIZE"))
 local stride = math.max(1, math.floor(#ids / size))
-local headers = {["Content-Type"] = "application/scim+json"}
-for k, v in pairs(wrk.headers) do headers[k] = v end
+local headers = body_headers()
 request = function()
   local id = ids[1 + stride * (math.random(size) - 1)]
   local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":['

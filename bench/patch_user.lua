@@ -14,8 +14,7 @@ local ids = read_lines(os.getenv("IDS_FILE"))
 local threads_running = tonumber(os.getenv("WRK_THREADS") or "2")
 local share = math.max(1, math.floor(#ids / threads_running))
 local inactive = {}
-local headers = {["Content-Type"] = "application/scim+json"}
-for k, v in pairs(wrk.headers) do headers[k] = v end
+local headers = body_headers()
 request = function()
   local id = ids[((tid or 1) - 1) % threads_running * share + math.random(share)]
   local active = inactive[id] and "true" or "false"

@@ -5,8 +5,7 @@ local counter = 0
 -- As post_user.lua: the run's start time and the thread (`tid`) keep names unique across runs
 -- and threads, which draw the same random sequences.
 local run = os.time()
-local headers = {["Content-Type"] = "application/scim+json"}
-for k, v in pairs(wrk.headers) do headers[k] = v end
+local headers = body_headers()
 request = function()
   counter = counter + 1
   local body = string.format(

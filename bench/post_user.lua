@@ -4,9 +4,7 @@ local counter = 0
 -- the run's start time keeps a second run's userNames from colliding with the first's, and
 -- the thread number (`tid`, from common.lua) one thread's from another's.
 local run = os.time()
--- wrk.format with a header table replaces wrk.headers, so carry the token over.
-local headers = {["Content-Type"] = "application/scim+json"}
-for k, v in pairs(wrk.headers) do headers[k] = v end
+local headers = body_headers()
 request = function()
   counter = counter + 1
   local name = string.format("new-%d-%d-%d-%d@bench.example.com", run, tid or 0, counter, math.random(1e9))

@@ -3,8 +3,7 @@
 -- `user<i, 6 digits>@bench.example.com`, in IDS_FILE order.
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 local ids = read_lines(os.getenv("IDS_FILE"))
-local headers = {["Content-Type"] = "application/scim+json"}
-for k, v in pairs(wrk.headers) do headers[k] = v end
+local headers = body_headers()
 local ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 request = function()
   local i = math.random(#ids)
