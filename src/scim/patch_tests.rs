@@ -194,6 +194,45 @@ fn operations_change_what_rfc_7644_says() {
             Box::new(|u| u.get("emails").is_none()),
         ),
         (
+            "add values already there, in another case or twice in one operation",
+            json!([{"op": "add", "path": "emails", "value": [
+                {"value": "B@X.COM"}, {"value": "n@x.com", "type": "home"}, {"value": "N@x.com"}
+            ]}]),
+            Box::new(|u| {
+                u["emails"].as_array().map(Vec::len) == Some(2)
+                    && u["emails"][1] == json!({"value": "n@x.com", "type": "home"})
+            }),
+        ),
+        (
+            "add an element without value that is there with its members in another order",
+            json!([
+                {"op": "add", "path": "addresses", "value": [{"type": "work", "locality": "Oslo"}]},
+                {"op": "add", "path": "addresses", "value": [{"locality": "Oslo", "type": "work"}, {"locality": "Bergen"}]}
+            ]),
+            Box::new(|u| u["addresses"].as_array().map(Vec::len) == Some(2)),
+        ),
+        (
+            "remove by value takes only the values listed",
+            json!([
+                {"op": "add", "path": "emails", "value": [{"value": "k@x.com"}]},
+                {"op": "remove", "path": "emails", "value": [{"value": "b@x.com"}, {"value": "absent@x.com"}]}
+            ]),
+            Box::new(|u| u["emails"] == json!([{"value": "k@x.com"}])),
+        ),
+        (
+            "remove every element a filter matches, apart from each other",
+            json!([
+                {"op": "add", "path": "emails", "value": [
+                    {"value": "h1@x.com", "type": "home"}, {"value": "w2@x.com", "type": "work"},
+                    {"value": "h2@x.com", "type": "home"}, {"value": "w3@x.com", "type": "work"}
+                ]},
+                {"op": "remove", "path": "emails[type eq \"work\"]"}
+            ]),
+            Box::new(|u| {
+                u["emails"] == json!([{"value": "h1@x.com", "type": "home"}, {"value": "h2@x.com", "type": "home"}])
+            }),
+        ),
+        (
             "string booleans (Entra default mode)",
             json!([{"op": "Replace", "path": "active", "value": "False"}]),
             Box::new(|u| u["active"] == false),
@@ -300,5 +339,29 @@ fn the_message_itself_is_checked() {
         json!({"schemas": [p], "Operations": []}),
     ] {
         assert!(parse_request(&quirky, &strict).is_err(), "{quirky}");
+    }
+}
+
+/// Operations times the elements they visit is bounded (`MAX_PATCH_VISITS`): 2,000 adds of
+/// one email each visit about two million; a hundred adds beside a thousand emails, 100,000.
+#[test]
+fn a_patch_visits_a_bounded_number_of_elements() {
+    let add = |i: usize| json!({"op": "add", "path": "emails", "value": [{"value": format!("e{i}@x.com")}]});
+    match run(Value::Array((0..2_000).map(add).collect())) {
+        Err(Error::BadRequest { scim_type, .. }) => assert_eq!(scim_type, ScimType::TooMany),
+        other => panic!("{other:?}"),
+    }
+    let many = json!({"op": "add", "path": "emails", "value": (0..1_000).map(|i| json!({"value": format!("m{i}@x.com")})).collect::<Vec<_>>()});
+    let ops: Vec<Value> = std::iter::once(many).chain((0..100).map(add)).collect();
+    let out = run(Value::Array(ops)).unwrap();
+    assert_eq!(out["emails"].as_array().map(Vec::len), Some(1 + 1_000 + 100));
+    let filtered =
+        |i: usize| json!({"op": "replace", "path": format!("emails[value eq \"m{i}@x.com\"].type"), "value": "home"});
+    let ops: Vec<Value> = std::iter::once(json!({"op": "add", "path": "emails", "value": (0..1_000).map(|i| json!({"value": format!("m{i}@x.com")})).collect::<Vec<_>>()}))
+        .chain((0..1_000).map(filtered))
+        .collect();
+    match run(Value::Array(ops)) {
+        Err(Error::BadRequest { scim_type, .. }) => assert_eq!(scim_type, ScimType::TooMany),
+        other => panic!("{other:?}"),
     }
 }

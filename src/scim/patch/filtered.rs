@@ -30,10 +30,14 @@ impl Engine<'_, '_> {
         if op == OpKind::Remove {
             match sub {
                 None => {
+                    // `matched` ascends, so each element is checked against its next entry
+                    // only (`contains` made removing n matches of n elements O(n²)).
+                    let mut doomed = matched.iter().peekable();
                     let mut i = 0;
                     items.retain(|_| {
+                        let keep = doomed.next_if_eq(&&i).is_none();
                         i += 1;
-                        !matched.contains(&(i - 1))
+                        keep
                     });
                 }
                 Some(sub) => matched.iter().for_each(|i| {
