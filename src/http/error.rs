@@ -14,6 +14,11 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 /// restart or failover takes seconds to tens of seconds.
 const UNAVAILABLE_RETRY_AFTER: &str = "10";
 
+/// The most of a detail a client is sent. Details quote what the client sent (a path, a
+/// filter, a name), which can be most of a 1 MiB body: a PATCH path of 1 MB was answered
+/// with a 1 MB error. The first thousand characters say what was wrong.
+const MAX_DETAIL_CHARS: usize = 1_000;
+
 /// The HTTP status of each error (RFC 7644 §3.12).
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
@@ -89,7 +94,14 @@ pub fn public_detail(e: &Error) -> String {
             }
             "the service cannot reach its database; retry later".to_string()
         }
-        other => other.to_string(),
+        other => {
+            let detail = other.to_string();
+            if detail.len() <= MAX_DETAIL_CHARS {
+                detail
+            } else {
+                format!("{}…", crate::activity::clipped(&detail, MAX_DETAIL_CHARS))
+            }
+        }
     }
 }
 
@@ -162,5 +174,17 @@ mod tests {
         assert_eq!(r.headers().get(header::ALLOW).unwrap(), "GET, POST");
         let r = Error::Unavailable("u".into()).error_response();
         assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), UNAVAILABLE_RETRY_AFTER);
+    }
+
+    #[test]
+    fn a_long_detail_is_cut_at_a_character() {
+        let quoted = "é".repeat(600_000);
+        let detail = public_detail(&Error::invalid_path(format!("invalid path {quoted:?}")));
+        assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS + 1, "{}", &detail[..40]);
+        assert!(detail.starts_with("invalid path \"éé") && detail.ends_with("é…"));
+        let short = "invalid path \"x[\"";
+        assert_eq!(public_detail(&Error::invalid_path(short)), short);
+        let exact = "a".repeat(MAX_DETAIL_CHARS);
+        assert_eq!(public_detail(&Error::invalid_value(exact.clone())), exact);
     }
 }

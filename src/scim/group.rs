@@ -7,7 +7,7 @@ use super::patch::{OpKind, PatchOperation};
 use super::projection::Projection;
 use super::resource::ResourceSchema;
 use super::schema::{Registry, GROUP_SCHEMA};
-use super::{check_indexed, normalize, user};
+use super::{check_indexed, check_resource_size, normalize, user};
 use crate::error::{Error, Result};
 use crate::store::{GroupRow, GroupWrite, MemberKind, MemberRef};
 use scim_filter_parser::{parse_path, CompValue, CompareOp, Filter, PatchPath};
@@ -105,12 +105,14 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
     check_indexed("displayName", &display_name_norm)?;
     let external_id = attrs.get("externalId").and_then(Value::as_str).map(str::to_string);
     check_indexed("externalId", external_id.as_deref().unwrap_or_default())?;
+    // Serialized as it is: `Value::Object(attrs.clone())` copied every value first.
+    let data = serde_json::to_string(attrs).map_err(Error::internal)?;
+    check_resource_size("group", &data)?;
     Ok(GroupWrite {
         display_name_norm,
         display_name,
         external_id,
-        // Serialized as it is: `Value::Object(attrs.clone())` copied every value first.
-        data: serde_json::to_string(attrs).map_err(Error::internal)?,
+        data,
         data_norm: schema.normalized_text(attrs).map_err(Error::internal)?,
     })
 }
@@ -330,5 +332,23 @@ mod tests {
         assert!(check_members(&[spec("u"), spec("nope")], &found, None).is_err());
         assert!(check_members(&[MemberSpec { kind: Some(MemberKind::Group), ..spec("u") }], &found, None).is_err());
         assert!(check_members(&[spec("g")], &found, Some(9)).is_err());
+    }
+
+    /// Groups have no attribute that can hold 64 KiB yet (displayName and externalId are
+    /// indexed, members are rows); the bound is checked where their stored text is made, for
+    /// the extensions to come.
+    #[test]
+    fn a_group_is_stored_within_the_resource_bound() {
+        let registry = Registry::load();
+        let schema = group_schema(&registry);
+        let attrs = |n: usize| {
+            let mut attrs = Map::new();
+            attrs.insert("displayName".into(), json!("g"));
+            attrs.insert("urn:example:ext".into(), json!({"notes": "n".repeat(n)}));
+            attrs
+        };
+        assert!(derive_write(&schema, &attrs(60_000)).is_ok());
+        let e = derive_write(&schema, &attrs(70_000)).err();
+        assert!(matches!(e, Some(Error::BadRequest { scim_type: crate::error::ScimType::InvalidValue, .. })), "{e:?}");
     }
 }

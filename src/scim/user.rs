@@ -5,7 +5,7 @@ use super::json_text::{Meta, ObjectWriter, StoredObject};
 use super::projection::Projection;
 use super::resource::{Canonical, ResourceSchema};
 use super::schema::{Registry, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
-use super::{check_indexed, normalize};
+use super::{check_indexed, check_resource_size, normalize};
 use crate::error::{Error, Result};
 use crate::store::{UserGroup, UserKeys, UserRow, UserValueRow, UserWrite};
 use serde::Serialize;
@@ -32,11 +32,13 @@ pub fn derive_write(schema: &ResourceSchema<'_>, attrs: &Map<String, Value>) -> 
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid_value("userName is required"))?
         .to_string();
+    // Serialized as it is: `Value::Object(attrs.clone())` copied every value first.
+    let data = serde_json::to_string(attrs).map_err(Error::internal)?;
+    check_resource_size("user", &data)?;
     Ok(UserWrite {
         user_name,
         keys: keys_of(attrs)?,
-        // Serialized as it is: `Value::Object(attrs.clone())` copied every value first.
-        data: serde_json::to_string(attrs).map_err(Error::internal)?,
+        data,
         data_norm: schema.normalized_text(attrs).map_err(Error::internal)?,
     })
 }

@@ -207,3 +207,41 @@ scim_test!(the_nul_character_is_refused_wherever_it_is_sent, |app| {
     assert_eq!(after["Resources"][0]["meta"]["version"], user["meta"]["version"]);
     assert_eq!(app.get("/Groups").await.body["totalResults"], 0);
 });
+
+// A user is stored as at most 64 KiB of JSON (`scim::MAX_RESOURCE_BYTES`): a larger one by
+// POST, PUT or PATCH is 400 invalidValue and changes nothing. Pages of up to 1,000 users are
+// rendered whole; users as large as a request body made pages of gigabytes.
+scim_test!(a_user_larger_than_a_resource_may_be_is_refused, |app| {
+    let emails =
+        |n: usize| (0..n).map(|i| json!({"value": format!("e{i}@example.com"), "type": "work"})).collect::<Vec<_>>();
+    let mut fat = okta_user("fat@x.com");
+    fat["emails"] = json!(emails(3_000));
+    app.post("/Users", fat.clone()).await.assert_error(400, Some("invalidValue"));
+    assert_eq!(app.get("/Users").await.body["totalResults"], 0);
+    // Just under the bound is stored.
+    let mut large = okta_user("large@x.com");
+    large["emails"] = json!(emails(1_400));
+    let user = app.post("/Users", large.clone()).await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body["detail"]);
+    let uid = user.body["id"].as_str().unwrap();
+    app.put(&format!("/Users/{uid}"), fat).await.assert_error(400, Some("invalidValue"));
+    let grow = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "emails", "value": emails(3_000)}]});
+    app.patch(&format!("/Users/{uid}"), grow).await.assert_error(400, Some("invalidValue"));
+    let after = app.get(&format!("/Users/{uid}")).await.body;
+    assert_eq!(after["meta"]["version"], user.body["meta"]["version"]);
+    assert_eq!(after["emails"].as_array().map(Vec::len), Some(1_400));
+});
+
+// An error's detail quotes what was sent only so far: a PATCH path of 200,000 characters
+// was answered with all of it.
+scim_test!(an_error_quotes_a_long_input_only_in_part, |app| {
+    let uid = app.create_user("quoted@x.com").await["id"].as_str().unwrap().to_string();
+    let path = format!("emails[{}", "value eq \"x\" or ".repeat(14_000));
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": path}]});
+    let r = app.patch(&format!("/Users/{uid}"), patch).await;
+    r.assert_error(400, Some("invalidPath"));
+    assert!(r.raw.len() < 4_000, "{} bytes", r.raw.len());
+    assert!(r.body["detail"].as_str().unwrap().starts_with("invalid path \"emails[value eq"));
+});

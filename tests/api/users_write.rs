@@ -162,21 +162,29 @@ scim_test!(put_replaces_writable_attributes_and_ignores_echoes, |app| {
     assert_eq!(r.body["meta"]["version"], "W/\"5\"");
 });
 
-scim_test!(a_write_of_hundreds_of_kilobytes_lands_whole, |app| {
-    // Replacing a large user rewrites hundreds of existing pages inside one savepoint: past
-    // SQLite's in-memory sub-journal limit, the journal moves to a temporary file (a limit
-    // set too high once failed exactly this write with SQLITE_FULL).
+scim_test!(a_write_of_the_largest_user_lands_whole, |app| {
+    // Replacing a user as large as scimd stores (just under 64 KiB of JSON) rewrites its
+    // overflow pages and hundreds of index rows in one transaction. (Writes of 300 KB landed
+    // here until users were bounded; one once failed with SQLITE_FULL, when the sub-journal's
+    // in-memory limit was set above 128 KiB.)
     let created = app.create_user("big@x.com").await;
     let id = created["id"].as_str().unwrap();
     for fill in ['a', 'b'] {
         let mut body = okta_user("big@x.com");
-        body["title"] = json!(fill.to_string().repeat(300_000));
+        body["title"] = json!(fill.to_string().repeat(24_000));
+        body["emails"] =
+            (0..600).map(|i| json!({"value": format!("{fill}{i:04}@example.com"), "type": "work"})).collect();
         let r = app.put(&format!("/Users/{id}"), body).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
     let read = app.get(&format!("/Users/{id}")).await.body;
-    assert_eq!(read["title"].as_str().map(str::len), Some(300_000));
+    assert_eq!(read["title"].as_str().map(str::len), Some(24_000));
     assert!(read["title"].as_str().unwrap().starts_with('b'));
+    assert_eq!(read["emails"].as_array().map(Vec::len), Some(600));
+    let found = app.get("/Users?filter=emails.value%20eq%20%22b0599%40example.com%22").await.body;
+    assert_eq!(found["totalResults"], 1, "{found}");
+    let gone = app.get("/Users?filter=emails.value%20eq%20%22a0599%40example.com%22").await.body;
+    assert_eq!(gone["totalResults"], 0, "{gone}");
 });
 
 scim_test!(indexed_strings_longer_than_the_index_allows_are_invalid_values, |app| {
