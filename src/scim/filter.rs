@@ -74,7 +74,7 @@ impl<'r> UserFilters<'r> {
             return Ok(Predicate::Const(true));
         };
         let ast = super::filter_parse::parse(text, compat)?;
-        self.lower(&ast)
+        super::filter_cost::bounded(self.lower(&ast)?)
     }
 
     fn lower(&self, f: &Filter) -> Result<Predicate> {

@@ -132,7 +132,7 @@ pub fn predicate(filter: Option<&str>, compat: &Compat) -> Result<Predicate> {
         return Ok(Predicate::Const(true));
     };
     let ast = super::filter_parse::parse(text, compat)?;
-    lower(&ast)
+    super::filter_cost::bounded(lower(&ast)?)
 }
 
 pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {

@@ -5,6 +5,7 @@ pub mod compat;
 pub mod discovery;
 pub mod events;
 pub mod filter;
+mod filter_cost;
 pub mod filter_eval;
 mod filter_parse;
 pub mod group;
