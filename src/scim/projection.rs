@@ -23,14 +23,24 @@ pub struct Projection {
 impl Projection {
     /// From the comma-separated parameter values. Unknown names are ignored: clients ask for
     /// extension attributes a resource may not carry.
+    /// Each path is kept once, by the names it resolves to: every resource of a page is
+    /// checked against every path, and 30,000 copies of `name.givenName` over a page of
+    /// 1,000 users took 480 ms.
     pub fn parse(schema: &ResourceSchema<'_>, attributes: Option<&str>, excluded: Option<&str>) -> Projection {
         let list = |text: Option<&str>| -> Vec<Wanted> {
-            text.unwrap_or("")
+            let mut wanted = Vec::new();
+            for w in text
+                .unwrap_or("")
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .filter_map(|p| resolve(schema, p))
-                .collect()
+            {
+                if !wanted.contains(&w) {
+                    wanted.push(w);
+                }
+            }
+            wanted
         };
         let attributes = attributes.filter(|a| !a.trim().is_empty()).map(|a| list(Some(a)));
         Projection { attributes, excluded: list(excluded) }
@@ -246,5 +256,17 @@ mod tests {
         let p = Projection::parse(&schema, None, Some("emails"));
         assert!(!p.includes("emails") && p.includes("userName"));
         assert!(Projection::parse(&schema, None, None).is_identity());
+    }
+
+    #[test]
+    fn a_path_asked_for_many_times_is_kept_once() {
+        let registry = Registry::load();
+        let schema = user_schema(&registry);
+        let once = Projection::parse(&schema, Some("name.givenName,userName"), Some("emails"));
+        let spellings =
+            ["name.givenName", "NAME.givenname", "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName"];
+        let many = (0..3_000).map(|i| spellings[i % 3]).chain(["userName", "USERNAME"]).collect::<Vec<_>>().join(",");
+        let excluded = vec!["emails"; 1_000].join(",");
+        assert_eq!(Projection::parse(&schema, Some(&many), Some(&excluded)), once);
     }
 }
