@@ -65,9 +65,9 @@ pub fn check_indexed(attribute: impl std::fmt::Display, value: &str) -> crate::e
 
 /// The most bytes of JSON scimd stores for one resource: a user's attributes, or a group's
 /// without its members (rows of their own). Real directory users are 1–3 KB. Without a
-/// bound a user could be as large as a request body (1 MiB), and a page of 1,000 such users
-/// is read and rendered whole: 100 users of 20,000 emails made a page of 83 MB and took
-/// scimd's peak RSS from 169 to 399 MiB. At this bound a page of 1,000 stays under 64 MB.
+/// bound a user could be as large as a request body (1 MiB), and a page of 1,000 users is
+/// read and rendered whole: one of users of 6,000 values each was 265 MB and took scimd's
+/// peak RSS to 898 MiB (`bench/hostile`). At this bound a page of 1,000 stays under 64 MB.
 pub const MAX_RESOURCE_BYTES: usize = 64 * 1024;
 
 /// `Error::invalid_value` unless a `resource`'s stored `text` fits `MAX_RESOURCE_BYTES`.

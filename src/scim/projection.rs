@@ -23,6 +23,7 @@ pub struct Projection {
 impl Projection {
     /// From the comma-separated parameter values. Unknown names are ignored: clients ask for
     /// extension attributes a resource may not carry.
+    ///
     /// Each path is kept once, by the names it resolves to: every resource of a page is
     /// checked against every path, and 30,000 copies of `name.givenName` over a page of
     /// 1,000 users took 480 ms.

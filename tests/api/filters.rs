@@ -272,7 +272,7 @@ scim_test!(a_filter_no_index_narrows_makes_a_bounded_number_of_comparisons, |app
     app.post("/Groups/.search", search(joined(33, &|i| format!("displayName co \"g{i}\""))))
         .await
         .assert_error(400, Some("tooMany"));
-    let keys = format!("{} or userName eq \"ALICE@x.com\"", joined(300, &|i| format!("userName eq \"u{i}@x.com\"")));
+    let keys = format!("{} or userName eq \"ALICE@x.com\"", joined(499, &|i| format!("userName eq \"u{i}@x.com\"")));
     let found = app.post("/Users/.search", search(keys)).await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.body);
     assert_eq!(found.body["Resources"][0]["id"], alice["id"]);
