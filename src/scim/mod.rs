@@ -19,6 +19,8 @@ pub mod list;
 mod normalized;
 pub mod patch;
 #[cfg(test)]
+mod patch_props;
+#[cfg(test)]
 mod patch_tests;
 pub mod preconditions;
 pub mod projection;
