@@ -83,19 +83,22 @@ fn value() -> impl Strategy<Value = Option<Value>> {
     prop_oneof![Just(None), prop::sample::select(values).prop_map(Some)]
 }
 
+/// `{"op", "path"?, "value"?}`.
+fn operation_of(op: &str, path: Option<&str>, value: Option<Value>) -> Value {
+    let mut o = serde_json::Map::new();
+    o.insert("op".into(), json!(op));
+    if let Some(p) = path {
+        o.insert("path".into(), json!(p));
+    }
+    if let Some(v) = value {
+        o.insert("value".into(), v);
+    }
+    Value::Object(o)
+}
+
 fn operation() -> impl Strategy<Value = Value> {
     let ops = prop::sample::select(vec!["add", "replace", "remove", "Add", "REPLACE", "Remove", "move", ""]);
-    (ops, path(), value()).prop_map(|(op, path, value)| {
-        let mut o = serde_json::Map::new();
-        o.insert("op".into(), json!(op));
-        if let Some(p) = path {
-            o.insert("path".into(), json!(p));
-        }
-        if let Some(v) = value {
-            o.insert("value".into(), v);
-        }
-        Value::Object(o)
-    })
+    (ops, path(), value()).prop_map(|(op, path, value)| operation_of(op, path.as_deref(), value))
 }
 
 proptest! {
@@ -171,17 +174,7 @@ fn group_operation() -> impl Strategy<Value = Value> {
         Some(json!({"members": [{"value": "u-5"}], "displayName": "N", "id": "g"})),
         Some(json!({"externalId": "e", "members": "x"})),
     ]);
-    (ops, paths, values).prop_map(|(op, path, value)| {
-        let mut o = serde_json::Map::new();
-        o.insert("op".into(), json!(op));
-        if let Some(p) = path {
-            o.insert("path".into(), json!(p));
-        }
-        if let Some(v) = value {
-            o.insert("value".into(), v);
-        }
-        Value::Object(o)
-    })
+    (ops, paths, values).prop_map(|(op, path, value)| operation_of(op, path, value))
 }
 
 proptest! {
