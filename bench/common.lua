@@ -30,6 +30,17 @@ function body_headers()
   return headers
 end
 
+-- A name part no other request of any run or thread has: every run draws the same random
+-- sequences (each thread is seeded by its number, above), so the run's start time keeps a
+-- second run's names from colliding with the first's (on PostgreSQL's kept schema they were
+-- all 409s), and the thread number (`tid`) one thread's from another's.
+local run_started = os.time()
+local sent = 0
+function unique_suffix()
+  sent = sent + 1
+  return string.format("%d-%d-%d", run_started, tid or 0, sent)
+end
+
 function read_lines(path)
   local t = {}
   for line in io.lines(path) do t[#t + 1] = line end
