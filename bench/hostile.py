@@ -1,12 +1,14 @@
 """The requests of bench/hostile, against a running scimd: BASE TOKEN PID PHASE, where PHASE
-is `bodies` (PATCH, POST and the page of the largest users) or `filters` (searches over
-the users seeded before it)."""
+is `bodies` (PATCHes and POSTs), `page-seed` (1,000 of the largest users), `page` (a page of
+them in a scimd that has done nothing else) or `filters` (searches over the users seeded
+before it)."""
 import json
 import os
 import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 BASE, TOKEN, PID, PHASE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 TICK = os.sysconf("SC_CLK_TCK")
@@ -152,15 +154,34 @@ if PHASE == "filters":
     body.update(count=1000, attributes=["name.givenName"] * 30_000)
     row("search: a page of 1,000 with `attributes` naming one path 30,000 times", method, path, body)
     sys.exit(0)
+if PHASE == "page-seed":
+    # 1,000 of the largest users scimd stores, for the page below (in a process of its own).
+    fat = lambda i: {"value": f"{i:06d}-{'p' * 24}"}
+    _, n = largest_user(fat)
+    for _ in range(999):
+        status, body = send("POST", "/Users", user(phoneNumbers=[fat(i) for i in range(n)]))
+        assert status == 201, body[:300]
+    print(f"1,000 users of {n} values each")
+    sys.exit(0)
+if PHASE == "page":
+    # The page as Ping asks for pages (count=1000), in a scimd that has done nothing else:
+    # its peak RSS is the page's. Then four such pages at once.
+    before = peak_rss_mib()
+    path = "/Users?startIndex=1&count=1000"
+    r = urllib.request.Request(BASE + path, headers={"Authorization": "Bearer " + TOKEN})
+    c0, t0 = cpu(), time.perf_counter()
+    with urllib.request.urlopen(r, timeout=300) as resp:
+        first = resp.read(1)
+        t_first = time.perf_counter()
+        size = len(first) + len(resp.read())
+    t1, c1 = time.perf_counter(), cpu()
+    print(f"| GET: a page of 1,000 of the largest users | {resp.status} | {(t1 - t0) * 1000:,.0f} "
+          f"(first byte {(t_first - t0) * 1000:,.0f}) | {(c1 - c0) * 1000:,.0f} | {size:,} |")
+    one = peak_rss_mib()
+    with ThreadPoolExecutor(4) as pool:
+        sizes = list(pool.map(lambda _: len(send("GET", path)[1]), range(4)))
+    print(f"\npeak RSS {before:,.0f} MiB before the page, {one:,.0f} MiB after it, "
+          f"{peak_rss_mib():,.0f} MiB after four at once ({min(sizes):,} bytes each)")
+    sys.exit(0)
 for name, make in cases():
     row(name, *make())
-
-# A page of 1,000 of the largest users scimd stores, as Ping asks for pages (count=1000).
-before = peak_rss_mib()
-fat = lambda i: {"value": f"{i:06d}-{'p' * 24}"}
-_, n = largest_user(fat)
-for _ in range(999):
-    status, body = send("POST", "/Users", user(phoneNumbers=[fat(i) for i in range(n)]))
-    assert status == 201, body[:300]
-row(f"GET: a page of 1,000 users of {n} values each", "GET", "/Users?startIndex=1&count=1000", None)
-print(f"\npeak RSS {before:,.0f} MiB before the page's users were added, {peak_rss_mib():,.0f} MiB after the page")

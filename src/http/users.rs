@@ -7,8 +7,11 @@ use crate::scim::compat::Rule;
 use crate::scim::list::QueryParams;
 use crate::scim::preconditions::if_match_allows;
 use crate::scim::user::RenderedUser;
+use crate::scim::user_page::{UserPage, LATER_BYTES};
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use futures_util::{stream, StreamExt};
 
 type State = web::Data<AppState>;
 
@@ -50,24 +53,43 @@ pub async fn get(
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
     // Okta's `userName eq` pre-check runs here, as GET by id does, when it can (see `get`).
-    let (body, fired) = match in_context(&state, &auth, &query.0, None, |s, r| s.service.list_users_now(r)) {
-        (Some(body), fired) => (body?, fired),
-        (None, _) => run(state, auth, query.0, None, |s, r| s.service.list_users(r)).await?,
+    let (page, fired) = match in_context(&state, &auth, &query.0, None, |s, r| s.service.list_users_now(r)) {
+        (Some(page), fired) => (page?, fired),
+        (None, _) => run(state.clone(), auth, query.0, None, |s, r| s.service.list_users(r)).await?,
     };
-    Ok(listed(body, &fired))
+    Ok(listed(state, page, &fired))
 }
 
 /// RFC 7644 §3.4.3 on /Users.
 pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
     let params = QueryParams::from_search_request(&body.0)?;
-    let (body, fired) = run(state, auth, params, None, |s, r| s.service.list_users(r)).await?;
-    Ok(listed(body, &fired))
+    let (page, fired) = run(state.clone(), auth, params, None, |s, r| s.service.list_users(r)).await?;
+    Ok(listed(state, page, &fired))
 }
 
-fn listed(body: String, fired: &[Rule]) -> HttpResponse {
+/// A page sent whole when its first part is all of it, else that part and then the rest
+/// written as the client takes it.
+fn listed(state: State, mut page: UserPage, fired: &[Rule]) -> HttpResponse {
     let mut builder = HttpResponse::Ok();
     with_compat(&mut builder, fired);
-    scim_json_text(builder, body)
+    let first = page.take_first();
+    if page.is_done() {
+        return scim_json_text(builder, first);
+    }
+    let rest = stream::unfold(Some(page), move |page| {
+        let state = state.clone();
+        async move {
+            let mut page = page?;
+            let mut out = String::with_capacity(2 * LATER_BYTES);
+            match page.write(&state.service, &mut out, LATER_BYTES) {
+                Ok(()) => Some((Ok(Bytes::from(out)), (!page.is_done()).then_some(page))),
+                // The status line is gone already: end the body; the client sees it cut.
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    });
+    let body = stream::once(async { Ok(Bytes::from(first)) }).chain(rest);
+    builder.content_type(super::error::SCIM_CONTENT_TYPE).streaming(body)
 }
 
 pub async fn replace(

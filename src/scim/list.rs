@@ -113,20 +113,6 @@ pub fn list_prefix(total: u64, start_index: u64, items: usize) -> String {
     )
 }
 
-/// `list_response` of resources already written as JSON text.
-pub fn list_text(total: u64, start_index: u64, resources: &[String]) -> String {
-    let mut out = list_prefix(total, start_index, resources.len());
-    out.reserve(resources.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
-    for (i, r) in resources.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(r);
-    }
-    out.push_str("]}");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

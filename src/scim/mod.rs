@@ -29,6 +29,7 @@ pub mod schema;
 pub mod service;
 pub mod user;
 mod user_change;
+pub mod user_page;
 pub mod user_write;
 
 /// A new resource's `id` (RFC 7643 §3.1: unique, stable, assigned by the service provider): a

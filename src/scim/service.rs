@@ -10,6 +10,7 @@ use super::projection::Projection;
 use super::resource::{Canonical, ResourceSchema};
 use super::schema::Registry;
 use super::user::{self, RenderedUser};
+use super::user_page::UserPage;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::predicate::UserKey;
@@ -150,8 +151,19 @@ impl ScimService {
         req: &Request<'_>,
         projection: &Projection,
     ) -> Result<RenderedUser> {
+        self.render_listed(row, groups, &req.scope.base_url, projection)
+    }
+
+    /// `view` by the Base URL alone, for a page written after its request has returned.
+    pub(super) fn render_listed(
+        &self,
+        row: &UserRow,
+        groups: &[UserGroup],
+        base_url: &str,
+        projection: &Projection,
+    ) -> Result<RenderedUser> {
         let mine: Vec<&UserGroup> = groups.iter().filter(|g| g.user_pk == row.pk).collect();
-        user::render(row, &mine, &req.scope.base_url, &self.schema(), projection)
+        user::render(row, &mine, base_url, &self.schema(), projection)
     }
 
     /// `attributes` / `excludedAttributes` of this request, parsed once for all its users.
@@ -260,52 +272,46 @@ impl ScimService {
     }
 
     /// RFC 7644 §3.4.2: a page of users, filtered in SQL.
-    pub fn list_users(&self, req: &Request<'_>) -> Result<String> {
+    pub fn list_users(&self, req: &Request<'_>) -> Result<UserPage> {
         let list = self.user_list(req)?;
         if let Some(key) = list.query.predicate.user_key() {
             let with_groups = list.projection.includes("groups");
             let found = self.store.user_and_groups(req.scope.tenant, key, with_groups)?;
-            if let Some(page) = self.unique_key_page(req, &list, found) {
-                return page;
+            if without_nested_groups(&found) {
+                return self.unique_key_page(req, list, found);
             }
         }
         let (listed, groups) = self.store.read(|tx| self.read_user_page(tx, req, &list))?;
-        self.render_user_page(req, &list, &listed, &groups)
+        self.render_user_page(req, list, listed, groups)
     }
 
     /// `list_users` if it cannot be slow and need not wait: its filter selects by a unique
     /// index (Okta's `userName eq` pre-check before every create) and
     /// `Store::user_and_groups_now` has a connection. `None` otherwise, without reading.
-    pub fn list_users_now(&self, req: &Request<'_>) -> Option<Result<String>> {
+    pub fn list_users_now(&self, req: &Request<'_>) -> Option<Result<UserPage>> {
         let list = match self.user_list(req) {
             Ok(list) => list,
             Err(e) => return Some(Err(e)),
         };
         let key = list.query.predicate.user_key()?;
         let with_groups = list.projection.includes("groups");
-        match self.store.user_and_groups_now(req.scope.tenant, key, with_groups)? {
-            Ok(found) => self.unique_key_page(req, &list, found),
-            Err(e) => Some(Err(e)),
-        }
+        let found = match self.store.user_and_groups_now(req.scope.tenant, key, with_groups)? {
+            Ok(found) => found,
+            Err(e) => return Some(Err(e)),
+        };
+        without_nested_groups(&found).then(|| self.unique_key_page(req, list, found))
     }
 
     /// The page of a filter that selects by a unique key, from the user (if any) that
-    /// `Store::user_and_groups` found; `None` when the tenant's nested groups need the read
-    /// transaction instead.
-    fn unique_key_page(
-        &self,
-        req: &Request<'_>,
-        list: &UserList,
-        found: Option<UserAndGroups>,
-    ) -> Option<Result<String>> {
+    /// `Store::user_and_groups` found with its groups.
+    fn unique_key_page(&self, req: &Request<'_>, list: UserList, found: Option<UserAndGroups>) -> Result<UserPage> {
         let (rows, groups) = match found {
             None => (Vec::new(), Vec::new()),
-            Some(UserAndGroups { row, groups: Some(groups) }) => (vec![row], groups),
-            Some(UserAndGroups { groups: None, .. }) => return None,
+            Some(UserAndGroups { row, groups }) => (vec![row], groups.unwrap_or_default()),
         };
         let total = rows.len() as u64;
         let rows = if list.query.offset == 0 && list.query.limit > 0 { rows } else { Vec::new() };
-        Some(self.render_user_page(req, list, &ListedUsers { total, rows }, &groups))
+        self.render_user_page(req, list, ListedUsers { total, rows }, groups)
     }
 
     fn user_list(&self, req: &Request<'_>) -> Result<UserList> {
@@ -336,15 +342,17 @@ impl ScimService {
     fn render_user_page(
         &self,
         req: &Request<'_>,
-        list: &UserList,
-        listed: &ListedUsers,
-        groups: &[UserGroup],
-    ) -> Result<String> {
-        let resources = listed
-            .rows
-            .iter()
-            .map(|row| self.view(row, groups, req, &list.projection).map(|u| u.body))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(list::list_text(listed.total, list.start_index, &resources))
+        list: UserList,
+        listed: ListedUsers,
+        groups: Vec<UserGroup>,
+    ) -> Result<UserPage> {
+        let base_url = &req.scope.base_url;
+        self.user_page(listed.total, list.start_index, listed.rows, groups, base_url, list.projection)
     }
+}
+
+/// Whether `Store::user_and_groups` found no user, or one with its groups: `None` groups need
+/// the tenant's nested groups, which the read transaction finds.
+fn without_nested_groups(found: &Option<UserAndGroups>) -> bool {
+    !matches!(found, Some(UserAndGroups { groups: None, .. }))
 }

@@ -247,6 +247,26 @@ impl TestApp {
         self.send_raw(method, &url, Some(&auth), headers, body.map(|b| b.to_string().into_bytes())).await
     }
 
+    /// A GET under acme's Base URL on a connection of its own, as the bytes that arrive
+    /// until scimd closes it: where a body sent in chunks ends, which awc does not tell (it
+    /// takes a body cut short for a whole one).
+    pub async fn get_on_the_wire(&self, path: &str) -> String {
+        use std::io::{Read, Write};
+        let addr = self.local.trim_start_matches("http://").to_string();
+        let base_path = self.base.strip_prefix(&self.root).expect("the Base URL is under the root");
+        let request = format!(
+            "GET {base_path}{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            self.token
+        );
+        let read = actix_web::rt::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr)?;
+            stream.write_all(request.as_bytes())?;
+            let mut out = Vec::new();
+            stream.read_to_end(&mut out).map(|_| out)
+        });
+        String::from_utf8_lossy(&read.await.expect("the reading thread").expect("the answer")).into_owned()
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.call(Method::GET, path, None).await
     }

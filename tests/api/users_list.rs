@@ -238,3 +238,54 @@ scim_test!(deep_pages_match_the_plain_list_through_creates_and_deletes, |app| {
     create(&app, 2000..2002).await;
     assert_deep_pages_agree(&app, 1049).await;
 });
+
+/// Users of about 60 KB each: `n` of them make a page larger than its first part (1 MiB).
+async fn large_users(app: &crate::helpers::TestApp, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut user = crate::helpers::okta_user(&format!("large{i}@x.com"));
+        user["title"] = json!(format!("{i}-{}", "t".repeat(60_000)));
+        let r = app.post("/Users", user).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+// A page is written as it is sent: past its first MiB, each user is rendered when the answer
+// reaches it. What arrives is the page a whole answer would be, groups of its last users
+// included; a page that fits is sent whole, with its length.
+scim_test!(a_page_larger_than_its_first_part_is_the_same_page_sent_as_it_is_written, |app| {
+    let ids = large_users(&app, 24).await;
+    let group =
+        app.post("/Groups", json!({"displayName": "g", "members": [{"value": ids[0]}, {"value": ids[23]}]})).await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.body);
+    let wire = app.get_on_the_wire("/Users?startIndex=1&count=100").await;
+    let head = wire[..wire.find("\r\n\r\n").unwrap()].to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200") && head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(wire.ends_with("\r\n0\r\n\r\n"), "the last chunk arrives");
+    let page = app.get("/Users?startIndex=1&count=100").await.body;
+    assert_eq!((page["totalResults"].clone(), page["itemsPerPage"].clone()), (json!(24), json!(24)));
+    let listed = page["Resources"].as_array().unwrap();
+    for (id, user) in ids.iter().zip(listed) {
+        assert_eq!(user, &app.get(&format!("/Users/{id}")).await.body, "listed as read by id");
+    }
+    assert_eq!(listed[23]["groups"][0]["value"], group.body["id"]);
+    let small = app.get("/Users?startIndex=1&count=10").await;
+    assert_eq!(small.header("content-length"), Some(small.raw.len().to_string().as_str()), "a page that fits");
+    assert_eq!(small.body["itemsPerPage"], 10);
+});
+
+// A stored user that cannot be rendered is a 500 while nothing is sent yet; later in a page,
+// the status is sent already, and the answer is cut short rather than ended as a smaller page.
+scim_test!(a_user_that_cannot_be_rendered_cuts_a_page_sent_as_it_is_written, |app| {
+    let ids = large_users(&app, 24).await;
+    app.db.execute(&format!("UPDATE users SET data = 'not json' WHERE id = '{}'", ids[23]));
+    let wire = app.get_on_the_wire("/Users?startIndex=1&count=100").await;
+    assert!(wire.starts_with("HTTP/1.1 200"), "{}", &wire[..200]);
+    assert!(wire.len() > 1 << 20, "sent past its first part: {} bytes", wire.len());
+    assert!(!wire.ends_with("\r\n0\r\n\r\n"), "cut before the last chunk");
+    assert_eq!(app.get("/Users?startIndex=1&count=23").await.body["itemsPerPage"], 23, "the others are read");
+    app.db.execute(&format!("UPDATE users SET data = 'not json' WHERE id = '{}'", ids[0]));
+    app.get("/Users?startIndex=1&count=100").await.assert_error(500, None);
+});

@@ -1,0 +1,93 @@
+//! A page of users written out as it is sent (RFC 7644 §3.4.2): its rows are read in one
+//! snapshot, and each is rendered when the answer reaches it and then dropped, so a page holds
+//! its users' stored JSON once rather than three times (the rows, each user rendered, the
+//! whole answer).
+
+use super::list;
+use super::projection::Projection;
+use super::service::ScimService;
+use crate::error::Result;
+use crate::store::{UserGroup, UserRow};
+
+/// What a page writes before its answer starts. A page that fits (a page of 100 Okta-like
+/// users is about 150 KB) is sent whole, with its length, and a row that cannot be rendered
+/// is an error answer rather than a cut body.
+pub const FIRST_BYTES: usize = 1 << 20;
+
+/// What a page writes at a time after its first part.
+pub const LATER_BYTES: usize = 64 * 1024;
+
+pub struct UserPage {
+    rows: std::vec::IntoIter<UserRow>,
+    /// The groups of the page's users (`groups`, RFC 7643 §4.1.2), by `user_pk`.
+    groups: Vec<UserGroup>,
+    projection: Projection,
+    base_url: String,
+    /// The ListResponse's head and the rows that fit in `FIRST_BYTES`.
+    first: String,
+    /// Whether a row is written yet: a comma goes before each later one.
+    any_written: bool,
+    /// Whether the closing `]}` is written: nothing is left.
+    closed: bool,
+}
+
+impl UserPage {
+    /// The page's first part (`FIRST_BYTES`), once.
+    pub fn take_first(&mut self) -> String {
+        std::mem::take(&mut self.first)
+    }
+
+    /// Whether the page is written to its end.
+    pub fn is_done(&self) -> bool {
+        self.closed
+    }
+
+    /// Appends the next rows to `out` until it holds `bytes` or the page ends.
+    pub fn write(&mut self, service: &ScimService, out: &mut String, bytes: usize) -> Result<()> {
+        while !self.closed && out.len() < bytes {
+            let Some(row) = self.rows.next() else {
+                out.push_str("]}");
+                self.closed = true;
+                break;
+            };
+            let user = service.render_listed(&row, &self.groups, &self.base_url, &self.projection)?;
+            if self.any_written {
+                out.push(',');
+            }
+            out.push_str(&user.body);
+            self.any_written = true;
+        }
+        Ok(())
+    }
+}
+
+impl ScimService {
+    /// The page of `rows` (of `total` matches, from `start_index`) with its first part
+    /// written.
+    pub(super) fn user_page(
+        &self,
+        total: u64,
+        start_index: u64,
+        rows: Vec<UserRow>,
+        groups: Vec<UserGroup>,
+        base_url: &str,
+        projection: Projection,
+    ) -> Result<UserPage> {
+        // Each user's JSON is about as long as its stored JSON plus its id and meta.
+        let estimate = rows.iter().map(|r| r.data.len() + 320).sum::<usize>();
+        let mut first = list::list_prefix(total, start_index, rows.len());
+        first.reserve(estimate.min(FIRST_BYTES + LATER_BYTES) + 2);
+        let mut page = UserPage {
+            rows: rows.into_iter(),
+            groups,
+            projection,
+            base_url: base_url.to_owned(),
+            first: String::new(),
+            any_written: false,
+            closed: false,
+        };
+        page.write(self, &mut first, FIRST_BYTES)?;
+        page.first = first;
+        Ok(page)
+    }
+}
