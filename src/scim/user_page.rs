@@ -76,7 +76,8 @@ impl ScimService {
         // Each user's JSON is about as long as its stored JSON plus its id and meta.
         let estimate = rows.iter().map(|r| r.data.len() + 320).sum::<usize>();
         let mut first = list::list_prefix(total, start_index, rows.len());
-        first.reserve(estimate.min(FIRST_BYTES + LATER_BYTES) + 2);
+        // The row that crosses `FIRST_BYTES` is written whole: room for one more of the largest.
+        first.reserve(estimate.min(FIRST_BYTES + 2 * LATER_BYTES));
         let mut page = UserPage {
             rows: rows.into_iter(),
             groups,
