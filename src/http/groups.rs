@@ -12,6 +12,7 @@ use crate::scim::list::{list_prefix, QueryParams};
 use crate::scim::preconditions::if_match_allows;
 use crate::scim::projection::Projection;
 use crate::scim::service::TenantScope;
+use crate::scim::user_page::UserPage;
 use crate::store::MemberKind;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
@@ -23,7 +24,9 @@ use std::sync::Arc;
 type State = web::Data<AppState>;
 
 enum Step {
-    Prefix,
+    /// The list's head, then the users listed before the groups (a root search's), if any.
+    Prefix(Option<Box<UserPage>>),
+    Users(Box<UserPage>),
     GroupStart(usize),
     /// Group `i`'s members after the cursor, with the sub-attributes the request keeps, and
     /// whether none is written yet.
@@ -36,8 +39,9 @@ enum Step {
 struct Body {
     state: State,
     scope: TenantScope,
-    /// Resources already rendered, sent before the groups (users in a root search).
-    items: Vec<String>,
+    /// Whether users are listed before the groups (a root search's): a comma goes before the
+    /// first group.
+    after_users: bool,
     groups: Vec<GroupView>,
     /// A list's: its groups' members not read with the list are read as they are sent, and
     /// a group changed meanwhile is read again (`ScimService::later_member_pages`). `None`:
@@ -69,10 +73,18 @@ type Ahead = VecDeque<(usize, LaterPage)>;
 async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut String) -> Result<Step, Error> {
     Ok(match step {
         Step::Done => Step::Done,
-        Step::Prefix => {
+        Step::Prefix(users) => {
             out.push_str(&body.prefix);
-            out.push_str(&body.items.join(","));
-            body.after(0)
+            users.map_or_else(|| body.after(0), Step::Users)
+        }
+        Step::Users(mut page) => {
+            out.push_str(&page.take_first());
+            page.write(&body.state.service, out, CHUNK_BYTES)?;
+            if page.is_done() {
+                body.after(0)
+            } else {
+                Step::Users(page)
+            }
         }
         Step::Suffix => {
             out.push_str(&body.suffix);
@@ -80,7 +92,7 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
         }
         Step::GroupStart(i) => {
             let g = &body.groups[i];
-            if i > 0 || !body.items.is_empty() {
+            if i > 0 || body.after_users {
                 out.push(',');
             }
             if let Some(fields) = g.members {
@@ -156,7 +168,7 @@ async fn read_ahead(body: &Arc<Body>, i: usize, fields: MemberFields) -> Result<
 }
 
 /// The JSON of `groups` between `prefix` and `suffix`, members paged in as it is sent.
-fn streamed(mut builder: HttpResponseBuilder, mut body: Body) -> HttpResponse {
+fn streamed(mut builder: HttpResponseBuilder, mut body: Body, users: Option<UserPage>) -> HttpResponse {
     // The pages read with the groups' heads come first; the rest are read as they are due.
     let read: Ahead = body
         .groups
@@ -165,7 +177,7 @@ fn streamed(mut builder: HttpResponseBuilder, mut body: Body) -> HttpResponse {
         .filter_map(|(i, g)| g.first_page.take().map(|page| (i, LaterPage { page, head: None })))
         .collect();
     let body = Arc::new(body);
-    let chunks = stream::unfold((Step::Prefix, read), move |(mut step, mut ahead)| {
+    let chunks = stream::unfold((Step::Prefix(users.map(Box::new)), read), move |(mut step, mut ahead)| {
         let body = body.clone();
         async move {
             if matches!(step, Step::Done) {
@@ -200,12 +212,13 @@ fn one(
         Body {
             state,
             scope,
-            items: Vec::new(),
+            after_users: false,
             groups: vec![view],
             projection: None,
             prefix: String::new(),
             suffix: String::new(),
         },
+        None,
     )
 }
 
@@ -243,13 +256,13 @@ async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Re
     let body = Body {
         state,
         scope,
-        items: Vec::new(),
+        after_users: false,
         groups: list.groups,
         projection: Some(list.projection),
         prefix,
         suffix: "]}".into(),
     };
-    Ok(streamed(builder, body))
+    Ok(streamed(builder, body, None))
 }
 
 /// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
@@ -257,19 +270,20 @@ pub async fn search_root(state: State, auth: Authenticated, body: ScimJson) -> R
     let params = QueryParams::from_search_request(&body.0)?;
     let scope = auth.scope.clone();
     let (found, fired) = run(state.clone(), auth, params, None, |s, r| s.service.search_all(r)).await?;
-    let prefix = list_prefix(found.total, found.start_index, found.users.len() + found.groups.len());
+    let users = found.users.users_listed();
+    let prefix = list_prefix(found.total, found.start_index, users + found.groups.len());
     let mut builder = HttpResponse::Ok();
     with_compat(&mut builder, &fired);
     let body = Body {
         state,
         scope,
-        items: found.users,
+        after_users: users > 0,
         groups: found.groups,
         projection: Some(found.projection),
         prefix,
         suffix: "]}".into(),
     };
-    Ok(streamed(builder, body))
+    Ok(streamed(builder, body, Some(found.users)))
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {

@@ -11,6 +11,7 @@ use super::group_service::not_found;
 use super::list;
 use super::projection::Projection;
 use super::service::{Request, ScimService};
+use super::user_page::UserPage;
 use crate::error::Result;
 use crate::store::predicate::GroupKey;
 use crate::store::{FirstMembers, GroupListQuery, GroupRow, MemberView, TenantId, Tx};
@@ -47,8 +48,8 @@ pub struct LaterPage {
 pub struct RootSearch {
     pub total: u64,
     pub start_index: u64,
-    /// Written as JSON text.
-    pub users: Vec<String>,
+    /// Written as they are sent, before the groups.
+    pub users: UserPage,
     pub groups: Vec<GroupView>,
     pub projection: Projection,
 }
@@ -210,10 +211,7 @@ impl ScimService {
         })?;
         let (groups, members) = groups;
         let (rows, user_groups) = users;
-        let users = rows
-            .iter()
-            .map(|r| self.view(r, &user_groups, req, &user_projection).map(|u| u.body))
-            .collect::<Result<Vec<_>>>()?;
+        let users = self.users_before_groups(rows, user_groups, &req.scope.base_url, user_projection)?;
         let group_views = self.group_views(&groups.rows, members, req, &group_projection)?;
         Ok(RootSearch {
             total: user_total + groups.total,

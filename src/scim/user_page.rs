@@ -1,7 +1,7 @@
-//! A page of users written out as it is sent (RFC 7644 §3.4.2): its rows are read in one
-//! snapshot, and each is rendered when the answer reaches it and then dropped, so a page holds
-//! its users' stored JSON once rather than three times (the rows, each user rendered, the
-//! whole answer).
+//! A page of users written out as it is sent (RFC 7644 §3.4.2; also the users of a search at
+//! the Base URL root, §3.4.3): its rows are read in one snapshot, and each is rendered when the
+//! answer reaches it and then dropped, so a page holds its users' stored JSON once rather than
+//! three times (the rows, each user rendered, the whole answer).
 
 use super::list;
 use super::projection::Projection;
@@ -27,8 +27,12 @@ pub struct UserPage {
     first: String,
     /// Whether a row is written yet: a comma goes before each later one.
     any_written: bool,
-    /// Whether the closing `]}` is written: nothing is left.
+    /// Written after the last row: `]}`, or nothing when more resources follow the users.
+    closing: &'static str,
+    /// Whether `closing` is written: nothing is left.
     closed: bool,
+    /// The users the page lists.
+    count: usize,
 }
 
 impl UserPage {
@@ -42,11 +46,16 @@ impl UserPage {
         self.closed
     }
 
+    /// How many users the page lists.
+    pub fn users_listed(&self) -> usize {
+        self.count
+    }
+
     /// Appends the next rows to `out` until it holds `bytes` or the page ends.
     pub fn write(&mut self, service: &ScimService, out: &mut String, bytes: usize) -> Result<()> {
         while !self.closed && out.len() < bytes {
             let Some(row) = self.rows.next() else {
-                out.push_str("]}");
+                out.push_str(self.closing);
                 self.closed = true;
                 break;
             };
@@ -62,8 +71,8 @@ impl UserPage {
 }
 
 impl ScimService {
-    /// The page of `rows` (of `total` matches, from `start_index`) with its first part
-    /// written.
+    /// The ListResponse of `rows` (of `total` matches, from `start_index`) with its first
+    /// part written.
     pub(super) fn user_page(
         &self,
         total: u64,
@@ -73,18 +82,44 @@ impl ScimService {
         base_url: &str,
         projection: Projection,
     ) -> Result<UserPage> {
+        let head = list::list_prefix(total, start_index, rows.len());
+        self.page_of(head, "]}", rows, groups, base_url, projection)
+    }
+
+    /// The users of a root search, which its groups follow in `Resources`: no head, no
+    /// closing; their first part written.
+    pub(super) fn users_before_groups(
+        &self,
+        rows: Vec<UserRow>,
+        groups: Vec<UserGroup>,
+        base_url: &str,
+        projection: Projection,
+    ) -> Result<UserPage> {
+        self.page_of(String::new(), "", rows, groups, base_url, projection)
+    }
+
+    fn page_of(
+        &self,
+        mut first: String,
+        closing: &'static str,
+        rows: Vec<UserRow>,
+        groups: Vec<UserGroup>,
+        base_url: &str,
+        projection: Projection,
+    ) -> Result<UserPage> {
         // Each user's JSON is about as long as its stored JSON plus its id and meta.
         let estimate = rows.iter().map(|r| r.data.len() + 320).sum::<usize>();
-        let mut first = list::list_prefix(total, start_index, rows.len());
         // The row that crosses `FIRST_BYTES` is written whole: room for one more of the largest.
         first.reserve(estimate.min(FIRST_BYTES + 2 * LATER_BYTES));
         let mut page = UserPage {
+            count: rows.len(),
             rows: rows.into_iter(),
             groups,
             projection,
             base_url: base_url.to_owned(),
             first: String::new(),
             any_written: false,
+            closing,
             closed: false,
         };
         page.write(self, &mut first, FIRST_BYTES)?;

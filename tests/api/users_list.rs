@@ -254,7 +254,7 @@ async fn large_users(app: &crate::helpers::TestApp, n: usize) -> Vec<String> {
 
 // A page is written as it is sent: past its first MiB, each user is rendered when the answer
 // reaches it. What arrives is the page a whole answer would be, groups of its last users
-// included; a page that fits is sent whole, with its length.
+// included, at /Users and at the root; a page that fits is sent whole, with its length.
 scim_test!(a_page_larger_than_its_first_part_is_the_same_page_sent_as_it_is_written, |app| {
     let ids = large_users(&app, 24).await;
     let group =
@@ -271,6 +271,12 @@ scim_test!(a_page_larger_than_its_first_part_is_the_same_page_sent_as_it_is_writ
         assert_eq!(user, &app.get(&format!("/Users/{id}")).await.body, "listed as read by id");
     }
     assert_eq!(listed[23]["groups"][0]["value"], group.body["id"]);
+    // A search at the root lists the same users, then the group.
+    let root = app.post("/.search", json!({"count": 100})).await.body;
+    assert_eq!((root["totalResults"].clone(), root["itemsPerPage"].clone()), (json!(25), json!(25)));
+    let mut expected = listed.clone();
+    expected.push(app.get(&format!("/Groups/{}", group.body["id"].as_str().unwrap())).await.body);
+    assert_eq!(root["Resources"].as_array().unwrap(), &expected);
     let small = app.get("/Users?startIndex=1&count=10").await;
     assert_eq!(small.header("content-length"), Some(small.raw.len().to_string().as_str()), "a page that fits");
     assert_eq!(small.body["itemsPerPage"], 10);
