@@ -4,7 +4,7 @@
 
 use super::connection::AnyConnection;
 use super::groups::PageRow;
-use super::member_reads::{MemberView, MEMBER_COLUMNS};
+use super::member_reads::{member_columns, MemberView};
 use super::members::MemberKind;
 use super::predicate::{GroupKey, Table};
 use super::sql::{self, Piece, Writer};
@@ -100,11 +100,12 @@ fn statement(backend: Backend, tenant: TenantId, key: GroupKey<'_>, limit: usize
         GroupKey::DisplayNameNorm(name) => ("og.display_name_norm", name),
     };
     let mut w = Writer::new(backend, tenant.0, Table::Groups);
-    // `og`: `MEMBER_COLUMNS` names a member group `g`. The limit is written into the text, as
+    // `og`: `member_columns` names a member group `g`. The limit is written into the text, as
     // `members_page`'s is, so that each connection prepares the statement once.
     w.sql(&format!(
         "SELECT og.pk AS pk, og.id AS id, og.data AS data, og.version AS version, og.created_at AS created_at, \
-         og.last_modified AS last_modified, (SELECT {aggregate} FROM ({MEMBER_COLUMNS}"
+         og.last_modified AS last_modified, (SELECT {aggregate} FROM ({}",
+        member_columns(backend)
     ));
     w.bind(Piece::BigInt(tenant.0));
     w.sql(&format!(

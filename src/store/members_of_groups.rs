@@ -3,7 +3,7 @@
 //! its own.
 
 use super::connection::AnyConnection;
-use super::member_reads::{MemberView, MEMBER_COLUMNS};
+use super::member_reads::{member_columns, MemberView};
 use super::members::{MemberKey, MemberKind};
 use super::predicate::Table;
 use super::sql::{self, json_array, Piece, Writer};
@@ -81,14 +81,19 @@ fn first_members(
 /// The statement of `Tx::first_members`, for `group_pks` in ascending order. Like
 /// `members_page`'s, its text is the same for any groups (one bound list) and holds the limit,
 /// so each connection prepares it once.
-fn first_members_statement(backend: Backend, tenant: TenantId, group_pks: &[i64], limit: usize) -> Vec<Piece> {
+pub(super) fn first_members_statement(
+    backend: Backend,
+    tenant: TenantId,
+    group_pks: &[i64],
+    limit: usize,
+) -> Vec<Piece> {
     let mut w = Writer::new(backend, tenant.0, Table::Groups);
     match backend {
         Backend::Sqlite => {
             // The IN list is read in ascending order and each group's members by the primary
             // key, so the rows come in the ORDER BY's order and SQLite stops after `limit`:
             // "SEARCH m USING PRIMARY KEY (tenant_id=? AND group_pk=?)", no temporary B-tree.
-            w.sql(MEMBER_COLUMNS);
+            w.sql(member_columns(backend));
             w.bind(Piece::BigInt(tenant.0));
             w.sql(" AND m.group_pk IN (SELECT value FROM json_each(");
             w.bind(Piece::Text(json_array(group_pks)));
@@ -106,7 +111,7 @@ fn first_members_statement(backend: Backend, tenant: TenantId, group_pks: &[i64]
             w.sql("SELECT x.group_pk, x.kind, x.pk, x.id, x.display FROM unnest((SELECT ");
             w.bind(Piece::BigInts(group_pks.to_vec()));
             w.sql(")::bigint[]) WITH ORDINALITY AS p(group_pk, ord) CROSS JOIN LATERAL (");
-            w.sql(MEMBER_COLUMNS);
+            w.sql(member_columns(backend));
             w.sql("(SELECT ");
             w.bind(Piece::BigInt(tenant.0));
             w.sql(&format!(

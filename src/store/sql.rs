@@ -8,6 +8,8 @@ use chrono::NaiveDateTime;
 use diesel::sql_types::{Bool, Text};
 use std::marker::PhantomData;
 
+#[cfg(test)]
+pub(super) use super::sql_run::explain_generic_pg;
 pub(super) use super::sql_run::{execute_prepared, explain, load, load_prepared};
 
 mod render;

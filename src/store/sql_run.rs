@@ -78,6 +78,36 @@ pub(super) fn explain(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult
     }
 }
 
+/// PostgreSQL's generic plan for the statement `pieces` (the plan it keeps after five runs of
+/// a prepared statement, costed for average values), a line per step, with the tables' real
+/// statistics and sequential scans allowed: how tests check the plan a skewed directory gets.
+#[cfg(test)]
+pub(super) fn explain_generic_pg(conn: &mut AnyConnection, pieces: &[Piece]) -> QueryResult<Vec<String>> {
+    use diesel::connection::SimpleConnection;
+    use diesel::RunQueryDsl;
+    let AnyConnection::Postgresql(c) = conn else { panic!("not PostgreSQL") };
+    let (mut types, mut values) = (Vec::new(), Vec::new());
+    for p in pieces {
+        let (ty, value) = match p {
+            Piece::Sql(_) => continue,
+            Piece::Text(t) => ("text", format!("'{}'", t.replace('\'', "''"))),
+            Piece::BigInt(n) => ("bigint", n.to_string()),
+            Piece::BigInts(ns) => {
+                ("bigint[]", format!("'{{{}}}'", ns.iter().map(i64::to_string).collect::<Vec<_>>().join(",")))
+            }
+            other => panic!("no literal for {other:?}"),
+        };
+        types.push(ty);
+        values.push(value);
+    }
+    let text = placeholder_text(Backend::Postgres, pieces, 1);
+    c.batch_execute(&format!("PREPARE generic_probe({}) AS {text}", types.join(", ")))?;
+    c.batch_execute("SET plan_cache_mode = force_generic_plan")?;
+    let plan = diesel::sql_query(format!("EXPLAIN EXECUTE generic_probe({})", values.join(", "))).load::<PgPlanRow>(c);
+    c.batch_execute("RESET plan_cache_mode; DEALLOCATE generic_probe")?;
+    Ok(plan?.into_iter().map(|r| r.plan).collect())
+}
+
 impl super::Tx<'_> {
     /// The rows of one list page (`sql::page_sql`), by a statement each connection prepares once.
     pub(super) fn load_page<T>(
