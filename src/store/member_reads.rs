@@ -141,12 +141,27 @@ impl Tx<'_> {
             w.sql(
                 ") SELECT anc.user_pk AS user_pk, g.pk AS group_pk, g.id AS group_id, g.display_name AS display, \
                  EXISTS (SELECT 1 FROM group_members d WHERE d.tenant_id = g.tenant_id AND d.group_pk = g.pk \
-                 AND d.member_type = 'User' AND d.member_pk = anc.user_pk) AS direct, TRUE AS nested \
-                 FROM anc JOIN groups g ON g.pk = anc.group_pk",
+                 AND d.member_type = 'User' AND d.member_pk = anc.user_pk",
             );
+            // PostgreSQL: OFFSET 0 keeps the EXISTS a probe of the primary key per row; it
+            // made it a hash of every tenant's user memberships.
+            if self.backend() == Backend::Postgres {
+                w.sql(" OFFSET 0");
+            }
+            w.sql(") AS direct, TRUE AS nested FROM anc");
         } else {
-            w.sql(") anc JOIN groups g ON g.pk = anc.group_pk");
+            w.sql(") anc");
         }
+        w.sql(match self.backend() {
+            Backend::Sqlite => " JOIN groups g ON g.pk = anc.group_pk",
+            // Each group by its key, behind OFFSET 0 so that the planner cannot make it a
+            // join: the generic plan, costed for the ten users an array is assumed to hold,
+            // hashed the whole `groups` table, every tenant's, for each page of users.
+            Backend::Postgres => {
+                " CROSS JOIN LATERAL (SELECT g.pk, g.tenant_id, g.id, g.display_name FROM groups g \
+                 WHERE g.pk = anc.group_pk OFFSET 0) g"
+            }
+        });
         w.into_pieces()
     }
 }
@@ -361,8 +376,9 @@ mod tests {
             for (generic, custom) in [first, later] {
                 assert!(generic >= 6 && custom <= 6, "generic {generic} custom {custom}");
             }
-            // The plan kept reads each member's id by its table's key: costed for the average
-            // group (8.5 members), a join to `groups` was a hash of the whole table per group.
+            // The plans kept read each member's id, and each of a user's groups, by the table's
+            // key: costed for the average group (8.5 members), or for ten users, a join to
+            // `groups` was a hash of the whole table (per group, in a page of groups).
             // A thousand more groups, without members, as a directory pushed by Okta has.
             let more = format!(
                 "INSERT INTO groups (tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
@@ -382,9 +398,20 @@ mod tests {
                     1000,
                 ),
             ];
-            for statement in statements {
+            let users: Vec<i64> = (1..=100).collect();
+            let groups_of_users = store
+                .read(|tx| Ok([false, true].map(|recursive| tx.user_groups_sql(tenant, &users, recursive))))
+                .unwrap();
+            // Every read of `groups` is a probe of one row by key (a merge join walked the whole
+            // index instead). The recursive statement's union may hash its steps: the tenant's
+            // groups in groups.
+            let probes =
+                |plan: &str| plan.lines().filter(|l| l.contains(" on groups ")).all(|l| l.contains(" rows=1 "));
+            let may_hash = [false, false, false, false, true];
+            for (statement, may_hash) in statements.into_iter().chain(groups_of_users).zip(may_hash) {
                 let plan = store.read(|tx| Ok(sql::explain_generic_pg(tx.conn, &statement)?)).unwrap().join("\n");
-                assert!(!plan.contains("Seq Scan") && !plan.contains("Hash"), "{plan}");
+                assert!(!plan.contains("Seq Scan") && probes(&plan), "{plan}");
+                assert!(may_hash || !plan.contains("Hash"), "{plan}");
             }
         }
     }
