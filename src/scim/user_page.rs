@@ -25,8 +25,6 @@ pub struct UserPage {
     base_url: String,
     /// The ListResponse's head and the rows that fit in `FIRST_BYTES`.
     first: String,
-    /// Whether a row is written yet: a comma goes before each later one.
-    any_written: bool,
     /// Written after the last row: `]}`, or nothing when more resources follow the users.
     closing: &'static str,
     /// Whether `closing` is written: nothing is left.
@@ -54,17 +52,18 @@ impl UserPage {
     /// Appends the next rows to `out` until it holds `bytes` or the page ends.
     pub fn write(&mut self, service: &ScimService, out: &mut String, bytes: usize) -> Result<()> {
         while !self.closed && out.len() < bytes {
+            // A comma goes before every row but the page's first.
+            let first = self.rows.len() == self.count;
             let Some(row) = self.rows.next() else {
                 out.push_str(self.closing);
                 self.closed = true;
                 break;
             };
             let user = service.render_listed(&row, &self.groups, &self.base_url, &self.projection)?;
-            if self.any_written {
+            if !first {
                 out.push(',');
             }
             out.push_str(&user.body);
-            self.any_written = true;
         }
         Ok(())
     }
@@ -118,7 +117,6 @@ impl ScimService {
             projection,
             base_url: base_url.to_owned(),
             first: String::new(),
-            any_written: false,
             closing,
             closed: false,
         };
