@@ -16,6 +16,9 @@ request = function()
   local p
   if scenario == "user_name" then
     p = "filter=userName%20eq%20" .. q .. pick(pools.user_name) .. q
+  elseif scenario == "user_name_prefix" then
+    local name = pick(pools.user_name)
+    p = "filter=userName%20sw%20" .. q .. name:sub(1, #name - 2) .. q .. "&count=10"
   elseif scenario == "external_id" then
     p = "filter=externalId%20eq%20" .. q .. pick(pools.external_id) .. q
   elseif scenario == "email_value_path" then

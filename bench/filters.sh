@@ -14,6 +14,6 @@ echo "seeded $USERS users in $(( $(date +%s) - start )) s" >&2
 analyze_if_postgres "$BACKEND"
 echo "| $BACKEND, $USERS users | req/s | p50 ms | p99 ms | errors |"
 echo "|---|---:|---:|---:|---:|"
-for s in get_by_id user_name external_id email_value_path last_modified sorted_page; do
+for s in get_by_id user_name user_name_prefix external_id email_value_path last_modified sorted_page; do
   SCENARIO=$s wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/filter.lua "$BASE" | python3 bench/row.py "$s"
 done

@@ -286,6 +286,22 @@ mod tests {
     use crate::store::predicate::{CmpOp, Literal, Operand, ValueKind};
 
     #[test]
+    fn the_string_past_a_prefix_is_its_last_character_moved_one_on() {
+        use super::render::past_prefix;
+        for (prefix, past) in [
+            ("bj", Some("bk")),
+            ("a%", Some("a&")),
+            ("\u{D7FF}", Some("\u{E000}")),
+            ("ä", Some("å")),
+            ("a\u{10FFFF}", Some("b")),
+            ("\u{10FFFF}\u{10FFFF}", None),
+            ("", None),
+        ] {
+            assert_eq!(past_prefix(prefix).as_deref(), past, "{prefix:?}");
+        }
+    }
+
+    #[test]
     fn like_patterns_escape_their_wildcards() {
         assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
     }

@@ -344,3 +344,7 @@ impl Tx<'_> {
         Ok(sql::explain(self.conn, &pieces)?)
     }
 }
+
+#[cfg(test)]
+#[path = "filter_plan_tests.rs"]
+mod filter_plan_tests;

@@ -15,8 +15,25 @@ use std::collections::BTreeSet;
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const WORDS: &[&str] = &[
-    "a", "A", "alice", "ALICE", "ärger", "Ärger", "x1", "X1", "", "%", "_", "a%b", "a_b", "b@y.org", "work", "WORK",
-    "boss", "z",
+    "a",
+    "A",
+    "alice",
+    "ALICE",
+    "ärger",
+    "Ärger",
+    "x1",
+    "X1",
+    "",
+    "%",
+    "_",
+    "a%b",
+    "a_b",
+    "b@y.org",
+    "work",
+    "WORK",
+    "boss",
+    "z",
+    "a\u{10FFFF}",
 ];
 
 fn word() -> impl Strategy<Value = String> {

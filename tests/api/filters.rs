@@ -230,6 +230,9 @@ scim_test!(hot_filters_use_indexes_on_both_backends, |app| {
         r#"emails[type eq "work" and value eq "bjensen@example.com"]"#,
         r#"emails[type eq "work"].value eq "bjensen@example.com""#,
         r#"emails.value eq "bjensen@example.com""#,
+        r#"userName sw "bj""#,
+        r#"externalId sw "E-""#,
+        r#"emails.value sw "bjensen@""#,
     ] {
         let predicate = filters.predicate(Some(f), &scimd::scim::compat::Compat::new(true)).unwrap();
         let plan = app.store.read(|tx| tx.explain_user_filter(tenant, &predicate)).unwrap().join("\n");
@@ -243,6 +246,17 @@ scim_test!(hot_filters_use_indexes_on_both_backends, |app| {
         }
         if f.contains("emails") && app.store.backend() == scimd::store::Backend::Sqlite {
             assert!(plan.contains("user_values_tenant_attr_value"), "{f}:\n{plan}");
+        }
+        // `sw` seeks the prefix's range in the column's index; an index of the tenant's rows
+        // alone, with the prefix checked on each row, would read them all. (PostgreSQL's plan
+        // at scale: `store::users::filter_plan_tests`.)
+        let sw_column =
+            [("userName sw", "user_name_norm"), ("externalId sw", "external_id"), ("value sw", "value_norm")]
+                .into_iter()
+                .find_map(|(filter, column)| f.contains(filter).then_some(column));
+        if let (Some(column), scimd::store::Backend::Sqlite) = (sw_column, app.store.backend()) {
+            let seeks = plan.lines().any(|l| l.contains("SEARCH") && l.contains(&format!("{column}>")));
+            assert!(seeks, "{f} does not seek its prefix:\n{plan}");
         }
     }
 });

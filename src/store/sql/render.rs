@@ -175,6 +175,19 @@ impl Writer {
             self.sql(&if *active { format!("({column})") } else { format!("(NOT {column})") });
             return;
         }
+        // RFC 7644 §3.4.2.2 `sw` on an indexed text column as the range of strings that start
+        // with the prefix: both backends seek it in the index, whatever the bound value, where
+        // PostgreSQL's generic plan of `LIKE $1` reads every row of the tenant.
+        if let (Some(column), CmpOp::StartsWith, Literal::Text(prefix)) = (self.indexed_text(operand), op, value) {
+            self.sql(&format!("({column} >= "));
+            self.bind(Piece::Text(prefix.clone()));
+            if let Some(past) = past_prefix(prefix) {
+                self.sql(&format!(" AND {column} < "));
+                self.bind(Piece::Text(past));
+            }
+            self.sql(")");
+            return;
+        }
         let json_bool = kind == ValueKind::Bool && matches!(operand, Operand::Doc(_) | Operand::Element(_));
         let ordered_text = kind == ValueKind::Text && matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le);
         // PostgreSQL orders text by the database collation; "C" orders by code point as
@@ -211,6 +224,18 @@ impl Writer {
                 self.sql(" ESCAPE '\\'");
             }
             _ => self.literal(value, json_bool),
+        }
+    }
+
+    /// The SQL name of `operand` when it is a text column that leads an index after the tenant
+    /// (and, for elements, the attribute).
+    fn indexed_text(&self, operand: &Operand) -> Option<String> {
+        match operand {
+            Operand::Column(c @ (Column::Id | Column::UserNameNorm | Column::ExternalId | Column::DisplayNameNorm)) => {
+                Some(format!("{}.{}", self.table.name(), column_name(*c)))
+            }
+            Operand::Values(ValuesColumn::ValueNorm) => Some("v.value_norm".into()),
+            _ => None,
         }
     }
 
@@ -274,6 +299,25 @@ fn column_name(c: Column) -> &'static str {
         Column::Created => "created_at",
         Column::LastModified => "last_modified",
     }
+}
+
+/// The least string after every string that starts with `prefix`, in code point order (the
+/// order of SQLite's BINARY and of PostgreSQL's "C" on UTF-8, both byte order): the prefix with
+/// its last character moved one on. Trailing U+10FFFF have no next character and are dropped
+/// first; None when nothing is left, as every string from the prefix on starts with it.
+pub(super) fn past_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(c as u32 + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// `%`, `_` and the escape character itself match literally (with `ESCAPE '\'`).

@@ -1,0 +1,46 @@
+//! The plans PostgreSQL keeps for filters that seek a range of an index.
+
+use crate::store::predicate::{CmpOp, Column, Literal, Operand, Predicate, Table, ValueKind, ValuesColumn};
+use crate::store::sql;
+use crate::store::test_stores::{seed_users, stores};
+use crate::store::Backend;
+use chrono::Utc;
+use diesel::RunQueryDsl;
+
+fn starts_with(operand: Operand, prefix: &str) -> Predicate {
+    Predicate::Compare { operand, kind: ValueKind::Text, op: CmpOp::StartsWith, value: Literal::Text(prefix.into()) }
+}
+
+/// RFC 7644 §3.4.2.2 `sw` on an indexed attribute: the count behind a filtered list's
+/// `totalResults` is a prepared statement, whose generic plan cannot seek a `LIKE $1` and read
+/// every user of the tenant; the plan kept must seek the prefix's range instead.
+#[test]
+fn postgres_seeks_a_prefix_in_its_index_in_the_plan_it_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (all, _schema) = stores(&dir);
+    for store in all.into_iter().filter(|s| s.backend() == Backend::Postgres) {
+        let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
+        seed_users(&store, tenant, 2000);
+        let emails = format!(
+            "INSERT INTO user_values (tenant_id, user_pk, attr, position, value_norm, type_norm, is_primary) \
+             SELECT {}, k, 'emails', 0, 'u' || k || '@example.com', 'work', TRUE FROM generate_series(1, 2000) k",
+            tenant.get()
+        );
+        store.write(|tx| Ok(diesel::sql_query(&emails).execute(tx.conn).map(drop)?)).unwrap();
+        store.write(|tx| Ok(diesel::sql_query("ANALYZE user_values").execute(tx.conn).map(drop)?)).unwrap();
+        let email = Predicate::ValuesAny {
+            attr: "emails",
+            pred: Box::new(starts_with(Operand::Values(ValuesColumn::ValueNorm), "u17")),
+        };
+        for (predicate, column) in [
+            (starts_with(Operand::Column(Column::UserNameNorm), "u17"), "user_name_norm"),
+            (starts_with(Operand::Column(Column::ExternalId), "E-"), "external_id"),
+            (email, "value_norm"),
+        ] {
+            let pieces = sql::count_sql(Backend::Postgres, tenant.get(), Table::Users, &predicate);
+            let plan = store.read(|tx| Ok(sql::explain_generic_pg(tx.conn, &pieces)?)).unwrap().join("\n");
+            let seeks = plan.lines().any(|l| l.contains("Index Cond") && l.contains(&format!("{column} >= ")));
+            assert!(seeks, "{column}:\n{plan}");
+        }
+    }
+}
