@@ -43,6 +43,7 @@ mod request_log_insert;
 mod savepoint;
 mod schema;
 mod sql;
+mod sql_explain;
 mod sql_run;
 #[cfg(test)]
 mod store_tests;

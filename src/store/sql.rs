@@ -8,9 +8,10 @@ use chrono::NaiveDateTime;
 use diesel::sql_types::{Bool, Text};
 use std::marker::PhantomData;
 
+pub(super) use super::sql_explain::explain;
 #[cfg(test)]
-pub(super) use super::sql_run::explain_generic_pg;
-pub(super) use super::sql_run::{execute_prepared, explain, load, load_prepared};
+pub(super) use super::sql_explain::explain_generic_pg;
+pub(super) use super::sql_run::{execute_prepared, load, load_prepared};
 
 mod render;
 
