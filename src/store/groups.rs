@@ -3,7 +3,7 @@
 
 use super::errors::is_unique_violation_on;
 use super::members::MemberKind;
-use super::predicate::{GroupKey, Predicate, SortKey, Table};
+use super::predicate::{GroupKey, Table};
 use super::schema::groups;
 use super::sql::{self, Piece};
 use super::stored_time::StoredTime;
@@ -31,13 +31,8 @@ pub struct GroupRow {
     pub last_modified: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
-pub struct GroupListQuery {
-    pub predicate: Predicate,
-    pub sort: Option<SortKey>,
-    pub offset: u64,
-    pub limit: u64,
-}
+/// One page of a group list.
+pub type GroupListQuery = super::ListQuery;
 
 pub struct ListedGroups {
     pub total: u64,
@@ -272,32 +267,9 @@ impl Tx<'_> {
         self.delete_memberships_of(tenant, MemberKind::Group, group.pk)
     }
 
+    /// One page and the exact total of the same WHERE (`Tx::list_page`).
     pub fn list_groups(&mut self, tenant: TenantId, q: &GroupListQuery) -> Result<ListedGroups> {
-        let backend = self.backend();
-        // RFC 7644 §3.4.2: totalResults is exact. Unfiltered (Okta "Import Now" pages), it is
-        // the tenant's counter rather than a count of its whole index on every page.
-        let (total, set_version) = match &q.predicate {
-            Predicate::Const(true) => {
-                let set = self.resource_set(tenant, Table::Groups)?;
-                (set.count, set.version)
-            }
-            p => (self.count_rows(tenant.0, Table::Groups, p)?, None),
-        };
-        if q.limit == 0 || q.offset >= total {
-            return Ok(ListedGroups { total, rows: Vec::new() });
-        }
-        let rows: Vec<PageRow> = if q.offset == 0 && total <= q.limit {
-            // The whole result is the page: one statement with no LIMIT, which SQLite keeps
-            // prepared (a bound LIMIT makes SQLite re-prepare the statement on every
-            // execution). Truncated in case rows arrived since the count.
-            let mut rows = self.load_all(tenant.0, Table::Groups, PAGE_COLUMNS, &q.predicate, q.sort.as_ref())?;
-            rows.truncate(q.limit as usize);
-            rows
-        } else {
-            let mut page = sql::Page::new(backend, Table::Groups, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
-            self.seek_remembered(tenant, Table::Groups, set_version, &mut page)?;
-            self.load_page(tenant.0, Table::Groups, PAGE_COLUMNS, &page)?
-        };
+        let (total, rows): (u64, Vec<PageRow>) = self.list_page(tenant, Table::Groups, PAGE_COLUMNS, q)?;
         Ok(ListedGroups { total, rows: rows.into_iter().map(GroupRow::from).collect() })
     }
 }

@@ -2,7 +2,7 @@
 
 use super::connection::{on_backend, AnyConnection};
 use super::errors::is_unique_violation_on;
-use super::predicate::{Predicate, SortKey, Table};
+use super::predicate::{Predicate, Table};
 use super::schema::{user_values, users};
 use super::stored_time::StoredTime;
 use super::{sql, TenantId, Tx};
@@ -72,15 +72,8 @@ pub struct UserRow {
     pub in_groups: bool,
 }
 
-/// One page of a user list: which users, in what order, which slice.
-#[derive(Debug, Clone)]
-pub struct UserListQuery {
-    pub predicate: Predicate,
-    pub sort: Option<SortKey>,
-    /// 0-based.
-    pub offset: u64,
-    pub limit: u64,
-}
+/// One page of a user list.
+pub type UserListQuery = super::ListQuery;
 
 pub struct ListedUsers {
     pub total: u64,
@@ -296,34 +289,9 @@ impl Tx<'_> {
         self.delete_memberships_of(tenant, super::MemberKind::User, user.pk)
     }
 
-    /// One page and the exact total of the same WHERE. Without a sort key the order is
-    /// creation order, which keeps pages stable while users are added.
+    /// One page and the exact total of the same WHERE (`Tx::list_page`).
     pub fn list_users(&mut self, tenant: TenantId, q: &UserListQuery) -> Result<ListedUsers> {
-        let backend = self.backend();
-        // RFC 7644 §3.4.2: totalResults is exact. Unfiltered (Okta "Import Now" pages), it is
-        // the tenant's counter rather than a count of its whole index on every page.
-        let (total, set_version) = match &q.predicate {
-            Predicate::Const(true) => {
-                let set = self.resource_set(tenant, Table::Users)?;
-                (set.count, set.version)
-            }
-            p => (self.count_rows(tenant.0, Table::Users, p)?, None),
-        };
-        if q.limit == 0 || q.offset >= total {
-            return Ok(ListedUsers { total, rows: Vec::new() });
-        }
-        let rows: Vec<PageRow> = if q.offset == 0 && total <= q.limit {
-            // The whole result is the page (Okta's userName eq pre-check): one statement with
-            // no LIMIT, which SQLite keeps prepared (a bound LIMIT makes SQLite re-prepare the
-            // statement on every execution). Truncated in case rows arrived since the count.
-            let mut rows = self.load_all(tenant.0, Table::Users, PAGE_COLUMNS, &q.predicate, q.sort.as_ref())?;
-            rows.truncate(q.limit as usize);
-            rows
-        } else {
-            let mut page = sql::Page::new(backend, Table::Users, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
-            self.seek_remembered(tenant, Table::Users, set_version, &mut page)?;
-            self.load_page(tenant.0, Table::Users, PAGE_COLUMNS, &page)?
-        };
+        let (total, rows): (u64, Vec<PageRow>) = self.list_page(tenant, Table::Users, PAGE_COLUMNS, q)?;
         let rows = rows
             .into_iter()
             .map(|r| from_columns((r.pk, r.id, r.data, r.version, r.created_at, r.last_modified, r.in_groups)))
