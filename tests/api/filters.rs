@@ -298,3 +298,40 @@ scim_test!(a_filter_no_index_narrows_makes_a_bounded_number_of_comparisons, |app
     let mixed = joined(20, &|i| format!("userName eq \"u{i}@x.com\" or externalId eq \"{i}\""));
     app.post("/Users/.search", search(mixed)).await.assert_error(400, Some("tooMany"));
 });
+
+// RFC 7644 §3.4.2.2 `sw` on a group's indexed attributes (read as a range of their index):
+// displayName ignores case, externalId and id do not, and a prefix is not a range of its own
+// neighbours ("Sales" is not "Salet" nor "Salerno" past "Sales").
+scim_test!(group_prefixes_select_exactly_the_groups_that_start_with_them, |app| {
+    let mut ids = Vec::new();
+    for (name, external) in
+        [("Sales", "S-1"), ("Sales EMEA", "s-2"), ("Salet", "S-10"), ("Salerno", "T-1"), ("sales\u{10FFFF}", "S")]
+    {
+        let r = app.post("/Groups", json!({"displayName": name, "externalId": external})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let prefix = &ids[2][..ids[2].len() - 1];
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (r#"displayName sw "SALES""#.into(), vec!["Sales", "Sales EMEA", "sales\u{10FFFF}"]),
+        (r#"displayName sw "sales ""#.into(), vec!["Sales EMEA"]),
+        ("displayName sw \"sales\u{10FFFF}\"".into(), vec!["sales\u{10FFFF}"]),
+        (r#"displayName sw "Sal""#.into(), vec!["Sales", "Sales EMEA", "Salet", "Salerno", "sales\u{10FFFF}"]),
+        (r#"displayName sw """#.into(), vec!["Sales", "Sales EMEA", "Salet", "Salerno", "sales\u{10FFFF}"]),
+        (r#"not (displayName sw "sales")"#.into(), vec!["Salet", "Salerno"]),
+        (r#"externalId sw "S-1""#.into(), vec!["Sales", "Salet"]),
+        (r#"externalId sw "s""#.into(), vec!["Sales EMEA"]),
+        (format!(r#"id sw "{prefix}""#), vec!["Salet"]),
+        (format!(r#"id sw "{}""#, prefix.to_uppercase()), vec![]),
+    ];
+    for (filter, want) in cases {
+        let r = app.get(&format!("/Groups?excludedAttributes=members&filter={}", enc(&filter))).await;
+        assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.body);
+        let mut got: Vec<&str> =
+            r.body["Resources"].as_array().unwrap().iter().map(|g| g["displayName"].as_str().unwrap()).collect();
+        got.sort_unstable();
+        let mut want = want;
+        want.sort_unstable();
+        assert_eq!(got, want, "{filter}");
+    }
+});
