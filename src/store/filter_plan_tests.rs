@@ -11,9 +11,11 @@ fn starts_with(operand: Operand, prefix: &str) -> Predicate {
     Predicate::Compare { operand, kind: ValueKind::Text, op: CmpOp::StartsWith, value: Literal::Text(prefix.into()) }
 }
 
-/// RFC 7644 §3.4.2.2 `sw` on an indexed attribute: the count behind a filtered list's
-/// `totalResults` is a prepared statement, whose generic plan cannot seek a `LIKE $1` and read
-/// every user of the tenant; the plan kept must seek the prefix's range instead.
+/// RFC 7644 §3.4.2.2 `sw` on an indexed attribute, in the count behind a filtered list's
+/// `totalResults`: a statement each connection prepares. PostgreSQL plans it for each request's
+/// values today (20 runs: 20 custom plans, as its estimate of a range of unknown bounds, 0.5%
+/// of the rows, never beats them), and any such plan seeks; the plan it would keep must seek as
+/// well. That of the `LIKE $1` this replaced read every user of the tenant.
 #[test]
 fn postgres_seeks_a_prefix_in_its_index_in_the_plan_it_keeps() {
     let dir = tempfile::tempdir().unwrap();

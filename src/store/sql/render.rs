@@ -176,8 +176,10 @@ impl Writer {
             return;
         }
         // RFC 7644 §3.4.2.2 `sw` on an indexed text column as the range of strings that start
-        // with the prefix: both backends seek it in the index, whatever the bound value, where
-        // PostgreSQL's generic plan of `LIKE $1` reads every row of the tenant.
+        // with the prefix, which both backends seek in the index whatever the bound value.
+        // SQLite seeks a `LIKE ?` only by preparing the statement again for each new value
+        // (`userName sw` at 57 µs of CPU a request against 30), and PostgreSQL's generic plan
+        // of `LIKE $1` reads every row of the tenant.
         if let (Some(column), CmpOp::StartsWith, Literal::Text(prefix)) = (self.indexed_text(operand), op, value) {
             self.sql(&format!("({column} >= "));
             self.bind(Piece::Text(prefix.clone()));
