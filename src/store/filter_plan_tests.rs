@@ -1,4 +1,5 @@
-//! The plans PostgreSQL keeps for filters that seek a range of an index.
+//! PostgreSQL's plans for filters, on a directory large enough for it to tell plans apart:
+//! prefixes seek a range of their index, inactive users are read from the index of them.
 
 use crate::store::predicate::{CmpOp, Column, Literal, Operand, Predicate, Table, ValueKind, ValuesColumn};
 use crate::store::sql;
@@ -44,5 +45,29 @@ fn postgres_seeks_a_prefix_in_its_index_in_the_plan_it_keeps() {
             let seeks = plan.lines().any(|l| l.contains("Index Cond") && l.contains(&format!("{column} >= ")));
             assert!(seeks, "{column}:\n{plan}");
         }
+    }
+}
+
+/// `active eq false` (Okta's and Entra's deactivated users) reads the partial index of the
+/// inactive (migration 000020), not every user of the tenant.
+#[test]
+fn postgres_reads_the_inactive_from_their_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (all, _schema) = stores(&dir);
+    for store in all.into_iter().filter(|s| s.backend() == Backend::Postgres) {
+        let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
+        seed_users(&store, tenant, 5000);
+        let deactivate = "UPDATE users SET active = (pk % 50 <> 0)";
+        store.write(|tx| Ok(diesel::sql_query(deactivate).execute(tx.conn).map(drop)?)).unwrap();
+        store.write(|tx| Ok(diesel::sql_query("ANALYZE users").execute(tx.conn).map(drop)?)).unwrap();
+        let inactive = Predicate::Compare {
+            operand: Operand::Column(Column::Active),
+            kind: ValueKind::Bool,
+            op: CmpOp::Eq,
+            value: Literal::Bool(false),
+        };
+        let pieces = sql::count_sql(Backend::Postgres, tenant.get(), Table::Users, &inactive);
+        let plan = store.read(|tx| Ok(sql::explain_generic_pg(tx.conn, &pieces)?)).unwrap().join("\n");
+        assert!(plan.contains("users_tenant_inactive"), "{plan}");
     }
 }

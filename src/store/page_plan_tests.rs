@@ -1,10 +1,13 @@
-//! PostgreSQL keeps one plan for the pages of a whole list in creation order (Okta's "Import
-//! Now"), rather than planning each page for its LIMIT and OFFSET.
+//! The plans of list pages: PostgreSQL keeps one for the pages of a whole list in creation
+//! order (Okta's "Import Now"), rather than planning each page for its LIMIT and OFFSET; a
+//! page sorted by a unique name reads its keys from the name's index alone.
 
-use super::predicate::Predicate;
+use super::predicate::{Column, Operand, Predicate, SortKey, Table, ValueKind};
+use super::sql::{self, Piece};
 use super::test_stores::{pg_plans, seed_users, stores};
 use super::{Backend, UserListQuery};
 use chrono::Utc;
+use diesel::RunQueryDsl;
 
 #[test]
 fn postgres_keeps_one_plan_for_pages_of_the_whole_list() {
@@ -33,5 +36,59 @@ fn postgres_keeps_one_plan_for_pages_of_the_whole_list() {
             })
             .unwrap();
         assert!(generic >= 6 && custom <= 6, "generic {generic} custom {custom}");
+    }
+}
+
+/// RFC 7644 §3.4.2.3 `sortBy=userName` (and a group list's `displayName`), either way: the
+/// page's keys come from the name's unique index in its order, with no sort and no read of the
+/// table for each row skipped. On PostgreSQL the keys were not in the index, and a tie-break on
+/// the key sorted each run of one name again.
+#[test]
+fn a_page_sorted_by_a_unique_name_is_read_from_the_names_index_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (all, _schema) = stores(&dir);
+    for store in all {
+        let backend = store.backend();
+        let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
+        if backend == Backend::Postgres {
+            // SQLite plans by rule; PostgreSQL needs a table whose plans it can tell apart.
+            seed_users(&store, tenant, 5000);
+            let groups = format!(
+                "INSERT INTO groups (tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
+                 created_at, last_modified) SELECT {0}, 'g' || k, 'g' || k, 'g' || k, '{{}}', '{{}}', 1, \
+                 '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM generate_series(1, 5000) k",
+                tenant.get()
+            );
+            store.write(|tx| Ok(diesel::sql_query(&groups).execute(tx.conn).map(drop)?)).unwrap();
+            store.write(|tx| Ok(diesel::sql_query("ANALYZE groups").execute(tx.conn).map(drop)?)).unwrap();
+        }
+        for (table, column, index) in [
+            (Table::Users, Column::UserNameNorm, "users_tenant_user_name"),
+            (Table::Groups, Column::DisplayNameNorm, "groups_tenant_display_name"),
+        ] {
+            for descending in [false, true] {
+                let sort = SortKey { operand: Operand::Column(column), kind: ValueKind::Text, descending };
+                let name = table.name();
+                let mut pieces = vec![
+                    Piece::Sql(format!("SELECT {name}.pk FROM {name} WHERE {name}.tenant_id = ")),
+                    Piece::BigInt(tenant.get()),
+                    Piece::Sql(" ORDER BY ".into()),
+                ];
+                pieces.extend(sql::list_order(backend, table, Some(&sort)).pieces);
+                pieces.push(Piece::Sql(" LIMIT 100 OFFSET 2000".into()));
+                let plan = store.read(|tx| Ok(sql::explain(tx.conn, &pieces)?)).unwrap().join("\n");
+                let alone = match backend {
+                    Backend::Sqlite => {
+                        plan.contains(&format!("COVERING INDEX {index}")) && !plan.contains("TEMP B-TREE")
+                    }
+                    Backend::Postgres => {
+                        plan.contains(&format!(" using {index}"))
+                            && plan.contains("Index Only Scan")
+                            && !plan.contains("Sort")
+                    }
+                };
+                assert!(alone, "{name} by {column:?}, descending {descending}:\n{plan}");
+            }
+        }
     }
 }

@@ -60,6 +60,7 @@ pub(super) fn explain_generic_pg(conn: &mut AnyConnection, pieces: &[Piece]) -> 
             Piece::Sql(_) => continue,
             Piece::Text(t) => ("text", format!("'{}'", t.replace('\'', "''"))),
             Piece::BigInt(n) => ("bigint", n.to_string()),
+            Piece::Bool(b) => ("boolean", b.to_string()),
             Piece::BigInts(ns) => {
                 ("bigint[]", format!("'{{{}}}'", ns.iter().map(i64::to_string).collect::<Vec<_>>().join(",")))
             }

@@ -3,7 +3,7 @@
 
 use super::{Piece, Writer};
 use crate::store::predicate::{
-    CmpOp, Column, Literal, MemberColumn, Operand, Predicate, SortKey, ValueKind, ValuesColumn,
+    CmpOp, Column, Literal, MemberColumn, Operand, Predicate, SortKey, Table, ValueKind, ValuesColumn,
 };
 
 impl Writer {
@@ -286,8 +286,19 @@ impl Writer {
         }
         // RFC 7644 §3.4.2.3: resources without a value sort last ascending, first descending.
         self.sql(if key.descending { " DESC NULLS FIRST" } else { " ASC NULLS LAST" });
-        let tie = format!(", {}.pk ASC", self.table.name());
-        self.sql(&tie);
+        // Ties in creation order, but for a column unique in the tenant, which has none: there
+        // the tie-break made PostgreSQL sort each run of one value again behind the index
+        // (`sortBy=userName` at offset 50,000 of 100,000: 36 against 21 ms).
+        let unique = matches!(
+            (self.table, &key.operand),
+            (_, Operand::Column(Column::Id))
+                | (Table::Users, Operand::Column(Column::UserNameNorm))
+                | (Table::Groups, Operand::Column(Column::DisplayNameNorm))
+        );
+        if !unique {
+            let tie = format!(", {}.pk ASC", self.table.name());
+            self.sql(&tie);
+        }
     }
 }
 
