@@ -3,10 +3,13 @@
 //! just the rows on the page.
 
 use super::schema::{group_members, groups, users};
+use super::sql::past_prefix;
 use super::{TenantId, Tx};
 use crate::error::Result;
 use diesel::dsl::count_star;
+use diesel::dsl::AsExprOf;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -35,10 +38,12 @@ pub struct BrowsePage<'a> {
     pub limit: i64,
 }
 
-/// The upper bound of a prefix range: both backends order these columns bytewise (SQLite's
-/// BINARY collation, PostgreSQL's COLLATE "C"), and U+10FFFF is the greatest UTF-8 sequence.
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}\u{10FFFF}")
+/// Where the names with `prefix` end (`sql::past_prefix`), and whether they do not: past a
+/// prefix of nothing but U+10FFFF every greater name starts with it.
+fn prefix_range_end(prefix: &str) -> (String, AsExprOf<bool, Bool>) {
+    let end = past_prefix(prefix);
+    let unbounded = end.is_none().into_sql::<Bool>();
+    (end.unwrap_or_default(), unbounded)
 }
 
 impl Tx<'_> {
@@ -47,18 +52,20 @@ impl Tx<'_> {
         let mut query = users::table.filter(users::tenant_id.eq(tenant.0)).into_boxed();
         let mut count = users::table.filter(users::tenant_id.eq(tenant.0)).into_boxed();
         if let Some(p) = page.prefix {
-            let end = prefix_end(p);
-            let by_user_name = users::user_name_norm.ge(p.to_string()).and(users::user_name_norm.lt(end.clone()));
+            let (end, unbounded) = prefix_range_end(p);
+            let by_user_name =
+                users::user_name_norm.ge(p.to_string()).and(users::user_name_norm.lt(end.clone()).or(unbounded));
             // NULL compares as unknown, which WHERE treats as false: the right answer.
             let display = users::display_name_norm.assume_not_null();
-            let by_display = display.ge(p.to_string()).and(display.lt(end));
+            let by_display = display.ge(p.to_string()).and(display.lt(end).or(unbounded));
             query = query.filter(by_user_name.clone().or(by_display.clone()));
             count = count.filter(by_user_name.or(by_display));
         }
         let total = count.count().get_result::<i64>(self.conn)?;
+        // userName is unique in the tenant: no tie to break (see `sql::render`'s sort).
         let rows = query
             .select((users::pk, users::id, users::user_name, users::data, users::active))
-            .order((users::user_name_norm.asc(), users::pk.asc()))
+            .order(users::user_name_norm.asc())
             .offset(page.offset)
             .limit(page.limit)
             .load::<(i64, String, String, String, Option<bool>)>(self.conn)?;
@@ -93,14 +100,16 @@ impl Tx<'_> {
         let mut query = groups::table.filter(groups::tenant_id.eq(tenant.0)).into_boxed();
         let mut count = groups::table.filter(groups::tenant_id.eq(tenant.0)).into_boxed();
         if let Some(p) = page.prefix {
-            let range = groups::display_name_norm.ge(p.to_string()).and(groups::display_name_norm.lt(prefix_end(p)));
+            let (end, unbounded) = prefix_range_end(p);
+            let range =
+                groups::display_name_norm.ge(p.to_string()).and(groups::display_name_norm.lt(end).or(unbounded));
             query = query.filter(range.clone());
             count = count.filter(range);
         }
         let total = count.count().get_result::<i64>(self.conn)?;
         let rows = query
             .select((groups::pk, groups::id, groups::display_name))
-            .order((groups::display_name_norm.asc(), groups::pk.asc()))
+            .order(groups::display_name_norm.asc())
             .offset(page.offset)
             .limit(page.limit)
             .load::<(i64, String, String)>(self.conn)?;

@@ -279,6 +279,25 @@ pub(super) fn page_sql(backend: Backend, tenant: i64, table: Table, columns: &st
     w.into_pieces()
 }
 
+/// The least string after every string that starts with `prefix`, in code point order (the
+/// order of SQLite's BINARY and of PostgreSQL's "C" on UTF-8, both byte order): the prefix with
+/// its last character moved one on. Trailing U+10FFFF have no next character and are dropped
+/// first; None when nothing is left, as every string from the prefix on starts with it.
+pub(super) fn past_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(c as u32 + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::sql_run::placeholder_text;
@@ -288,7 +307,6 @@ mod tests {
 
     #[test]
     fn the_string_past_a_prefix_is_its_last_character_moved_one_on() {
-        use super::render::past_prefix;
         for (prefix, past) in [
             ("bj", Some("bk")),
             ("a%", Some("a&")),

@@ -162,6 +162,12 @@ scim_test!(admin_api_browses_users_and_groups_by_name_prefix, |app| {
     assert_eq!(admin.call(Method::GET, "/tenants/acme/users?q=%25", None).await.body["total"], 0);
     let shown = admin.call(Method::GET, "/tenants/acme", None).await;
     assert_eq!((shown.body["users"].clone(), shown.body["groups"].clone()), (json!(3), json!(1)));
+    // A prefix of the greatest character: every name from it on starts with it, however long.
+    app.create_user("\u{10FFFF}\u{10FFFF}x@example.com").await;
+    for q in ["%F4%8F%BF%BF", "%F4%8F%BF%BF%F4%8F%BF%BF"] {
+        let found = admin.call(Method::GET, &format!("/tenants/acme/users?q={q}"), None).await;
+        assert_eq!(found.body["items"][0]["user_name"], "\u{10FFFF}\u{10FFFF}x@example.com", "{q}: {}", found.body);
+    }
 });
 
 scim_test!(admin_api_refuses_bad_tokens_and_bad_input, |app| {

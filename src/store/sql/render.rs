@@ -1,7 +1,7 @@
 //! A `Predicate` and a `SortKey` as SQL: comparisons, presence, JSON paths into the stored
 //! document and multi-valued elements, in each backend's dialect.
 
-use super::{Piece, Writer};
+use super::{past_prefix, Piece, Writer};
 use crate::store::predicate::{
     CmpOp, Column, Literal, MemberColumn, Operand, Predicate, SortKey, Table, ValueKind, ValuesColumn,
 };
@@ -312,25 +312,6 @@ fn column_name(c: Column) -> &'static str {
         Column::Created => "created_at",
         Column::LastModified => "last_modified",
     }
-}
-
-/// The least string after every string that starts with `prefix`, in code point order (the
-/// order of SQLite's BINARY and of PostgreSQL's "C" on UTF-8, both byte order): the prefix with
-/// its last character moved one on. Trailing U+10FFFF have no next character and are dropped
-/// first; None when nothing is left, as every string from the prefix on starts with it.
-pub(super) fn past_prefix(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        let next = match last {
-            '\u{D7FF}' => Some('\u{E000}'),
-            c => char::from_u32(c as u32 + 1),
-        };
-        if let Some(next) = next {
-            chars.push(next);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
 }
 
 /// `%`, `_` and the escape character itself match literally (with `ESCAPE '\'`).
