@@ -170,6 +170,11 @@ scim_test!(sort_by_any_singular_attribute_with_stable_ties, |app| {
     assert_eq!(sorted("sortBy=title").await, ["zed", "älice", "bjensen", "JSmith"]);
     assert_eq!(sorted("sortBy=name.givenName").await, ["bjensen", "JSmith", "älice", "zed"]);
     assert_eq!(sorted("sortBy=active&filter=userName%20ne%20%22x%22").await, ["JSmith", "bjensen", "älice", "zed"]);
+    // Descending is ascending reversed, ties (the three active users) included.
+    assert_eq!(
+        sorted("sortBy=active&sortOrder=descending&filter=userName%20ne%20%22x%22").await,
+        ["zed", "älice", "bjensen", "JSmith"]
+    );
     assert_eq!(sorted("sortby=meta.created&sortorder=DESCENDING&count=2").await, ["zed", "älice"]);
     assert_eq!(
         sorted("sortBy=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber&startIndex=2").await,

@@ -1,0 +1,18 @@
+DROP INDEX users_tenant_user_name;
+CREATE UNIQUE INDEX users_tenant_user_name ON users (tenant_id, user_name_norm);
+DROP INDEX users_tenant_external_id;
+CREATE INDEX users_tenant_external_id ON users (tenant_id, external_id);
+DROP INDEX users_tenant_display_name;
+CREATE INDEX users_tenant_display_name ON users (tenant_id, display_name_norm);
+DROP INDEX users_tenant_last_modified;
+CREATE INDEX users_tenant_last_modified ON users (tenant_id, last_modified);
+DROP INDEX users_tenant_created;
+CREATE INDEX users_tenant_created ON users (tenant_id, created_at);
+DROP INDEX groups_tenant_display_name;
+CREATE UNIQUE INDEX groups_tenant_display_name ON groups (tenant_id, display_name_norm);
+DROP INDEX groups_tenant_external_id;
+CREATE INDEX groups_tenant_external_id ON groups (tenant_id, external_id);
+DROP INDEX groups_tenant_last_modified;
+CREATE INDEX groups_tenant_last_modified ON groups (tenant_id, last_modified);
+DROP INDEX groups_tenant_created;
+CREATE INDEX groups_tenant_created ON groups (tenant_id, created_at);
