@@ -1,7 +1,7 @@
 //! The plans PostgreSQL keeps for the reads of `group_members` (`member_reads`).
 
 use crate::store::sql;
-use crate::store::test_stores::{pg_plans, seed_users, stores};
+use crate::store::test_stores::{pg_plans, seed_groups, seed_users, stores};
 use crate::store::{Backend, GroupWrite, MemberKind, MemberRef};
 use chrono::Utc;
 use diesel::RunQueryDsl;
@@ -62,14 +62,7 @@ fn postgres_keeps_one_plan_for_a_page_of_members_whatever_the_group_sizes() {
         // key: costed for the average group (8.5 members), or for ten users, a join to
         // `groups` was a hash of the whole table (per group, in a page of groups).
         // A thousand more groups, without members, as a directory pushed by Okta has.
-        let more = format!(
-            "INSERT INTO groups (tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
-             created_at, last_modified) SELECT {0}, 'e' || k, 'e' || k, 'e' || k, '{{}}', '{{}}', 1, \
-             '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM generate_series(1, 1000) k",
-            tenant.get()
-        );
-        store.write(|tx| Ok(diesel::sql_query(&more).execute(tx.conn).map(drop)?)).unwrap();
-        store.write(|tx| Ok(diesel::sql_query("ANALYZE groups").execute(tx.conn).map(drop)?)).unwrap();
+        seed_groups(&store, tenant, "e", 1000);
         let statements = [
             super::members_page_statement(Backend::Postgres, tenant, small[0], None, None, 100),
             super::members_page_statement(Backend::Postgres, tenant, big, Some((MemberKind::User, 7)), None, 100),

@@ -4,10 +4,9 @@
 
 use super::predicate::{Column, Operand, Predicate, SortKey, Table, ValueKind};
 use super::sql::{self, Piece};
-use super::test_stores::{pg_plans, seed_users, stores};
+use super::test_stores::{pg_plans, seed_groups, seed_users, stores};
 use super::{Backend, UserListQuery};
 use chrono::Utc;
-use diesel::RunQueryDsl;
 
 #[test]
 fn postgres_keeps_one_plan_for_pages_of_the_whole_list() {
@@ -53,14 +52,7 @@ fn a_sorted_page_is_read_from_its_attributes_index_alone() {
         if backend == Backend::Postgres {
             // SQLite plans by rule; PostgreSQL needs a table whose plans it can tell apart.
             seed_users(&store, tenant, 5000);
-            let groups = format!(
-                "INSERT INTO groups (tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
-                 created_at, last_modified) SELECT {0}, 'g' || k, 'g' || k, 'g' || k, '{{}}', '{{}}', 1, \
-                 '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM generate_series(1, 5000) k",
-                tenant.get()
-            );
-            store.write(|tx| Ok(diesel::sql_query(&groups).execute(tx.conn).map(drop)?)).unwrap();
-            store.write(|tx| Ok(diesel::sql_query("ANALYZE groups").execute(tx.conn).map(drop)?)).unwrap();
+            seed_groups(&store, tenant, "g", 5000);
         }
         for (table, column, kind, index) in [
             (Table::Users, Column::UserNameNorm, ValueKind::Text, "users_tenant_user_name"),

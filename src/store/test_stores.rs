@@ -93,3 +93,17 @@ pub fn seed_users(store: &Store, tenant: super::TenantId, n: usize) {
     store.write(|tx| Ok(diesel::sql_query(&seed).execute(tx.conn).map(drop)?)).unwrap();
     store.write(|tx| Ok(diesel::sql_query("ANALYZE users").execute(tx.conn).map(drop)?)).unwrap();
 }
+
+/// Groups `{prefix}1` … `{prefix}{n}` without members (id and displayName alike) in `tenant`
+/// by one INSERT, then analyzed, on PostgreSQL: as `seed_users`.
+pub fn seed_groups(store: &Store, tenant: super::TenantId, prefix: &str, n: usize) {
+    use diesel::RunQueryDsl;
+    let seed = format!(
+        "INSERT INTO groups (tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
+         created_at, last_modified) SELECT {0}, '{prefix}' || k, '{prefix}' || k, '{prefix}' || k, '{{}}', '{{}}', \
+         1, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM generate_series(1, {n}) k",
+        tenant.get()
+    );
+    store.write(|tx| Ok(diesel::sql_query(&seed).execute(tx.conn).map(drop)?)).unwrap();
+    store.write(|tx| Ok(diesel::sql_query("ANALYZE groups").execute(tx.conn).map(drop)?)).unwrap();
+}
