@@ -7,9 +7,7 @@ use super::sql::past_prefix;
 use super::{TenantId, Tx};
 use crate::error::Result;
 use diesel::dsl::count_star;
-use diesel::dsl::AsExprOf;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -38,28 +36,29 @@ pub struct BrowsePage<'a> {
     pub limit: i64,
 }
 
-/// Where the names with `prefix` end (`sql::past_prefix`), and whether they do not: past a
-/// prefix of nothing but U+10FFFF every greater name starts with it.
-fn prefix_range_end(prefix: &str) -> (String, AsExprOf<bool, Bool>) {
-    let end = past_prefix(prefix);
-    let unbounded = end.is_none().into_sql::<Bool>();
-    (end.unwrap_or_default(), unbounded)
-}
-
 impl Tx<'_> {
     /// Users whose userName or displayName starts with the prefix, by userName.
     pub fn browse_users(&mut self, tenant: TenantId, page: BrowsePage<'_>) -> Result<(i64, Vec<BrowsedUser>)> {
         let mut query = users::table.filter(users::tenant_id.eq(tenant.0)).into_boxed();
         let mut count = users::table.filter(users::tenant_id.eq(tenant.0)).into_boxed();
         if let Some(p) = page.prefix {
-            let (end, unbounded) = prefix_range_end(p);
-            let by_user_name =
-                users::user_name_norm.ge(p.to_string()).and(users::user_name_norm.lt(end.clone()).or(unbounded));
+            let (name, from) = (users::user_name_norm, p.to_string());
             // NULL compares as unknown, which WHERE treats as false: the right answer.
             let display = users::display_name_norm.assume_not_null();
-            let by_display = display.ge(p.to_string()).and(display.lt(end).or(unbounded));
-            query = query.filter(by_user_name.clone().or(by_display.clone()));
-            count = count.filter(by_user_name.or(by_display));
+            // The range of the names with the prefix (`sql::past_prefix`), each bound a term of
+            // its own so that SQLite seeks both in the index. Past a prefix of nothing but
+            // U+10FFFF, every greater name starts with it.
+            match past_prefix(p) {
+                Some(end) => {
+                    let range =
+                        name.ge(from.clone()).and(name.lt(end.clone())).or(display.ge(from).and(display.lt(end)));
+                    (query, count) = (query.filter(range.clone()), count.filter(range));
+                }
+                None => {
+                    let range = name.ge(from.clone()).or(display.ge(from));
+                    (query, count) = (query.filter(range.clone()), count.filter(range));
+                }
+            }
         }
         let total = count.count().get_result::<i64>(self.conn)?;
         // userName is unique in the tenant: no tie to break (see `sql::render`'s sort).
@@ -100,11 +99,12 @@ impl Tx<'_> {
         let mut query = groups::table.filter(groups::tenant_id.eq(tenant.0)).into_boxed();
         let mut count = groups::table.filter(groups::tenant_id.eq(tenant.0)).into_boxed();
         if let Some(p) = page.prefix {
-            let (end, unbounded) = prefix_range_end(p);
-            let range =
-                groups::display_name_norm.ge(p.to_string()).and(groups::display_name_norm.lt(end).or(unbounded));
-            query = query.filter(range.clone());
-            count = count.filter(range);
+            // As `browse_users`.
+            let name = groups::display_name_norm;
+            (query, count) = (query.filter(name.ge(p.to_string())), count.filter(name.ge(p.to_string())));
+            if let Some(end) = past_prefix(p) {
+                (query, count) = (query.filter(name.lt(end.clone())), count.filter(name.lt(end)));
+            }
         }
         let total = count.count().get_result::<i64>(self.conn)?;
         let rows = query
