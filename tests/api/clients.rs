@@ -1,6 +1,6 @@
 //! Real client traffic replayed: Okta's SCIM 2.0 spec test, Okta profile push and
 //! (de)activation, Entra ID's default and aadOptscim062020 PATCH shapes, OneLogin templates,
-//! and strict RFC mode refusing each quirk.
+//! Ping, JumpCloud and Keycloak's plug-ins, and strict RFC mode refusing each quirk.
 
 use crate::helpers::{okta_user, patch_op, TestApp};
 use crate::scim_test;
@@ -235,6 +235,43 @@ scim_test!(onelogin_templates_with_legacy_urns_and_single_objects, |app| {
         .put(&path, json!({"schemas": ["urn:scim:schemas:core:1.0"], "userName": "onelogin-test-user01", "title": "T"}))
         .await;
     assert_eq!((r.body["title"].clone(), r.body["active"].clone()), (json!("T"), json!(false)));
+});
+
+// idp-clients.md §4: PingFederate matches by `userName Eq "%s"`, updates users by PUT (also to
+// disable them) and groups by PUT with every member, and lists 1,000 at a time; JumpCloud adds
+// members Azure-style and deletes its test user and group; Keycloak's plug-ins send `active`
+// as a string, replace all members every time and empty a group by removing `value: null`.
+scim_test!(ping_jumpcloud_and_keycloak_shapes, |app| {
+    let a = app.create_user("ping.a@example.com").await["id"].as_str().unwrap().to_string();
+    let b = app.create_user("ping.b@example.com").await["id"].as_str().unwrap().to_string();
+    let found = app.get("/Users?filter=userName%20Eq%20%22PING.A@example.com%22").await;
+    assert_eq!(found.body["Resources"][0]["id"], a.as_str(), "{}", found.body);
+    let disabled = app.put(&format!("/Users/{a}"), json!({"userName": "ping.a@example.com", "active": false})).await;
+    assert_eq!((disabled.status, disabled.body["active"].clone()), (StatusCode::OK, json!(false)));
+    let g = app.post("/Groups", json!({"displayName": "Ping Group", "members": [{"value": a}]})).await.body;
+    let path = format!("/Groups/{}", g["id"].as_str().unwrap());
+    let put = app.put(&path, json!({"displayName": "Ping Group", "members": [{"value": a}, {"value": b}]})).await;
+    assert_eq!(put.body["members"].as_array().unwrap().len(), 2, "{}", put.body);
+    let page = app.get("/Users?startIndex=1&count=1000").await;
+    assert_eq!((page.body["totalResults"].clone(), page.body["itemsPerPage"].clone()), (json!(2), json!(2)));
+    // JumpCloud.
+    let jc = app.post("/Groups", json!({"displayName": "JC Test"})).await.body;
+    let jc_path = format!("/Groups/{}", jc["id"].as_str().unwrap());
+    let add = json!([{"op": "add", "path": "members", "value": [{"value": b}]}]);
+    assert_eq!(app.patch(&jc_path, patch_op(add)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&jc_path).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&jc_path).await.status, StatusCode::NOT_FOUND);
+    // Keycloak.
+    let active = json!([{"op": "replace", "path": "active", "value": "True"}]);
+    let r = app.patch(&format!("/Users/{a}"), patch_op(active)).await;
+    assert_eq!((r.status, r.body["active"].clone()), (StatusCode::OK, json!(true)), "{}", r.body);
+    let all = json!([{"op": "replace", "path": "members", "value": [{"value": a}, {"value": b}]}]);
+    assert_eq!(app.patch(&path, patch_op(all)).await.status, StatusCode::NO_CONTENT);
+    let empty = json!([{"op": "remove", "path": "members", "value": null}]);
+    assert_eq!(app.patch(&path, patch_op(empty)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&path).await.body["members"], json!([]));
+    let user = app.get(&format!("/Users/{b}")).await.body;
+    assert!(user.get("groups").is_none(), "in no group: {user}");
 });
 
 // idp-clients.md §5: unquoted legacy values (`externalId eq jyoung`) tolerated.
