@@ -1,6 +1,6 @@
 //! The plans of list pages: PostgreSQL keeps one for the pages of a whole list in creation
 //! order (Okta's "Import Now"), rather than planning each page for its LIMIT and OFFSET; a
-//! page sorted by a unique name reads its keys from the name's index alone.
+//! page sorted by an indexed attribute reads its keys from that attribute's index alone.
 
 use super::predicate::{Column, Operand, Predicate, SortKey, Table, ValueKind};
 use super::sql::{self, Piece};
