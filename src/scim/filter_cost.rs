@@ -60,14 +60,9 @@ fn narrowed(p: &Predicate) -> bool {
             op: CmpOp::StartsWith,
             value: Literal::Text(prefix),
             ..
-        } => !prefix.is_empty() && indexed(*column),
+        } => !prefix.is_empty() && column.is_text(),
         _ => one_column(p).is_some(),
     }
-}
-
-/// The text columns with an index of their own after the tenant.
-fn indexed(column: Column) -> bool {
-    matches!(column, Column::Id | Column::UserNameNorm | Column::ExternalId | Column::DisplayNameNorm)
 }
 
 /// The indexed column `p` selects by equality: one such comparison, or an `or` of them on that
@@ -78,7 +73,7 @@ fn indexed(column: Column) -> bool {
 fn one_column(p: &Predicate) -> Option<Column> {
     match p {
         Predicate::Compare { operand: Operand::Column(column), op: CmpOp::Eq, .. } => {
-            indexed(*column).then_some(*column)
+            column.is_text().then_some(*column)
         }
         Predicate::Or(items) => {
             let first = one_column(items.first()?)?;

@@ -17,6 +17,14 @@ pub enum Column {
     LastModified,
 }
 
+impl Column {
+    /// The text columns: each leads an index of its own after the tenant, which an equality
+    /// or a prefix (`sw`, a range) of it seeks.
+    pub fn is_text(self) -> bool {
+        matches!(self, Column::Id | Column::UserNameNorm | Column::ExternalId | Column::DisplayNameNorm)
+    }
+}
+
 /// Columns of the `user_values` row (one element of a multi-valued attribute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValuesColumn {

@@ -233,9 +233,7 @@ impl Writer {
     /// (and, for elements, the attribute).
     fn indexed_text(&self, operand: &Operand) -> Option<String> {
         match operand {
-            Operand::Column(c @ (Column::Id | Column::UserNameNorm | Column::ExternalId | Column::DisplayNameNorm)) => {
-                Some(format!("{}.{}", self.table.name(), column_name(*c)))
-            }
+            Operand::Column(c) if c.is_text() => Some(format!("{}.{}", self.table.name(), column_name(*c))),
             Operand::Values(ValuesColumn::ValueNorm) => Some("v.value_norm".into()),
             _ => None,
         }
