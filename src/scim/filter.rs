@@ -129,8 +129,8 @@ impl<'r> UserFilters<'r> {
         if def.returned == Returned::Never || def.mutability == Mutability::WriteOnly {
             return Err(bad(format!("{} cannot be filtered on", def.name)));
         }
-        if def.name == "groups" {
-            return Err(bad("filtering on groups is not supported yet"));
+        if !in_extension && def.name == "groups" && sub.is_some_and(|s| s.eq_ignore_ascii_case("$ref")) {
+            return Err(bad("groups.$ref is not stored: name groups.value, the group's id"));
         }
         let mut json_path: Vec<String> = prefix.map(|p| vec![p.to_string()]).unwrap_or_default();
         json_path.push(def.name.clone());
@@ -233,8 +233,9 @@ impl<'r> UserFilters<'r> {
         }
     }
 
-    /// RFC 7644 §3.4.2.3: `sortBy` names a singular attribute; `sortOrder` is
-    /// ascending (default) or descending.
+    /// RFC 7644 §3.4.2.3: `sortBy` names an attribute, a complex one by a sub-attribute (a
+    /// multi-valued one sorts by its primary value, else its first); `sortOrder` is ascending
+    /// (default) or descending.
     pub fn sort_key(&self, sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
         let descending = descending(sort_order)?;
         let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
@@ -246,7 +247,13 @@ impl<'r> UserFilters<'r> {
         let (operand, kind) = match target {
             Target::Column { column, kind, .. } => (Operand::Column(column), kind),
             Target::Doc { path, def } => (Operand::Doc(path), kind_of(def)?),
-            _ => return Err(Error::invalid_value(format!("sortBy {text:?} must name a singular attribute"))),
+            Target::Multi { attr, sub, path } => (value_path::sorted_by(attr, sub, path), kind_of(sub)?),
+            Target::ComplexWhole { .. } | Target::MultiWhole { .. } => {
+                return Err(Error::invalid_value(format!("sortBy {text:?} is complex: name one of its sub-attributes")))
+            }
+            Target::ResourceType | Target::Schemas => {
+                return Err(Error::invalid_value(format!("sortBy {text:?}: every user has the same value")))
+            }
         };
         Ok(Some(SortKey { operand, kind, descending }))
     }

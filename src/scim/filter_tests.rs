@@ -48,6 +48,29 @@ fn emails_value_and_type_use_the_values_index_and_the_rest_json() {
 }
 
 #[test]
+fn a_users_groups_are_read_from_the_memberships_not_the_document() {
+    use crate::store::predicate::{CmpOp, Literal, UserGroupColumn};
+    let sub = |p: &Predicate| match p {
+        Predicate::Compare { operand: Operand::UserGroup(c), op, value: Literal::Text(v), .. } => (*c, *op, v.clone()),
+        other => panic!("{other:?}"),
+    };
+    for (f, want) in [
+        (r#"groups eq "AB-1""#, (UserGroupColumn::Value, CmpOp::Eq, "ab-1")),
+        (r#"groups.value sw "ab""#, (UserGroupColumn::Value, CmpOp::StartsWith, "ab")),
+        (r#"groups.display eq "Sales""#, (UserGroupColumn::Display, CmpOp::Eq, "sales")),
+        (r#"groups[type eq "Indirect"]"#, (UserGroupColumn::Type, CmpOp::Eq, "indirect")),
+    ] {
+        let Predicate::GroupsAny { pred } = lower(f) else { panic!("{f}") };
+        let (c, op, v) = sub(&pred);
+        assert_eq!((c, op, v.as_str()), want, "{f}");
+    }
+    // `ne`: no group of the user has it.
+    assert!(
+        matches!(lower(r#"groups.value ne "x""#), Predicate::Not(inner) if matches!(*inner, Predicate::GroupsAny { .. }))
+    );
+}
+
+#[test]
 fn only_equality_on_user_name_or_id_selects_one_row_by_a_unique_key() {
     use crate::store::predicate::UserKey;
     assert_eq!(lower(r#"userName eq "Jane@X.com""#).user_key(), Some(UserKey::UserNameNorm("jane@x.com")));

@@ -142,12 +142,15 @@ pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Optio
         Ok(scim_filter_parser::PatchPath::Attr(p)) => p,
         _ => return Err(Error::invalid_value(format!("sortBy {text:?} is not an attribute path"))),
     };
-    match resolve(&path) {
-        Ok(Target::Column { column, kind, .. }) => {
-            Ok(Some(SortKey { operand: Operand::Column(column), kind, descending }))
-        }
-        _ => Err(Error::invalid_value(format!("sortBy {text:?} must name a singular attribute of groups"))),
-    }
+    // RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its first value (members have no
+    // primary), as the group lists its members.
+    let (operand, kind) = match resolve(&path) {
+        Ok(Target::Column { column, kind, .. }) => (Operand::Column(column), kind),
+        Ok(Target::Members) => (Operand::FirstMember(MemberColumn::Value), ValueKind::Text),
+        Ok(Target::Member(column)) => (Operand::FirstMember(column), ValueKind::Text),
+        _ => return Err(Error::invalid_value(format!("sortBy {text:?} cannot sort groups"))),
+    };
+    Ok(Some(SortKey { operand, kind, descending }))
 }
 
 #[cfg(test)]

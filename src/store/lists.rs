@@ -51,7 +51,8 @@ impl Tx<'_> {
             rows.truncate(q.limit as usize);
             rows
         } else {
-            let mut page = sql::Page::new(self.backend(), table, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
+            let mut page =
+                sql::Page::new(self.backend(), tenant.0, table, &q.predicate, q.sort.as_ref(), q.offset, q.limit);
             self.seek_remembered(tenant, table, set_version, &mut page)?;
             self.load_page(tenant.0, table, columns, &page)?
         };

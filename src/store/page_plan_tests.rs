@@ -73,7 +73,7 @@ fn a_sorted_page_is_read_from_its_attributes_index_alone() {
                     Piece::BigInt(tenant.get()),
                     Piece::Sql(" ORDER BY ".into()),
                 ];
-                pieces.extend(sql::list_order(backend, table, Some(&sort)).pieces);
+                pieces.extend(sql::list_order(backend, tenant.get(), table, Some(&sort)).pieces);
                 pieces.push(Piece::Sql(" LIMIT 100 OFFSET 2000".into()));
                 let plan = store.read(|tx| Ok(sql::explain(tx.conn, &pieces)?)).unwrap().join("\n");
                 let alone = match backend {

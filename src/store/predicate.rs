@@ -42,6 +42,17 @@ pub enum MemberColumn {
     Type,
 }
 
+/// Sub-attributes of one of a user's groups (the row of the enclosing `GroupsAny`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserGroupColumn {
+    /// The group's SCIM id.
+    Value,
+    /// The group's displayName, normalised.
+    Display,
+    /// "direct" or "indirect" (RFC 7643 §4.1.2).
+    Type,
+}
+
 /// Where a compared value comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
@@ -54,6 +65,19 @@ pub enum Operand {
     Values(ValuesColumn),
     /// A sub-attribute of the member row of the enclosing `MembersAny`.
     Member(MemberColumn),
+    /// A sub-attribute of the group of the enclosing `GroupsAny`.
+    UserGroup(UserGroupColumn),
+    /// What a multi-valued attribute sorts by (RFC 7644 §3.4.2.3): `sub` of the primary element
+    /// of the document's array at `array`, else of its first element.
+    PrimaryOrFirst {
+        array: Vec<String>,
+        sub: String,
+    },
+    /// What a user's `groups` sort by: a sub-attribute of the first group the user lists
+    /// (groups are listed in creation order, nested ones included).
+    FirstGroup(UserGroupColumn),
+    /// What a group's `members` sort by: a sub-attribute of the first member the group lists.
+    FirstMember(MemberColumn),
 }
 
 /// How the operand's value is typed (RFC 7643 §2.3), which decides the SQL comparison.
@@ -116,6 +140,11 @@ pub enum Predicate {
     },
     /// Some member of the group matches (groups only).
     MembersAny {
+        pred: Box<Predicate>,
+    },
+    /// Some group the user is in, directly or through nested groups, matches (users only:
+    /// their readOnly `groups` attribute, RFC 7643 §4.1.2).
+    GroupsAny {
         pred: Box<Predicate>,
     },
 }

@@ -14,6 +14,7 @@ pub(super) use super::sql_explain::explain_generic_pg;
 pub(super) use super::sql_run::{execute_prepared, load, load_prepared};
 
 mod render;
+mod render_multi;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
@@ -152,11 +153,13 @@ pub fn filter_sql(backend: Backend, tenant: i64, table: Table, pred: &Predicate)
     RawSql::new(w.pieces)
 }
 
-/// The order of a list: by its sort key, else creation order.
-pub fn list_order(backend: Backend, table: Table, sort: Option<&SortKey>) -> RawSql<Text> {
+/// The order of a list: by its sort key, else creation order. The tenant's rows are sorted:
+/// a key read from other rows (a user's first group, a group's first member) reads the
+/// tenant's.
+pub fn list_order(backend: Backend, tenant: i64, table: Table, sort: Option<&SortKey>) -> RawSql<Text> {
     match sort {
         Some(key) => {
-            let mut w = Writer::new(backend, 0, table);
+            let mut w = Writer::new(backend, tenant, table);
             w.sort(key);
             RawSql::new(w.pieces)
         }
@@ -181,13 +184,14 @@ pub(super) struct Page<'a> {
 impl<'a> Page<'a> {
     pub(super) fn new(
         backend: Backend,
+        tenant: i64,
         table: Table,
         predicate: &'a Predicate,
         sort: Option<&SortKey>,
         offset: u64,
         limit: u64,
     ) -> Self {
-        let order = list_order(backend, table, sort);
+        let order = list_order(backend, tenant, table, sort);
         Page { predicate, order, creation_order: sort.is_none(), offset, limit, from_pk: None }
     }
 }
@@ -223,7 +227,7 @@ pub(super) fn all_rows_sql(
 ) -> Vec<Piece> {
     let mut w = selected(backend, tenant, table, columns, predicate);
     w.sql(" ORDER BY ");
-    w.pieces.extend(list_order(backend, table, sort).pieces);
+    w.pieces.extend(list_order(backend, tenant, table, sort).pieces);
     w.into_pieces()
 }
 

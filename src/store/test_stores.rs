@@ -79,15 +79,22 @@ pub fn pg_plans(conn: &mut super::AnyConnection, like: &str) -> diesel::QueryRes
     Ok((p.generic_plans, p.custom_plans))
 }
 
+/// `series(k)`, the numbers 1 … n, for an INSERT that follows (SQLite has no
+/// `generate_series` built in).
+fn series(n: usize) -> String {
+    format!("WITH RECURSIVE series(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM series WHERE k < {n}) ")
+}
+
 /// Users `u1` … `u{n}` (key, id and userName alike) in `tenant` by one INSERT, then analyzed:
 /// a directory large enough for PostgreSQL's planner to tell plans apart, in a fraction of the
 /// time `insert_user` takes for each.
 pub fn seed_users(store: &Store, tenant: super::TenantId, n: usize) {
     use diesel::RunQueryDsl;
     let seed = format!(
-        "INSERT INTO users (pk, tenant_id, id, user_name, user_name_norm, data, data_norm, version, \
+        "{}INSERT INTO users (pk, tenant_id, id, user_name, user_name_norm, data, data_norm, version, \
          created_at, last_modified) SELECT k, {}, 'u' || k, 'u' || k, 'u' || k, '{{}}', '{{}}', 1, \
-         '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM generate_series(1, {n}) k",
+         '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM series",
+        series(n),
         tenant.get()
     );
     store.write(|tx| Ok(diesel::sql_query(&seed).execute(tx.conn).map(drop)?)).unwrap();
@@ -95,14 +102,15 @@ pub fn seed_users(store: &Store, tenant: super::TenantId, n: usize) {
 }
 
 /// Groups `{prefix}1` … `{prefix}{n}` without members (id and displayName alike) in `tenant`
-/// by one INSERT, then analyzed, on PostgreSQL: as `seed_users`.
+/// by one INSERT, then analyzed: as `seed_users`.
 pub fn seed_groups(store: &Store, tenant: super::TenantId, prefix: &str, n: usize) {
     use diesel::RunQueryDsl;
     let seed = format!(
-        "INSERT INTO groups (tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
+        "{1}INSERT INTO groups (tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
          created_at, last_modified) SELECT {0}, '{prefix}' || k, '{prefix}' || k, '{prefix}' || k, '{{}}', '{{}}', \
-         1, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM generate_series(1, {n}) k",
-        tenant.get()
+         1, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM series",
+        tenant.get(),
+        series(n)
     );
     store.write(|tx| Ok(diesel::sql_query(&seed).execute(tx.conn).map(drop)?)).unwrap();
     store.write(|tx| Ok(diesel::sql_query("ANALYZE groups").execute(tx.conn).map(drop)?)).unwrap();

@@ -157,7 +157,36 @@ fn element_filter() -> impl Strategy<Value = Filter> {
     })
 }
 
-fn filter() -> impl Strategy<Value = Filter> {
+/// Filters on a user's `groups`: by the ids of `groups`, by their names, and by the type of
+/// the membership, alone or in a value filter.
+fn groups_filter(groups: Vec<String>) -> impl Strategy<Value = Filter> {
+    let by_id = (proptest::sample::select(groups), proptest::sample::select(OPS));
+    let by_type = (proptest::sample::select(&["direct", "indirect", "Direct"][..]), proptest::sample::select(OPS));
+    let leaf = prop_oneof![
+        2 => by_id.prop_map(|(id, op)| Filter::Compare(path("value"), op, CompValue::String(id))),
+        2 => by_type.prop_map(|(t, op)| Filter::Compare(path("type"), op, CompValue::String(t.into()))),
+        3 => text_leaf(&["value", "type", "display"]),
+    ];
+    let element = leaf.prop_recursive(2, 6, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 2..3).prop_map(Filter::And),
+            proptest::collection::vec(inner.clone(), 2..3).prop_map(Filter::Or),
+            inner.prop_map(|f| Filter::Not(Box::new(f))),
+        ]
+    });
+    prop_oneof![
+        // `groups.value eq …` and the like: a leaf of one sub-attribute, with its path prefixed.
+        2 => element.clone().prop_filter_map("one sub-attribute", |f| match f {
+            Filter::Compare(p, op, v) => Some(Filter::Compare(path(&format!("groups.{}", p.name)), op, v)),
+            Filter::Present(p) => Some(Filter::Present(path(&format!("groups.{}", p.name)))),
+            _ => None,
+        }),
+        1 => Just(Filter::Present(path("groups"))),
+        2 => element.prop_map(|f| Filter::ValuePath(AttrPath::new("groups"), Box::new(f))),
+    ]
+}
+
+fn filter(groups: Vec<String>) -> impl Strategy<Value = Filter> {
     let leaf = prop_oneof![
         6 => text_leaf(TEXT_PATHS),
         1 => bool_leaf("active"),
@@ -168,6 +197,7 @@ fn filter() -> impl Strategy<Value = Filter> {
             if op == "gt" { CompareOp::Gt } else { CompareOp::Lt },
             CompValue::String("2020-01-01T00:00:00Z".into()),
         )),
+        2 => groups_filter(groups),
     ];
     leaf.prop_recursive(3, 12, 3, |inner| {
         prop_oneof![
@@ -178,6 +208,29 @@ fn filter() -> impl Strategy<Value = Filter> {
     })
 }
 
+/// Six groups of random users, four of them in a cycle of nested groups (0 in 3 in 2 in 1 in
+/// 0) and one holding a group of the cycle: every user's `groups` has direct and indirect
+/// entries. Returns the groups' ids.
+async fn seed_groups(app: &TestApp, runner: &mut TestRunner, users: &[String]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for name in ["a", "alice", "Ärger", "x1", "%", "a_b"] {
+        let picks = proptest::collection::vec(proptest::bool::weighted(0.15), users.len());
+        let picked = picks.new_tree(runner).unwrap().current();
+        let members: Vec<Value> =
+            users.iter().zip(picked).filter(|(_, p)| *p).map(|(id, _)| json!({"value": id})).collect();
+        let r = app.post("/Groups", json!({"displayName": name, "members": members})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    for (outer, inner) in [(0, 1), (1, 2), (2, 3), (3, 0), (4, 1)] {
+        let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": ids[inner]}]}]});
+        let r = app.patch(&format!("/Groups/{}", ids[outer]), add).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    }
+    ids
+}
+
 async fn check_agreement(app: &TestApp, filters: usize) {
     let mut runner = TestRunner::deterministic();
     for i in 0..40 {
@@ -185,10 +238,14 @@ async fn check_agreement(app: &TestApp, filters: usize) {
         let r = app.post("/Users", body.clone()).await;
         assert_eq!(r.status, StatusCode::CREATED, "{body}: {}", r.body);
     }
+    let listed = app.get("/Users?count=1000").await.body["Resources"].as_array().unwrap().clone();
+    let user_ids: Vec<String> = listed.iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    let groups = seed_groups(app, &mut runner, &user_ids).await;
+    // Read again: the reference evaluator reads each user's `groups` as it is rendered.
     let all = app.get("/Users?count=1000").await.body["Resources"].as_array().unwrap().clone();
     let registry = Registry::load();
     let eval = UserEvaluator::new(&registry);
-    let strategy = filter();
+    let strategy = filter(groups);
     for _ in 0..filters {
         let f = strategy.new_tree(&mut runner).unwrap().current();
         let text = f.to_string();

@@ -146,7 +146,6 @@ scim_test!(filters_that_do_not_fit_the_schema_are_400_invalid_filter, |app| {
         "emails[value.x eq \"x\"]",
         "name.givenName[value eq \"x\"]",
         "urn:foo:bar:baz eq \"x\"",
-        "groups eq \"x\"",
         "title gt null",
         "userName eq \"x\" and",
     ] {
@@ -186,7 +185,7 @@ scim_test!(sort_by_any_singular_attribute_with_stable_ties, |app| {
         sorted("sortBy=title&sortOrder=descending&filter=userName%20ne%20%22zed%22&startIndex=2&count=2").await,
         ["bjensen", "älice"]
     );
-    app.get("/Users?sortBy=emails").await.assert_error(400, Some("invalidValue"));
+    app.get("/Users?sortBy=name").await.assert_error(400, Some("invalidValue"));
     let r = app.get("/Users?sortBy=nosuch").await;
     r.assert_error(400, Some("invalidValue"));
     assert_eq!(r.body["detail"], "sortBy: unknown attribute nosuch", "the error names the parameter at fault");

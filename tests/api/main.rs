@@ -27,6 +27,8 @@ mod group_versions;
 mod groups;
 mod model;
 mod projection;
+mod sort_multi_valued;
+mod user_group_filters;
 mod user_groups;
 mod users_concurrency;
 mod users_list;

@@ -7,7 +7,7 @@ use super::{bad, comparison, kind_of, Target, UserFilters};
 use crate::error::Result;
 use crate::scim::schema::{AttrType, AttributeDef};
 use crate::scim::user::INDEXED_MULTI_VALUED;
-use crate::store::predicate::{Operand, Predicate, ValuesColumn};
+use crate::store::predicate::{Operand, Predicate, UserGroupColumn, ValuesColumn};
 use scim_filter_parser::{AttrPath, Filter};
 
 impl<'r> UserFilters<'r> {
@@ -37,6 +37,9 @@ impl<'r> UserFilters<'r> {
             subs.push(
                 attr.sub_attribute(n).ok_or_else(|| bad(format!("unknown attribute {}.{n} in filter", attr.name)))?,
             );
+        }
+        if is_user_groups(attr, &json) && subs.iter().any(|s| s.name == "$ref") {
+            return Err(bad("groups.$ref is not stored: name groups.value, the group's id"));
         }
         let pred = self.lower_element(attr, inner)?;
         Ok(self.any_element(attr, &subs, json, pred))
@@ -71,8 +74,9 @@ impl<'r> UserFilters<'r> {
         })
     }
 
-    /// "Some element matches": over the `user_values` index when every sub-attribute used is
-    /// indexed there, else over the JSON array.
+    /// "Some element matches": over the user's groups from the memberships (the attribute is
+    /// not stored), over the `user_values` index when every sub-attribute used is indexed
+    /// there, else over the JSON array.
     pub(super) fn any_element(
         &self,
         attr: &AttributeDef,
@@ -80,6 +84,9 @@ impl<'r> UserFilters<'r> {
         json: Vec<String>,
         pred: Predicate,
     ) -> Predicate {
+        if is_user_groups(attr, &json) {
+            return Predicate::GroupsAny { pred: Box::new(to_user_groups(pred)) };
+        }
         let indexed = INDEXED_MULTI_VALUED.iter().find(|a| **a == attr.name && json.len() == 1);
         let all_indexed = subs.iter().all(|s| matches!(s.name.as_str(), "value" | "type" | "primary"));
         match indexed {
@@ -89,20 +96,54 @@ impl<'r> UserFilters<'r> {
     }
 }
 
-/// Rewrites element operands to the columns of the `user_values` row.
+/// What `sortBy` of a multi-valued attribute's `sub` sorts by.
+pub(super) fn sorted_by(attr: &AttributeDef, sub: &AttributeDef, json: Vec<String>) -> Operand {
+    if is_user_groups(attr, &json) {
+        return Operand::FirstGroup(user_group_column(Some(&sub.name)));
+    }
+    Operand::PrimaryOrFirst { array: json, sub: sub.name.clone() }
+}
+
+/// The core `groups` attribute: which groups a user is in, kept by the memberships.
+fn is_user_groups(attr: &AttributeDef, json: &[String]) -> bool {
+    attr.name == "groups" && json.len() == 1
+}
+
+/// Element operands as the sub-attributes of one of the user's groups (`$ref` is refused
+/// before).
+fn to_user_groups(p: Predicate) -> Predicate {
+    map_elements(p, &|sub| Operand::UserGroup(user_group_column(sub)))
+}
+
+fn user_group_column(sub: Option<&str>) -> UserGroupColumn {
+    match sub {
+        Some("display") => UserGroupColumn::Display,
+        Some("type") => UserGroupColumn::Type,
+        _ => UserGroupColumn::Value,
+    }
+}
+
+/// Element operands as the columns of the `user_values` row.
 fn to_values(p: Predicate) -> Predicate {
-    let col = |operand: Operand| match operand {
-        Operand::Element(path) => Operand::Values(match path.first().map(String::as_str) {
+    map_elements(p, &|sub| {
+        Operand::Values(match sub {
             Some("type") => ValuesColumn::TypeNorm,
             Some("primary") => ValuesColumn::Primary,
             _ => ValuesColumn::ValueNorm,
-        }),
+        })
+    })
+}
+
+/// `p` with each element operand replaced by `column(its sub-attribute)`.
+fn map_elements(p: Predicate, column: &dyn Fn(Option<&str>) -> Operand) -> Predicate {
+    let col = |operand: Operand| match operand {
+        Operand::Element(path) => column(path.first().map(String::as_str)),
         other => other,
     };
     match p {
-        Predicate::And(items) => Predicate::And(items.into_iter().map(to_values).collect()),
-        Predicate::Or(items) => Predicate::Or(items.into_iter().map(to_values).collect()),
-        Predicate::Not(inner) => Predicate::Not(Box::new(to_values(*inner))),
+        Predicate::And(items) => Predicate::And(items.into_iter().map(|i| map_elements(i, column)).collect()),
+        Predicate::Or(items) => Predicate::Or(items.into_iter().map(|i| map_elements(i, column)).collect()),
+        Predicate::Not(inner) => Predicate::Not(Box::new(map_elements(*inner, column))),
         Predicate::Compare { operand, kind, op, value } => {
             Predicate::Compare { operand: col(operand), kind, op, value }
         }

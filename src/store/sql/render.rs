@@ -3,13 +3,13 @@
 
 use super::{past_prefix, Piece, Writer};
 use crate::store::predicate::{
-    CmpOp, Column, Literal, MemberColumn, Operand, Predicate, SortKey, Table, ValueKind, ValuesColumn,
+    CmpOp, Column, Literal, MemberColumn, Operand, Predicate, SortKey, Table, UserGroupColumn, ValueKind, ValuesColumn,
 };
 
 impl Writer {
     /// A JSON path argument list: SQLite takes one `$."a"."b"` path, PostgreSQL one text
     /// argument per key.
-    fn json_path(&mut self, path: &[String]) {
+    pub(super) fn json_path(&mut self, path: &[String]) {
         if self.pg() {
             for (i, key) in path.iter().enumerate() {
                 if i > 0 {
@@ -27,7 +27,7 @@ impl Writer {
     }
 
     /// The document a path starts from: the user's normalised JSON, or the current element.
-    fn json_source(&mut self, element: bool) {
+    pub(super) fn json_source(&mut self, element: bool) {
         let table = self.table.name();
         match (element, self.pg()) {
             (false, false) => self.sql(&format!("{table}.data_norm")),
@@ -37,7 +37,7 @@ impl Writer {
     }
 
     /// The operand as a SQL expression of `kind`.
-    fn operand(&mut self, operand: &Operand, kind: ValueKind) {
+    pub(super) fn operand(&mut self, operand: &Operand, kind: ValueKind) {
         match operand {
             Operand::Column(c) => {
                 let name = format!("{}.{}", self.table.name(), column_name(*c));
@@ -48,6 +48,14 @@ impl Writer {
                 "(CASE WHEN m.member_type = 'User' THEN (SELECT mu.id FROM users mu WHERE mu.pk = m.member_pk) \
                  ELSE (SELECT mg.id FROM groups mg WHERE mg.pk = m.member_pk) END)",
             ),
+            Operand::UserGroup(c) => self.sql(match c {
+                UserGroupColumn::Value => "ug_g.id",
+                UserGroupColumn::Display => "ug_g.display_name_norm",
+                UserGroupColumn::Type => "(CASE WHEN ug.depth = 0 THEN 'direct' ELSE 'indirect' END)",
+            }),
+            Operand::PrimaryOrFirst { array, sub } => self.primary_or_first(array, sub, kind),
+            Operand::FirstGroup(c) => self.first_group(*c, kind),
+            Operand::FirstMember(c) => self.first_member(*c, kind),
             Operand::Values(c) => self.sql(match c {
                 ValuesColumn::ValueNorm => "v.value_norm",
                 ValuesColumn::TypeNorm => "v.type_norm",
@@ -131,6 +139,7 @@ impl Writer {
                 self.predicate(pred);
                 self.sql("))");
             }
+            Predicate::GroupsAny { pred } => self.groups_any(pred),
             Predicate::JsonAny { path, pred } => {
                 let table = self.table.name();
                 if self.pg() {
@@ -235,6 +244,8 @@ impl Writer {
         match operand {
             Operand::Column(c) if c.is_text() => Some(format!("{}.{}", self.table.name(), column_name(*c))),
             Operand::Values(ValuesColumn::ValueNorm) => Some("v.value_norm".into()),
+            Operand::UserGroup(UserGroupColumn::Value) => Some("ug_g.id".into()),
+            Operand::UserGroup(UserGroupColumn::Display) => Some("ug_g.display_name_norm".into()),
             _ => None,
         }
     }
@@ -243,7 +254,15 @@ impl Writer {
     fn present(&mut self, operand: &Operand, kind: ValueKind) {
         match (operand, kind) {
             (Operand::Column(Column::ExternalId | Column::DisplayNameNorm) | Operand::Values(_), ValueKind::Text)
-            | (Operand::Doc(_) | Operand::Element(_), ValueKind::Text) => {
+            | (
+                Operand::Doc(_)
+                | Operand::Element(_)
+                | Operand::UserGroup(_)
+                | Operand::PrimaryOrFirst { .. }
+                | Operand::FirstGroup(_)
+                | Operand::FirstMember(_),
+                ValueKind::Text,
+            ) => {
                 self.sql("COALESCE(");
                 self.operand(operand, kind);
                 self.sql(", '') <> ''");
@@ -251,7 +270,11 @@ impl Writer {
             (
                 Operand::Column(Column::ExternalId | Column::DisplayNameNorm | Column::Active)
                 | Operand::Values(_)
-                | Operand::Member(_),
+                | Operand::Member(_)
+                | Operand::UserGroup(_)
+                | Operand::PrimaryOrFirst { .. }
+                | Operand::FirstGroup(_)
+                | Operand::FirstMember(_),
                 _,
             ) => {
                 self.operand(operand, kind);
@@ -270,7 +293,16 @@ impl Writer {
 
     /// JSON values on PostgreSQL carry the database collation; columns are declared "C".
     fn needs_collate(&self, operand: &Operand) -> bool {
-        self.pg() && matches!(operand, Operand::Doc(_) | Operand::Element(_))
+        self.pg()
+            && matches!(
+                operand,
+                Operand::Doc(_)
+                    | Operand::Element(_)
+                    | Operand::UserGroup(UserGroupColumn::Type)
+                    | Operand::PrimaryOrFirst { .. }
+                    | Operand::FirstGroup(_)
+                    | Operand::FirstMember(_)
+            )
     }
 
     pub(super) fn sort(&mut self, key: &SortKey) {
