@@ -55,7 +55,7 @@ fn user(i: usize) -> impl Strategy<Value = Value> {
         proptest::option::of(any::<bool>()),
         opt_word(),
         proptest::collection::vec(email, 0..3),
-        any::<bool>(),
+        proptest::option::of(0usize..3),
         opt_word(),
     )
         .prop_map(move |(name, ext, display, title, active, given, emails, primary, dept)| {
@@ -86,7 +86,7 @@ fn user(i: usize) -> impl Strategy<Value = Value> {
                     if let Some(d) = disp {
                         e["display"] = json!(d);
                     }
-                    if n == 0 && primary {
+                    if primary == Some(n) {
                         e["primary"] = json!(true);
                     }
                     e
@@ -231,18 +231,25 @@ async fn seed_groups(app: &TestApp, runner: &mut TestRunner, users: &[String]) -
     ids
 }
 
-async fn check_agreement(app: &TestApp, filters: usize) {
-    let mut runner = TestRunner::deterministic();
+/// 40 random users and `seed_groups`' groups of them. Returns every user as rendered, in
+/// creation order, and the groups' ids.
+pub(crate) async fn seed_directory(app: &TestApp, runner: &mut TestRunner) -> (Vec<Value>, Vec<String>) {
     for i in 0..40 {
-        let body = user(i).new_tree(&mut runner).unwrap().current();
+        let body = user(i).new_tree(runner).unwrap().current();
         let r = app.post("/Users", body.clone()).await;
         assert_eq!(r.status, StatusCode::CREATED, "{body}: {}", r.body);
     }
     let listed = app.get("/Users?count=1000").await.body["Resources"].as_array().unwrap().clone();
     let user_ids: Vec<String> = listed.iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
-    let groups = seed_groups(app, &mut runner, &user_ids).await;
-    // Read again: the reference evaluator reads each user's `groups` as it is rendered.
+    let groups = seed_groups(app, runner, &user_ids).await;
+    // Read again: the references read each user's `groups` as it is rendered.
     let all = app.get("/Users?count=1000").await.body["Resources"].as_array().unwrap().clone();
+    (all, groups)
+}
+
+async fn check_agreement(app: &TestApp, filters: usize) {
+    let mut runner = TestRunner::deterministic();
+    let (all, groups) = seed_directory(app, &mut runner).await;
     let registry = Registry::load();
     let eval = UserEvaluator::new(&registry);
     let strategy = filter(groups);

@@ -27,6 +27,7 @@ mod group_versions;
 mod groups;
 mod model;
 mod projection;
+mod sort_agreement;
 mod sort_multi_valued;
 mod user_group_filters;
 mod user_groups;
