@@ -74,7 +74,10 @@ impl Writer {
         }
         self.sql(" UNION SELECT ug_down.top_pk, m.member_pk, 1");
         self.members_of_walked_groups("Group");
-        self.sql(") SELECT ug.user_pk FROM (SELECT m.member_pk AS user_pk, ug_down.top_pk AS group_pk, MIN(ug_down.depth) AS depth");
+        self.sql(
+            ") SELECT ug.user_pk FROM (SELECT m.member_pk AS user_pk, ug_down.top_pk AS group_pk, \
+             MIN(ug_down.depth) AS depth",
+        );
         self.members_of_walked_groups("User");
         self.sql(" GROUP BY m.member_pk, ug_down.top_pk) ug JOIN groups ug_g ON ug_g.pk = ug.group_pk WHERE ");
         self.predicate(pred);
