@@ -52,12 +52,31 @@ impl Writer {
     /// RFC 7643 §4.1.2: the user is in a group `pred` holds for, directly (a member of it) or
     /// indirectly (a member of a group inside it, at any depth). The groups are walked down
     /// from those that `pred`'s terms on the group alone select (`groups.value eq "…"` seeks
-    /// one by its id), so only their memberships are read; a user in one directly and
+    /// one by its id), so only their memberships are read; with a term on the membership's
+    /// type each selected group is walked on its own, as a user in one directly and
     /// indirectly is a direct member, as the user is rendered. Each group's memberships are
     /// read by key: with a plain `JOIN`, SQLite read every user membership of the tenant and
     /// looked each up in the groups walked.
     pub(super) fn groups_any(&mut self, pred: &Predicate) {
         let table = self.table.name();
+        if !names_membership_type(pred) {
+            // The group alone decides: the users in any group walked down from those it
+            // selects, each group walked once (per group selected, a chain of 1,000 nested
+            // groups walked 500,000 rows for `groups pr`: 2.1 s).
+            self.sql(&format!(
+                "{table}.pk IN (WITH RECURSIVE ug_down(group_pk) AS (\
+                 SELECT ug_g.pk FROM groups ug_g WHERE ug_g.tenant_id = "
+            ));
+            self.bind(Piece::BigInt(self.tenant));
+            self.sql(" AND ");
+            self.predicate(pred);
+            self.sql(" UNION SELECT m.member_pk");
+            self.members_of_walked_groups("Group");
+            self.sql(") SELECT m.member_pk");
+            self.members_of_walked_groups("User");
+            self.sql(")");
+            return;
+        }
         self.sql(&format!(
             "{table}.pk IN (WITH RECURSIVE ug_down(top_pk, group_pk, depth) AS (\
              SELECT ug_g.pk, ug_g.pk, 0 FROM groups ug_g WHERE ug_g.tenant_id = "
@@ -84,7 +103,8 @@ impl Writer {
         self.sql(")");
     }
 
-    /// `FROM ug_down` and the memberships of `member_type` of each group walked, as `m`, read
+    /// `FROM ug_down` and the memberships of `member_type` of each group walked (its
+    /// `group_pk`), as `m`, read
     /// by key for each group. SQLite keeps a `CROSS JOIN`'s order; PostgreSQL, planning for
     /// a few memberships, hashed every user membership of the tenant instead, unless they are
     /// a lateral subquery that OFFSET 0 keeps it from flattening.
