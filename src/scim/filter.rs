@@ -13,6 +13,10 @@ use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 
 mod value_path;
 
+/// Why `groups.$ref` is refused in a filter or a sort: a user's groups are read from the
+/// memberships, which hold the group, not its URL.
+const GROUPS_REF: &str = "groups.$ref is not stored: name groups.value, the group's id";
+
 fn bad(detail: impl Into<String>) -> Error {
     Error::invalid_filter(detail)
 }
@@ -130,7 +134,7 @@ impl<'r> UserFilters<'r> {
             return Err(bad(format!("{} cannot be filtered on", def.name)));
         }
         if !in_extension && def.name == "groups" && sub.is_some_and(|s| s.eq_ignore_ascii_case("$ref")) {
-            return Err(bad("groups.$ref is not stored: name groups.value, the group's id"));
+            return Err(bad(GROUPS_REF));
         }
         let mut json_path: Vec<String> = prefix.map(|p| vec![p.to_string()]).unwrap_or_default();
         json_path.push(def.name.clone());

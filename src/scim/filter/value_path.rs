@@ -3,7 +3,7 @@
 //! the indexed `user_values` rows where every sub-attribute it names is indexed, else on the
 //! JSON document's elements.
 
-use super::{bad, comparison, kind_of, Target, UserFilters};
+use super::{bad, comparison, kind_of, Target, UserFilters, GROUPS_REF};
 use crate::error::Result;
 use crate::scim::schema::{AttrType, AttributeDef};
 use crate::scim::user::INDEXED_MULTI_VALUED;
@@ -39,7 +39,7 @@ impl<'r> UserFilters<'r> {
             );
         }
         if is_user_groups(attr, &json) && subs.iter().any(|s| s.name == "$ref") {
-            return Err(bad("groups.$ref is not stored: name groups.value, the group's id"));
+            return Err(bad(GROUPS_REF));
         }
         let pred = self.lower_element(attr, inner)?;
         Ok(self.any_element(attr, &subs, json, pred))

@@ -48,11 +48,7 @@ impl Writer {
                 "(CASE WHEN m.member_type = 'User' THEN (SELECT mu.id FROM users mu WHERE mu.pk = m.member_pk) \
                  ELSE (SELECT mg.id FROM groups mg WHERE mg.pk = m.member_pk) END)",
             ),
-            Operand::UserGroup(c) => self.sql(match c {
-                UserGroupColumn::Value => "ug_g.id",
-                UserGroupColumn::Display => "ug_g.display_name_norm",
-                UserGroupColumn::Type => "(CASE WHEN ug.depth = 0 THEN 'direct' ELSE 'indirect' END)",
-            }),
+            Operand::UserGroup(c) => self.sql(user_group_sql(*c)),
             Operand::PrimaryOrFirst { array, sub } => self.primary_or_first(array, sub, kind),
             Operand::FirstGroup(c) => self.first_group(*c, kind),
             Operand::FirstMember(c) => self.first_member(*c, kind),
@@ -244,8 +240,9 @@ impl Writer {
         match operand {
             Operand::Column(c) if c.is_text() => Some(format!("{}.{}", self.table.name(), column_name(*c))),
             Operand::Values(ValuesColumn::ValueNorm) => Some("v.value_norm".into()),
-            Operand::UserGroup(UserGroupColumn::Value) => Some("ug_g.id".into()),
-            Operand::UserGroup(UserGroupColumn::Display) => Some("ug_g.display_name_norm".into()),
+            Operand::UserGroup(c @ (UserGroupColumn::Value | UserGroupColumn::Display)) => {
+                Some(user_group_sql(*c).into())
+            }
             _ => None,
         }
     }
@@ -343,6 +340,16 @@ fn column_name(c: Column) -> &'static str {
         Column::Active => "active",
         Column::Created => "created_at",
         Column::LastModified => "last_modified",
+    }
+}
+
+/// A sub-attribute of one of a user's groups: a column of the group (`ug_g`) or the depth of
+/// the membership (`ug`), as `render_multi` names them.
+fn user_group_sql(c: UserGroupColumn) -> &'static str {
+    match c {
+        UserGroupColumn::Value => "ug_g.id",
+        UserGroupColumn::Display => "ug_g.display_name_norm",
+        UserGroupColumn::Type => "(CASE WHEN ug.depth = 0 THEN 'direct' ELSE 'indirect' END)",
     }
 }
 
