@@ -30,7 +30,9 @@ impl MemberFields {
             Keep::Part => {
                 // The projection's own cut, made on a member that has every sub-attribute.
                 let mut probe = json!([{"value": "", "$ref": "", "type": "", "display": ""}]);
-                projection.reshape("members", &mut probe);
+                if !projection.reshape("members", &mut probe) {
+                    return None;
+                }
                 let kept = |name: &str| probe[0].get(name).is_some();
                 Some(MemberFields {
                     value: kept("value"),

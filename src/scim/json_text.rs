@@ -132,8 +132,10 @@ impl ObjectWriter {
             Keep::Part => {
                 let mut value: Value = serde_json::from_str(json.get())
                     .map_err(|e| Error::internal(format!("unreadable stored {key}: {e}")))?;
-                projection.reshape(key, &mut value);
-                self.value(key, &value)
+                if projection.reshape(key, &mut value) {
+                    self.value(key, &value)?;
+                }
+                Ok(())
             }
         }
     }
@@ -169,8 +171,10 @@ impl ObjectWriter {
             Keep::Part => {
                 let mut value =
                     serde_json::to_value(value).map_err(|e| Error::internal(format!("cannot write {key}: {e}")))?;
-                projection.reshape(key, &mut value);
-                self.value(key, &value)
+                if projection.reshape(key, &mut value) {
+                    self.value(key, &value)?;
+                }
+                Ok(())
             }
         }
     }

@@ -97,8 +97,10 @@ impl Projection {
     }
 
     /// Cuts `value`, the top-level `key` that `keep` called `Keep::Part`, down to what was
-    /// asked for.
-    pub fn reshape(&self, key: &str, value: &mut Value) {
+    /// asked for. False when nothing is left: the caller then leaves the key out, as RFC 7643
+    /// §2.5 treats an empty complex value or array as unassigned, rather than writing `{}`.
+    #[must_use]
+    pub fn reshape(&self, key: &str, value: &mut Value) -> bool {
         if let Some(wanted) = &self.attributes {
             let asked: Vec<&Wanted> = wanted.iter().filter(|w| w.key == key).collect();
             if !asked.is_empty() && asked.iter().all(|w| w.sub.is_some()) {
@@ -109,6 +111,10 @@ impl Projection {
         for sub in self.excluded.iter().filter(|w| w.key == key).filter_map(|w| w.sub.as_deref()) {
             remove_sub(value, sub);
         }
+        if let Value::Array(items) = value {
+            items.retain(|item| !is_unassigned(item));
+        }
+        !is_unassigned(value)
     }
 
     /// The projection applied to a whole `Value`: what `json_text` writes member by member,
@@ -119,10 +125,7 @@ impl Projection {
         obj.retain(|key, value| match self.keep(schema, key) {
             Keep::Whole => true,
             Keep::Drop => false,
-            Keep::Part => {
-                self.reshape(key, value);
-                true
-            }
+            Keep::Part => self.reshape(key, value),
         });
     }
 }
@@ -178,6 +181,15 @@ fn resolve(schema: &ResourceSchema<'_>, path: &str) -> Option<Wanted> {
         None => None,
     };
     Some(Wanted { key: def.name.clone(), sub })
+}
+
+fn is_unassigned(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(o) => o.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
 }
 
 fn retain_subs(value: &mut Value, names: &[&str]) {
@@ -254,6 +266,15 @@ mod tests {
         assert!(u.get("emails").is_none() && u.get("meta").is_none());
         assert_eq!(u["id"], "1", "id is returned always");
         assert_eq!(u["name"], json!({"givenName": "G"}));
+        // Nothing left of an element, or of the whole attribute, leaves it out (RFC 7643 §2.5).
+        let mut u = user();
+        u["emails"][1] = json!({"value": "b@x"});
+        Projection::parse(&schema, Some("emails.type,userName"), None).apply(&schema, &mut u);
+        assert_eq!(u["emails"], json!([{"type": "work"}]));
+        let mut u = user();
+        Projection::parse(&schema, None, Some("emails.value,emails.type,name.givenName,name.familyName"))
+            .apply(&schema, &mut u);
+        assert!(u.get("emails").is_none() && u.get("name").is_none(), "{u}");
         let p = Projection::parse(&schema, None, Some("emails"));
         assert!(!p.includes("emails") && p.includes("userName"));
         assert!(Projection::parse(&schema, None, None).is_identity());

@@ -38,6 +38,11 @@ scim_test!(attributes_and_excluded_attributes_apply_to_every_response, |app| {
     assert_eq!(r.body, json!({"schemas": r.body["schemas"], "id": id, "active": false}));
     let r = app.put(&format!("{path}?excludedAttributes=emails"), okta_user("proj@x.com")).await;
     assert!(r.status == StatusCode::OK && r.body.get("emails").is_none());
+    // An element or attribute cut down to nothing is left out, not written as `{}`.
+    let r = app.get(&format!("{path}?excludedAttributes=emails.value,emails.type,emails.primary")).await;
+    assert!(r.body.get("emails").is_none() && r.body["userName"].is_string(), "{}", r.body);
+    let r = app.get(&format!("{path}?attributes=phoneNumbers.type,emails.display")).await;
+    assert_eq!(r.body.as_object().unwrap().keys().collect::<Vec<_>>(), ["schemas", "id"], "{}", r.body);
 });
 
 scim_test!(a_groups_attributes_are_projected_as_a_users_are, |app| {
@@ -58,6 +63,11 @@ scim_test!(a_groups_attributes_are_projected_as_a_users_are, |app| {
         // Names that are no attribute select nothing, as for users: what is always returned.
         ("attributes=members%5B", vec!["schemas", "id"]),
         ("attributes=members.nosuch", vec!["schemas", "id"]),
+        // Every sub-attribute excluded leaves no `{}` behind (RFC 7643 §2.5: empty is unassigned).
+        (
+            "excludedAttributes=members.value,members.%24ref,members.type,members.display",
+            vec!["schemas", "id", "displayName", "externalId", "meta"],
+        ),
     ];
     for (query, want) in cases {
         let r = app.get(&format!("/Groups/{gid}?{query}")).await;
