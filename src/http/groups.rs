@@ -267,7 +267,16 @@ async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Re
 
 /// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
 pub async fn search_root(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    let params = QueryParams::from_search_request(&body.0)?;
+    list_root_with(state, auth, QueryParams::from_search_request(&body.0)?).await
+}
+
+/// GET at the Base URL root: the same list from query parameters (RFC 7644 §3.4.2, "Queries
+/// MAY be performed against … a SCIM server root").
+pub async fn list_root(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
+    list_root_with(state, auth, query.0).await
+}
+
+async fn list_root_with(state: State, auth: Authenticated, params: QueryParams) -> Result<HttpResponse, Error> {
     let scope = auth.scope.clone();
     let (found, fired) = run(state.clone(), auth, params, None, |s, r| s.service.search_all(r)).await?;
     let users = found.users.users_listed();

@@ -175,6 +175,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(groups::delete))
                         .default_service(method_not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
                 )
+                .service(
+                    web::resource(["", "/"])
+                        .route(web::get().to(groups::list_root))
+                        .route(web::head().to(groups::list_root))
+                        .default_service(method_not_allowed("GET, HEAD")),
+                )
                 // RFC 7644 §3.11: a provider without /Me SHOULD answer 501; scimd's credentials
                 // belong to identity providers, so no user is "me".
                 .service(

@@ -9,10 +9,6 @@ use serde_json::{json, Value};
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
-fn q(filter: &str) -> String {
-    filter.replace(' ', "%20").replace('"', "%22")
-}
-
 scim_test!(a_group_looked_up_by_a_unique_key_answers_as_any_list, |app| {
     let uid = app.create_user("member@x.com").await["id"].as_str().unwrap().to_string();
     let g = app.post("/Groups", json!({"displayName": "Sales EMEA", "members": [{"value": uid}]})).await.body;

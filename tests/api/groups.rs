@@ -2,7 +2,7 @@
 //! errors; concurrency; members read in pages. Versions and If-Match: group_versions.rs; a
 //! user's `groups`: user_groups.rs.
 
-use crate::helpers::{patch_op, TestApp};
+use crate::helpers::{patch_op, query_of, TestApp};
 use crate::scim_test;
 use awc::http::StatusCode;
 use serde_json::{json, Value};
@@ -312,9 +312,22 @@ scim_test!(root_search_spans_users_and_groups, |app| {
     for name in ["Alpha", "Beta"] {
         app.post("/Groups", json!({"displayName": name, "members": [{"value": u[0]}]})).await;
     }
+    // RFC 7644 §3.4.2: GET at the root asks the same with query parameters.
     let page = |body: Value| {
         let app = &app;
-        async move { app.post("/.search", body).await }
+        async move {
+            let posted = app.post("/.search", body.clone()).await;
+            for root in ["", "/"] {
+                let got = app.get(&format!("{root}{}", query_of(&body))).await;
+                // Errors agree on their kind; their wording names the parameter as sent.
+                let kind = |r: &crate::helpers::Response| match r.status {
+                    StatusCode::OK => r.body.clone(),
+                    _ => json!([r.status.as_u16(), r.body["scimType"]]),
+                };
+                assert_eq!(kind(&got), kind(&posted), "{body}");
+            }
+            posted
+        }
     };
     let all = page(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]})).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.body);
@@ -336,5 +349,7 @@ scim_test!(root_search_spans_users_and_groups, |app| {
         2
     );
     page(json!({"filter": "nosuch eq 1"})).await.assert_error(400, Some("invalidFilter"));
+    page(json!({"count": "many"})).await.assert_error(400, Some("invalidValue"));
+    app.delete("/").await.assert_error(405, None);
     assert_eq!(app.post("/Groups/.search", json!({"filter": "displayName sw \"a\""})).await.body["totalResults"], 1);
 });

@@ -310,3 +310,26 @@ pub fn okta_user(user_name: &str) -> Value {
 pub fn patch_op(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
+
+/// Enough percent-encoding for the filters the tests write into a query string.
+pub fn q(filter: &str) -> String {
+    filter.replace('%', "%25").replace(' ', "%20").replace('"', "%22").replace('&', "%26").replace('+', "%2B")
+}
+
+/// The query string of GET that asks what the SearchRequest `search` asks (RFC 7644 §3.4.3).
+pub fn query_of(search: &Value) -> String {
+    let parameters: Vec<String> = search
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(key, _)| *key != "schemas")
+        .map(|(key, value)| match value {
+            Value::String(s) => format!("{key}={}", q(s)),
+            Value::Array(items) => {
+                format!("{key}={}", items.iter().map(|i| i.as_str().unwrap()).collect::<Vec<_>>().join(","))
+            }
+            other => format!("{key}={other}"),
+        })
+        .collect();
+    format!("?{}", parameters.join("&"))
+}
