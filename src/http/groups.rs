@@ -110,7 +110,7 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
                 out.push_str(",\"members\":[");
                 out.push_str(&page.json);
                 match page.next {
-                    Some(cursor) => Step::Members(i, fields, cursor, page.count == 0),
+                    Some(cursor) => Step::Members(i, fields, cursor, page.elements == 0),
                     None => Step::GroupEnd(i),
                 }
             } else {
@@ -125,14 +125,14 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
             let page = store
                 .offload(move || b.state.service.member_page(b.scope.tenant, &b.scope.base_url, pk, after, fields))
                 .await?;
-            if page.count > 0 {
+            if page.elements > 0 {
                 if !first {
                     out.push(',');
                 }
                 out.push_str(&page.json);
             }
             match page.next {
-                Some(cursor) => Step::Members(i, fields, cursor, first && page.count == 0),
+                Some(cursor) => Step::Members(i, fields, cursor, first && page.elements == 0),
                 None => Step::GroupEnd(i),
             }
         }

@@ -190,3 +190,27 @@ scim_test!(a_group_read_while_it_changes_is_one_moment_of_it, |app| {
     let (_, reads) = futures_util::future::join(toggles, read).await;
     assert!(reads > 10, "the reads ran alongside the writes: {reads}");
 });
+
+// Only `display` asked for: members without one are left out, on any member page, and the
+// elements written around them stay a valid array.
+scim_test!(members_with_nothing_projected_are_left_out_on_every_page, |app| {
+    let u = users(&app, 25, "shown").await;
+    let shown = [13, 22];
+    let members: Vec<Value> = u
+        .iter()
+        .enumerate()
+        .map(|(n, id)| match shown.contains(&n) {
+            true => json!({"value": id, "display": format!("member {n}")}),
+            false => json!({"value": id}),
+        })
+        .collect();
+    let g = app.post("/Groups", json!({"displayName": "sparse", "members": members})).await.body;
+    app.post("/Groups", json!({"displayName": "none shown", "members": [{"value": u[0]}]})).await;
+    let one = app.get(&format!("/Groups/{}?attributes=members.display", g["id"].as_str().unwrap())).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+    assert_eq!(one.body["members"], json!([{"display": "member 13"}, {"display": "member 22"}]));
+    let listed = app.get("/Groups?attributes=members.display").await.body;
+    assert_eq!(resources(&listed)[0], one.body);
+    assert_eq!(resources(&listed)[1]["members"], json!([]));
+    assert_eq!(resources(&listed), as_read_alone(&app, &listed, "?attributes=members.display").await);
+});

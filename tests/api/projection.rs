@@ -79,6 +79,14 @@ scim_test!(a_groups_attributes_are_projected_as_a_users_are, |app| {
     let r = app.get(&format!("/Groups/{gid}?attributes=meta.version,members.value")).await.body;
     assert_eq!(r["meta"], json!({"version": whole["meta"]["version"]}));
     assert_eq!(r["members"], json!([{"value": uid}]));
+    // A member with nothing left to write (no `display`) is left out, not written as `{}`.
+    let other = app.post("/Users", okta_user("shown@x.com")).await.body["id"].as_str().unwrap().to_string();
+    let add = json!([{"op": "add", "path": "members", "value": [{"value": other, "display": "Shown"}]}]);
+    assert_eq!(app.patch(&format!("/Groups/{gid}"), patch_op(add)).await.status, StatusCode::NO_CONTENT);
+    let r = app.get(&format!("/Groups/{gid}?attributes=members.display")).await.body;
+    assert_eq!(r["members"], json!([{"display": "Shown"}]), "{r}");
+    let listed = app.get("/Groups?attributes=members.display").await.body;
+    assert_eq!(listed["Resources"][0], r);
     let r = app.get(&format!("/Groups/{gid}?excludedAttributes=members,meta.created")).await.body;
     assert!(r["meta"].get("created").is_none() && r["meta"]["lastModified"].is_string(), "{r}");
 });
