@@ -2,6 +2,7 @@
 //! and PATCH operations on `members` turned into set operations the store runs in SQL.
 
 use super::compat::{Compat, Rule};
+use super::group_filter;
 use super::json_text::{Meta, ObjectWriter, StoredObject};
 use super::patch::{OpKind, PatchOperation};
 use super::projection::Projection;
@@ -9,6 +10,7 @@ use super::resource::ResourceSchema;
 use super::schema::{Registry, GROUP_SCHEMA};
 use super::{check_indexed, check_resource_size, normalize, user};
 use crate::error::{Error, Result};
+use crate::store::predicate::Predicate;
 use crate::store::{GroupRow, GroupWrite, MemberKind, MemberRef};
 use scim_filter_parser::{parse_path, CompValue, CompareOp, Filter, PatchPath};
 use serde_json::{Map, Value};
@@ -160,6 +162,9 @@ pub enum GroupOp {
     AddMembers(Vec<MemberSpec>),
     RemoveMembers(Vec<MemberSpec>),
     RemoveAllMembers,
+    /// `remove` at `members[filter]` with a filter that is not only `value eq` ids: the
+    /// members the predicate holds for (RFC 7644 §3.5.2.2).
+    RemoveMatching(Predicate),
     ReplaceMembers(Vec<MemberSpec>),
 }
 
@@ -168,7 +173,7 @@ impl GroupOp {
     pub fn member_specs(&self) -> &[MemberSpec] {
         match self {
             GroupOp::AddMembers(specs) | GroupOp::RemoveMembers(specs) | GroupOp::ReplaceMembers(specs) => specs,
-            GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => &[],
+            GroupOp::Attributes(_) | GroupOp::RemoveAllMembers | GroupOp::RemoveMatching(_) => &[],
         }
     }
 }
@@ -241,10 +246,12 @@ pub fn split_ops(ops: Vec<PatchOperation>, compat: &Compat) -> Result<Vec<GroupO
                             "member sub-attributes are immutable: add or remove whole members",
                         ));
                     }
-                    let ids = ids_in(&filter).ok_or_else(|| {
-                        Error::invalid_filter("members can be selected by value eq \"id\" (joined by or)")
-                    })?;
-                    out.push(GroupOp::RemoveMembers(ids));
+                    // Okta's and Entra's `value eq` ids are looked up by key; any other
+                    // filter selects from the group's memberships.
+                    out.push(match ids_in(&filter) {
+                        Some(ids) => GroupOp::RemoveMembers(ids),
+                        None => GroupOp::RemoveMatching(group_filter::lower_member(&filter)?),
+                    });
                 }
                 Ok(PatchPath::Attr(p)) if is_members(&p.name) && p.sub.is_some() => {
                     return Err(Error::mutability("member sub-attributes are immutable: add or remove whole members"));
@@ -259,6 +266,7 @@ pub fn split_ops(ops: Vec<PatchOperation>, compat: &Compat) -> Result<Vec<GroupO
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::predicate::{CmpOp, Literal, MemberColumn, Operand, ValueKind};
     use serde_json::json;
 
     fn op(op: OpKind, path: Option<&str>, value: Option<Value>) -> PatchOperation {
@@ -288,6 +296,15 @@ mod tests {
             ),
             (op(OpKind::Remove, Some("members"), None), vec![GroupOp::RemoveAllMembers]),
             (
+                op(OpKind::Remove, Some("members[type eq \"user\"]"), None),
+                vec![GroupOp::RemoveMatching(Predicate::Compare {
+                    operand: Operand::Member(MemberColumn::Type),
+                    kind: ValueKind::Text,
+                    op: CmpOp::Eq,
+                    value: Literal::Text("User".into()),
+                })],
+            ),
+            (
                 op(OpKind::Replace, Some("members"), Some(json!([{"value": "a", "type": "Group"}]))),
                 vec![GroupOp::ReplaceMembers(vec![MemberSpec { kind: Some(MemberKind::Group), ..spec("a") }])],
             ),
@@ -309,7 +326,7 @@ mod tests {
         for bad in [
             op(OpKind::Replace, Some("members[value eq \"a\"].display"), Some(json!("x"))),
             op(OpKind::Add, Some("members[value eq \"a\"]"), Some(json!({}))),
-            op(OpKind::Remove, Some("members[type eq \"User\"]"), None),
+            op(OpKind::Remove, Some("members[display eq \"Ann\"]"), None),
             op(OpKind::Add, Some("members"), Some(json!([{"display": "no value"}]))),
             op(OpKind::Add, Some("members"), Some(json!([{"value": "a", "type": "Robot"}]))),
         ] {

@@ -60,7 +60,9 @@ fn members_any(pred: Predicate) -> Predicate {
     Predicate::MembersAny { pred: Box::new(pred) }
 }
 
-fn lower_member(f: &Filter) -> Result<Predicate> {
+/// A filter inside `members[…]` (a list's filter, a PATCH's remove path) as a predicate on
+/// one membership, `m`.
+pub(super) fn lower_member(f: &Filter) -> Result<Predicate> {
     Ok(match f {
         Filter::And(items) => Predicate::And(items.iter().map(lower_member).collect::<Result<_>>()?),
         Filter::Or(items) => Predicate::Or(items.iter().map(lower_member).collect::<Result<_>>()?),

@@ -234,7 +234,7 @@ impl ScimService {
                 GroupOp::RemoveMembers(specs) => {
                     Ok(found.iter().filter(|m| specs.iter().any(|s| s.id == m.id)).cloned().collect())
                 }
-                GroupOp::Attributes(_) | GroupOp::RemoveAllMembers => Ok(Vec::new()),
+                GroupOp::Attributes(_) | GroupOp::RemoveAllMembers | GroupOp::RemoveMatching(_) => Ok(Vec::new()),
             })
             .collect::<Result<Vec<_>>>()?;
         let stored = group::stored_attrs(&current)?;
@@ -252,6 +252,10 @@ impl ScimService {
                 GroupOp::RemoveAllMembers => {
                     let (_, removed) = tx.replace_members(tenant, current.pk, &[])?;
                     out.extend(events::members_removed(id, &removed));
+                }
+                GroupOp::RemoveMatching(pred) => {
+                    let matching = tx.members_matching(tenant, current.pk, pred)?;
+                    out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, &matching)?));
                 }
                 GroupOp::ReplaceMembers(_) => {
                     let (added, removed) = tx.replace_members(tenant, current.pk, members)?;

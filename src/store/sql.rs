@@ -3,7 +3,7 @@
 //! always bound parameters; only fixed identifiers are written into the text.
 
 use super::connection::Backend;
-use super::predicate::{Predicate, SortKey, Table};
+use super::predicate::{MemberColumn, Operand, Predicate, SortKey, Table, ValueKind};
 use chrono::NaiveDateTime;
 use diesel::sql_types::{Bool, Text};
 use std::marker::PhantomData;
@@ -208,6 +208,22 @@ fn selected(backend: Backend, tenant: i64, table: Table, select: &str, predicate
         w.sql(")");
     }
     w
+}
+
+/// The memberships of group `group_pk` that `pred`, a predicate on one membership `m`,
+/// selects, as `kind`, `pk` and `id` (`MemberKey`).
+pub(super) fn members_matching_sql(backend: Backend, tenant: i64, group_pk: i64, pred: &Predicate) -> Vec<Piece> {
+    let mut w = Writer::new(backend, tenant, Table::Groups);
+    w.sql("SELECT m.member_type AS kind, m.member_pk AS pk, ");
+    w.operand(&Operand::Member(MemberColumn::Value), ValueKind::Text);
+    w.sql(" AS id FROM group_members m WHERE m.tenant_id = ");
+    w.bind(Piece::BigInt(tenant));
+    w.sql(" AND m.group_pk = ");
+    w.bind(Piece::BigInt(group_pk));
+    w.sql(" AND (");
+    w.predicate(pred);
+    w.sql(")");
+    w.into_pieces()
 }
 
 /// How many rows `predicate` selects (a filtered list's totalResults), as `n`.

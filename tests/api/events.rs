@@ -7,14 +7,14 @@ use awc::http::{Method, StatusCode};
 use scimd::clock::SystemClock;
 use serde_json::{json, Value};
 
-async fn events(app: &TestApp, admin: &str, after: i64, limit: i64) -> Vec<Value> {
+pub(crate) async fn events(app: &TestApp, admin: &str, after: i64, limit: i64) -> Vec<Value> {
     let url = format!("{}/admin/api/tenants/acme/events?after={after}&limit={limit}", app.root);
     let r = app.send_raw(Method::GET, &url, Some(admin), &[], None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body.as_array().unwrap().clone()
 }
 
-fn admin_token(app: &TestApp) -> String {
+pub(crate) fn admin_token(app: &TestApp) -> String {
     format!("Bearer {}", scimd::admin::api_tokens::issue(&app.store, &SystemClock, None).unwrap().1)
 }
 

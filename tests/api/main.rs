@@ -22,6 +22,7 @@ mod filter_agreement;
 mod filters;
 mod group_batches;
 mod group_lookup;
+mod group_member_filters;
 mod group_pages;
 mod group_versions;
 mod groups;
