@@ -213,6 +213,11 @@ impl<'a> Run<'a> {
                 (MemberOp::RemoveValues(ids), body)
             }
             4 if self.rng.chance(30) => (MemberOp::RemoveAll, json!({"op": "remove", "path": "members"})),
+            4 if self.rng.chance(30) => {
+                let kind = if self.rng.chance(50) { Kind::User } else { Kind::Group };
+                let path = format!("members[type eq \"{kind:?}\"]");
+                (MemberOp::RemoveKind(kind), json!({"op": self.op_name("remove"), "path": path}))
+            }
             4 => {
                 let ids = self.members(3);
                 let body = json!({"op": self.op_name("replace"), "path": "members", "value": self.member_values(&ids)});

@@ -83,6 +83,8 @@ pub enum MemberOp {
     RemoveFiltered(String),
     RemoveValues(Vec<String>),
     RemoveAll,
+    /// `remove` at `members[type eq "User"]` (or "Group").
+    RemoveKind(Kind),
     Replace(Vec<String>),
     Rename(String),
 }
@@ -268,6 +270,7 @@ impl Model {
                     }
                 }
                 MemberOp::RemoveAll => members.clear(),
+                MemberOp::RemoveKind(kind) => members.retain(|m| self.get(m).map(|k| k.kind) != Some(*kind)),
                 MemberOp::Rename(new) => name = new.clone(),
             }
             members_changed |= members != before;
