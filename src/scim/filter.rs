@@ -112,6 +112,7 @@ impl<'r> UserFilters<'r> {
                 ("active", None) => return column(Column::Active, ValueKind::Bool, true),
                 ("meta", Some("created")) => return column(Column::Created, ValueKind::Timestamp, true),
                 ("meta", Some("lastmodified")) => return column(Column::LastModified, ValueKind::Timestamp, true),
+                ("meta", Some("version")) => return column(Column::Version, ValueKind::Text, true),
                 ("meta", Some("resourcetype")) => return Ok(Target::ResourceType),
                 ("meta", _) => return Err(bad(format!("{path} cannot be filtered on"))),
                 ("schemas", None) => return Ok(Target::Schemas),

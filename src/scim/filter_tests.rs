@@ -26,6 +26,7 @@ fn hot_attributes_lower_to_indexed_columns() {
         ("active eq true", Column::Active),
         (r#"meta.lastModified gt "2026-01-01T00:00:00Z""#, Column::LastModified),
         (r#"meta.created le "2026-01-01T00:00:00Z""#, Column::Created),
+        (r#"meta.version eq "W/\"3\"""#, Column::Version),
     ] {
         assert_eq!(column(&lower(f)), Some(c), "{f}");
     }

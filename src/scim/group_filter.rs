@@ -34,6 +34,7 @@ fn resolve(path: &AttrPath) -> Result<Target> {
         ("displayname", None) => column(Column::DisplayNameNorm, ValueKind::Text, false),
         ("meta", Some("created")) => column(Column::Created, ValueKind::Timestamp, true),
         ("meta", Some("lastmodified")) => column(Column::LastModified, ValueKind::Timestamp, true),
+        ("meta", Some("version")) => column(Column::Version, ValueKind::Text, true),
         ("meta", Some("resourcetype")) => Ok(Target::ResourceType),
         ("schemas", None) => Ok(Target::Schemas),
         ("members", None) => Ok(Target::Members),

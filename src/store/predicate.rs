@@ -15,6 +15,9 @@ pub enum Column {
     Active,
     Created,
     LastModified,
+    /// `meta.version` as rendered, `W/"<version>"` (`scim::user::etag`): a string, compared
+    /// as one (RFC 7643 §3.1), not by its number.
+    Version,
 }
 
 impl Column {

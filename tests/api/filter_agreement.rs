@@ -129,6 +129,7 @@ const TEXT_PATHS: &[&str] = &[
     "department",
 ];
 const OPS: &[CompareOp] = &CompareOp::ALL;
+const VERSIONS: &[&str] = &["W/\"1\"", "W/\"2\"", "W/\"11\"", "W/\"", "1\"", "w/\"1\"", "W/\"10"];
 
 fn text_leaf(paths: &'static [&'static str]) -> impl Strategy<Value = Filter> {
     let sample = proptest::sample::select(paths);
@@ -198,6 +199,13 @@ fn filter(groups: Vec<String>) -> impl Strategy<Value = Filter> {
             CompValue::String("2020-01-01T00:00:00Z".into()),
         )),
         2 => groups_filter(groups),
+        // `meta.version` compares as the string it is rendered as (`seed_directory` makes
+        // versions 1, 2 and 11), not as its number.
+        1 => (proptest::sample::select(OPS), proptest::sample::select(VERSIONS)).prop_map(|(op, v)| Filter::Compare(
+            path("meta.version"),
+            op,
+            CompValue::String(v.into()),
+        )),
     ];
     leaf.prop_recursive(3, 12, 3, |inner| {
         prop_oneof![
@@ -241,6 +249,16 @@ pub(crate) async fn seed_directory(app: &TestApp, runner: &mut TestRunner) -> (V
     }
     let listed = app.get("/Users?count=1000").await.body["Resources"].as_array().unwrap().clone();
     let user_ids: Vec<String> = listed.iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    // Versions 1, 2 and 11: `meta.version` sorts and compares as text ("W/\"11\"" < "W/\"2\"").
+    for (i, id) in user_ids.iter().enumerate() {
+        let writes = [0, 1, 0, 10][i % 4];
+        for n in 0..writes {
+            let title = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "title", "value": format!("title {n}")}]});
+            let r = app.patch(&format!("/Users/{id}"), title).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    }
     let groups = seed_groups(app, runner, &user_ids).await;
     // Read again: the references read each user's `groups` as it is rendered.
     let all = app.get("/Users?count=1000").await.body["Resources"].as_array().unwrap().clone();

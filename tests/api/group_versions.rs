@@ -118,3 +118,40 @@ scim_test!(a_member_patch_honours_if_match_and_applies_nothing_when_stale, |app|
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert_eq!(app.get(&format!("/Groups/{gid}")).await.body["meta"]["version"], "W/\"3\"");
 });
+
+// RFC 7644 §3.4.2.2 and §3.4.2.3: `meta.version` is a string attribute like any other, so it
+// filters and sorts as the text it is rendered as, for groups and users alike.
+scim_test!(meta_version_filters_and_sorts_as_text, |app| {
+    let u = users(&app, 1, "v").await;
+    let mut ids = Vec::new();
+    for (name, writes) in [("one", 0), ("eleven", 10), ("two", 1)] {
+        let g = app.post("/Groups", json!({"displayName": name})).await.body;
+        let id = g["id"].as_str().unwrap().to_string();
+        for n in 0..writes {
+            let op = if n % 2 == 0 { "add" } else { "remove" };
+            let r = app
+                .patch(
+                    &format!("/Groups/{id}"),
+                    patch_op(json!([{"op": op, "path": "members", "value": [{"value": u[0]}]}])),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        }
+        ids.push(id);
+    }
+    let names = |body: &Value| -> Vec<String> {
+        body["Resources"].as_array().unwrap().iter().map(|g| g["displayName"].as_str().unwrap().to_string()).collect()
+    };
+    let q = crate::helpers::q;
+    let listed = app.get(&format!("/Groups?filter={}", q(r#"meta.version eq "W/\"11\"""#))).await.body;
+    assert_eq!(names(&listed), ["eleven"]);
+    let listed = app.get(&format!("/Groups?filter={}", q(r#"meta.version gt "W/\"1\"""#))).await.body;
+    assert_eq!(names(&listed), ["eleven", "two"], "as text, \"W/\\\"11\\\"\" sorts after \"W/\\\"1\\\"\"");
+    let listed = app.get("/Groups?sortBy=meta.version&sortOrder=descending").await.body;
+    assert_eq!(names(&listed), ["two", "eleven", "one"]);
+    let version = app.get(&format!("/Users/{}", u[0])).await.body["meta"]["version"].clone();
+    let filter = q(&format!("meta.version eq {version}"));
+    assert_eq!(app.get(&format!("/Users?filter={filter}")).await.body["totalResults"], 1);
+    app.get(&format!("/Groups?filter={}", q("meta.version gt 5"))).await.assert_error(400, Some("invalidFilter"));
+    app.get(&format!("/Users?filter={}", q("meta.location pr"))).await.assert_error(400, Some("invalidFilter"));
+});

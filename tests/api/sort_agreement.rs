@@ -22,6 +22,8 @@ const SORTABLE: &[(&str, bool)] = &[
     ("name.givenName", false),
     ("active", true),
     ("meta.created", true),
+    ("meta.lastModified", true),
+    ("meta.version", true),
     ("emails", false),
     ("emails.value", false),
     ("emails.type", false),

@@ -39,6 +39,10 @@ impl Writer {
     /// The operand as a SQL expression of `kind`.
     pub(super) fn operand(&mut self, operand: &Operand, kind: ValueKind) {
         match operand {
+            // RFC 7644 §3.14: the weak entity tag `scim::user::etag` writes.
+            Operand::Column(Column::Version) => {
+                self.sql(&format!("('W/\"' || CAST({}.version AS TEXT) || '\"')", self.table.name()))
+            }
             Operand::Column(c) => {
                 let name = format!("{}.{}", self.table.name(), column_name(*c));
                 self.sql(&name);
@@ -295,6 +299,7 @@ impl Writer {
                 operand,
                 Operand::Doc(_)
                     | Operand::Element(_)
+                    | Operand::Column(Column::Version)
                     | Operand::UserGroup(UserGroupColumn::Type)
                     | Operand::PrimaryOrFirst { .. }
                     | Operand::FirstGroup(_)
@@ -340,6 +345,7 @@ fn column_name(c: Column) -> &'static str {
         Column::Active => "active",
         Column::Created => "created_at",
         Column::LastModified => "last_modified",
+        Column::Version => "version",
     }
 }
 
