@@ -254,8 +254,7 @@ impl ScimService {
                     out.extend(events::members_removed(id, &removed));
                 }
                 GroupOp::RemoveMatching(pred) => {
-                    let matching = tx.members_matching(tenant, current.pk, pred)?;
-                    out.extend(events::members_removed(id, &tx.remove_members(tenant, current.pk, &matching)?));
+                    out.extend(events::members_removed(id, &tx.remove_members_where(tenant, current.pk, pred)?));
                 }
                 GroupOp::ReplaceMembers(_) => {
                     let (added, removed) = tx.replace_members(tenant, current.pk, members)?;

@@ -1,5 +1,6 @@
-//! The plans PostgreSQL keeps for the reads of `group_members` (`member_reads`).
+//! The plans for the reads of `group_members` (`member_reads`) and of members' ids by key.
 
+use crate::store::predicate::Table;
 use crate::store::sql;
 use crate::store::test_stores::{pg_plans, seed_groups, seed_users, stores};
 use crate::store::{Backend, GroupWrite, MemberKind, MemberRef};
@@ -80,6 +81,34 @@ fn postgres_keeps_one_plan_for_a_page_of_members_whatever_the_group_sizes() {
             let plan = store.read(|tx| Ok(sql::explain_generic_pg(tx.conn, &statement)?)).unwrap().join("\n");
             assert!(!plan.contains("Seq Scan") && probes(&plan), "{plan}");
             assert!(may_hash || !plan.contains("Hash"), "{plan}");
+        }
+    }
+}
+
+/// Members' ids by their keys (what a removal of many members reports) are read by key, on
+/// SQLite too: without statistics (scimd never runs ANALYZE) SQLite read the tenant's whole
+/// (tenant_id, id) index for them, which covers the query, and checked every entry.
+#[test]
+fn members_ids_are_read_by_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (all, _schema) = stores(&dir);
+    for store in all {
+        let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
+        seed_users(&store, tenant, 2000);
+        seed_groups(&store, tenant, "g", 50);
+        if store.backend() == Backend::Sqlite {
+            // As a database scimd made has them: none.
+            store.write(|tx| Ok(diesel::sql_query("DROP TABLE sqlite_stat1").execute(tx.conn).map(drop)?)).unwrap();
+        }
+        let pks: Vec<i64> = (1..=500).collect();
+        for table in [Table::Users, Table::Groups] {
+            let pieces = sql::ids_by_key_sql(store.backend(), tenant.get(), table, &pks);
+            let plan = store.read(|tx| Ok(sql::explain(tx.conn, &pieces)?)).unwrap().join("\n");
+            let by_key = match store.backend() {
+                Backend::Sqlite => plan.contains("INTEGER PRIMARY KEY"),
+                Backend::Postgres => plan.contains("Index") && plan.contains("pk = ANY"),
+            };
+            assert!(by_key, "{table:?}: {plan}");
         }
     }
 }

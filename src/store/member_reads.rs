@@ -2,33 +2,13 @@
 //! (directly or through nested groups).
 
 use super::connection::AnyConnection;
-use super::members::{MemberKey, MemberKind, MemberRef};
-use super::predicate::{Predicate, Table};
+use super::members::{MemberKey, MemberKind};
+use super::predicate::Table;
 use super::sql::{self, Piece, Writer};
 use super::{Backend, TenantId, Tx};
 use crate::error::Result;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{QueryResult, QueryableByName};
-
-impl Tx<'_> {
-    /// The members of `group_pk` that `pred`, a predicate on one membership, holds for (a
-    /// remove at `members[filter]`): read by the group's key, so at most the group's size, as
-    /// removing every member reads.
-    pub fn members_matching(&mut self, tenant: TenantId, group_pk: i64, pred: &Predicate) -> Result<Vec<MemberRef>> {
-        let pieces = sql::members_matching_sql(super::backend_of(self.conn), tenant.0, group_pk, pred);
-        let rows: Vec<MemberKey> = sql::load(self.conn, &pieces)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| MemberRef {
-                kind: MemberKind::parse(&r.kind),
-                pk: r.pk,
-                id: r.id,
-                display: None,
-                marked_in_groups: true,
-            })
-            .collect())
-    }
-}
 
 /// A member as a group renders it.
 #[derive(Debug, Clone, PartialEq)]

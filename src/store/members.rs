@@ -3,8 +3,8 @@
 //! member list. (Reads of memberships are in `member_reads`.)
 
 use super::connection::AnyConnection;
-use super::predicate::Table;
-use super::schema::{group_members, groups};
+use super::predicate::{Predicate, Table};
+use super::schema::group_members;
 use super::sql::{self, Piece, Writer};
 use super::{TenantId, Tx};
 use crate::error::Result;
@@ -218,6 +218,20 @@ impl Tx<'_> {
         Ok(removed)
     }
 
+    /// Removes the group's members that `pred`, a predicate on one membership, holds for (a
+    /// remove at `members[filter]`); returns those that went. It reads the group's rows by its
+    /// key, so it costs the group's size at most, as removing every member does.
+    pub fn remove_members_where(
+        &mut self,
+        tenant: TenantId,
+        group_pk: i64,
+        pred: &Predicate,
+    ) -> Result<Vec<MemberRef>> {
+        let pieces = sql::delete_members_where_sql(self.backend(), tenant.0, group_pk, pred);
+        let deleted: Vec<ChangedMember> = sql::load(self.conn, &pieces)?;
+        self.member_refs(tenant, &deleted)
+    }
+
     /// The DELETE of the group's rows that are among `members` (`among`) or not among them.
     fn delete_member_statement(&self, tenant: TenantId, group_pk: i64, members: &[MemberRef], among: bool) -> Writer {
         let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
@@ -265,33 +279,25 @@ impl Tx<'_> {
         Ok((added, removed))
     }
 
-    /// The SCIM ids of members known only by key (those a replace removed).
+    /// The SCIM ids of members known only by key (those a replace removed), in one statement
+    /// per kind.
     fn member_refs(&mut self, tenant: TenantId, keys: &[ChangedMember]) -> Result<Vec<MemberRef>> {
         let mut out = Vec::with_capacity(keys.len());
-        for kind in [MemberKind::User, MemberKind::Group] {
+        for (kind, table) in [(MemberKind::User, Table::Users), (MemberKind::Group, Table::Groups)] {
             let pks: Vec<i64> = keys.iter().filter(|k| k.member_type == kind.as_str()).map(|k| k.member_pk).collect();
-            for chunk in pks.chunks(CHUNK) {
-                let rows: Vec<(i64, String)> = match kind {
-                    MemberKind::User => super::schema::users::table
-                        .filter(
-                            super::schema::users::tenant_id.eq(tenant.0).and(super::schema::users::pk.eq_any(chunk)),
-                        )
-                        .select((super::schema::users::pk, super::schema::users::id))
-                        .load(self.conn)?,
-                    MemberKind::Group => groups::table
-                        .filter(groups::tenant_id.eq(tenant.0).and(groups::pk.eq_any(chunk)))
-                        .select((groups::pk, groups::id))
-                        .load(self.conn)?,
-                };
-                // Members until now, so marked.
-                out.extend(rows.into_iter().map(|(pk, id)| MemberRef {
-                    kind,
-                    pk,
-                    id,
-                    display: None,
-                    marked_in_groups: true,
-                }));
+            if pks.is_empty() {
+                continue;
             }
+            let pieces = sql::ids_by_key_sql(self.backend(), tenant.0, table, &pks);
+            let rows: Vec<MemberKey> = sql::load(self.conn, &pieces)?;
+            // Members until now, so marked.
+            out.extend(rows.into_iter().map(|r| MemberRef {
+                kind,
+                pk: r.pk,
+                id: r.id,
+                display: None,
+                marked_in_groups: true,
+            }));
         }
         Ok(out)
     }

@@ -3,7 +3,7 @@
 //! always bound parameters; only fixed identifiers are written into the text.
 
 use super::connection::Backend;
-use super::predicate::{MemberColumn, Operand, Predicate, SortKey, Table, ValueKind};
+use super::predicate::{Predicate, SortKey, Table};
 use chrono::NaiveDateTime;
 use diesel::sql_types::{Bool, Text};
 use std::marker::PhantomData;
@@ -210,19 +210,38 @@ fn selected(backend: Backend, tenant: i64, table: Table, select: &str, predicate
     w
 }
 
-/// The memberships of group `group_pk` that `pred`, a predicate on one membership `m`,
-/// selects, as `kind`, `pk` and `id` (`MemberKey`).
-pub(super) fn members_matching_sql(backend: Backend, tenant: i64, group_pk: i64, pred: &Predicate) -> Vec<Piece> {
+/// Deletes the memberships of group `group_pk` that `pred`, a predicate on one membership
+/// `m`, selects, returning `member_type` and `member_pk` of each. One statement: selecting them
+/// first and deleting them by their keys, 500 to a statement, took PostgreSQL 20 s for 100,000
+/// members (each statement's 500 alternatives checked against every row of the group).
+pub(super) fn delete_members_where_sql(backend: Backend, tenant: i64, group_pk: i64, pred: &Predicate) -> Vec<Piece> {
     let mut w = Writer::new(backend, tenant, Table::Groups);
-    w.sql("SELECT m.member_type AS kind, m.member_pk AS pk, ");
-    w.operand(&Operand::Member(MemberColumn::Value), ValueKind::Text);
-    w.sql(" AS id FROM group_members m WHERE m.tenant_id = ");
+    w.sql("DELETE FROM group_members AS m WHERE m.tenant_id = ");
     w.bind(Piece::BigInt(tenant));
     w.sql(" AND m.group_pk = ");
     w.bind(Piece::BigInt(group_pk));
     w.sql(" AND (");
     w.predicate(pred);
-    w.sql(")");
+    w.sql(") RETURNING member_type, member_pk");
+    w.into_pieces()
+}
+
+/// The `kind`, `pk` and `id` (`MemberKey`) of the rows of `table` among `pks`. On SQLite
+/// the tenant is checked on each row found by its key rather than sought: with `tenant_id = ?`
+/// SQLite read the tenant's whole (tenant_id, id) index, which covers the query, and checked
+/// each entry against the keys (removing 100,000 members: 1.3 s, most of it here, read 500
+/// keys at a time).
+pub(super) fn ids_by_key_sql(backend: Backend, tenant: i64, table: Table, pks: &[i64]) -> Vec<Piece> {
+    let (name, kind) = match table {
+        Table::Users => ("users", "User"),
+        Table::Groups => ("groups", "Group"),
+    };
+    let tenant_term = if backend == Backend::Sqlite { "+tenant_id" } else { "tenant_id" };
+    let mut w = Writer::new(backend, tenant, table);
+    w.sql(&format!("SELECT '{kind}' AS kind, pk, id FROM {name} WHERE {tenant_term} = "));
+    w.bind(Piece::BigInt(tenant));
+    w.sql(" AND pk");
+    w.in_big_ints(pks);
     w.into_pieces()
 }
 
