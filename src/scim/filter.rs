@@ -51,11 +51,15 @@ enum Target<'r> {
     MultiWhole {
         path: Vec<String>,
     },
+    /// `meta.location`: the users' endpoint URL, then the id.
+    Location(String),
 }
 
 pub struct UserFilters<'r> {
     core: &'r SchemaDef,
     enterprise: &'r SchemaDef,
+    /// The users' endpoint URL with its trailing `/`, which `meta.location` starts with.
+    location: Option<String>,
 }
 
 fn kind_of(def: &AttributeDef) -> Result<ValueKind> {
@@ -69,7 +73,13 @@ fn kind_of(def: &AttributeDef) -> Result<ValueKind> {
 
 impl<'r> UserFilters<'r> {
     pub fn new(registry: &'r Registry) -> Self {
-        UserFilters { core: &registry.user, enterprise: &registry.enterprise_user }
+        UserFilters { core: &registry.user, enterprise: &registry.enterprise_user, location: None }
+    }
+
+    /// The filters of requests to the tenant at `base_url`, whose users' `meta.location` they
+    /// can compare.
+    pub fn at(self, base_url: &str) -> Self {
+        UserFilters { location: Some(format!("{base_url}/Users/")), ..self }
     }
 
     /// The predicate for a `filter` parameter; no filter means every user.
@@ -114,6 +124,9 @@ impl<'r> UserFilters<'r> {
                 ("meta", Some("lastmodified")) => return column(Column::LastModified, ValueKind::Timestamp, true),
                 ("meta", Some("version")) => return column(Column::Version, ValueKind::Text, true),
                 ("meta", Some("resourcetype")) => return Ok(Target::ResourceType),
+                ("meta", Some("location")) if self.location.is_some() => {
+                    return Ok(Target::Location(self.location.clone().unwrap_or_default()))
+                }
                 ("meta", _) => return Err(bad(format!("{path} cannot be filtered on"))),
                 ("schemas", None) => return Ok(Target::Schemas),
                 _ => {}
@@ -170,7 +183,7 @@ impl<'r> UserFilters<'r> {
     fn present(&self, target: Target<'r>) -> Predicate {
         match target {
             Target::Column { column, kind, .. } => Predicate::Present { operand: Operand::Column(column), kind },
-            Target::ResourceType | Target::Schemas => Predicate::Const(true),
+            Target::ResourceType | Target::Schemas | Target::Location(_) => Predicate::Const(true),
             Target::Doc { path, def } => {
                 Predicate::Present { operand: Operand::Doc(path), kind: kind_of(def).unwrap_or(ValueKind::Text) }
             }
@@ -220,6 +233,7 @@ impl<'r> UserFilters<'r> {
                     _ => Err(bad("schemas supports eq and ne")),
                 }
             }
+            Target::Location(prefix) => location_comparison(&prefix, path, op, value),
             Target::Doc { path: json, def } => {
                 comparison(Operand::Doc(json), kind_of(def)?, def.case_exact(), path, op, value)
             }
@@ -251,6 +265,8 @@ impl<'r> UserFilters<'r> {
         let target = self.resolve(&path).map_err(|e| Error::invalid_value(format!("sortBy: {e}")))?;
         let (operand, kind) = match target {
             Target::Column { column, kind, .. } => (Operand::Column(column), kind),
+            // Every location is the same prefix and the id.
+            Target::Location(_) => (Operand::Column(Column::Id), ValueKind::Text),
             Target::Doc { path, def } => (Operand::Doc(path), kind_of(def)?),
             Target::Multi { attr, sub, path } => (value_path::sorted_by(attr, sub, path), kind_of(sub)?),
             Target::ComplexWhole { .. } | Target::MultiWhole { .. } => {
@@ -271,6 +287,28 @@ pub(super) fn descending(sort_order: Option<&str>) -> Result<bool> {
         Some("descending") => Ok(true),
         Some(other) => Err(Error::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}"))),
     }
+}
+
+/// RFC 7643 §3.1 `meta.location`, a caseExact reference: `prefix` (the endpoint's URL) and the
+/// id. Equality with a URL of the endpoint is equality of the id, read by its index; any other
+/// comparison is made on the URL built in SQL.
+pub(super) fn location_comparison(
+    prefix: &str,
+    path: &AttrPath,
+    op: CompareOp,
+    value: &CompValue,
+) -> Result<Predicate> {
+    if let (CompareOp::Eq | CompareOp::Ne, CompValue::String(url)) = (op, value) {
+        let eq = match url.strip_prefix(prefix) {
+            Some(id) => {
+                let id = CompValue::String(id.to_string());
+                comparison(Operand::Column(Column::Id), ValueKind::Text, true, path, CompareOp::Eq, &id)?
+            }
+            None => Predicate::Const(false),
+        };
+        return Ok(if op == CompareOp::Eq { eq } else { Predicate::Not(Box::new(eq)) });
+    }
+    comparison(Operand::Location(prefix.to_string()), ValueKind::Text, true, path, op, value)
 }
 
 /// One typed comparison (RFC 7644 §3.4.2.2 operator rules by attribute type).

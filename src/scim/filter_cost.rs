@@ -164,7 +164,7 @@ mod tests {
         ];
         for (filter, on_groups, refused) in cases {
             let lowered = if on_groups {
-                group_filter::predicate(Some(&filter), &compat)
+                group_filter::predicate(Some(&filter), &compat, "https://h/scim/v2/acme")
             } else {
                 users.predicate(Some(&filter), &compat)
             };

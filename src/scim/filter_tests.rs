@@ -91,3 +91,27 @@ fn only_equality_on_user_name_or_id_selects_one_row_by_a_unique_key() {
         assert_eq!(lower(f).user_key().is_some(), one, "{f}");
     }
 }
+
+#[test]
+fn a_location_of_the_endpoint_is_sought_as_its_id_and_any_other_is_no_user() {
+    let registry = Registry::load();
+    let filters = UserFilters::new(&registry).at("https://h/scim/v2/acme");
+    let lower = |f: &str| filters.predicate(Some(f), &crate::scim::compat::Compat::new(true)).unwrap();
+    match lower(r#"meta.location eq "https://h/scim/v2/acme/Users/u-1""#) {
+        Predicate::Compare { operand: Operand::Column(Column::Id), value, .. } => {
+            assert_eq!(value, crate::store::predicate::Literal::Text("u-1".into()))
+        }
+        other => panic!("{other:?}"),
+    }
+    for other in ["https://h/scim/v2/acme/Groups/u-1", "https://h/scim/v2/other/Users/u-1", "u-1"] {
+        assert_eq!(lower(&format!("meta.location eq \"{other}\"")), Predicate::Const(false), "{other}");
+    }
+    assert!(matches!(
+        lower(r#"meta.location sw "https://h/""#),
+        Predicate::Compare { operand: Operand::Location(_), .. }
+    ));
+    // Without the Base URL (no request), there is nothing to compare with.
+    let without =
+        UserFilters::new(&registry).predicate(Some("meta.location pr"), &crate::scim::compat::Compat::new(true));
+    assert!(without.is_err());
+}

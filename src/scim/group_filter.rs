@@ -3,7 +3,7 @@
 //! as a set query over `group_members`.
 
 use super::compat::Compat;
-use super::filter::comparison;
+use super::filter::{comparison, location_comparison};
 use super::schema::GROUP_SCHEMA;
 use crate::error::{Error, Result};
 use crate::store::predicate::{Column, MemberColumn, Operand, Predicate, SortKey, ValueKind};
@@ -14,11 +14,17 @@ fn bad(detail: impl Into<String>) -> Error {
 }
 
 enum Target {
-    Column { column: Column, kind: ValueKind, case_exact: bool },
+    Column {
+        column: Column,
+        kind: ValueKind,
+        case_exact: bool,
+    },
     ResourceType,
     Schemas,
     Member(MemberColumn),
     Members,
+    /// `meta.location`: the groups' endpoint URL, then the id.
+    Location,
 }
 
 fn resolve(path: &AttrPath) -> Result<Target> {
@@ -36,6 +42,7 @@ fn resolve(path: &AttrPath) -> Result<Target> {
         ("meta", Some("lastmodified")) => column(Column::LastModified, ValueKind::Timestamp, true),
         ("meta", Some("version")) => column(Column::Version, ValueKind::Text, true),
         ("meta", Some("resourcetype")) => Ok(Target::ResourceType),
+        ("meta", Some("location")) => Ok(Target::Location),
         ("schemas", None) => Ok(Target::Schemas),
         ("members", None) => Ok(Target::Members),
         ("members", Some("value")) => Ok(Target::Member(MemberColumn::Value)),
@@ -85,14 +92,16 @@ pub(super) fn lower_member(f: &Filter) -> Result<Predicate> {
     })
 }
 
-fn lower(f: &Filter) -> Result<Predicate> {
+/// `f` as a predicate on groups; `location` is the groups' endpoint URL with its `/`.
+fn lower(f: &Filter, location: &str) -> Result<Predicate> {
+    let all = |items: &[Filter]| items.iter().map(|i| lower(i, location)).collect::<Result<Vec<_>>>();
     Ok(match f {
-        Filter::And(items) => Predicate::And(items.iter().map(lower).collect::<Result<_>>()?),
-        Filter::Or(items) => Predicate::Or(items.iter().map(lower).collect::<Result<_>>()?),
-        Filter::Not(inner) => Predicate::Not(Box::new(lower(inner)?)),
+        Filter::And(items) => Predicate::And(all(items)?),
+        Filter::Or(items) => Predicate::Or(all(items)?),
+        Filter::Not(inner) => Predicate::Not(Box::new(lower(inner, location)?)),
         Filter::Present(p) => match resolve(p)? {
             Target::Column { column, kind, .. } => Predicate::Present { operand: Operand::Column(column), kind },
-            Target::ResourceType | Target::Schemas => Predicate::Const(true),
+            Target::ResourceType | Target::Schemas | Target::Location => Predicate::Const(true),
             Target::Members => members_any(Predicate::Const(true)),
             Target::Member(c) => members_any(Predicate::Present { operand: Operand::Member(c), kind: ValueKind::Text }),
         },
@@ -110,6 +119,7 @@ fn lower(f: &Filter) -> Result<Predicate> {
                 (CompareOp::Ne, CompValue::String(s)) => Predicate::Const(!s.eq_ignore_ascii_case(GROUP_SCHEMA)),
                 _ => return Err(bad("schemas supports eq and ne with a string")),
             },
+            Target::Location => location_comparison(location, p, *op, v)?,
             // `members eq "id"` means its value, as for any complex attribute with one.
             Target::Members | Target::Member(MemberColumn::Value) => member_compare(MemberColumn::Value, p, *op, v)?,
             Target::Member(c) => member_compare(c, p, *op, v)?,
@@ -130,12 +140,14 @@ fn member_compare(c: MemberColumn, p: &AttrPath, op: CompareOp, v: &CompValue) -
     })
 }
 
-pub fn predicate(filter: Option<&str>, compat: &Compat) -> Result<Predicate> {
+/// The predicate for a `filter` parameter of a request to the tenant at `base_url`; no
+/// filter means every group.
+pub fn predicate(filter: Option<&str>, compat: &Compat, base_url: &str) -> Result<Predicate> {
     let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
         return Ok(Predicate::Const(true));
     };
     let ast = super::filter_parse::parse(text, compat)?;
-    super::filter_cost::bounded(lower(&ast)?)
+    super::filter_cost::bounded(lower(&ast, &format!("{base_url}/Groups/"))?)
 }
 
 pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
@@ -149,6 +161,8 @@ pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Optio
     // primary), as the group lists its members.
     let (operand, kind) = match resolve(&path) {
         Ok(Target::Column { column, kind, .. }) => (Operand::Column(column), kind),
+        // Every location is the same prefix and the id.
+        Ok(Target::Location) => (Operand::Column(Column::Id), ValueKind::Text),
         Ok(Target::Members) => (Operand::FirstMember(MemberColumn::Value), ValueKind::Text),
         Ok(Target::Member(column)) => (Operand::FirstMember(column), ValueKind::Text),
         _ => return Err(Error::invalid_value(format!("sortBy {text:?} cannot sort groups"))),
@@ -162,7 +176,7 @@ mod tests {
     use crate::store::predicate::GroupKey;
 
     fn lower(filter: &str) -> Predicate {
-        predicate(Some(filter), &Compat::default()).unwrap()
+        predicate(Some(filter), &Compat::default(), "https://h/scim/v2/acme").unwrap()
     }
 
     #[test]

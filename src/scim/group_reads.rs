@@ -132,7 +132,7 @@ impl ScimService {
         let projection = self.projection(req);
         let paging = list::paging(req.params, self.limits)?;
         let query = GroupListQuery {
-            predicate: group_filter::predicate(req.params.get("filter"), req.compat)?,
+            predicate: group_filter::predicate(req.params.get("filter"), req.compat, &req.scope.base_url)?,
             sort: group_filter::sort_key(req.params.get("sortBy"), req.params.get("sortOrder"))?,
             offset: paging.start_index - 1,
             limit: paging.count,
@@ -166,12 +166,12 @@ impl ScimService {
     pub fn search_all(&self, req: &Request<'_>) -> Result<RootSearch> {
         let (user_projection, group_projection) = (self.user_projection(req), self.projection(req));
         let paging = list::paging(req.params, self.limits)?;
-        let filters = super::filter::UserFilters::new(&self.registry);
+        let filters = super::filter::UserFilters::new(&self.registry).at(&req.scope.base_url);
         let (filter, sort_by, sort_order) =
             (req.params.get("filter"), req.params.get("sortBy"), req.params.get("sortOrder"));
         let user_query =
             filters.predicate(filter, req.compat).and_then(|p| Ok((p, filters.sort_key(sort_by, sort_order)?)));
-        let group_query = group_filter::predicate(filter, req.compat)
+        let group_query = group_filter::predicate(filter, req.compat, &req.scope.base_url)
             .and_then(|p| Ok((p, group_filter::sort_key(sort_by, sort_order)?)));
         let (user_query, group_query) = match (user_query, group_query) {
             (Err(e), Err(_)) => return Err(e),

@@ -317,7 +317,7 @@ impl ScimService {
     fn user_list(&self, req: &Request<'_>) -> Result<UserList> {
         let projection = self.user_projection(req);
         let paging = list::paging(req.params, self.limits)?;
-        let filters = filter::UserFilters::new(&self.registry);
+        let filters = filter::UserFilters::new(&self.registry).at(&req.scope.base_url);
         let query = UserListQuery {
             predicate: filters.predicate(req.params.get("filter"), req.compat)?,
             sort: filters.sort_key(req.params.get("sortBy"), req.params.get("sortOrder"))?,

@@ -81,6 +81,8 @@ pub enum Operand {
     FirstGroup(UserGroupColumn),
     /// What a group's `members` sort by: a sub-attribute of the first member the group lists.
     FirstMember(MemberColumn),
+    /// `meta.location`: this prefix (the Base URL and the resource's endpoint) and the id.
+    Location(String),
 }
 
 /// How the operand's value is typed (RFC 7643 §2.3), which decides the SQL comparison.

@@ -187,7 +187,8 @@ fn groups_filter(groups: Vec<String>) -> impl Strategy<Value = Filter> {
     ]
 }
 
-fn filter(groups: Vec<String>) -> impl Strategy<Value = Filter> {
+/// `groups`: the seeded groups' ids; `locations`: strings to compare `meta.location` with.
+fn filter(groups: Vec<String>, locations: Vec<String>) -> impl Strategy<Value = Filter> {
     let leaf = prop_oneof![
         6 => text_leaf(TEXT_PATHS),
         1 => bool_leaf("active"),
@@ -199,6 +200,11 @@ fn filter(groups: Vec<String>) -> impl Strategy<Value = Filter> {
             CompValue::String("2020-01-01T00:00:00Z".into()),
         )),
         2 => groups_filter(groups),
+        1 => (proptest::sample::select(OPS), proptest::sample::select(locations)).prop_map(|(op, v)| Filter::Compare(
+            path("meta.location"),
+            op,
+            CompValue::String(v),
+        )),
         // `meta.version` compares as the string it is rendered as (`seed_directory` makes
         // versions 1, 2 and 11), not as its number.
         1 => (proptest::sample::select(OPS), proptest::sample::select(VERSIONS)).prop_map(|(op, v)| Filter::Compare(
@@ -270,7 +276,19 @@ async fn check_agreement(app: &TestApp, filters: usize) {
     let (all, groups) = seed_directory(app, &mut runner).await;
     let registry = Registry::load();
     let eval = UserEvaluator::new(&registry);
-    let strategy = filter(groups);
+    // Whole locations, and parts of them and of other URLs, for `meta.location`.
+    let location = |n: usize| all[n]["meta"]["location"].as_str().unwrap().to_string();
+    let locations = vec![
+        location(0),
+        location(7),
+        format!("{}/Users/", app.base),
+        format!("{}/Groups/", app.base),
+        location(3)[location(3).len() - 4..].to_string(),
+        app.base.to_uppercase(),
+        "/Users/0".to_string(),
+        "z".to_string(),
+    ];
+    let strategy = filter(groups, locations);
     for _ in 0..filters {
         let f = strategy.new_tree(&mut runner).unwrap().current();
         let text = f.to_string();

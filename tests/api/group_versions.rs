@@ -153,5 +153,43 @@ scim_test!(meta_version_filters_and_sorts_as_text, |app| {
     let filter = q(&format!("meta.version eq {version}"));
     assert_eq!(app.get(&format!("/Users?filter={filter}")).await.body["totalResults"], 1);
     app.get(&format!("/Groups?filter={}", q("meta.version gt 5"))).await.assert_error(400, Some("invalidFilter"));
-    app.get(&format!("/Users?filter={}", q("meta.location pr"))).await.assert_error(400, Some("invalidFilter"));
+});
+
+// RFC 7643 §3.1: `meta.location` is a caseExact reference, the endpoint's URL and the id: it
+// filters as that string (an equality is the id's) and sorts as the id does.
+scim_test!(meta_location_filters_as_the_url_it_is, |app| {
+    let u = users(&app, 3, "loc").await;
+    let g = app.post("/Groups", json!({"displayName": "located"})).await.body;
+    let q = crate::helpers::q;
+    let count = |path: String| {
+        let app = &app;
+        async move {
+            let r = app.get(&path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+            r.body["totalResults"].as_u64().unwrap()
+        }
+    };
+    let user_url = format!("{}/Users/{}", app.base, u[1]);
+    let group_url = g["meta"]["location"].as_str().unwrap().to_string();
+    for (filter, users, groups) in [
+        (format!("meta.location eq \"{user_url}\""), 1, 0),
+        (format!("meta.location ne \"{user_url}\""), 2, 1),
+        (format!("meta.location eq \"{group_url}\""), 0, 1),
+        (format!("meta.location eq \"{}\"", user_url.to_uppercase()), 0, 0),
+        (format!("meta.location sw \"{}/Users/\"", app.base), 3, 0),
+        (format!("meta.location ew \"{}\"", &u[2][u[2].len() - 6..]), 1, 0),
+        ("meta.location co \"/Groups/\"".to_string(), 0, 1),
+        (format!("meta.location gt \"{}/Groups/\"", app.base), 3, 1),
+        ("meta.location pr".to_string(), 3, 1),
+    ] {
+        assert_eq!(count(format!("/Users?filter={}", q(&filter))).await, users, "{filter}");
+        assert_eq!(count(format!("/Groups?filter={}", q(&filter))).await, groups, "{filter}");
+        assert_eq!(count(format!("/?filter={}", q(&filter))).await, users + groups, "{filter} at the root");
+    }
+    let ids = |body: Value| -> Vec<String> {
+        body["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+    };
+    let by_location = ids(app.get("/Users?sortBy=meta.location&sortOrder=descending").await.body);
+    assert_eq!(by_location, ids(app.get("/Users?sortBy=id&sortOrder=descending").await.body));
+    app.get(&format!("/Users?filter={}", q("meta.location eq 5"))).await.assert_error(400, Some("invalidFilter"));
 });

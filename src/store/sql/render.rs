@@ -56,6 +56,11 @@ impl Writer {
             Operand::PrimaryOrFirst { array, sub } => self.primary_or_first(array, sub, kind),
             Operand::FirstGroup(c) => self.first_group(*c, kind),
             Operand::FirstMember(c) => self.first_member(*c, kind),
+            Operand::Location(prefix) => {
+                self.sql("(CAST(");
+                self.bind(Piece::Text(prefix.clone()));
+                self.sql(&format!(" AS TEXT) || {}.id)", self.table.name()));
+            }
             Operand::Values(c) => self.sql(match c {
                 ValuesColumn::ValueNorm => "v.value_norm",
                 ValuesColumn::TypeNorm => "v.type_norm",
@@ -281,7 +286,7 @@ impl Writer {
                 self.operand(operand, kind);
                 self.sql(" IS NOT NULL");
             }
-            (Operand::Column(_), _) => self.sql("1 = 1"),
+            (Operand::Column(_) | Operand::Location(_), _) => self.sql("1 = 1"),
             (Operand::Doc(path) | Operand::Element(path), _) => {
                 self.sql(if self.pg() { "jsonb_extract_path(" } else { "json_type(" });
                 self.json_source(matches!(operand, Operand::Element(_)));
@@ -300,6 +305,7 @@ impl Writer {
                 Operand::Doc(_)
                     | Operand::Element(_)
                     | Operand::Column(Column::Version)
+                    | Operand::Location(_)
                     | Operand::UserGroup(UserGroupColumn::Type)
                     | Operand::PrimaryOrFirst { .. }
                     | Operand::FirstGroup(_)
