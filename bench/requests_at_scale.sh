@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# member_removal.sh [sqlite|postgres]: 100,000 users and two groups of about 100,000 members,
-# then the requests of the forty-seventh round, timed with curl: removes at `members[filter]`
-# that match nothing (median of 5), a `meta.version` filter and sort over every user, the Base
-# URL root's GET, a projection that leaves a member nothing, and each group emptied once, one by
-# `remove members`, the other by `members[type eq "User"]`. Prints a markdown table.
+# requests_at_scale.sh [sqlite|postgres]: 100,000 users and two groups of about 100,000
+# members, then single requests timed with curl (those of the forty-seventh round): removes at
+# `members[filter]` that match nothing (median of 5), `meta.version` and `meta.location`
+# filters and sorts over every user, the Base URL root's GET, a projection that leaves a member
+# nothing, and each group emptied once, one by `remove members`, the other by
+# `members[type eq "User"]`. Prints a markdown table.
 # PostgreSQL: BENCH_POSTGRES_URL, as for scimd-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ time_it() {
 }
 remove() { echo "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[{\"op\":\"remove\",\"path\":\"$1\"}]}"; }
 name=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.unquote(sys.argv[1]))' "$(head -1 "$SEED_DIR/names")")
-echo "member_removal.sh $BACKEND, $(date -u +%F), 100,000 users, groups of 100,000 and 99,999"
+echo "requests_at_scale.sh $BACKEND, $(date -u +%F), 100,000 users, groups of 100,000 and 99,999"
 echo
 echo "| request | ms | answer starts |"
 echo "|---|---:|---|"
@@ -35,6 +36,9 @@ time_it 'remove `members[type eq "Group"]`, no match (median of 5)' 5 PATCH "/Gr
 time_it 'remove `members[value sw "zz"]`, no match (median of 5)' 5 PATCH "/Groups/$G" "$(remove 'members[value sw \"zz\"]')"
 time_it '`meta.version eq "W/\"2\""` over every user (median of 5)' 5 GET "/Users?filter=$(enc 'meta.version eq "W/\"2\""')&attributes=userName"
 time_it '`sortBy=meta.version`, first 100 (median of 5)' 5 GET "/Users?sortBy=meta.version&count=100&attributes=userName"
+uid=$(head -1 "$SEED_DIR/ids")
+time_it '`meta.location eq` a user'"'"'s URL (median of 5)' 5 GET "/Users?filter=$(enc "meta.location eq \"$BASE/Users/$uid\"")&attributes=userName"
+time_it '`meta.location co "/Users/0"` over every user (median of 5)' 5 GET "/Users?filter=$(enc 'meta.location co "/Users/0"')&attributes=userName&count=10"
 time_it '`sortBy=title`, first 100, for scale (median of 5)' 5 GET "/Users?sortBy=title&count=100&attributes=userName"
 time_it '`GET /?filter=userName eq …` at the root (median of 5)' 5 GET "/?filter=$(enc "userName eq \"$name\"")&attributes=userName"
 time_it '`attributes=members.display`, no member has one (median of 5)' 5 GET "/Groups/$G?attributes=members.display"
