@@ -124,8 +124,10 @@ impl<'r> UserFilters<'r> {
                 ("meta", Some("lastmodified")) => return column(Column::LastModified, ValueKind::Timestamp, true),
                 ("meta", Some("version")) => return column(Column::Version, ValueKind::Text, true),
                 ("meta", Some("resourcetype")) => return Ok(Target::ResourceType),
-                ("meta", Some("location")) if self.location.is_some() => {
-                    return Ok(Target::Location(self.location.clone().unwrap_or_default()))
+                // Known when the filters are a request's (`at`).
+                ("meta", Some("location")) => {
+                    let prefix = self.location.clone().ok_or_else(|| bad(format!("{path} cannot be filtered on")))?;
+                    return Ok(Target::Location(prefix));
                 }
                 ("meta", _) => return Err(bad(format!("{path} cannot be filtered on"))),
                 ("schemas", None) => return Ok(Target::Schemas),
