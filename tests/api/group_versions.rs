@@ -123,7 +123,6 @@ scim_test!(a_member_patch_honours_if_match_and_applies_nothing_when_stale, |app|
 // filters and sorts as the text it is rendered as, for groups and users alike.
 scim_test!(meta_version_filters_and_sorts_as_text, |app| {
     let u = users(&app, 1, "v").await;
-    let mut ids = Vec::new();
     for (name, writes) in [("one", 0), ("eleven", 10), ("two", 1)] {
         let g = app.post("/Groups", json!({"displayName": name})).await.body;
         let id = g["id"].as_str().unwrap().to_string();
@@ -137,7 +136,6 @@ scim_test!(meta_version_filters_and_sorts_as_text, |app| {
                 .await;
             assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
         }
-        ids.push(id);
     }
     let names = |body: &Value| -> Vec<String> {
         body["Resources"].as_array().unwrap().iter().map(|g| g["displayName"].as_str().unwrap().to_string()).collect()
