@@ -6,7 +6,7 @@ use crate::store::predicate::{
     CmpOp, Column, Literal, Operand, Predicate, Table, UserGroupColumn, ValueKind, ValuesColumn,
 };
 use crate::store::sql;
-use crate::store::test_stores::{seed_groups, seed_users, stores};
+use crate::store::test_stores::{seed_users, seeded_tenant, stores};
 use crate::store::Backend;
 use chrono::Utc;
 use diesel::RunQueryDsl;
@@ -84,9 +84,7 @@ fn a_users_groups_are_read_from_the_groups_the_filter_names() {
     let dir = tempfile::tempdir().unwrap();
     let (all, _schema) = stores(&dir);
     for store in all {
-        let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
-        seed_users(&store, tenant, 2000);
-        seed_groups(&store, tenant, "g", 50);
+        let tenant = seeded_tenant(&store, 2000, 50);
         // Every user in one of the 50 groups, and each group inside the next.
         let members = format!(
             "INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk) \

@@ -2,7 +2,7 @@
 
 use crate::store::predicate::Table;
 use crate::store::sql;
-use crate::store::test_stores::{pg_plans, seed_groups, seed_users, stores};
+use crate::store::test_stores::{pg_plans, seed_groups, seed_users, seeded_tenant, stores};
 use crate::store::{Backend, GroupWrite, MemberKind, MemberRef};
 use chrono::Utc;
 use diesel::RunQueryDsl;
@@ -93,9 +93,7 @@ fn members_ids_are_read_by_their_keys() {
     let dir = tempfile::tempdir().unwrap();
     let (all, _schema) = stores(&dir);
     for store in all {
-        let tenant = store.write(|tx| tx.create_tenant("acme", Utc::now())).unwrap().id;
-        seed_users(&store, tenant, 2000);
-        seed_groups(&store, tenant, "g", 50);
+        let tenant = seeded_tenant(&store, 2000, 50);
         if store.backend() == Backend::Sqlite {
             // As a database scimd made has them: none.
             store.write(|tx| Ok(diesel::sql_query("DROP TABLE sqlite_stat1").execute(tx.conn).map(drop)?)).unwrap();

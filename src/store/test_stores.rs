@@ -101,6 +101,14 @@ pub fn seed_users(store: &Store, tenant: super::TenantId, n: usize) {
     store.write(|tx| Ok(diesel::sql_query("ANALYZE users").execute(tx.conn).map(drop)?)).unwrap();
 }
 
+/// Tenant "acme" with `users` users and `groups` groups `g1` … seeded and analyzed.
+pub fn seeded_tenant(store: &Store, users: usize, groups: usize) -> super::TenantId {
+    let tenant = store.write(|tx| tx.create_tenant("acme", chrono::Utc::now())).unwrap().id;
+    seed_users(store, tenant, users);
+    seed_groups(store, tenant, "g", groups);
+    tenant
+}
+
 /// Groups `{prefix}1` … `{prefix}{n}` without members (id and displayName alike) in `tenant`
 /// by one INSERT, then analyzed: as `seed_users`.
 pub fn seed_groups(store: &Store, tenant: super::TenantId, prefix: &str, n: usize) {
