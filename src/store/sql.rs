@@ -232,13 +232,13 @@ pub(super) fn delete_members_where_sql(backend: Backend, tenant: i64, group_pk: 
 /// each entry against the keys (removing 100,000 members: 1.3 s, most of it here, read 500
 /// keys at a time).
 pub(super) fn ids_by_key_sql(backend: Backend, tenant: i64, table: Table, pks: &[i64]) -> Vec<Piece> {
-    let (name, kind) = match table {
-        Table::Users => ("users", "User"),
-        Table::Groups => ("groups", "Group"),
+    let kind = match table {
+        Table::Users => "User",
+        Table::Groups => "Group",
     };
     let tenant_term = if backend == Backend::Sqlite { "+tenant_id" } else { "tenant_id" };
     let mut w = Writer::new(backend, tenant, table);
-    w.sql(&format!("SELECT '{kind}' AS kind, pk, id FROM {name} WHERE {tenant_term} = "));
+    w.sql(&format!("SELECT '{kind}' AS kind, pk, id FROM {} WHERE {tenant_term} = ", table.name()));
     w.bind(Piece::BigInt(tenant));
     w.sql(" AND pk");
     w.in_big_ints(pks);
