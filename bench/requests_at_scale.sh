@@ -2,7 +2,8 @@
 # requests_at_scale.sh [sqlite|postgres]: 100,000 users and two groups of about 100,000
 # members, then single requests timed with curl (those of the forty-seventh round): removes at
 # `members[filter]` that match nothing (median of 5), `meta.version` and `meta.location`
-# filters and sorts over every user, the Base URL root's GET, a projection that leaves a member
+# filters and sorts over every user, the Base URL root's GET (filtered, and sorted across both
+# types: the forty-eighth round's), a projection that leaves a member
 # nothing, and each group emptied once, one by `remove members`, the other by
 # `members[type eq "User"]`. Prints a markdown table.
 # PostgreSQL: BENCH_POSTGRES_URL, as for scimd-bench.
@@ -41,6 +42,10 @@ time_it '`meta.location eq` a user'"'"'s URL (median of 5)' 5 GET "/Users?filter
 time_it '`meta.location co "/Users/0"` over every user (median of 5)' 5 GET "/Users?filter=$(enc 'meta.location co "/Users/0"')&attributes=userName&count=10"
 time_it '`sortBy=title`, first 100, for scale (median of 5)' 5 GET "/Users?sortBy=title&count=100&attributes=userName"
 time_it '`GET /?filter=userName eq …` at the root (median of 5)' 5 GET "/?filter=$(enc "userName eq \"$name\"")&attributes=userName"
+time_it '`GET /?sortBy=displayName`, first 100 across both types (median of 5)' 5 GET "/?sortBy=displayName&count=100&attributes=displayName"
+time_it '`GET /?sortBy=userName`, 100 from 50,000 (median of 5)' 5 GET "/?sortBy=userName&startIndex=50000&count=100&attributes=userName"
+time_it '`GET /Users?sortBy=userName`, 100 from 50,000, for scale (median of 5)' 5 GET "/Users?sortBy=userName&startIndex=50000&count=100&attributes=userName"
+time_it '`GET /?sortBy=meta.created&sortOrder=descending`, first 100 (median of 5)' 5 GET "/?sortBy=meta.created&sortOrder=descending&count=100&attributes=displayName"
 time_it '`attributes=members.display`, no member has one (median of 5)' 5 GET "/Groups/$G?attributes=members.display"
 time_it 'remove `members`: all 99,999 (once)' 1 PATCH "/Groups/$G2" "$(remove members)"
 time_it 'remove `members[type eq "User"]`: all 100,000 (once)' 1 PATCH "/Groups/$G" "$(remove 'members[type eq \"User\"]')"

@@ -24,9 +24,10 @@ use std::sync::Arc;
 type State = web::Data<AppState>;
 
 enum Step {
-    /// The list's head, then the users listed before the groups (a root search's), if any.
-    Prefix(Option<Box<UserPage>>),
-    Users(Box<UserPage>),
+    /// The list's head.
+    Prefix,
+    /// A run of a root search's users, after this many of its groups.
+    Users(usize, Box<UserPage>),
     GroupStart(usize),
     /// Group `i`'s members after the cursor, with the sub-attributes the request keeps, and
     /// whether none is written yet.
@@ -39,8 +40,7 @@ enum Step {
 struct Body {
     state: State,
     scope: TenantScope,
-    /// Whether users are listed before the groups (a root search's): a comma goes before the
-    /// first group.
+    /// Whether a root search's users come before its first group: a comma goes before it.
     after_users: bool,
     groups: Vec<GroupView>,
     /// A list's: its groups' members not read with the list are read as they are sent, and
@@ -51,12 +51,18 @@ struct Body {
     suffix: String,
 }
 
+/// A root search's runs of users, each after as many of its groups as it says.
+type UserRuns = VecDeque<(usize, UserPage)>;
+
 impl Body {
-    fn after(&self, i: usize) -> Step {
-        if i < self.groups.len() {
-            Step::GroupStart(i)
-        } else {
-            Step::Suffix
+    /// What follows the first `i` groups: the run of users there, else group `i`.
+    fn after(&self, i: usize, runs: &mut UserRuns) -> Step {
+        match runs.front() {
+            Some(&(at, _)) if at == i => {
+                runs.pop_front().map_or(Step::Suffix, |(at, page)| Step::Users(at, Box::new(page)))
+            }
+            _ if i < self.groups.len() => Step::GroupStart(i),
+            _ => Step::Suffix,
         }
     }
 }
@@ -70,20 +76,26 @@ type Ahead = VecDeque<(usize, LaterPage)>;
 
 /// Appends what `step` produces to `out` and returns the next step; members are fetched
 /// off the async workers.
-async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut String) -> Result<Step, Error> {
+async fn produce(body: &Arc<Body>, cursor: &mut Cursor, step: Step, out: &mut String) -> Result<Step, Error> {
+    let Cursor { ahead, runs } = cursor;
     Ok(match step {
         Step::Done => Step::Done,
-        Step::Prefix(users) => {
+        Step::Prefix => {
             out.push_str(&body.prefix);
-            users.map_or_else(|| body.after(0), Step::Users)
+            body.after(0, runs)
         }
-        Step::Users(mut page) => {
-            out.push_str(&page.take_first());
+        Step::Users(at, mut page) => {
+            let first = page.take_first();
+            // Users after a group follow it with a comma; a run's first part is written once.
+            if at > 0 && !first.is_empty() {
+                out.push(',');
+            }
+            out.push_str(&first);
             page.write(&body.state.service, out, CHUNK_BYTES)?;
             if page.is_done() {
-                body.after(0)
+                body.after(at, runs)
             } else {
-                Step::Users(page)
+                Step::Users(at, page)
             }
         }
         Step::Suffix => {
@@ -115,7 +127,7 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
                 }
             } else {
                 out.push_str(&g.head.body);
-                body.after(i + 1)
+                body.after(i + 1, runs)
             }
         }
         Step::Members(i, fields, after, first) => {
@@ -138,7 +150,7 @@ async fn produce(body: &Arc<Body>, ahead: &mut Ahead, step: Step, out: &mut Stri
         }
         Step::GroupEnd(i) => {
             out.push_str("]}");
-            body.after(i + 1)
+            body.after(i + 1, runs)
         }
     })
 }
@@ -167,8 +179,15 @@ async fn read_ahead(body: &Arc<Body>, i: usize, fields: MemberFields) -> Result<
     Ok((i..).zip(pages).collect())
 }
 
-/// The JSON of `groups` between `prefix` and `suffix`, members paged in as it is sent.
-fn streamed(mut builder: HttpResponseBuilder, mut body: Body, users: Option<UserPage>) -> HttpResponse {
+/// Where a body's writing is: the member pages read ahead and the users still to write.
+struct Cursor {
+    ahead: Ahead,
+    runs: UserRuns,
+}
+
+/// The JSON of `groups` (and a root search's users) between `prefix` and `suffix`, members
+/// paged in as it is sent.
+fn streamed(mut builder: HttpResponseBuilder, mut body: Body, runs: Vec<(usize, UserPage)>) -> HttpResponse {
     // The pages read with the groups' heads come first; the rest are read as they are due.
     let read: Ahead = body
         .groups
@@ -177,7 +196,8 @@ fn streamed(mut builder: HttpResponseBuilder, mut body: Body, users: Option<User
         .filter_map(|(i, g)| g.first_page.take().map(|page| (i, LaterPage { page, head: None })))
         .collect();
     let body = Arc::new(body);
-    let chunks = stream::unfold((Step::Prefix(users.map(Box::new)), read), move |(mut step, mut ahead)| {
+    let cursor = Cursor { ahead: read, runs: runs.into() };
+    let chunks = stream::unfold((Step::Prefix, cursor), move |(mut step, mut cursor)| {
         let body = body.clone();
         async move {
             if matches!(step, Step::Done) {
@@ -185,13 +205,13 @@ fn streamed(mut builder: HttpResponseBuilder, mut body: Body, users: Option<User
             }
             let mut out = String::new();
             while !matches!(step, Step::Done) && out.len() < CHUNK_BYTES {
-                step = match produce(&body, &mut ahead, step, &mut out).await {
+                step = match produce(&body, &mut cursor, step, &mut out).await {
                     Ok(next) => next,
                     // The status line is gone already: end the body; the client sees it cut.
-                    Err(e) => return Some((Err(e), (Step::Done, ahead))),
+                    Err(e) => return Some((Err(e), (Step::Done, cursor))),
                 };
             }
-            Some((Ok(Bytes::from(out)), (step, ahead)))
+            Some((Ok(Bytes::from(out)), (step, cursor)))
         }
     });
     builder.content_type(super::error::SCIM_CONTENT_TYPE).streaming(chunks)
@@ -218,7 +238,7 @@ fn one(
             prefix: String::new(),
             suffix: String::new(),
         },
-        None,
+        Vec::new(),
     )
 }
 
@@ -262,7 +282,7 @@ async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Re
         prefix,
         suffix: "]}".into(),
     };
-    Ok(streamed(builder, body, None))
+    Ok(streamed(builder, body, Vec::new()))
 }
 
 /// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
@@ -279,20 +299,19 @@ pub async fn list_root(state: State, auth: Authenticated, query: Query) -> Resul
 async fn list_root_with(state: State, auth: Authenticated, params: QueryParams) -> Result<HttpResponse, Error> {
     let scope = auth.scope.clone();
     let (found, fired) = run(state.clone(), auth, params, None, |s, r| s.service.search_all(r)).await?;
-    let users = found.users.users_listed();
-    let prefix = list_prefix(found.total, found.start_index, users + found.groups.len());
+    let prefix = list_prefix(found.total, found.start_index, found.resources());
     let mut builder = HttpResponse::Ok();
     with_compat(&mut builder, &fired);
     let body = Body {
         state,
         scope,
-        after_users: users > 0,
+        after_users: found.user_runs.first().is_some_and(|&(at, _)| at == 0),
         groups: found.groups,
         projection: Some(found.projection),
         prefix,
         suffix: "]}".into(),
     };
-    Ok(streamed(builder, body, Some(found.users)))
+    Ok(streamed(builder, body, found.user_runs))
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {

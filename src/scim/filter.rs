@@ -258,6 +258,16 @@ impl<'r> UserFilters<'r> {
     /// multi-valued one sorts by its primary value, else its first); `sortOrder` is ascending
     /// (default) or descending.
     pub fn sort_key(&self, sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
+        self.sort_key_by(sort_by, sort_order, false)
+    }
+
+    /// The sort key of a search at the Base URL root, where `meta.location` sorts by the
+    /// whole URL: the users' and the groups' differ in more than their ids.
+    pub fn root_sort_key(&self, sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
+        self.sort_key_by(sort_by, sort_order, true)
+    }
+
+    fn sort_key_by(&self, sort_by: Option<&str>, sort_order: Option<&str>, urls: bool) -> Result<Option<SortKey>> {
         let descending = descending(sort_order)?;
         let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
         let path = match scim_filter_parser::parse_path(text) {
@@ -267,6 +277,7 @@ impl<'r> UserFilters<'r> {
         let target = self.resolve(&path).map_err(|e| Error::invalid_value(format!("sortBy: {e}")))?;
         let (operand, kind) = match target {
             Target::Column { column, kind, .. } => (Operand::Column(column), kind),
+            Target::Location(prefix) if urls => (Operand::Location(prefix), ValueKind::Text),
             // Every location is the same prefix and the id.
             Target::Location(_) => (Operand::Column(Column::Id), ValueKind::Text),
             Target::Doc { path, def } => (Operand::Doc(path), kind_of(def)?),

@@ -151,6 +151,16 @@ pub fn predicate(filter: Option<&str>, compat: &Compat, base_url: &str) -> Resul
 }
 
 pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
+    sort_key_by(sort_by, sort_order, None)
+}
+
+/// The sort key of a search at the Base URL root (`base_url`), where `meta.location` sorts by
+/// the whole URL: the users' and the groups' differ in more than their ids.
+pub fn root_sort_key(sort_by: Option<&str>, sort_order: Option<&str>, base_url: &str) -> Result<Option<SortKey>> {
+    sort_key_by(sort_by, sort_order, Some(format!("{base_url}/Groups/")))
+}
+
+fn sort_key_by(sort_by: Option<&str>, sort_order: Option<&str>, location: Option<String>) -> Result<Option<SortKey>> {
     let descending = super::filter::descending(sort_order)?;
     let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
     let path = match scim_filter_parser::parse_path(text) {
@@ -161,8 +171,11 @@ pub fn sort_key(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Optio
     // primary), as the group lists its members.
     let (operand, kind) = match resolve(&path) {
         Ok(Target::Column { column, kind, .. }) => (Operand::Column(column), kind),
-        // Every location is the same prefix and the id.
-        Ok(Target::Location) => (Operand::Column(Column::Id), ValueKind::Text),
+        Ok(Target::Location) => match location {
+            Some(prefix) => (Operand::Location(prefix), ValueKind::Text),
+            // Every location is the same prefix and the id.
+            None => (Operand::Column(Column::Id), ValueKind::Text),
+        },
         Ok(Target::Members) => (Operand::FirstMember(MemberColumn::Value), ValueKind::Text),
         Ok(Target::Member(column)) => (Operand::FirstMember(column), ValueKind::Text),
         _ => return Err(Error::invalid_value(format!("sortBy {text:?} cannot sort groups"))),

@@ -11,7 +11,6 @@ use super::group_service::not_found;
 use super::list;
 use super::projection::Projection;
 use super::service::{Request, ScimService};
-use super::user_page::UserPage;
 use crate::error::Result;
 use crate::store::predicate::GroupKey;
 use crate::store::{FirstMembers, GroupListQuery, GroupRow, MemberView, TenantId, Tx};
@@ -42,16 +41,6 @@ pub struct GroupList {
 pub struct LaterPage {
     pub page: MemberPage,
     pub head: Option<RenderedGroup>,
-}
-
-/// A search at the Base URL root (RFC 7644 §3.4.3): users first, then groups.
-pub struct RootSearch {
-    pub total: u64,
-    pub start_index: u64,
-    /// Written as they are sent, before the groups.
-    pub users: UserPage,
-    pub groups: Vec<GroupView>,
-    pub projection: Projection,
 }
 
 impl ScimService {
@@ -158,68 +147,6 @@ impl ScimService {
             }
         };
         Ok(GroupList { total, start_index: paging.start_index, groups, projection })
-    }
-
-    /// RFC 7644 §3.4.3 at the root: every resource type, users then groups, one page across
-    /// both. A filter only one type understands selects nothing of the other; one neither
-    /// understands is a 400.
-    pub fn search_all(&self, req: &Request<'_>) -> Result<RootSearch> {
-        let (user_projection, group_projection) = (self.user_projection(req), self.projection(req));
-        let paging = list::paging(req.params, self.limits)?;
-        let filters = super::filter::UserFilters::new(&self.registry).at(&req.scope.base_url);
-        let (filter, sort_by, sort_order) =
-            (req.params.get("filter"), req.params.get("sortBy"), req.params.get("sortOrder"));
-        let user_query =
-            filters.predicate(filter, req.compat).and_then(|p| Ok((p, filters.sort_key(sort_by, sort_order)?)));
-        let group_query = group_filter::predicate(filter, req.compat, &req.scope.base_url)
-            .and_then(|p| Ok((p, group_filter::sort_key(sort_by, sort_order)?)));
-        let (user_query, group_query) = match (user_query, group_query) {
-            (Err(e), Err(_)) => return Err(e),
-            (u, g) => (u.ok(), g.ok()),
-        };
-        let offset = paging.start_index - 1;
-        let (users, user_total, groups) = self.store.read(|tx| {
-            let tenant = req.scope.tenant;
-            let users = match &user_query {
-                Some((predicate, sort)) => tx.list_users(
-                    tenant,
-                    &crate::store::UserListQuery {
-                        predicate: predicate.clone(),
-                        sort: sort.clone(),
-                        offset,
-                        limit: paging.count,
-                    },
-                )?,
-                None => crate::store::ListedUsers { total: 0, rows: Vec::new() },
-            };
-            let remaining = paging.count - users.rows.len() as u64;
-            let groups = match &group_query {
-                Some((predicate, sort)) => tx.list_groups(
-                    tenant,
-                    &GroupListQuery {
-                        predicate: predicate.clone(),
-                        sort: sort.clone(),
-                        offset: offset.saturating_sub(users.total),
-                        limit: remaining,
-                    },
-                )?,
-                None => crate::store::ListedGroups { total: 0, rows: Vec::new() },
-            };
-            let user_groups = self.groups_of(tx, req, &users.rows.iter().collect::<Vec<_>>(), &user_projection)?;
-            let members = self.first_members(tx, tenant, &groups.rows, &group_projection)?;
-            Ok(((users.rows, user_groups), users.total, (groups, members)))
-        })?;
-        let (groups, members) = groups;
-        let (rows, user_groups) = users;
-        let users = self.users_before_groups(rows, user_groups, &req.scope.base_url, user_projection)?;
-        let group_views = self.group_views(&groups.rows, members, req, &group_projection)?;
-        Ok(RootSearch {
-            total: user_total + groups.total,
-            start_index: paging.start_index,
-            users,
-            groups: group_views,
-            projection: group_projection,
-        })
     }
 
     /// The first member pages of the leading groups of `listed` (a list's groups its own read

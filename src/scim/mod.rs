@@ -25,6 +25,7 @@ mod patch_tests;
 pub mod preconditions;
 pub mod projection;
 pub mod resource;
+pub mod root_search;
 pub mod schema;
 pub mod service;
 pub mod user;

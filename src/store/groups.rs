@@ -267,6 +267,13 @@ impl Tx<'_> {
         self.delete_memberships_of(tenant, MemberKind::Group, group.pk)
     }
 
+    /// The groups among `pks`, in no particular order.
+    pub(super) fn groups_by_pks(&mut self, tenant: TenantId, pks: &[i64]) -> Result<Vec<GroupRow>> {
+        let pieces = sql::rows_by_key_sql(self.backend(), tenant.0, Table::Groups, PAGE_COLUMNS, pks);
+        let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
+        Ok(rows.into_iter().map(GroupRow::from).collect())
+    }
+
     /// One page and the exact total of the same WHERE (`Tx::list_page`).
     pub fn list_groups(&mut self, tenant: TenantId, q: &GroupListQuery) -> Result<ListedGroups> {
         let (total, rows): (u64, Vec<PageRow>) = self.list_page(tenant, Table::Groups, PAGE_COLUMNS, q)?;

@@ -14,6 +14,13 @@ pub struct ListQuery {
     pub limit: u64,
 }
 
+impl ListQuery {
+    /// The rows `predicate` selects in creation order, from `offset`.
+    pub fn of(predicate: &Predicate, offset: u64, limit: u64) -> Self {
+        ListQuery { predicate: predicate.clone(), sort: None, offset, limit }
+    }
+}
+
 impl Tx<'_> {
     /// The page `q` asks of `table` (its rows as `T`, read as `columns`) and the exact total of
     /// the same WHERE. Without a sort key the order is creation order, which keeps pages stable
@@ -30,15 +37,7 @@ impl Tx<'_> {
             + diesel::deserialize::QueryableByName<diesel::pg::Pg>
             + 'static,
     {
-        // RFC 7644 §3.4.2: totalResults is exact. Unfiltered (Okta "Import Now" pages), it is
-        // the tenant's counter rather than a count of its whole index on every page.
-        let (total, set_version) = match &q.predicate {
-            Predicate::Const(true) => {
-                let set = self.resource_set(tenant, table)?;
-                (set.count, set.version)
-            }
-            p => (self.count_rows(tenant.0, table, p)?, None),
-        };
+        let (total, set_version) = self.list_total(tenant, table, &q.predicate)?;
         if q.limit == 0 || q.offset >= total {
             return Ok((total, Vec::new()));
         }
@@ -57,5 +56,24 @@ impl Tx<'_> {
             self.load_page(tenant.0, table, columns, &page)?
         };
         Ok((total, rows))
+    }
+
+    /// How many rows of `table` `predicate` selects, and the version of the tenant's set of
+    /// them when it is the whole table (`Tx::resource_set`).
+    pub(super) fn list_total(
+        &mut self,
+        tenant: TenantId,
+        table: Table,
+        predicate: &Predicate,
+    ) -> Result<(u64, Option<i64>)> {
+        // RFC 7644 §3.4.2: totalResults is exact. Unfiltered (Okta "Import Now" pages), it is
+        // the tenant's counter rather than a count of its whole index on every page.
+        Ok(match predicate {
+            Predicate::Const(true) => {
+                let set = self.resource_set(tenant, table)?;
+                (set.count, set.version)
+            }
+            p => (self.count_rows(tenant.0, table, p)?, None),
+        })
     }
 }

@@ -15,6 +15,10 @@ pub(super) use super::sql_run::{execute_prepared, load, load_prepared};
 
 mod render;
 mod render_multi;
+mod root_order;
+
+pub(super) use root_order::root_order_sql;
+pub use root_order::RootSide;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
@@ -226,21 +230,26 @@ pub(super) fn delete_members_where_sql(backend: Backend, tenant: i64, group_pk: 
     w.into_pieces()
 }
 
-/// The `kind`, `pk` and `id` (`MemberKey`) of the rows of `table` among `pks`. On SQLite
-/// the tenant is checked on each row found by its key rather than sought: with `tenant_id = ?`
-/// SQLite read the tenant's whole (tenant_id, id) index, which covers the query, and checked
-/// each entry against the keys (removing 100,000 members: 1.3 s, most of it here, read 500
-/// keys at a time).
+/// The `kind`, `pk` and `id` (`MemberKey`) of the rows of `table` among `pks`.
 pub(super) fn ids_by_key_sql(backend: Backend, tenant: i64, table: Table, pks: &[i64]) -> Vec<Piece> {
     let kind = match table {
         Table::Users => "User",
         Table::Groups => "Group",
     };
-    let tenant_term = if backend == Backend::Sqlite { "+tenant_id" } else { "tenant_id" };
+    rows_by_key_sql(backend, tenant, table, &format!("'{kind}' AS kind, pk, id"), pks)
+}
+
+/// `columns` of the rows of `table` among `pks`. On SQLite the tenant is checked on each row
+/// found by its key rather than sought: with `tenant_id = ?` SQLite read the tenant's whole
+/// (tenant_id, id) index, which covers a read of ids, and checked each entry against the keys
+/// (removing 100,000 members: 1.3 s, most of it here, read 500 keys at a time).
+pub(super) fn rows_by_key_sql(backend: Backend, tenant: i64, table: Table, columns: &str, pks: &[i64]) -> Vec<Piece> {
+    let name = table.name();
+    let plus = if backend == Backend::Sqlite { "+" } else { "" };
     let mut w = Writer::new(backend, tenant, table);
-    w.sql(&format!("SELECT '{kind}' AS kind, pk, id FROM {} WHERE {tenant_term} = ", table.name()));
+    w.sql(&format!("SELECT {columns} FROM {name} WHERE {plus}{name}.tenant_id = "));
     w.bind(Piece::BigInt(tenant));
-    w.sql(" AND pk");
+    w.sql(&format!(" AND {name}.pk"));
     w.in_big_ints(pks);
     w.into_pieces()
 }

@@ -299,6 +299,16 @@ impl Tx<'_> {
         Ok(ListedUsers { total, rows })
     }
 
+    /// The users among `pks`, in no particular order.
+    pub(super) fn users_by_pks(&mut self, tenant: TenantId, pks: &[i64]) -> Result<Vec<UserRow>> {
+        let pieces = sql::rows_by_key_sql(self.backend(), tenant.0, Table::Users, PAGE_COLUMNS, pks);
+        let rows: Vec<PageRow> = sql::load_prepared(self.conn, &pieces)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| from_columns((r.pk, r.id, r.data, r.version, r.created_at, r.last_modified, r.in_groups)))
+            .collect())
+    }
+
     /// The database's plan for selecting the users `predicate` matches: how a test checks
     /// that hot filters use indexes.
     pub fn explain_user_filter(&mut self, tenant: TenantId, predicate: &Predicate) -> Result<Vec<String>> {

@@ -348,6 +348,11 @@ scim_test!(root_search_spans_users_and_groups, |app| {
             ["totalResults"],
         2
     );
+    // One order across both types (`root_sort` checks it against a reference order).
+    let sorted = page(json!({"sortBy": "meta.created", "sortOrder": "descending", "count": 3})).await.body;
+    let kinds: Vec<&str> =
+        sorted["Resources"].as_array().unwrap().iter().map(|r| r["meta"]["resourceType"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Group", "Group", "User"]);
     page(json!({"filter": "nosuch eq 1"})).await.assert_error(400, Some("invalidFilter"));
     page(json!({"count": "many"})).await.assert_error(400, Some("invalidValue"));
     app.delete("/").await.assert_error(405, None);

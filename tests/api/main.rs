@@ -28,6 +28,7 @@ mod group_versions;
 mod groups;
 mod model;
 mod projection;
+mod root_sort;
 mod sort_agreement;
 mod sort_multi_valued;
 mod user_group_filters;

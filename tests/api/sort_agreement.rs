@@ -37,7 +37,7 @@ const SORTABLE: &[(&str, bool)] = &[
 
 /// RFC 7644 §3.4.2.3: the value a user sorts by, as text (booleans as `true`/`false`, which
 /// order as false < true), normalised where the attribute is caseExact false.
-fn sort_value(user: &Value, sort_by: &str, case_exact: bool) -> Option<String> {
+pub(crate) fn sort_value(user: &Value, sort_by: &str, case_exact: bool) -> Option<String> {
     let element = |name: &str| -> Option<&Value> {
         let items = user.get(name)?.as_array()?;
         // Groups have no primary: their first, as the user lists them.
