@@ -39,6 +39,9 @@ pub enum Rule {
     /// `externalId eq jyoung`: a bare word where a filter's value belongs is read as a string
     /// (legacy and hand-written clients).
     UnquotedFilterValue,
+    /// `count=-1` asks for the largest page the server serves: PingFederate's "Results per
+    /// page" of -1 ("server max"). RFC 7644 §3.4.2.4 reads a negative count as 0.
+    NegativeCountAsMaximum,
 }
 
 impl Rule {
@@ -58,6 +61,7 @@ impl Rule {
             Rule::UnknownAttribute => "unknown-attribute",
             Rule::MissingSchemas => "missing-schemas",
             Rule::UnquotedFilterValue => "unquoted-filter-value",
+            Rule::NegativeCountAsMaximum => "negative-count-as-maximum",
         }
     }
 

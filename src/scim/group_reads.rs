@@ -119,7 +119,7 @@ impl ScimService {
     /// them (Entra always sends excludedAttributes=members, and then none are read).
     pub fn list_groups(&self, req: &Request<'_>) -> Result<GroupList> {
         let projection = self.projection(req);
-        let paging = list::paging(req.params, self.limits)?;
+        let paging = list::paging(req.params, self.limits, req.compat)?;
         let query = GroupListQuery {
             predicate: group_filter::predicate(req.params.get("filter"), req.compat, &req.scope.base_url)?,
             sort: group_filter::sort_key(req.params.get("sortBy"), req.params.get("sortOrder"))?,

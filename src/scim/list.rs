@@ -1,5 +1,6 @@
 //! Query parameters and paging of list responses (RFC 7644 §3.4.2).
 
+use super::compat::{Compat, Rule};
 use super::schema::{LIST_RESPONSE, SEARCH_REQUEST};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
@@ -84,12 +85,13 @@ fn integer(params: &QueryParams, name: &str) -> Result<Option<i64>> {
     }
 }
 
-/// RFC 7644 §3.4.2.4: startIndex below 1 means 1; a negative count means 0; a count above
-/// the limit is cut to it.
-pub fn paging(params: &QueryParams, limits: PageLimits) -> Result<Paging> {
+/// RFC 7644 §3.4.2.4: startIndex below 1 means 1; a negative count means 0 (in compatible
+/// mode the largest page, as PingFederate means it); a count above the limit is cut to it.
+pub fn paging(params: &QueryParams, limits: PageLimits, compat: &Compat) -> Result<Paging> {
     let start_index = integer(params, "startIndex")?.unwrap_or(1).max(1) as u64;
     let count = match integer(params, "count")? {
         None => limits.default_count,
+        Some(c) if c < 0 && compat.prefer(Rule::NegativeCountAsMaximum) => limits.max_count,
         Some(c) => (c.max(0) as u64).min(limits.max_count),
     };
     Ok(Paging { start_index, count: count.min(limits.max_count) })
@@ -132,11 +134,24 @@ mod tests {
             ("filter=userName+eq+%22x%22&", 1, 100),
         ];
         for (q, start, count) in cases {
-            let p = paging(&QueryParams::parse(q), LIMITS).unwrap();
+            let p = paging(&QueryParams::parse(q), LIMITS, &Compat::new(true)).unwrap();
             assert_eq!((p.start_index, p.count), (*start, *count), "{q}");
         }
         for bad in ["count=abc", "startIndex=1.5", "count=%ZZ9"] {
-            assert!(paging(&QueryParams::parse(bad), LIMITS).is_err(), "{bad}");
+            assert!(paging(&QueryParams::parse(bad), LIMITS, &Compat::default()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_negative_count_is_the_largest_page_unless_strict() {
+        for (q, count, fired) in
+            [("count=-1", 1000, true), ("count=-5&startIndex=3", 1000, true), ("count=0", 0, false)]
+        {
+            let compat = Compat::default();
+            let p = paging(&QueryParams::parse(q), LIMITS, &compat).unwrap();
+            assert_eq!((p.count, compat.fired().contains(&Rule::NegativeCountAsMaximum)), (count, fired), "{q}");
+            let strict = Compat::new(true);
+            assert_eq!(paging(&QueryParams::parse(q), LIMITS, &strict).unwrap().count, 0, "{q}");
         }
     }
 
@@ -149,7 +164,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(p.get("filter"), Some("userName eq \"x\""));
-        assert_eq!(paging(&p, LIMITS).unwrap(), Paging { start_index: 3, count: 7 });
+        assert_eq!(paging(&p, LIMITS, &Compat::default()).unwrap(), Paging { start_index: 3, count: 7 });
         assert_eq!(p.get("attributes"), Some("userName,emails"));
         for bad in [
             serde_json::json!([]),

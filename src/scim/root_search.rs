@@ -38,7 +38,7 @@ impl ScimService {
     /// is a 400.
     pub fn search_all(&self, req: &Request<'_>) -> Result<RootSearch> {
         let (user_projection, group_projection) = (self.user_projection(req), self.projection(req));
-        let paging = list::paging(req.params, self.limits)?;
+        let paging = list::paging(req.params, self.limits, req.compat)?;
         let base_url = &req.scope.base_url;
         let filters = UserFilters::new(&self.registry).at(base_url);
         let (filter, sort_by, sort_order) =

@@ -316,7 +316,7 @@ impl ScimService {
 
     fn user_list(&self, req: &Request<'_>) -> Result<UserList> {
         let projection = self.user_projection(req);
-        let paging = list::paging(req.params, self.limits)?;
+        let paging = list::paging(req.params, self.limits, req.compat)?;
         let filters = filter::UserFilters::new(&self.registry).at(&req.scope.base_url);
         let query = UserListQuery {
             predicate: filters.predicate(req.params.get("filter"), req.compat)?,

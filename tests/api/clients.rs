@@ -254,6 +254,12 @@ scim_test!(ping_jumpcloud_and_keycloak_shapes, |app| {
     assert_eq!(put.body["members"].as_array().unwrap().len(), 2, "{}", put.body);
     let page = app.get("/Users?startIndex=1&count=1000").await;
     assert_eq!((page.body["totalResults"].clone(), page.body["itemsPerPage"].clone()), (json!(2), json!(2)));
+    // "Results per page" -1, "server max": the largest page, users and groups alike.
+    for (list, listed) in [("/Users?count=-1", 2), ("/Groups?count=-1", 1), ("?count=-1&startIndex=2", 2)] {
+        let r = app.get(list).await;
+        assert_eq!(r.body["itemsPerPage"], json!(listed), "{list}: {}", r.body);
+        assert_eq!(compat_rules(&r), ["negative-count-as-maximum"], "{list}");
+    }
     // JumpCloud.
     let jc = app.post("/Groups", json!({"displayName": "JC Test"})).await.body;
     let jc_path = format!("/Groups/{}", jc["id"].as_str().unwrap());
@@ -341,6 +347,11 @@ scim_test!(strict_rfc_mode_refuses_every_quirk, |app| {
     let bare = format!("{base}/Users?filter=externalId%20eq%20jyoung");
     let r = app.send_raw(Method::GET, &bare, Some(&format!("Bearer {token}")), &[], None).await;
     r.assert_error(400, Some("invalidFilter"));
+    // RFC 7644 §3.4.2.4: a negative count is 0.
+    let negative = format!("{base}/Users?count=-1");
+    let r = app.send_raw(Method::GET, &negative, Some(&format!("Bearer {token}")), &[], None).await;
+    assert_eq!((r.body["totalResults"].clone(), r.body["itemsPerPage"].clone()), (json!(1), json!(0)), "{}", r.body);
+    assert!(r.header("x-scimd-compat").is_none());
     // A PUT without active clears it in strict mode; with a password it sets one.
     let r = send(Method::PUT, path.clone(), json!({"schemas": [core], "userName": "s@x.com", "password": "pw"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
