@@ -278,6 +278,7 @@ impl<'r> UserFilters<'r> {
         let (operand, kind) = match target {
             Target::Column { column, kind, .. } => (Operand::Column(column), kind),
             Target::Location(prefix) if urls => (Operand::Location(prefix), ValueKind::Text),
+            Target::ResourceType if urls => (Operand::ResourceType("User"), ValueKind::Text),
             // Every location is the same prefix and the id.
             Target::Location(_) => (Operand::Column(Column::Id), ValueKind::Text),
             Target::Doc { path, def } => (Operand::Doc(path), kind_of(def)?),

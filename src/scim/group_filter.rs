@@ -171,6 +171,7 @@ fn sort_key_by(sort_by: Option<&str>, sort_order: Option<&str>, location: Option
     // primary), as the group lists its members.
     let (operand, kind) = match resolve(&path) {
         Ok(Target::Column { column, kind, .. }) => (Operand::Column(column), kind),
+        Ok(Target::ResourceType) if location.is_some() => (Operand::ResourceType("Group"), ValueKind::Text),
         Ok(Target::Location) => match location {
             Some(prefix) => (Operand::Location(prefix), ValueKind::Text),
             // Every location is the same prefix and the id.

@@ -83,6 +83,9 @@ pub enum Operand {
     FirstMember(MemberColumn),
     /// `meta.location`: this prefix (the Base URL and the resource's endpoint) and the id.
     Location(String),
+    /// `meta.resourceType`: the same for every row of a table, so only a search at the Base
+    /// URL root, over both, sorts by it.
+    ResourceType(&'static str),
 }
 
 /// How the operand's value is typed (RFC 7643 §2.3), which decides the SQL comparison.

@@ -190,6 +190,9 @@ scim_test!(sort_by_any_singular_attribute_with_stable_ties, |app| {
     r.assert_error(400, Some("invalidValue"));
     assert_eq!(r.body["detail"], "sortBy: unknown attribute nosuch", "the error names the parameter at fault");
     app.get("/Users?sortBy=userName&sortOrder=sideways").await.assert_error(400, Some("invalidValue"));
+    // Every user has the same type; only a search at the Base URL root sorts by it (`root_sort`).
+    app.get("/Users?sortBy=meta.resourceType").await.assert_error(400, Some("invalidValue"));
+    app.get("/Groups?sortBy=meta.resourceType").await.assert_error(400, Some("invalidValue"));
 });
 
 scim_test!(post_search_answers_as_get_does, |app| {

@@ -20,6 +20,7 @@ const SORTABLE: &[(&str, bool)] = &[
     ("meta.lastModified", true),
     ("meta.version", true),
     ("meta.location", true),
+    ("meta.resourceType", true),
     ("userName", false),
     ("emails.value", false),
     ("members", true),

@@ -61,6 +61,8 @@ impl Writer {
                 self.bind(Piece::Text(prefix.clone()));
                 self.sql(&format!(" AS TEXT) || {}.id)", self.table.name()));
             }
+            // A fixed name, never the client's text.
+            Operand::ResourceType(name) => self.sql(&format!("CAST('{name}' AS TEXT)")),
             Operand::Values(c) => self.sql(match c {
                 ValuesColumn::ValueNorm => "v.value_norm",
                 ValuesColumn::TypeNorm => "v.type_norm",
@@ -286,7 +288,7 @@ impl Writer {
                 self.operand(operand, kind);
                 self.sql(" IS NOT NULL");
             }
-            (Operand::Column(_) | Operand::Location(_), _) => self.sql("1 = 1"),
+            (Operand::Column(_) | Operand::Location(_) | Operand::ResourceType(_), _) => self.sql("1 = 1"),
             (Operand::Doc(path) | Operand::Element(path), _) => {
                 self.sql(if self.pg() { "jsonb_extract_path(" } else { "json_type(" });
                 self.json_source(matches!(operand, Operand::Element(_)));
@@ -306,6 +308,7 @@ impl Writer {
                     | Operand::Element(_)
                     | Operand::Column(Column::Version)
                     | Operand::Location(_)
+                    | Operand::ResourceType(_)
                     | Operand::UserGroup(UserGroupColumn::Type)
                     | Operand::PrimaryOrFirst { .. }
                     | Operand::FirstGroup(_)
