@@ -5,11 +5,10 @@
 use crate::filter_agreement::seed_directory;
 use crate::helpers::{q, TestApp};
 use crate::scim_test;
-use crate::sort_agreement::sort_value;
+use crate::sort_agreement::{reference_order, sort_value};
 use awc::http::StatusCode;
 use proptest::test_runner::TestRunner;
 use serde_json::{json, Value};
-use std::cmp::Ordering;
 
 /// (sortBy, caseExact): attributes both types have, and ones only one of them has.
 const SORTABLE: &[(&str, bool)] = &[
@@ -35,26 +34,10 @@ fn key(resource: &Value, sort_by: &str, case_exact: bool) -> Option<String> {
     }
 }
 
-/// The ids in the reference order: by value, resources without one last, ties users before
-/// groups and then by creation; descending is all of that reversed. `all` is the users, then
-/// the groups, each in creation order.
+/// The ids in the reference order. `all` is the users, then the groups, each in creation
+/// order: ties go to users first, then creation.
 fn reference(all: &[Value], sort_by: &str, case_exact: bool, descending: bool) -> Vec<String> {
-    let mut keyed: Vec<(Option<String>, usize, String)> = all
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (key(r, sort_by, case_exact), i, r["id"].as_str().unwrap().into()))
-        .collect();
-    keyed.sort_by(|a, b| match (&a.0, &b.0) {
-        (Some(x), Some(y)) => x.cmp(y).then(a.1.cmp(&b.1)),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => a.1.cmp(&b.1),
-    });
-    let mut ids: Vec<String> = keyed.into_iter().map(|(_, _, id)| id).collect();
-    if descending {
-        ids.reverse();
-    }
-    ids
+    reference_order(all, |r| key(r, sort_by, case_exact), "id", descending)
 }
 
 async fn ids(app: &TestApp, query: &str) -> Vec<String> {

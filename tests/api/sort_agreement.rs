@@ -58,14 +58,21 @@ pub(crate) fn sort_value(user: &Value, sort_by: &str, case_exact: bool) -> Optio
     }
 }
 
-/// The users' userNames in the reference order: by value, users without one last, ties by
-/// creation; descending is all of that reversed.
+/// The users' userNames in the reference order.
 fn reference(all: &[Value], sort_by: &str, case_exact: bool, descending: bool) -> Vec<String> {
-    let mut keyed: Vec<(Option<String>, usize, String)> = all
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (sort_value(u, sort_by, case_exact), i, u["userName"].as_str().unwrap().to_string()))
-        .collect();
+    reference_order(all, |u| sort_value(u, sort_by, case_exact), "userName", descending)
+}
+
+/// The `name` of each of `all` in the reference order: by `key`, those without one last, ties
+/// in the order of `all`; descending is all of that reversed.
+pub(crate) fn reference_order(
+    all: &[Value],
+    key: impl Fn(&Value) -> Option<String>,
+    name: &str,
+    descending: bool,
+) -> Vec<String> {
+    let mut keyed: Vec<(Option<String>, usize, String)> =
+        all.iter().enumerate().map(|(i, r)| (key(r), i, r[name].as_str().unwrap().to_string())).collect();
     keyed.sort_by(|a, b| match (&a.0, &b.0) {
         (Some(x), Some(y)) => x.cmp(y).then(a.1.cmp(&b.1)),
         (Some(_), None) => Ordering::Less,
