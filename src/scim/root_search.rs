@@ -43,10 +43,8 @@ impl ScimService {
         let filters = UserFilters::new(&self.registry).at(base_url);
         let (filter, sort_by, sort_order) =
             (req.params.get("filter"), req.params.get("sortBy"), req.params.get("sortOrder"));
-        let (user_filter, group_filter) = either(
-            filters.predicate(filter, req.compat),
-            group_filter::predicate(filter, req.compat, &req.scope.base_url),
-        )?;
+        let (user_filter, group_filter) =
+            either(filters.predicate(filter, req.compat), group_filter::predicate(filter, req.compat, base_url))?;
         let (user_sort, group_sort) = either(
             filters.root_sort_key(sort_by, sort_order),
             group_filter::root_sort_key(sort_by, sort_order, base_url),
@@ -76,7 +74,7 @@ impl ScimService {
             let members = self.first_members(tx, tenant, &groups, &group_projection)?;
             Ok((listed.user_total + listed.group_total, (runs, groups), user_groups, members))
         })?;
-        let user_runs = self.user_runs(runs, user_groups, &req.scope.base_url, &user_projection)?;
+        let user_runs = self.user_runs(runs, user_groups, base_url, &user_projection)?;
         Ok(RootSearch {
             total,
             start_index: paging.start_index,

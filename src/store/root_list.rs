@@ -109,3 +109,54 @@ impl Tx<'_> {
         Ok(RootListed { user_total, group_total, rows })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::predicate::{Column, Operand, ValueKind};
+    use crate::store::test_stores::{seeded_tenant, stores};
+
+    fn ids(listed: &RootListed) -> Vec<String> {
+        let id = |row: &RootRow| match row {
+            RootRow::User(u) => u.id.clone(),
+            RootRow::Group(g) => g.id.clone(),
+        };
+        listed.rows.iter().map(id).collect()
+    }
+
+    /// A timestamp key on one side and none on the other: on PostgreSQL the other side's NULL
+    /// takes the timestamp's type (as a subquery of its own it would be text, and the UNION
+    /// of text and timestamps fails), whichever side comes first in the statement.
+    #[test]
+    fn a_side_without_the_attribute_sorts_as_absent_beside_a_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stores, _schema) = stores(&dir);
+        for store in &stores {
+            let tenant = seeded_tenant(store, 3, 2);
+            let created = |descending| {
+                Some(SortKey { operand: Operand::Column(Column::Created), kind: ValueKind::Timestamp, descending })
+            };
+            let list = |users_sorted: bool, descending: bool, offset: u64| {
+                let side = |sorted: bool| {
+                    Some(RootListSide {
+                        predicate: Predicate::Const(true),
+                        sort: if sorted { created(descending) } else { None },
+                    })
+                };
+                let q = RootListQuery {
+                    users: side(users_sorted),
+                    groups: side(!users_sorted),
+                    descending,
+                    offset,
+                    limit: 4,
+                };
+                ids(&store.read(|tx| tx.list_root(tenant, &q)).unwrap())
+            };
+            // Every row was created at the same moment: ties by type, then creation.
+            assert_eq!(list(true, false, 0), ["u1", "u2", "u3", "g1"]);
+            assert_eq!(list(true, true, 0), ["g2", "g1", "u3", "u2"]);
+            assert_eq!(list(false, false, 1), ["g2", "u1", "u2", "u3"]);
+            assert_eq!(list(false, true, 0), ["u3", "u2", "u1", "g2"]);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::{list_order, Piece, Writer};
 use crate::store::connection::Backend;
-use crate::store::predicate::{Predicate, SortKey, Table};
+use crate::store::predicate::{Predicate, SortKey, Table, ValueKind};
 
 /// One resource type's part of the root's list: which of its rows, and how each sorts. `sort`
 /// is None when the type has no such attribute: its rows have no value and sort as absent.
@@ -36,7 +36,7 @@ pub(in crate::store) fn root_order_sql(
     }
     // The key is compared as the lists compare it: text by code point on both backends
     // (PostgreSQL's default collation would not), as each side's own order read it.
-    let text = sides.iter().filter_map(|s| s.sort).any(|k| k.kind == crate::store::predicate::ValueKind::Text);
+    let text = sides.iter().filter_map(|s| s.sort).any(|k| k.kind == ValueKind::Text);
     let collate = if backend == Backend::Postgres && text { " COLLATE \"C\"" } else { "" };
     let (direction, nulls) = if descending { ("DESC", "FIRST") } else { ("ASC", "LAST") };
     w.sql(&format!(
