@@ -5,13 +5,19 @@
 //! when any element does.
 
 use super::normalize;
-use super::schema::{AttrType, AttributeDef, Registry, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use super::schema::{AttrType, AttributeDef, Registry, SchemaDef};
 use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 use serde_json::{Map, Value};
 
-pub struct UserEvaluator<'r> {
-    registry: &'r Registry,
+/// The evaluator of one resource type: its core schema, its extension if it has one, and the
+/// common attributes.
+pub struct Evaluator<'r> {
+    core: &'r SchemaDef,
+    extension: Option<&'r SchemaDef>,
+    common: &'r SchemaDef,
 }
+
+pub type UserEvaluator<'r> = Evaluator<'r>;
 
 /// The values an attribute path reaches and how to compare them.
 struct Reached<'a> {
@@ -48,9 +54,14 @@ fn descend<'a>(value: &'a Value, sub: Option<&str>, out: &mut Vec<&'a Value>) {
     }
 }
 
-impl<'r> UserEvaluator<'r> {
+impl<'r> Evaluator<'r> {
+    /// Users', with the enterprise extension.
     pub fn new(registry: &'r Registry) -> Self {
-        UserEvaluator { registry }
+        Evaluator { core: &registry.user, extension: Some(&registry.enterprise_user), common: &registry.common }
+    }
+
+    pub fn groups(registry: &'r Registry) -> Self {
+        Evaluator { core: &registry.group, extension: None, common: &registry.common }
     }
 
     pub fn matches(&self, f: &Filter, user: &Map<String, Value>) -> bool {
@@ -81,19 +92,18 @@ impl<'r> UserEvaluator<'r> {
     }
 
     fn attribute<'a>(&self, p: &AttrPath, user: &'a Map<String, Value>) -> Option<(&'r AttributeDef, &'a Value)> {
-        let ext = &self.registry.enterprise_user;
-        let in_ext = match p.urn.as_deref() {
-            Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) => true,
-            Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) => false,
-            Some(_) => return None,
-            None => self.registry.user.attribute(&p.name).is_none() && ext.attribute(&p.name).is_some(),
+        let extension = match (p.urn.as_deref(), self.extension) {
+            (Some(u), Some(ext)) if u.eq_ignore_ascii_case(&ext.id) => Some(ext),
+            (Some(u), _) if u.eq_ignore_ascii_case(&self.core.id) => None,
+            (Some(_), _) => return None,
+            (None, ext) => ext.filter(|ext| self.core.attribute(&p.name).is_none() && ext.attribute(&p.name).is_some()),
         };
-        if in_ext {
+        if let Some(ext) = extension {
             let def = ext.attribute(&p.name)?;
-            let container = get_ci(user, ENTERPRISE_USER_SCHEMA)?.as_object()?;
+            let container = get_ci(user, &ext.id)?.as_object()?;
             return Some((def, get_ci(container, &def.name)?));
         }
-        let def = self.registry.user.attribute(&p.name).or_else(|| self.registry.common.attribute(&p.name))?;
+        let def = self.core.attribute(&p.name).or_else(|| self.common.attribute(&p.name))?;
         Some((def, get_ci(user, &def.name)?))
     }
 

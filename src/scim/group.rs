@@ -188,7 +188,8 @@ fn ids_in(filter: &Filter) -> Option<Vec<MemberSpec>> {
         Filter::Compare(p, CompareOp::Eq, CompValue::String(id))
             if p.name.eq_ignore_ascii_case("value") && p.sub.is_none() =>
         {
-            Some(vec![MemberSpec { id: id.clone(), kind: None, display: None }])
+            // caseExact=false, as in a filter (`group_filter::member_comparison`).
+            Some(vec![MemberSpec { id: super::normalize(id), kind: None, display: None }])
         }
         Filter::Or(items) => items.iter().map(ids_in).collect::<Option<Vec<_>>>().map(|v| v.concat()),
         _ => None,
@@ -285,7 +286,16 @@ mod tests {
                 op(OpKind::Add, Some("members"), Some(json!([{"value": "a", "display": "x"}]))),
                 vec![GroupOp::AddMembers(vec![MemberSpec { display: Some("x".into()), ..spec("a") }])],
             ),
-            (op(OpKind::Remove, Some("members[value eq \"a\"]"), None), vec![GroupOp::RemoveMembers(vec![spec("a")])]),
+            (op(OpKind::Remove, Some("members[value eq \"A\"]"), None), vec![GroupOp::RemoveMembers(vec![spec("a")])]),
+            (
+                op(OpKind::Remove, Some("members[display eq \"Ann\"]"), None),
+                vec![GroupOp::RemoveMatching(Predicate::Compare {
+                    operand: Operand::Member(MemberColumn::Display),
+                    kind: ValueKind::Text,
+                    op: CmpOp::Eq,
+                    value: Literal::Text("ann".into()),
+                })],
+            ),
             (
                 op(OpKind::Remove, Some("members[value eq \"a\" or value eq \"b\"]"), None),
                 vec![GroupOp::RemoveMembers(vec![spec("a"), spec("b")])],
@@ -326,7 +336,6 @@ mod tests {
         for bad in [
             op(OpKind::Replace, Some("members[value eq \"a\"].display"), Some(json!("x"))),
             op(OpKind::Add, Some("members[value eq \"a\"]"), Some(json!({}))),
-            op(OpKind::Remove, Some("members[display eq \"Ann\"]"), None),
             op(OpKind::Add, Some("members"), Some(json!([{"display": "no value"}]))),
             op(OpKind::Add, Some("members"), Some(json!([{"value": "a", "type": "Robot"}]))),
         ] {

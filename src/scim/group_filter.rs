@@ -1,6 +1,6 @@
 //! Filters and `sortBy` on Groups: id, externalId, displayName (case-insensitive, like its
-//! uniqueness), meta timestamps, and members (`members.value eq "id"`, `members[type eq …]`)
-//! as a set query over `group_members`.
+//! uniqueness), meta timestamps, and members (`members.value eq "id"`, `members[type eq …]`,
+//! `members.display`) as a set query over `group_members`.
 
 use super::compat::Compat;
 use super::filter::{comparison, location_comparison};
@@ -47,6 +47,7 @@ fn resolve(path: &AttrPath) -> Result<Target> {
         ("members", None) => Ok(Target::Members),
         ("members", Some("value")) => Ok(Target::Member(MemberColumn::Value)),
         ("members", Some("type")) => Ok(Target::Member(MemberColumn::Type)),
+        ("members", Some("display")) => Ok(Target::Member(MemberColumn::Display)),
         _ => Err(bad(format!("{path} cannot be filtered on for groups"))),
     }
 }
@@ -64,6 +65,14 @@ fn member_literal(column: MemberColumn, value: &CompValue) -> CompValue {
     }
 }
 
+/// One membership's `c` compared; ids and displays are caseExact=false (schemas/Group.json;
+/// scimd's ids are lowercase, so a lowercased literal compares with them as they are), and a
+/// type is its canonical name (`member_literal`).
+fn member_comparison(c: MemberColumn, p: &AttrPath, op: CompareOp, v: &CompValue) -> Result<Predicate> {
+    let case_exact = c == MemberColumn::Type;
+    comparison(Operand::Member(c), ValueKind::Text, case_exact, p, op, &member_literal(c, v))
+}
+
 fn members_any(pred: Predicate) -> Predicate {
     Predicate::MembersAny { pred: Box::new(pred) }
 }
@@ -79,12 +88,11 @@ pub(super) fn lower_member(f: &Filter) -> Result<Predicate> {
             let column = match (p.urn.as_deref(), p.name.to_ascii_lowercase().as_str(), p.sub.is_none()) {
                 (None, "value", true) => MemberColumn::Value,
                 (None, "type", true) => MemberColumn::Type,
-                _ => return Err(bad(format!("inside members[…] filter on value or type, not {p}"))),
+                (None, "display", true) => MemberColumn::Display,
+                _ => return Err(bad(format!("inside members[…] filter on value, type or display, not {p}"))),
             };
             match f {
-                Filter::Compare(_, op, v) => {
-                    comparison(Operand::Member(column), ValueKind::Text, true, p, *op, &member_literal(column, v))?
-                }
+                Filter::Compare(_, op, v) => member_comparison(column, p, *op, v)?,
                 _ => Predicate::Present { operand: Operand::Member(column), kind: ValueKind::Text },
             }
         }
@@ -133,7 +141,7 @@ fn lower(f: &Filter, location: &str) -> Result<Predicate> {
 
 /// `ne` means "no member equals"; other operators "some member matches".
 fn member_compare(c: MemberColumn, p: &AttrPath, op: CompareOp, v: &CompValue) -> Result<Predicate> {
-    let inner = comparison(Operand::Member(c), ValueKind::Text, true, p, op, &member_literal(c, v))?;
+    let inner = member_comparison(c, p, op, v)?;
     Ok(match inner {
         Predicate::Not(eq) => Predicate::Not(Box::new(members_any(*eq))),
         other => members_any(other),

@@ -7,6 +7,7 @@
 //! a member (RFC 7644 §3.14: a PATCH that changes nothing leaves the version as it was).
 
 use super::groups::{from_columns, GroupRow};
+use super::members::display_norm;
 use super::savepoint::Stopped;
 use super::stored_time::StoredTime;
 use super::user_args_pg::{bind_all, pg_statement};
@@ -127,6 +128,7 @@ struct PatchMembersMany<'a> {
     types: Vec<&'static str>,
     pks: Vec<i64>,
     displays: Vec<Option<&'a str>>,
+    display_norms: Vec<Option<String>>,
     /// The operation (1, 2, ... within its PATCH) each member belongs to.
     ops: Vec<i32>,
     mark_ends: Vec<i32>,
@@ -158,6 +160,7 @@ impl<'a> PatchMembersMany<'a> {
                     s.types.push(m.kind.as_str());
                     s.pks.push(m.pk);
                     s.displays.push(m.display.as_deref());
+                    s.display_norms.push(display_norm(m.display.as_deref()));
                     s.ops.push(op as i32 + 1);
                     if *add && m.kind == MemberKind::User && !m.marked_in_groups {
                         s.mark_users.push(m.pk);
@@ -201,6 +204,7 @@ impl QueryFragment<Pg> for PatchMembersMany<'_> {
             Array<Text> => &self.types,
             Array<BigInt> => &self.pks,
             Array<Nullable<Text>> => &self.displays,
+            Array<Nullable<Text>> => &self.display_norms,
             Array<Integer> => &self.ops,
             Array<Integer> => &self.mark_ends,
             Array<BigInt> => &self.mark_users,

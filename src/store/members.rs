@@ -58,6 +58,12 @@ impl MemberKind {
     }
 }
 
+/// What `group_members.display_norm` holds for `display` (migration 000028): its lowercased
+/// form, as `scim::normalize` makes a filter's literal, where that differs from it.
+pub(super) fn display_norm(display: Option<&str>) -> Option<String> {
+    display.map(str::to_lowercase).filter(|norm| Some(norm.as_str()) != display)
+}
+
 /// A member that exists: its kind, internal key and SCIM id (and the display a client gave).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MemberRef {
@@ -120,7 +126,7 @@ impl Tx<'_> {
                 continue;
             }
             let mut w = Writer::new(self.backend(), tenant.0, Table::Groups);
-            w.sql("INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk, display) VALUES ");
+            w.sql("INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk, display, display_norm) VALUES ");
             for (i, m) in chunk.iter().enumerate() {
                 w.sql(if i == 0 { "(" } else { ", (" });
                 w.bind_list([
@@ -129,6 +135,7 @@ impl Tx<'_> {
                     Piece::Text(m.kind.as_str().into()),
                     Piece::BigInt(m.pk),
                     m.display.clone().map_or(Piece::Null, Piece::Text),
+                    display_norm(m.display.as_deref()).map_or(Piece::Null, Piece::Text),
                 ]);
                 w.sql(")");
             }

@@ -101,3 +101,35 @@ fn request_log_entries_survive_the_move_to_their_own_file() {
     assert_eq!(entries(&mut c, "main.request_log"), expected);
     assert!(c.batch_execute("SELECT 1 FROM activity.request_log").is_err());
 }
+
+/// A database made before migration 000028 gets `group_members.display_norm`, filled in by the
+/// start-up's backfill for the memberships it had.
+#[test]
+fn memberships_made_before_display_norm_get_it_from_the_start_up_after_the_migration() {
+    #[derive(diesel::QueryableByName)]
+    struct Member {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        member_pk: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        display_norm: Option<String>,
+    }
+    let mut c = migrated_until("_member_display_norm");
+    c.batch_execute(
+        "INSERT INTO tenants (id, name, created_at) VALUES (1, 't', '2026-12-06'); \
+         INSERT INTO groups (pk, tenant_id, id, display_name, display_name_norm, data, data_norm, version, \
+             created_at, last_modified) VALUES (7, 1, 'g', 'G', 'g', '{}', '{}', 1, '2026-12-06', '2026-12-06'); \
+         INSERT INTO group_members (tenant_id, group_pk, member_type, member_pk, display) VALUES \
+             (1, 7, 'User', 3, 'Ann ÄRGER'), (1, 7, 'User', 5, NULL), (1, 7, 'User', 6, 'bob');",
+    )
+    .unwrap();
+    let mut conn = super::connection::AnyConnection::Sqlite(c);
+    super::migrations::run_migrations(&mut conn).unwrap();
+    let super::connection::AnyConnection::Sqlite(c) = &mut conn else { unreachable!() };
+    let rows: Vec<Member> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT member_pk, display_norm FROM group_members ORDER BY member_pk"),
+        c,
+    )
+    .unwrap();
+    let rows: Vec<(i64, Option<String>)> = rows.into_iter().map(|m| (m.member_pk, m.display_norm)).collect();
+    assert_eq!(rows, [(3, Some("ann ärger".into())), (5, None), (6, None)]);
+}

@@ -2,6 +2,7 @@
 //! binary and applied at start-up (and by `scimd migrate`).
 
 use super::activity_file;
+use super::backfills;
 use super::connection::AnyConnection;
 use crate::error::{Error, Result};
 use diesel::connection::SimpleConnection;
@@ -21,20 +22,26 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<()> {
             if result.is_ok() {
                 activity_file::recreate_lost_log(c)?;
             }
-            result
+            migrated(result).and_then(|applied| backfills::run_pending(conn).map(|()| applied))
         }
         AnyConnection::Postgresql(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+            let result = migrated(c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()));
+            // Under the lock: replicas starting together do each backfill once, one after another.
+            let result = result.and_then(|applied| backfills::run_pending(conn).map(|()| applied));
+            let AnyConnection::Postgresql(c) = conn else { unreachable!("matched as PostgreSQL") };
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             result
         }
-    }
-    .map_err(|e| Error::internal(format!("migrations failed: {e}")))?;
+    }?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
     }
     Ok(())
+}
+
+fn migrated(result: diesel::migration::Result<usize>) -> Result<usize> {
+    result.map_err(|e| Error::internal(format!("migrations failed: {e}")))
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@ mod activity_file;
 mod admin;
 #[cfg(test)]
 mod appended_rows_tests;
+#[cfg(test)]
+mod backfill_tests;
+mod backfills;
 mod batch_outcome;
 mod commit;
 mod connect_log;

@@ -43,6 +43,8 @@ pub enum MemberColumn {
     Value,
     /// "User" or "Group".
     Type,
+    /// The display the client gave, normalised (caseExact=false).
+    Display,
 }
 
 /// Sub-attributes of one of a user's groups (the row of the enclosing `GroupsAny`).

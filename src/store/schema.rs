@@ -110,6 +110,13 @@ diesel::table! {
         member_type -> Text,
         member_pk -> BigInt,
         display -> Nullable<Text>,
+        display_norm -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    data_backfills (name) {
+        name -> Text,
     }
 }
 

@@ -23,6 +23,13 @@ impl Drop for PgSchema {
 /// A store on a fresh SQLite file in `dir` and, when configured, one in a fresh PostgreSQL
 /// schema (dropped with the returned guard).
 pub fn stores(dir: &tempfile::TempDir) -> (Vec<Store>, Option<PgSchema>) {
+    let (urls, schema) = urls(dir);
+    (urls.iter().map(|url| Store::open(url, 2).unwrap()).collect(), schema)
+}
+
+/// The URLs `stores` opens: a SQLite file in `dir` and, when configured, a fresh PostgreSQL
+/// schema (dropped with the returned guard), for a test that opens a store more than once.
+pub fn urls(dir: &tempfile::TempDir) -> (Vec<String>, Option<PgSchema>) {
     let mut urls = vec![format!("sqlite://{}/t.db", dir.path().display())];
     let mut schema = None;
     if let Some(admin) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
@@ -33,7 +40,7 @@ pub fn stores(dir: &tempfile::TempDir) -> (Vec<Store>, Option<PgSchema>) {
         urls.push(format!("{admin}{sep}options=-csearch_path%3D{name}"));
         schema = Some(PgSchema { admin, name });
     }
-    (urls.iter().map(|url| Store::open(url, 2).unwrap()).collect(), schema)
+    (urls, schema)
 }
 
 /// A user named `u{n}` with id `u{n}` and nothing else.

@@ -36,7 +36,7 @@ const WORDS: &[&str] = &[
     "a\u{10FFFF}",
 ];
 
-fn word() -> impl Strategy<Value = String> {
+pub(crate) fn word() -> impl Strategy<Value = String> {
     proptest::sample::select(WORDS).prop_map(str::to_string)
 }
 
@@ -102,7 +102,7 @@ fn user(i: usize) -> impl Strategy<Value = Value> {
         })
 }
 
-fn path(s: &str) -> AttrPath {
+pub(crate) fn path(s: &str) -> AttrPath {
     match s.split_once(':') {
         Some(_) => {
             let (urn, name) = s.rsplit_once(':').unwrap();
@@ -128,7 +128,7 @@ const TEXT_PATHS: &[&str] = &[
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
     "department",
 ];
-const OPS: &[CompareOp] = &CompareOp::ALL;
+pub(crate) const OPS: &[CompareOp] = &CompareOp::ALL;
 const VERSIONS: &[&str] = &["W/\"1\"", "W/\"2\"", "W/\"11\"", "W/\"", "1\"", "w/\"1\"", "W/\"10"];
 
 fn text_leaf(paths: &'static [&'static str]) -> impl Strategy<Value = Filter> {

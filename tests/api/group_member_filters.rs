@@ -1,4 +1,5 @@
-//! PATCH `remove` at `members[filter]` with any filter on a member's `value` and `type`, not
+//! PATCH `remove` at `members[filter]` with any filter on a member's `value` and `type` (and
+//! `display`: member_display.rs), not
 //! only Okta's and Entra's `value eq "id"` (RFC 7644 §3.5.2.2: "the matching records are
 //! removed").
 
@@ -78,7 +79,7 @@ scim_test!(a_remove_filter_that_cannot_select_members_is_refused_and_applies_not
     let g = app.post("/Groups", json!({"displayName": "g", "members": [{"value": u[0]}]})).await.body;
     let gid = g["id"].as_str().unwrap().to_string();
     for (filter, scim_type) in [
-        ("display eq \"x\"", "invalidFilter"),
+        ("userName eq \"x\"", "invalidFilter"),
         ("value eq", "invalidPath"),
         ("emails eq \"x\"", "invalidFilter"),
         ("value.sub eq \"x\"", "invalidFilter"),
@@ -100,4 +101,24 @@ scim_test!(a_remove_filter_that_cannot_select_members_is_refused_and_applies_not
         )
         .await;
     r.assert_error(400, Some("mutability"));
+});
+
+scim_test!(member_ids_compare_case_insensitively_in_filters_and_remove_paths, |app| {
+    // RFC 7643 §8.7.1, schemas/Group.json: a member's value is caseExact=false.
+    let u = users(&app, 3, "case").await;
+    let members: Vec<Value> = u.iter().map(|id| json!({"value": id})).collect();
+    let gid = app.post("/Groups", json!({"displayName": "g", "members": members})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let q = form_urlencoded::byte_serialize(format!("members.value eq \"{}\"", u[0].to_uppercase()).as_bytes())
+        .collect::<String>();
+    assert_eq!(app.get(&format!("/Groups?filter={q}")).await.body["totalResults"], 1);
+    // By id (Okta's and Entra's form), and by a filter read from the memberships.
+    let r = remove(&app, &gid, &format!("value eq \"{}\"", u[1].to_uppercase())).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(group_members(&app, &gid).await, set(&[&u[0], &u[2]]));
+    let r = remove(&app, &gid, &format!("value eq \"{}\" and type eq \"User\"", u[2].to_uppercase())).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(group_members(&app, &gid).await, set(&[&u[0]]));
 });

@@ -202,7 +202,7 @@ scim_test!(group_errors_are_scim_errors_and_apply_nothing, |app| {
     app.patch("/Groups/nope", patch_op(members_only)).await.assert_error(404, None);
     app.delete("/Groups/nope").await.assert_error(404, None);
     app.put("/Groups/nope", json!({"displayName": "Z"})).await.assert_error(404, None);
-    app.get("/Groups?filter=members.display%20eq%20%22x%22").await.assert_error(400, Some("invalidFilter"));
+    app.get("/Groups?filter=members.%24ref%20eq%20%22x%22").await.assert_error(400, Some("invalidFilter"));
     app.get("/Groups?filter=displayName%20eq").await.assert_error(400, Some("invalidFilter"));
     app.get("/Groups?sortBy=meta").await.assert_error(400, Some("invalidValue"));
     app.call(awc::http::Method::PUT, "/Groups", Some(json!({}))).await.assert_error(405, None);

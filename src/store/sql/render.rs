@@ -48,6 +48,8 @@ impl Writer {
                 self.sql(&name);
             }
             Operand::Member(MemberColumn::Type) => self.sql("m.member_type"),
+            // Migration 000028: `display_norm` only where it differs from `display`.
+            Operand::Member(MemberColumn::Display) => self.sql("COALESCE(m.display_norm, m.display)"),
             Operand::Member(MemberColumn::Value) => self.sql(
                 "(CASE WHEN m.member_type = 'User' THEN (SELECT mu.id FROM users mu WHERE mu.pk = m.member_pk) \
                  ELSE (SELECT mg.id FROM groups mg WHERE mg.pk = m.member_pk) END)",
@@ -310,6 +312,7 @@ impl Writer {
                     | Operand::Location(_)
                     | Operand::ResourceType(_)
                     | Operand::UserGroup(UserGroupColumn::Type)
+                    | Operand::Member(MemberColumn::Display | MemberColumn::Type)
                     | Operand::PrimaryOrFirst { .. }
                     | Operand::FirstGroup(_)
                     | Operand::FirstMember(_)
