@@ -138,16 +138,7 @@ impl Writer {
                 self.predicate(pred);
                 self.sql("))");
             }
-            Predicate::MembersAny { pred } => {
-                self.sql(&format!(
-                    "{}.pk IN (SELECT m.group_pk FROM group_members m WHERE m.tenant_id = ",
-                    self.table.name()
-                ));
-                self.bind(Piece::BigInt(self.tenant));
-                self.sql(" AND (");
-                self.predicate(pred);
-                self.sql("))");
-            }
+            Predicate::MembersAny { pred } => self.members_any(pred),
             Predicate::GroupsAny { pred } => self.groups_any(pred),
             Predicate::JsonAny { path, pred } => {
                 let table = self.table.name();
