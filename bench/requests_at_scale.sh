@@ -4,7 +4,8 @@
 # `members[filter]` that match nothing (median of 5), `meta.version` and `meta.location`
 # filters and sorts over every user, the Base URL root's GET (filtered, and sorted across both
 # types: the forty-eighth round's), a projection that leaves a member
-# nothing, and each group emptied once, one by `remove members`, the other by
+# nothing, groups found by a member's id and by members' displays (the forty-ninth round's),
+# and each group emptied once, one by `remove members`, the other by
 # `members[type eq "User"]`. Prints a markdown table.
 # PostgreSQL: BENCH_POSTGRES_URL, as for scimd-bench.
 set -euo pipefail
@@ -47,6 +48,9 @@ time_it '`GET /?sortBy=userName`, 100 from 50,000 (median of 5)' 5 GET "/?sortBy
 time_it '`GET /Users?sortBy=userName`, 100 from 50,000, for scale (median of 5)' 5 GET "/Users?sortBy=userName&startIndex=50000&count=100&attributes=userName"
 time_it '`GET /?sortBy=meta.created&sortOrder=descending`, first 100 (median of 5)' 5 GET "/?sortBy=meta.created&sortOrder=descending&count=100&attributes=displayName"
 time_it '`attributes=members.display`, no member has one (median of 5)' 5 GET "/Groups/$G?attributes=members.display"
+time_it '`id eq` a group `and members.value eq` a member, as Entra checks one (median of 5)' 5 GET "/Groups?filter=$(enc "id eq \"$G\" and members.value eq \"$uid\"")&excludedAttributes=members"
+time_it '`members.value eq` a member, over every group (median of 5)' 5 GET "/Groups?filter=$(enc "members.value eq \"$uid\"")&excludedAttributes=members"
+time_it '`members.display eq`, over every membership (median of 5)' 5 GET "/Groups?filter=$(enc 'members.display eq "ann"')&excludedAttributes=members"
 time_it 'remove `members`: all 99,999 (once)' 1 PATCH "/Groups/$G2" "$(remove members)"
 time_it 'remove `members[type eq "User"]`: all 100,000 (once)' 1 PATCH "/Groups/$G" "$(remove 'members[type eq \"User\"]')"
 for g in "$G" "$G2"; do

@@ -1,6 +1,6 @@
 //! Plans for filters, on a directory large enough for PostgreSQL to tell plans apart:
 //! prefixes seek a range of their index, inactive users are read from the index of them, a
-//! user's groups by the groups the filter names.
+//! user's groups by the groups the filter names, a member's groups by the member.
 
 use crate::store::predicate::{
     CmpOp, Column, Literal, MemberColumn, Operand, Predicate, Table, UserGroupColumn, ValueKind, ValuesColumn,
