@@ -174,17 +174,23 @@ fn compare(r: &Reached<'_>, value: &Value, op: CompareOp, literal: &CompValue) -
             Some(a.cmp(&b))
         }
         (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(a), CompValue::String(b)) => {
-            let (a, b) = if r.case_exact { (a.clone(), b.clone()) } else { (normalize(a), normalize(b)) };
-            return match op {
-                CompareOp::Co => a.contains(&b),
-                CompareOp::Sw => a.starts_with(&b),
-                CompareOp::Ew => a.ends_with(&b),
-                _ => ordered(op, a.cmp(&b)),
-            };
+            return text_matches(op, a, b, r.case_exact);
         }
         _ => None,
     };
     ordering.is_some_and(|o| ordered(op, o))
+}
+
+/// Whether the string `value` satisfies `op literal`, normalised unless `case_exact`.
+pub(super) fn text_matches(op: CompareOp, value: &str, literal: &str, case_exact: bool) -> bool {
+    let (a, b) =
+        if case_exact { (value.to_string(), literal.to_string()) } else { (normalize(value), normalize(literal)) };
+    match op {
+        CompareOp::Co => a.contains(&b),
+        CompareOp::Sw => a.starts_with(&b),
+        CompareOp::Ew => a.ends_with(&b),
+        _ => ordered(op, a.cmp(&b)),
+    }
 }
 
 fn ordered(op: CompareOp, o: std::cmp::Ordering) -> bool {

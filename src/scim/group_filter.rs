@@ -4,9 +4,10 @@
 
 use super::compat::Compat;
 use super::filter::{comparison, location_comparison};
+use super::filter_eval;
 use super::schema::GROUP_SCHEMA;
 use crate::error::{Error, Result};
-use crate::store::predicate::{Column, MemberColumn, Operand, Predicate, SortKey, ValueKind};
+use crate::store::predicate::{CmpOp, Column, Literal, MemberColumn, Operand, Predicate, SortKey, ValueKind};
 use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 
 fn bad(detail: impl Into<String>) -> Error {
@@ -65,12 +66,33 @@ fn member_literal(column: MemberColumn, value: &CompValue) -> CompValue {
     }
 }
 
-/// One membership's `c` compared; ids and displays are caseExact=false (schemas/Group.json;
-/// scimd's ids are lowercase, so a lowercased literal compares with them as they are), and a
-/// type is its canonical name (`member_literal`).
+/// One membership's `c` compared, caseExact=false (schemas/Group.json): ids (scimd's are
+/// lowercase, so a lowercased literal compares with them as they are), displays, and types.
 fn member_comparison(c: MemberColumn, p: &AttrPath, op: CompareOp, v: &CompValue) -> Result<Predicate> {
-    let case_exact = c == MemberColumn::Type;
-    comparison(Operand::Member(c), ValueKind::Text, case_exact, p, op, &member_literal(c, v))
+    match (c, v) {
+        (MemberColumn::Type, CompValue::String(s)) if !matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+            Ok(type_comparison(op, s))
+        }
+        // An equality with a type is one with its canonical name (`member_literal`).
+        (MemberColumn::Type, _) => comparison(Operand::Member(c), ValueKind::Text, true, p, op, &member_literal(c, v)),
+        _ => comparison(Operand::Member(c), ValueKind::Text, false, p, op, v),
+    }
+}
+
+/// A type has two values, so `type co "SER"` and the like are decided here for each, and are
+/// the equalities with those that match, which the membership's key seeks.
+fn type_comparison(op: CompareOp, literal: &str) -> Predicate {
+    let matching = ["User", "Group"].into_iter().filter(|t| filter_eval::text_matches(op, t, literal, false));
+    Predicate::Or(
+        matching
+            .map(|t| Predicate::Compare {
+                operand: Operand::Member(MemberColumn::Type),
+                kind: ValueKind::Text,
+                op: CmpOp::Eq,
+                value: Literal::Text(t.into()),
+            })
+            .collect(),
+    )
 }
 
 fn members_any(pred: Predicate) -> Predicate {

@@ -35,21 +35,21 @@ fn member(ids: Vec<String>) -> impl Strategy<Value = Value> {
     )
 }
 
-/// A condition on one member: its display, its id (in any case: ids are caseExact false in
-/// schemas/Group.json), or its type.
+/// A condition on one member: its display, its id or its type, each in any case (all three
+/// are caseExact=false in schemas/Group.json).
 fn member_leaf(ids: Vec<String>) -> impl Strategy<Value = Filter> {
     let id = (proptest::sample::select(ids), any::<bool>()).prop_map(|(id, upper)| match upper {
         true => id.to_uppercase(),
         false => id,
     });
-    let kind = proptest::sample::select(&["User", "user", "GROUP", "Group"][..]);
+    let kind = proptest::sample::select(&["User", "user", "GROUP", "Group", "us", "SER", "r", "h", "", "Users"][..]);
     prop_oneof![
         4 => (proptest::sample::select(OPS), display())
             .prop_map(|(op, d)| Filter::Compare(path("display"), op, CompValue::String(d))),
         1 => Just(Filter::Present(path("display"))),
         1 => proptest::sample::select(EQUALITY).prop_map(|op| Filter::Compare(path("display"), op, CompValue::Null)),
         2 => (proptest::sample::select(OPS), id).prop_map(|(op, id)| Filter::Compare(path("value"), op, CompValue::String(id))),
-        1 => (proptest::sample::select(EQUALITY), kind)
+        1 => (proptest::sample::select(OPS), kind)
             .prop_map(|(op, k)| Filter::Compare(path("type"), op, CompValue::String(k.into()))),
     ]
 }
