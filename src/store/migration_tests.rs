@@ -22,17 +22,27 @@ fn migrated_until(before: &str) -> SqliteConnection {
     c
 }
 
+#[derive(diesel::QueryableByName)]
+struct Member {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    member_pk: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    display: Option<String>,
+}
+
+/// The memberships `sql` selects as `member_pk` and `display`.
+fn members(c: &mut SqliteConnection, sql: &str) -> Vec<(i64, Option<String>)> {
+    diesel::RunQueryDsl::load::<Member>(diesel::sql_query(sql), c)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.member_pk, m.display))
+        .collect()
+}
+
 /// A database made before memberships moved to a table WITHOUT ROWID keeps every
 /// membership, its display and its index through the move (and the cascade from its group).
 #[test]
 fn memberships_survive_the_move_to_a_table_without_rowid() {
-    #[derive(diesel::QueryableByName)]
-    struct Member {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        member_pk: i64,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        display: Option<String>,
-    }
     let mut c = migrated_until("_members_without_rowid");
     c.batch_execute(
         "INSERT INTO tenants (id, name, created_at) VALUES (1, 't', '2026-12-03'); \
@@ -45,13 +55,6 @@ fn memberships_survive_the_move_to_a_table_without_rowid() {
     .unwrap();
     let ran = c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
     assert_eq!(ran[0].to_string(), "20261203000013", "the move ran first: {ran:?}");
-    let members = |c: &mut SqliteConnection, sql: &str| -> Vec<(i64, Option<String>)> {
-        diesel::RunQueryDsl::load::<Member>(diesel::sql_query(sql), c)
-            .unwrap()
-            .into_iter()
-            .map(|m| (m.member_pk, m.display))
-            .collect()
-    };
     let of_g = "SELECT member_pk, display FROM group_members WHERE group_pk = 7 ORDER BY member_type DESC, member_pk";
     assert_eq!(members(&mut c, of_g), [(3, Some("Ann".into())), (5, None), (8, None)]);
     let groups_of_3 =
@@ -106,13 +109,6 @@ fn request_log_entries_survive_the_move_to_their_own_file() {
 /// start-up's backfill for the memberships it had.
 #[test]
 fn memberships_made_before_display_norm_get_it_from_the_start_up_after_the_migration() {
-    #[derive(diesel::QueryableByName)]
-    struct Member {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        member_pk: i64,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        display_norm: Option<String>,
-    }
     let mut c = migrated_until("_member_display_norm");
     c.batch_execute(
         "INSERT INTO tenants (id, name, created_at) VALUES (1, 't', '2026-12-06'); \
@@ -125,11 +121,6 @@ fn memberships_made_before_display_norm_get_it_from_the_start_up_after_the_migra
     let mut conn = super::connection::AnyConnection::Sqlite(c);
     super::migrations::run_migrations(&mut conn).unwrap();
     let super::connection::AnyConnection::Sqlite(c) = &mut conn else { unreachable!() };
-    let rows: Vec<Member> = diesel::RunQueryDsl::load(
-        diesel::sql_query("SELECT member_pk, display_norm FROM group_members ORDER BY member_pk"),
-        c,
-    )
-    .unwrap();
-    let rows: Vec<(i64, Option<String>)> = rows.into_iter().map(|m| (m.member_pk, m.display_norm)).collect();
-    assert_eq!(rows, [(3, Some("ann ärger".into())), (5, None), (6, None)]);
+    let norms = "SELECT member_pk, display_norm AS display FROM group_members ORDER BY member_pk";
+    assert_eq!(members(c, norms), [(3, Some("ann ärger".into())), (5, None), (6, None)]);
 }

@@ -213,6 +213,14 @@ impl TestApp {
         (scimd::tenancy::base_url(&self.root, name), created.bearer_token)
     }
 
+    /// POSTs `body` to `path` under another tenant's Base URL with its token (`tenant`'s pair).
+    pub async fn post_to_tenant(&self, (base, token): &(String, String), path: &str, body: Value) -> Response {
+        let headers = [("Content-Type", "application/scim+json")];
+        let auth = format!("Bearer {token}");
+        let body = Some(body.to_string().into_bytes());
+        self.send_raw(Method::POST, &format!("{base}{path}"), Some(&auth), &headers, body).await
+    }
+
     /// Sends a request with a raw body and any headers; `auth` None sends no Authorization.
     pub async fn send_raw(
         &self,

@@ -53,19 +53,10 @@ async fn directory(app: &TestApp) -> (Vec<String>, [String; 3]) {
 scim_test!(groups_are_found_by_their_members_display_case_insensitively, |app| {
     let (u, [a, ..]) = directory(&app).await;
     // Another tenant's group with a member of the same display is not found here.
-    let (other_base, other_token) = app.tenant("other");
-    let other = |path: &str, body: Value| {
-        let (url, auth) = (format!("{other_base}{path}"), format!("Bearer {other_token}"));
-        let app = &app;
-        async move {
-            let headers = [("Content-Type", "application/scim+json")];
-            app.send_raw(awc::http::Method::POST, &url, Some(&auth), &headers, Some(body.to_string().into_bytes()))
-                .await
-        }
-    };
-    let stranger = other("/Users", json!({"userName": "s@x.com"})).await.body["id"].as_str().unwrap().to_string();
-    let r =
-        other("/Groups", json!({"displayName": "A", "members": [{"value": stranger, "display": "Ann Ärger"}]})).await;
+    let other = app.tenant("other");
+    let stranger = app.post_to_tenant(&other, "/Users", json!({"userName": "s@x.com"})).await.body["id"].clone();
+    let group = json!({"displayName": "A", "members": [{"value": stranger, "display": "Ann Ärger"}]});
+    let r = app.post_to_tenant(&other, "/Groups", group).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 
     let cases: Vec<(String, Vec<&str>)> = vec![

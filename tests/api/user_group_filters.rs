@@ -33,20 +33,10 @@ scim_test!(users_are_found_by_their_groups_direct_and_nested, |app| {
     let staff = group(&app, "Staff", &[&engineering, &u[1]]).await;
     let _sales = group(&app, "Sales", &[&u[2]]).await;
     // Another tenant's group of the same name, holding its own user, selects nobody here.
-    let (other_base, other_token) = app.tenant("other");
-    let auth = format!("Bearer {other_token}");
-    let post = |path: &str, body: serde_json::Value| {
-        let url = format!("{other_base}{path}");
-        let auth = auth.clone();
-        let app = &app;
-        async move {
-            let headers = [("Content-Type", "application/scim+json")];
-            app.send_raw(awc::http::Method::POST, &url, Some(&auth), &headers, Some(body.to_string().into_bytes()))
-                .await
-        }
-    };
-    let stranger = post("/Users", json!({"userName": "m3@x.com"})).await.body["id"].as_str().unwrap().to_string();
-    let r = post("/Groups", json!({"displayName": "Engineering", "members": [{"value": stranger}]})).await;
+    let other = app.tenant("other");
+    let stranger = app.post_to_tenant(&other, "/Users", json!({"userName": "m3@x.com"})).await.body["id"].clone();
+    let group = json!({"displayName": "Engineering", "members": [{"value": stranger}]});
+    let r = app.post_to_tenant(&other, "/Groups", group).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 
     let cases: Vec<(String, Vec<&str>)> = vec![
