@@ -227,18 +227,25 @@ fn filter(groups: Vec<String>, locations: Vec<String>) -> impl Strategy<Value = 
 /// entries. Returns the groups' ids.
 async fn seed_groups(app: &TestApp, runner: &mut TestRunner, users: &[String]) -> Vec<String> {
     let mut ids = Vec::new();
-    for name in ["a", "alice", "Ärger", "x1", "%", "a_b"] {
+    for (g, name) in ["a", "alice", "Ärger", "x1", "%", "a_b"].into_iter().enumerate() {
         let picks = proptest::collection::vec(proptest::bool::weighted(0.15), users.len());
         let picked = picks.new_tree(runner).unwrap().current();
-        let members: Vec<Value> =
-            users.iter().zip(picked).filter(|(_, p)| *p).map(|(id, _)| json!({"value": id})).collect();
+        // Each member with a display, in every case (for `sortBy=members.display`).
+        let display = |n: usize| WORDS[(n * 7 + g) % WORDS.len()];
+        let members: Vec<Value> = users
+            .iter()
+            .zip(picked)
+            .enumerate()
+            .filter(|(_, (_, p))| *p)
+            .map(|(n, (id, _))| json!({"value": id, "display": display(n)}))
+            .collect();
         let r = app.post("/Groups", json!({"displayName": name, "members": members})).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         ids.push(r.body["id"].as_str().unwrap().to_string());
     }
     for (outer, inner) in [(0, 1), (1, 2), (2, 3), (3, 0), (4, 1)] {
         let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "add", "path": "members", "value": [{"value": ids[inner]}]}]});
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": ids[inner], "display": WORDS[outer]}]}]});
         let r = app.patch(&format!("/Groups/{}", ids[outer]), add).await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     }

@@ -24,6 +24,7 @@ const SORTABLE: &[(&str, bool)] = &[
     ("emails.value", false),
     ("members", true),
     ("members.value", true),
+    ("members.display", false),
 ];
 
 /// What a resource sorts by: a group's members by their first, as the group lists them.
