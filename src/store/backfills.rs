@@ -70,17 +70,21 @@ fn member_display_norms(conn: &mut AnyConnection) -> Result<usize> {
         }
         w.sql(&format!(" ORDER BY tenant_id, group_pk, member_type, member_pk LIMIT {BATCH}"));
         let rows: Vec<Membership> = sql::load(conn, &w.into_pieces())?;
-        set += conn.transaction(|c| {
-            let mut set = 0;
-            for m in &rows {
-                let Some(norm) = display_norm(Some(&m.display)) else { continue };
-                let key = (m.tenant_id, m.group_pk, m.member_type.as_str(), m.member_pk);
-                set += diesel::update(group_members::table.find(key))
-                    .set(group_members::display_norm.eq(norm))
-                    .execute(c)?;
-            }
-            QueryResult::Ok(set)
-        })?;
+        let norms: Vec<(&Membership, String)> =
+            rows.iter().filter_map(|m| Some((m, display_norm(Some(&m.display))?))).collect();
+        set += match conn {
+            AnyConnection::Postgresql(c) => set_norms_pg(c, &norms)?,
+            AnyConnection::Sqlite(_) => conn.transaction(|c| {
+                let mut set = 0;
+                for (m, norm) in &norms {
+                    let key = (m.tenant_id, m.group_pk, m.member_type.as_str(), m.member_pk);
+                    set += diesel::update(group_members::table.find(key))
+                        .set(group_members::display_norm.eq(norm))
+                        .execute(c)?;
+                }
+                QueryResult::Ok(set)
+            })?,
+        };
         match rows.last() {
             Some(m) if rows.len() == BATCH => {
                 after = Some((m.tenant_id, m.group_pk, m.member_type.clone(), m.member_pk));
@@ -88,4 +92,22 @@ fn member_display_norms(conn: &mut AnyConnection) -> Result<usize> {
             _ => return Ok(set),
         }
     }
+}
+
+/// A batch's norms on PostgreSQL, by one statement: an UPDATE each was a round trip each (50,020
+/// memberships in 2.8 s).
+fn set_norms_pg(c: &mut diesel::PgConnection, norms: &[(&Membership, String)]) -> QueryResult<usize> {
+    use diesel::sql_types::Array;
+    let column = |f: fn(&Membership) -> i64| norms.iter().map(|(m, _)| f(m)).collect::<Vec<i64>>();
+    diesel::sql_query(
+        "UPDATE group_members m SET display_norm = v.norm \
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[]) AS v(t, g, k, p, norm) \
+         WHERE m.tenant_id = v.t AND m.group_pk = v.g AND m.member_type = v.k AND m.member_pk = v.p",
+    )
+    .bind::<Array<BigInt>, _>(column(|m| m.tenant_id))
+    .bind::<Array<BigInt>, _>(column(|m| m.group_pk))
+    .bind::<Array<Text>, _>(norms.iter().map(|(m, _)| m.member_type.as_str()).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(column(|m| m.member_pk))
+    .bind::<Array<Text>, _>(norms.iter().map(|(_, norm)| norm.as_str()).collect::<Vec<_>>())
+    .execute(c)
 }
