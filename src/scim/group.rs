@@ -60,7 +60,9 @@ pub fn member_specs(value: &Value) -> Result<Vec<MemberSpec>> {
                 Some(t) => return Err(Error::invalid_value(format!("member type must be User or Group, not {t:?}"))),
             };
             let display = item.get("display").and_then(Value::as_str).map(str::to_string);
-            Ok(MemberSpec { id: id.to_string(), kind, display })
+            // RFC 7643 §8.7.1: `members.value` is caseExact=false, and scimd's ids are
+            // lowercase, so a member named in capitals is the member of that id.
+            Ok(MemberSpec { id: super::normalize(id), kind, display })
         })
         .collect()
 }
@@ -301,8 +303,12 @@ mod tests {
                 vec![GroupOp::RemoveMembers(vec![spec("a"), spec("b")])],
             ),
             (
-                op(OpKind::Remove, Some("Members"), Some(json!([{"$ref": null, "value": "a"}]))),
+                op(OpKind::Remove, Some("Members"), Some(json!([{"$ref": null, "value": "A"}]))),
                 vec![GroupOp::RemoveMembers(vec![spec("a")])],
+            ),
+            (
+                op(OpKind::Add, Some("members"), Some(json!([{"value": "AbC", "display": "Ann"}]))),
+                vec![GroupOp::AddMembers(vec![MemberSpec { display: Some("Ann".into()), ..spec("abc") }])],
             ),
             (op(OpKind::Remove, Some("members"), None), vec![GroupOp::RemoveAllMembers]),
             (

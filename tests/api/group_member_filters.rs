@@ -1,7 +1,7 @@
 //! PATCH `remove` at `members[filter]` with any filter on a member's `value` and `type` (and
 //! `display`: member_display.rs), not
 //! only Okta's and Entra's `value eq "id"` (RFC 7644 §3.5.2.2: "the matching records are
-//! removed").
+//! removed"), and a member's id in any case wherever one is named.
 
 use crate::events::{admin_token, events};
 use crate::groups::{group_members, users};
@@ -121,4 +121,21 @@ scim_test!(member_ids_compare_case_insensitively_in_filters_and_remove_paths, |a
     let r = remove(&app, &gid, &format!("value eq \"{}\" and type eq \"User\"", u[2].to_uppercase())).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(group_members(&app, &gid).await, set(&[&u[0]]));
+    // Named in capitals when written: the member of that id, stored and announced as its id.
+    let admin = admin_token(&app);
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": u[1].to_uppercase()}]}]));
+    assert_eq!(app.patch(&format!("/Groups/{gid}"), add).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(group_members(&app, &gid).await, set(&[&u[0], &u[1]]));
+    let added = events(&app, &admin, 0, 1000).await.into_iter().rfind(|e| e["type"] == "group.member_added").unwrap();
+    assert_eq!(added["data"]["members"][0]["value"], json!(u[1]), "{added}");
+    let by_value = patch_op(json!([{"op": "remove", "path": "members", "value": [{"value": u[0].to_uppercase()}]}]));
+    assert_eq!(app.patch(&format!("/Groups/{gid}"), by_value).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(group_members(&app, &gid).await, set(&[&u[1]]));
+    let put = json!({"displayName": "g", "members": [{"value": u[2].to_uppercase()}, {"value": u[1]}]});
+    assert_eq!(app.put(&format!("/Groups/{gid}"), put).await.status, StatusCode::OK);
+    assert_eq!(group_members(&app, &gid).await, set(&[&u[1], &u[2]]));
+    let members = json!([{"value": u[0].to_uppercase()}]);
+    let posted = app.post("/Groups", json!({"displayName": "posted", "members": members})).await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+    assert_eq!(posted.body["members"][0]["value"], json!(u[0]));
 });
