@@ -193,7 +193,11 @@ pub async fn write_entries(store: Store, mut rx: mpsc::Receiver<LogEntry>, mut s
         }
         let entries = std::mem::take(&mut batch);
         if let Err(e) = store.write_request_log_async(move |tx| tx.append_request_log(&entries)).await {
-            tracing::warn!(error = %e, "request log entries could not be written");
+            // A full disk or an outage fails every batch, four a second: say so a few times a minute.
+            static THROTTLE: crate::telemetry::LogThrottle = crate::telemetry::LogThrottle::new(5_000);
+            if let Some(suppressed) = THROTTLE.admit() {
+                tracing::warn!(error = %e, suppressed, "request log entries could not be written");
+            }
         }
     }
 }

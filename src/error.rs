@@ -76,6 +76,10 @@ pub enum Error {
     /// closed under the request). The cause is logged, never sent.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database's disk (or SQLite's file size limit) left no room for the write. Nothing
+    /// was written; the write can succeed once an operator frees space. The cause is logged.
+    #[error("the database has no room to write: {0}")]
+    StorageFull(String),
     /// Anything that is not the client's fault. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

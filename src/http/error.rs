@@ -14,6 +14,9 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 /// restart or failover takes seconds to tens of seconds.
 const UNAVAILABLE_RETRY_AFTER: &str = "10";
 
+/// Seconds a client is asked to wait after a 503 for a full disk: it takes an operator.
+const STORAGE_FULL_RETRY_AFTER: &str = "60";
+
 /// The most of a detail a client is sent. Details quote what the client sent (a path, a
 /// filter, a name), which can be most of a 1 MiB body: a PATCH path of 1 MB was answered
 /// with a 1 MB error. The first thousand characters say what was wrong.
@@ -36,6 +39,9 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::WriteConflict => StatusCode::SERVICE_UNAVAILABLE,
         // The database is restarting or out of reach: not the client's fault, and worth a retry.
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        // Not the client's fault either, and the same write succeeds once there is room: a
+        // 500 would tell an IdP the request itself failed. (507 is WebDAV's, not in RFC 7644.)
+        Error::StorageFull(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -94,6 +100,14 @@ pub fn public_detail(e: &Error) -> String {
             }
             "the service cannot reach its database; retry later".to_string()
         }
+        Error::StorageFull(cause) => {
+            // Every write fails alike until space is freed, and the log may share the disk.
+            static THROTTLE: LogThrottle = LogThrottle::new(5_000);
+            if let Some(suppressed) = THROTTLE.admit() {
+                tracing::error!(%cause, suppressed, "the database has no room to write: free disk space");
+            }
+            "the service's database is out of space; retry later".to_string()
+        }
         other => {
             let detail = other.to_string();
             if detail.len() <= MAX_DETAIL_CHARS {
@@ -119,6 +133,9 @@ pub fn add_error_headers(e: &Error, headers: &mut header::HeaderMap, challenge: 
         }
         Error::Unavailable(_) => {
             headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER));
+        }
+        Error::StorageFull(_) => {
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static(STORAGE_FULL_RETRY_AFTER));
         }
         Error::TooManyRequests(seconds) => {
             headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
@@ -153,6 +170,7 @@ mod tests {
             (Error::TooManyRequests(30), 429, None),
             (Error::WriteConflict, 503, None),
             (Error::Unavailable("secret cause".into()), 503, None),
+            (Error::StorageFull("secret cause".into()), 503, None),
             (Error::internal("secret cause"), 500, None),
         ];
         for (e, status, scim_type) in cases {
@@ -174,6 +192,8 @@ mod tests {
         assert_eq!(r.headers().get(header::ALLOW).unwrap(), "GET, POST");
         let r = Error::Unavailable("u".into()).error_response();
         assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), UNAVAILABLE_RETRY_AFTER);
+        let r = Error::StorageFull("f".into()).error_response();
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), STORAGE_FULL_RETRY_AFTER);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-pub(super) type Ended = std::result::Result<(), String>;
+pub(super) type Ended = std::result::Result<(), Error>;
 
 /// What a request that does not block on the batch has run when the batch ends.
 type OnEnd = Box<dyn FnOnce(&Ended) + Send>;
@@ -55,7 +55,11 @@ impl Outcome {
 }
 
 pub(super) fn ended_result(result: &Ended) -> Result<()> {
-    result.clone().map_err(|e| Error::internal(format!("the commit failed: {e}")))
+    result.clone().map_err(|e| match e {
+        Error::Internal(cause) => Error::Internal(format!("the commit failed: {cause}")),
+        // A full disk or a lost connection is told as itself: the client may retry.
+        other => other,
+    })
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

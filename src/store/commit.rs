@@ -366,25 +366,34 @@ impl Batch {
 
     /// Commits and tells every request in the batch; true when it committed.
     fn commit(mut self) -> bool {
-        if let Err(e) = self.write_out_held() {
-            tracing::error!(error = %e, writes = self.writes, "a group commit failed");
-            self.abandon();
-            return false;
+        let result = self.write_out_held().and_then(|()| {
+            <AnyConnection as Connection>::TransactionManager::commit_transaction(&mut *self.conn).map_err(Error::from)
+        });
+        match result {
+            Ok(()) => {
+                self.outcome.set(Ok(()));
+                true
+            }
+            Err(e) => {
+                // A full disk fails every batch alike; its answers log it, a few times a minute.
+                if !matches!(e, Error::StorageFull(_)) {
+                    tracing::error!(error = %e, writes = self.writes, "a group commit failed");
+                }
+                self.abandon_with(e);
+                false
+            }
         }
-        let result = <AnyConnection as Connection>::TransactionManager::commit_transaction(&mut *self.conn);
-        let ok = result.is_ok();
-        if let Err(e) = &result {
-            tracing::error!(error = %e, writes = self.writes, "a group commit failed");
-        }
-        self.outcome.set(result.map_err(|e| e.to_string()));
-        ok
     }
 
     /// Rolls the whole batch back. If even that fails, the connection's transaction state is
     /// broken and the pool discards it (`Manager::has_broken`).
-    fn abandon(mut self) {
+    fn abandon(self) {
+        self.abandon_with(Error::internal("a request in the same batch failed and the batch was rolled back"));
+    }
+
+    fn abandon_with(mut self, cause: Error) {
         let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(&mut *self.conn);
-        self.outcome.set(Err("a request in the same batch failed and the batch was rolled back".into()));
+        self.outcome.set(Err(cause));
     }
 }
 

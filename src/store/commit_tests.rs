@@ -351,3 +351,33 @@ fn events_of_writes_without_a_savepoint_are_numbered_on_from_the_held_counter() 
     batch.unwrap().wait().unwrap();
     assert_eq!(numbers(tenant).1, first_events + 7);
 }
+
+/// SQLite's SQLITE_FULL (a full disk; here the page limit, which fails the same way) is told
+/// as `StorageFull`, a 503 the client may retry, not an internal error. The write it failed
+/// leaves nothing, and writes land again once there is room.
+#[test]
+fn a_full_database_fails_writes_as_storage_full_until_there_is_room() {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir);
+    let limit_pages = |pages: u32| {
+        store.write(move |tx| Ok(tx.conn.batch_execute(&format!("PRAGMA max_page_count = {pages}"))?)).unwrap()
+    };
+    // At most the pages the file has now (SQLite raises a lower limit to that).
+    limit_pages(1);
+    let before = tenant_names(&store);
+    let failed = (0..2_000).find_map(|i| {
+        let name = format!("full-{i:04}-{}", "x".repeat(40));
+        match store.write(|tx| tx.create_tenant(&name, SystemClock.now()).map(|_| ())) {
+            Ok(()) => None,
+            Err(e) => Some((name, e)),
+        }
+    });
+    let (name, error) = failed.expect("a write that needs a page more than the limit fails");
+    assert!(matches!(error, Error::StorageFull(_)), "{error:?}");
+    let names = tenant_names(&store);
+    assert!(!names.contains(&name) && names.is_superset(&before));
+    limit_pages(u32::MAX >> 1);
+    store.write(|tx| tx.create_tenant(&name, SystemClock.now()).map(|_| ())).unwrap();
+    assert!(tenant_names(&store).contains(&name));
+}

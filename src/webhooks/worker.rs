@@ -137,7 +137,11 @@ impl Worker {
             let claimed = match self.claim().await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(error = %e, "webhook worker could not claim deliveries");
+                    // Through an outage or a full disk every poll fails: a line every 5 s.
+                    static THROTTLE: crate::telemetry::LogThrottle = crate::telemetry::LogThrottle::new(5_000);
+                    if let Some(suppressed) = THROTTLE.admit() {
+                        tracing::warn!(error = %e, suppressed, "webhook worker could not claim deliveries");
+                    }
                     Vec::new()
                 }
             };
