@@ -76,21 +76,30 @@ pub fn row_json(c: &CredentialRow) -> Value {
     })
 }
 
-/// `90d`, `12h`, `30m`, `45s` or a number of seconds.
+/// The furthest a credential's expiry may be set: further is no expiry in practice, and a
+/// number of days such as 99999999999 overflowed the arithmetic (a panic, answered 500).
+const MAX_EXPIRY_DAYS: i64 = 36_500;
+
+/// `90d`, `12h`, `30m`, `45s` or a number of seconds, up to `MAX_EXPIRY_DAYS`.
 pub fn parse_duration(text: &str) -> Result<TimeDelta> {
     let text = text.trim();
     let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let n: i64 =
         digits.parse().map_err(|_| Error::invalid_value(format!("{text:?} is not a duration such as 90d or 12h")))?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let unit_seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(Error::invalid_value(format!("{text:?}: use s, m, h or d"))),
     };
+    let too_long = || Error::invalid_value(format!("{text:?}: a credential expires in at most {MAX_EXPIRY_DAYS}d"));
+    let seconds = n.checked_mul(unit_seconds).ok_or_else(too_long)?;
     if seconds <= 0 {
         return Err(Error::invalid_value("a credential must expire in the future"));
+    }
+    if seconds > MAX_EXPIRY_DAYS * 86_400 {
+        return Err(too_long());
     }
     Ok(TimeDelta::seconds(seconds))
 }
@@ -185,6 +194,13 @@ mod tests {
         assert_eq!(parse_duration("12h").unwrap(), TimeDelta::hours(12));
         assert_eq!(parse_duration("30m").unwrap(), TimeDelta::minutes(30));
         assert_eq!(parse_duration("45").unwrap(), TimeDelta::seconds(45));
+        assert_eq!(parse_duration(&format!("{MAX_EXPIRY_DAYS}d")).unwrap(), TimeDelta::days(MAX_EXPIRY_DAYS));
+        let longest = MAX_EXPIRY_DAYS * 86_400;
+        assert_eq!(parse_duration(&longest.to_string()).unwrap(), TimeDelta::seconds(longest));
+        let too_long = [format!("{}d", MAX_EXPIRY_DAYS + 1), format!("{}", longest + 1), "99999999999d".into()];
+        for bad in too_long.iter().map(String::as_str).chain(["99999999999999999999d", "9223372036854775807h"]) {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
         for bad in ["", "d", "5w", "-1d", "0", "1.5h"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

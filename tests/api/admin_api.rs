@@ -195,12 +195,11 @@ scim_test!(admin_api_refuses_bad_tokens_and_bad_input, |app| {
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": "x", "extra": 1}))).await, 400);
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": 7}))).await, 400);
     assert_api_error(&admin.call(Method::POST, "/tenants/acme/credentials", Some(json!({"kind": "saml"}))).await, 400);
-    assert_api_error(
-        &admin
-            .call(Method::POST, "/tenants/acme/credentials", Some(json!({"kind": "basic", "expires_in": "-1d"})))
-            .await,
-        400,
-    );
+    // A past expiry, and one so far off that its arithmetic overflowed (a panic, once 500).
+    for expires_in in ["-1d", "99999999999d", "36501d"] {
+        let body = json!({"kind": "basic", "expires_in": expires_in});
+        assert_api_error(&admin.call(Method::POST, "/tenants/acme/credentials", Some(body)).await, 400);
+    }
     assert_api_error(
         &admin.call(Method::POST, "/tenants/nosuch/credentials", Some(json!({"kind": "basic"}))).await,
         404,
