@@ -212,7 +212,8 @@ pub async fn prune(
 ) {
     let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
     while !*shutdown.borrow() {
-        let cutoff = clock.now() - retention;
+        // A retention longer than the calendar goes back keeps everything.
+        let Some(cutoff) = clock.now().checked_sub_signed(retention) else { return };
         loop {
             let pruned = store.write_request_log_async(move |tx| tx.prune_request_log(cutoff, PRUNE_BATCH)).await;
             match pruned {

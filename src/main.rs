@@ -34,28 +34,37 @@ pub struct Options {
     /// Public origin for Base URLs and meta.location (default: http://<bind address>).
     #[arg(long, env = "SCIMD_PUBLIC_URL", global = true)]
     public_url: Option<String>,
+    // Every number has the range it makes sense in, checked as it is parsed: out of range, a
+    // value used to panic (a wait of u64::MAX seconds overflowed an Instant at start-up, zero
+    // workers tripped actix's assertion) or be quietly nonsensical (pages of 0).
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
-    max_body_bytes: usize,
+    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true,
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    max_body_bytes: u64,
     /// Page size when a list request has no `count`.
-    #[arg(long, env = "SCIMD_DEFAULT_PAGE_SIZE", default_value_t = 100, global = true)]
+    #[arg(long, env = "SCIMD_DEFAULT_PAGE_SIZE", default_value_t = 100, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_PAGE))]
     default_page_size: u64,
     /// Largest page size served.
-    #[arg(long, env = "SCIMD_MAX_PAGE_SIZE", default_value_t = 1000, global = true)]
+    #[arg(long, env = "SCIMD_MAX_PAGE_SIZE", default_value_t = 1000, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_PAGE))]
     max_page_size: u64,
     /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "SCIMD_WORKERS", global = true)]
-    workers: Option<usize>,
+    #[arg(long, env = "SCIMD_WORKERS", global = true, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
     /// Database connections in the read pool (the whole pool on PostgreSQL).
-    #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 8, global = true)]
+    #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 8, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pool_size: u32,
     /// Seconds a request waits for the database (a connection, through a PostgreSQL restart
     /// say; on SQLite another process's lock on the file) before it is answered 503 with
     /// Retry-After.
-    #[arg(long, env = "SCIMD_DATABASE_WAIT_SECS", default_value_t = 30, global = true)]
+    #[arg(long, env = "SCIMD_DATABASE_WAIT_SECS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=HOUR))]
     database_wait_secs: u64,
     /// Seconds a verified credential is trusted before it is checked against the database again.
-    #[arg(long, env = "SCIMD_CREDENTIAL_RECHECK_SECS", default_value_t = 5, global = true)]
+    #[arg(long, env = "SCIMD_CREDENTIAL_RECHECK_SECS", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u64).range(0..=HOUR))]
     credential_recheck_secs: u64,
     /// Failed authentications one client address may make against one tenant per minute
     /// before it gets 429 with Retry-After.
@@ -63,19 +72,27 @@ pub struct Options {
     auth_failures_per_minute: u32,
     /// Failed attempts at one webhook event before its delivery is marked failing (it then
     /// waits for "retry now").
-    #[arg(long, env = "SCIMD_WEBHOOK_MAX_ATTEMPTS", default_value_t = 20, global = true)]
+    #[arg(long, env = "SCIMD_WEBHOOK_MAX_ATTEMPTS", default_value_t = 20, global = true,
+          value_parser = clap::value_parser!(i32).range(1..=10_000))]
     webhook_max_attempts: i32,
     /// Seconds before the first webhook retry; each further retry waits twice as long (with
     /// jitter), up to an hour.
-    #[arg(long, env = "SCIMD_WEBHOOK_RETRY_BASE_SECS", default_value_t = 5, global = true)]
+    #[arg(long, env = "SCIMD_WEBHOOK_RETRY_BASE_SECS", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=HOUR))]
     webhook_retry_base_secs: u64,
     /// Seconds a webhook receiver has to answer.
-    #[arg(long, env = "SCIMD_WEBHOOK_TIMEOUT_SECS", default_value_t = 15, global = true)]
+    #[arg(long, env = "SCIMD_WEBHOOK_TIMEOUT_SECS", default_value_t = 15, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=HOUR))]
     webhook_timeout_secs: u64,
     /// Days request log entries are kept (0 turns the request log off).
-    #[arg(long, env = "SCIMD_REQUEST_LOG_RETENTION_DAYS", default_value_t = 30, global = true)]
+    #[arg(long, env = "SCIMD_REQUEST_LOG_RETENTION_DAYS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(0..=36_500))]
     request_log_retention_days: u64,
 }
+
+const HOUR: u64 = 3600;
+/// The largest page size that may be set.
+const MAX_PAGE: u64 = 100_000;
 
 #[derive(Subcommand)]
 enum Command {
@@ -103,18 +120,18 @@ impl Options {
             database_url: self.database_url.clone(),
             bind: self.bind.clone(),
             public_url: self.public_url.clone(),
-            max_body_bytes: self.max_body_bytes,
+            max_body_bytes: usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX),
             default_page_size: self.default_page_size,
-            max_page_size: self.max_page_size.max(1),
-            workers: self.workers,
+            max_page_size: self.max_page_size,
+            workers: self.workers.map(usize::from),
             pool_size: self.pool_size,
             database_wait: self.database_wait(),
             credential_recheck: Duration::from_secs(self.credential_recheck_secs),
             auth_failure_limit: self.auth_failures_per_minute,
             webhooks: WebhookSettings {
-                max_attempts: self.webhook_max_attempts.max(1),
-                retry_base: Duration::from_secs(self.webhook_retry_base_secs.max(1)),
-                timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+                max_attempts: self.webhook_max_attempts,
+                retry_base: Duration::from_secs(self.webhook_retry_base_secs),
+                timeout: Duration::from_secs(self.webhook_timeout_secs),
                 ..WebhookSettings::default()
             },
             request_log_retention: Duration::from_secs(self.request_log_retention_days * 86_400),
@@ -123,7 +140,7 @@ impl Options {
     }
 
     fn database_wait(&self) -> Duration {
-        Duration::from_secs(self.database_wait_secs.max(1))
+        Duration::from_secs(self.database_wait_secs)
     }
 
     /// The store a command line command works on: one connection, the same database wait.

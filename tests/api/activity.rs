@@ -170,6 +170,29 @@ scim_test!(entries_past_the_retention_period_are_pruned, |app| {
     }
 });
 
+scim_test!(a_retention_longer_than_the_calendar_prunes_nothing, |app| {
+    let admin = admin_token(&app);
+    let old = [entry(chrono::Utc::now() - chrono::Duration::days(10), "/old")];
+    app.store.write(|tx| tx.append_request_log(&old)).unwrap();
+    // A cutoff this far back cannot be written as a date: pruning ends (it used to panic).
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let clock = std::sync::Arc::new(scimd::clock::SystemClock);
+    let hour = Duration::from_secs(3600);
+    scimd::activity::prune(app.store.clone(), clock.clone(), Duration::MAX, hour, shutdown.clone()).await;
+    let (rows, _) = log(&app, &admin, "", 1).await;
+    assert_eq!(rows[0]["path"], "/old");
+    // Any representable retention prunes as usual.
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let pruning = actix_web::rt::spawn(scimd::activity::prune(app.store.clone(), clock, hour, hour, shutdown));
+    let start = Instant::now();
+    while admin_call(&app, &admin, Method::GET, "/tenants/acme/requests", None).await.body != json!([]) {
+        assert!(start.elapsed() < Duration::from_secs(20), "the old entry was never pruned");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    pruning.await.unwrap();
+});
+
 scim_test!(the_request_log_can_be_switched_off, |settings| settings.request_log_retention = Duration::ZERO, |app| {
     let admin = admin_token(&app);
     app.create_user("erin@example.com").await;

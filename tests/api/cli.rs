@@ -203,3 +203,45 @@ fn a_command_on_a_locked_sqlite_file_fails_after_the_database_wait() {
     let (ok, out, _) = scimd(&db, &["tenant", "list", "--json"]);
     assert!(ok && out.trim() == "[]", "nothing was written: {out}");
 }
+
+/// A setting out of the range it makes sense in is refused as it is parsed (exit status 2,
+/// naming it), from a flag or the environment. Some used to panic once serving: a database
+/// wait of u64::MAX seconds, zero workers, a retention past the calendar.
+#[test]
+fn settings_out_of_range_are_refused_before_anything_runs() {
+    let run = |args: &[&str], env: Option<(&str, &str)>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scimd"));
+        // Were a value let through, the server would fail to open this and exit, not serve.
+        command.args(args).env("SCIMD_DATABASE_URL", "sqlite:///nonexistent/dir/scimd.db");
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let out = command.output().expect("scimd runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let refused = [
+        ("--workers", "0"),
+        ("--database-wait-secs", "18446744073709551615"),
+        ("--database-wait-secs", "0"),
+        ("--request-log-retention-days", "999999999999"),
+        ("--max-page-size", "0"),
+        ("--default-page-size", "0"),
+        ("--max-body-bytes", "10"),
+        ("--pool-size", "0"),
+        ("--webhook-timeout-secs", "0"),
+        ("--webhook-retry-base-secs", "86401"),
+        ("--webhook-max-attempts", "-3"),
+        ("--credential-recheck-secs", "-1"),
+    ];
+    for (flag, value) in refused {
+        let (code, err) = run(&[&format!("{flag}={value}"), "serve"], None);
+        assert_eq!(code, Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag) && err.contains("invalid value"), "{flag} {value}: {err}");
+    }
+    let (code, err) = run(&["serve"], Some(("SCIMD_WORKERS", "0")));
+    assert_eq!(code, Some(2), "{err}");
+    // In range, the same flags pass (and the server then fails on the database, status 1).
+    let (code, err) =
+        run(&["--workers", "1", "--request-log-retention-days", "0", "--max-page-size", "100000", "serve"], None);
+    assert_eq!(code, Some(1), "{err}");
+}
