@@ -73,7 +73,8 @@ pub enum Error {
     #[error("the resource was changed concurrently; retry the request")]
     WriteConflict,
     /// The database could not be reached (no connection within the wait, or the connection
-    /// closed under the request). The cause is logged, never sent.
+    /// closed under the request), or took no writes (PostgreSQL read-only). The cause is
+    /// logged, never sent.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     /// The database's disk (or SQLite's file size limit) left no room for the write. Nothing

@@ -98,7 +98,7 @@ pub fn public_detail(e: &Error) -> String {
             if let Some(suppressed) = THROTTLE.admit() {
                 tracing::warn!(%cause, suppressed, "the database is unavailable");
             }
-            "the service cannot reach its database; retry later".to_string()
+            "the service's database is unavailable; retry later".to_string()
         }
         Error::StorageFull(cause) => {
             // Every write fails alike until space is freed, and the log may share the disk.

@@ -141,10 +141,12 @@ impl r2d2::ManageConnection for Manager {
     }
 
     /// A connection whose transaction could not be rolled back is not used again, so the next
-    /// request cannot inherit half of someone else's transaction.
+    /// request cannot inherit half of someone else's transaction; nor is a PostgreSQL session
+    /// that refused a write as read-only (`errors::met_read_only`).
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
         use diesel::connection::TransactionManager;
         std::thread::panicking()
+            || (matches!(conn, AnyConnection::Postgresql(_)) && super::errors::met_read_only())
             || <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
             || <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
                 .transaction_depth()

@@ -1,8 +1,26 @@
 //! How database errors become scimd errors: unique violations are the client's 409, a lost
-//! connection, a lock held past the wait or a full disk is 503, the rest are internal.
+//! connection, a lock held past the wait, a database that takes no writes or a full disk is
+//! 503, the rest are internal.
 
 use crate::error::Error;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use std::cell::Cell;
+
+thread_local! {
+    /// Set when a statement on this thread met a session that takes no writes; the connection
+    /// this thread gives back to its pool next is then dropped (`met_read_only`).
+    static MET_READ_ONLY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a statement on this thread met a read-only session since the last call. A session
+/// keeps the `default_transaction_read_only` it started with (a standby, a failover's old
+/// primary, a managed service's guard against a full disk), so a pool that kept it would go on
+/// refusing writes after the database took them again, for up to the pool's 30-minute
+/// connection lifetime. The connection that met it is the one this thread holds (a request's
+/// statements run on the thread that checked their connection out) and gives back next.
+pub(super) fn met_read_only() -> bool {
+    MET_READ_ONLY.with(|met| met.replace(false))
+}
 
 impl From<DieselError> for Error {
     fn from(e: DieselError) -> Self {
@@ -17,6 +35,11 @@ impl From<DieselError> for Error {
             // The server went away under the request (a restart, a failover, the network).
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Error::Unavailable(info.message().to_string())
+            }
+            // PostgreSQL's read_only_sql_transaction (25006): see `met_read_only`.
+            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, info) => {
+                MET_READ_ONLY.with(|met| met.set(true));
+                Error::Unavailable(format!("the database takes no writes: {}", info.message()))
             }
             // SQLite's SQLITE_BUSY: another process held the file's lock past the busy timeout.
             DieselError::DatabaseError(_, info) if info.message() == "database is locked" => {
@@ -80,5 +103,29 @@ mod tests {
         }
         let internal = ended_result(&Err(Error::internal("disk I/O error"))).unwrap_err();
         assert!(matches!(&internal, Error::Internal(c) if c == "the commit failed: disk I/O error"), "{internal:?}");
+    }
+
+    /// A PostgreSQL write on a session that takes no writes is a 503, and the pool drops such
+    /// sessions, so writes land again on fresh ones once the database takes them.
+    #[test]
+    fn a_read_only_database_is_unavailable_and_its_sessions_are_replaced() {
+        use diesel::connection::SimpleConnection;
+        let dir = tempfile::tempdir().unwrap();
+        let (stores, _schema) = crate::store::test_stores::stores(&dir);
+        let Some(pg) = stores.into_iter().nth(1) else { return };
+        let size = pg.write.max_size() as usize;
+        // Every pooled session turned read-only, as after a failover onto a standby.
+        let mut sessions: Vec<_> = (0..size).map(|_| pg.write.get().unwrap()).collect();
+        for session in &mut sessions {
+            session.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").unwrap();
+        }
+        drop(sessions);
+        let create = |name: &str| pg.write(|tx| tx.create_tenant(name, chrono::Utc::now()).map(drop));
+        let first = create("refused");
+        assert!(matches!(&first, Err(Error::Unavailable(c)) if c.contains("takes no writes")), "{first:?}");
+        let landed = (0..=size).position(|i| create(&format!("landed-{i}")).is_ok());
+        assert!(landed.is_some_and(|i| i < size), "no write landed on a fresh session: {landed:?}");
+        let names: Vec<String> = pg.read(|tx| tx.list_tenants()).unwrap().into_iter().map(|t| t.name).collect();
+        assert!(!names.contains(&"refused".to_string()), "{names:?}");
     }
 }
