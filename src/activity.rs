@@ -159,7 +159,12 @@ impl RequestLog {
 }
 
 /// Writes queued entries in batches until `shutdown`, then writes what is still queued.
-pub async fn write_entries(store: Store, mut rx: mpsc::Receiver<LogEntry>, mut shutdown: watch::Receiver<bool>) {
+pub async fn write_entries(
+    store: Store,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<LogEntry>>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut rx = queue.lock_owned().await;
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         let stopping = *shutdown.borrow();

@@ -157,12 +157,19 @@ impl Application {
     /// released, queued request log entries are written.
     pub async fn run(self) -> std::io::Result<()> {
         let Background { store, clock, webhooks, log_queue, log_retention, shutdown } = self.background;
-        let worker = Worker::new(store.clone(), clock.clone(), webhooks);
-        let mut tasks = vec![actix_web::rt::spawn(worker.run(shutdown.subscribe()))];
+        let stop = shutdown.subscribe();
+        let (s, c, rx) = (store.clone(), clock.clone(), stop.clone());
+        let delivery = move || Worker::new(s.clone(), c.clone(), webhooks.clone()).run(rx.clone());
+        let mut tasks = vec![supervise("webhook delivery", delivery, stop.clone(), RESTART_PAUSE)];
         if let Some(queue) = log_queue {
-            tasks.push(actix_web::rt::spawn(activity::write_entries(store.clone(), queue, shutdown.subscribe())));
-            let every = PRUNE_INTERVAL;
-            tasks.push(actix_web::rt::spawn(activity::prune(store, clock, log_retention, every, shutdown.subscribe())));
+            // Held outside the writer, so that a writer started again after a panic drains it.
+            let queue = Arc::new(tokio::sync::Mutex::new(queue));
+            let (s, rx) = (store.clone(), stop.clone());
+            let writer = move || activity::write_entries(s.clone(), queue.clone(), rx.clone());
+            tasks.push(supervise("request log writer", writer, stop.clone(), RESTART_PAUSE));
+            let (every, rx) = (PRUNE_INTERVAL, stop.clone());
+            let pruner = move || activity::prune(store.clone(), clock.clone(), log_retention, every, rx.clone());
+            tasks.push(supervise("request log pruning", pruner, stop, RESTART_PAUSE));
         }
         let served = self.server.await;
         let _ = shutdown.send(true);
@@ -171,6 +178,37 @@ impl Application {
         }
         served
     }
+}
+
+/// How long a background task that panicked waits before it starts again.
+const RESTART_PAUSE: Duration = Duration::from_secs(10);
+
+/// Runs the task `start` makes until it ends; one that panics is logged as an error and
+/// started again after `pause`, unless `shutdown` has turned true by then. Without this a panic
+/// (a bug) ended its task silently: webhooks went undelivered, or the request log unpruned,
+/// until scimd restarted. A task that panics each time is logged each time.
+fn supervise<F, T>(
+    name: &'static str,
+    mut start: F,
+    mut shutdown: watch::Receiver<bool>,
+    pause: Duration,
+) -> actix_web::rt::task::JoinHandle<()>
+where
+    F: FnMut() -> T + 'static,
+    T: std::future::Future<Output = ()> + 'static,
+{
+    actix_web::rt::spawn(async move {
+        loop {
+            match actix_web::rt::spawn(start()).await {
+                Ok(()) => return,
+                Err(e) => tracing::error!(task = name, error = %e, "a background task panicked; starting it again"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -199,6 +237,38 @@ mod tests {
             })
             .collect();
         assert_eq!(connected.len(), burst);
+    }
+
+    /// A task that panics is started again after the pause, until it ends; a shutdown during
+    /// the pause ends the supervision without another start.
+    #[test]
+    fn a_background_task_that_panics_is_started_again() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        actix_web::rt::System::new().block_on(async {
+            let pause = Duration::from_millis(20);
+            let starts = Arc::new(AtomicUsize::new(0));
+            let (_keep, running) = watch::channel(false);
+            let counted = starts.clone();
+            let twice_then_done = move || {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                async move { assert!(n >= 2, "panic number {n}") }
+            };
+            supervise("test", twice_then_done, running, pause).await.unwrap();
+            assert_eq!(starts.load(Ordering::SeqCst), 3);
+
+            let (stop, stopping) = watch::channel(false);
+            let starts = Arc::new(AtomicUsize::new(0));
+            let counted = starts.clone();
+            let always = move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async { panic!("always") }
+            };
+            let supervised = supervise("test", always, stopping, Duration::from_secs(3600));
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            stop.send(true).unwrap();
+            supervised.await.unwrap();
+            assert_eq!(starts.load(Ordering::SeqCst), 1);
+        });
     }
 
     #[test]
