@@ -48,6 +48,12 @@ impl From<DieselError> for Error {
             DieselError::DatabaseError(_, info) if is_storage_full(info.message()) => {
                 Error::StorageFull(info.message().to_string())
             }
+            // PostgreSQL's query_canceled (57014) and lock_not_available (55P03): a
+            // `statement_timeout` or `lock_timeout` an operator set, or an operator's
+            // pg_cancel_backend. scimd sets neither; the same request may well pass later.
+            DieselError::DatabaseError(_, info) if info.message().starts_with("canceling statement due to") => {
+                Error::Unavailable(info.message().to_string())
+            }
             other => Error::internal(other),
         }
     }
@@ -90,6 +96,8 @@ mod tests {
                 "StorageFull",
             ),
             (database(DatabaseErrorKind::Unknown, "database is locked"), "Unavailable"),
+            (database(DatabaseErrorKind::Unknown, "canceling statement due to statement timeout"), "Unavailable"),
+            (database(DatabaseErrorKind::Unknown, "canceling statement due to user request"), "Unavailable"),
             (database(DatabaseErrorKind::Unknown, "disk I/O error"), "Internal"),
             (database(DatabaseErrorKind::UniqueViolation, "UNIQUE constraint failed"), "Conflict"),
         ];
@@ -127,5 +135,27 @@ mod tests {
         assert!(landed.is_some_and(|i| i < size), "no write landed on a fresh session: {landed:?}");
         let names: Vec<String> = pg.read(|tx| tx.list_tenants()).unwrap().into_iter().map(|t| t.name).collect();
         assert!(!names.contains(&"refused".to_string()), "{names:?}");
+    }
+
+    /// A lock held past an operator's `lock_timeout` is a 503 the client may retry, not a 500.
+    #[test]
+    fn a_statement_the_database_cancels_is_unavailable() {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let dir = tempfile::tempdir().unwrap();
+        let (urls, _schema) = crate::store::test_stores::urls(&dir);
+        let Some(url) = urls.get(1) else { return };
+        let pg = crate::store::Store::open(url, 2).unwrap();
+        let tenant = pg.write(|tx| tx.create_tenant("acme", chrono::Utc::now())).unwrap().id;
+        let mut sessions: Vec<_> = (0..pg.write.max_size()).map(|_| pg.write.get().unwrap()).collect();
+        for session in &mut sessions {
+            session.batch_execute("SET lock_timeout = '50ms'").unwrap();
+        }
+        drop(sessions);
+        let mut holder = diesel::PgConnection::establish(url).unwrap();
+        holder.batch_execute("BEGIN; LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE").unwrap();
+        let waited = pg.write(|tx| tx.set_tenant_disabled(tenant, Some(chrono::Utc::now())));
+        assert!(matches!(&waited, Err(Error::Unavailable(c)) if c.contains("lock timeout")), "{waited:?}");
+        holder.batch_execute("ROLLBACK").unwrap();
     }
 }
