@@ -32,7 +32,7 @@ pub struct Options {
     #[arg(long, env = "SCIMD_BIND", default_value = "127.0.0.1:8080", global = true)]
     bind: String,
     /// Public origin for Base URLs and meta.location (default: http://<bind address>).
-    #[arg(long, env = "SCIMD_PUBLIC_URL", global = true)]
+    #[arg(long, env = "SCIMD_PUBLIC_URL", global = true, value_parser = public_url)]
     public_url: Option<String>,
     // Every number has the range it makes sense in, checked as it is parsed: out of range, a
     // value used to panic (a wait of u64::MAX seconds overflowed an Instant at start-up, zero
@@ -88,6 +88,20 @@ pub struct Options {
     #[arg(long, env = "SCIMD_REQUEST_LOG_RETENTION_DAYS", default_value_t = 30, global = true,
           value_parser = clap::value_parser!(u64).range(0..=36_500))]
     request_log_retention_days: u64,
+}
+
+/// `--public-url`: an http or https URL with a host, and a path at most. Without a scheme
+/// ("scim.example.com"), every Base URL scimd printed was one no IdP could call.
+fn public_url(text: &str) -> Result<String, String> {
+    let uri: actix_web::http::Uri = text.parse().map_err(|e| format!("not a URL: {e}"))?;
+    let scheme = uri.scheme_str().unwrap_or("");
+    if !["http", "https"].contains(&scheme) || uri.host().is_none_or(str::is_empty) {
+        return Err("give the scheme and host IdPs reach scimd at, e.g. https://scim.example.com".into());
+    }
+    if uri.query().is_some() || text.contains('#') || uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err("Base URLs are built on it: no query, fragment or user".into());
+    }
+    Ok(text.to_string())
 }
 
 const HOUR: u64 = 3600;

@@ -232,6 +232,12 @@ fn settings_out_of_range_are_refused_before_anything_runs() {
         ("--webhook-retry-base-secs", "86401"),
         ("--webhook-max-attempts", "-3"),
         ("--credential-recheck-secs", "-1"),
+        // Base URLs built on these were ones no IdP could call.
+        ("--public-url", "scim.example.com"),
+        ("--public-url", "https://"),
+        ("--public-url", "ftp://scim.example.com"),
+        ("--public-url", "https://scim.example.com/?tenant=x"),
+        ("--public-url", "https://admin:secret@scim.example.com"),
     ];
     for (flag, value) in refused {
         let (code, err) = run(&[&format!("{flag}={value}"), "serve"], None);
@@ -241,7 +247,8 @@ fn settings_out_of_range_are_refused_before_anything_runs() {
     let (code, err) = run(&["serve"], Some(("SCIMD_WORKERS", "0")));
     assert_eq!(code, Some(2), "{err}");
     // In range, the same flags pass (and the server then fails on the database, status 1).
-    let (code, err) =
-        run(&["--workers", "1", "--request-log-retention-days", "0", "--max-page-size", "100000", "serve"], None);
+    let in_range = ["--workers", "1", "--request-log-retention-days", "0", "--max-page-size", "100000"];
+    let public = ["--public-url", "https://scim.example.com:8443/provisioning/"];
+    let (code, err) = run(&[&in_range[..], &public, &["serve"]].concat(), None);
     assert_eq!(code, Some(1), "{err}");
 }
