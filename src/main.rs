@@ -176,6 +176,11 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() -> ExitCode {
     telemetry::init();
     let cli = Cli::parse();
+    // Checked here rather than by clap, whose message would quote the URL, password and all.
+    if let Err(e) = scimd::store::check_database_url(&cli.options.database_url) {
+        eprintln!("error: invalid value '{}' for '--database-url': {e}", redact(&cli.options.database_url));
+        return ExitCode::from(2);
+    }
     let result = match &cli.command {
         None | Some(Command::Serve) => serve(&cli.options),
         Some(Command::Migrate) => cli.options.open_store().map(|_| println!("migrations applied")),

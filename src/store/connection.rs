@@ -54,12 +54,28 @@ enum Target {
     Postgres { url: String },
 }
 
-fn parse_url(url: &str) -> Target {
+/// The database `url` names, or why it names none scimd can keep a directory in.
+fn parse_url(url: &str) -> std::result::Result<Target, String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Target::Postgres { url: url.to_string() };
+        return Ok(Target::Postgres { url: url.to_string() });
     }
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-    Target::Sqlite { path: path.to_string(), read_only: false }
+    if let Some((scheme, _)) = path.split_once("://") {
+        // A typo such as postgress:// became a SQLite file of that name, which failed to open.
+        return Err(format!("unknown scheme {scheme:?}: use sqlite://FILE or postgres://USER:PASSWORD@HOST/DB"));
+    }
+    // SQLite opens an empty name as a temporary database and `:memory:` as one per
+    // connection, each gone at exit: an empty SCIMD_DATABASE_URL ran scimd on nothing durable.
+    let file = path.strip_prefix("file:").unwrap_or(path);
+    if file.trim().is_empty() || file.starts_with(":memory:") || path.contains("mode=memory") {
+        return Err("a SQLite database needs a file (sqlite://FILE): an empty name or :memory: keeps nothing".into());
+    }
+    Ok(Target::Sqlite { path: path.to_string(), read_only: false })
+}
+
+/// Why `url` names no database scimd can use (`--database-url`), before anything opens it.
+pub fn check_database_url(url: &str) -> std::result::Result<(), String> {
+    parse_url(url).map(drop)
 }
 
 pub struct Manager {
@@ -180,7 +196,8 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
 /// Builds the pools for `url`; a checkout waits up to `wait` for a connection.
 pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
-    let target = parse_url(url);
+    // Not the URL itself: it may hold a password.
+    let target = parse_url(url).map_err(|e| Error::internal(format!("cannot open the database: {e}")))?;
     let log = ConnectLog::default();
     let build = |target: Target, size: u32| {
         r2d2::Pool::builder()
@@ -236,7 +253,12 @@ mod tests {
             ("postgresql://u@h/db", Target::Postgres { url: "postgresql://u@h/db".into() }),
         ];
         for (url, want) in cases {
-            assert_eq!(parse_url(url), want, "{url}");
+            assert_eq!(parse_url(url), Ok(want), "{url}");
+        }
+        let refused =
+            ["", "sqlite://", "sqlite:", ":memory:", "sqlite://:memory:", "file::memory:", "file:x?mode=memory"];
+        for url in refused.into_iter().chain(["mysql://u:p@h/db", "postgress://u@h/db", "sqlite://postgres://u@h/db"]) {
+            assert!(parse_url(url).is_err(), "{url}");
         }
     }
 

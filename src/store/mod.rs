@@ -70,7 +70,7 @@ mod webhooks;
 
 pub use admin::{AdminSessionRow, AdminTokenRow, AdminUserRow};
 pub use commit::ReadMark;
-pub use connection::{Backend, DEFAULT_WAIT as DEFAULT_DATABASE_WAIT};
+pub use connection::{check_database_url, Backend, DEFAULT_WAIT as DEFAULT_DATABASE_WAIT};
 pub use credentials::{CredentialRow, NewCredential};
 pub use directory::{BrowsePage, BrowsedGroup, BrowsedUser};
 pub use events::{EventRow, NewEvent};

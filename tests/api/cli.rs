@@ -246,6 +246,12 @@ fn settings_out_of_range_are_refused_before_anything_runs() {
     }
     let (code, err) = run(&["serve"], Some(("SCIMD_WORKERS", "0")));
     assert_eq!(code, Some(2), "{err}");
+    // A database URL that names nothing durable, or a scheme mistyped (its password unsaid).
+    for url in ["", "sqlite://", ":memory:", "sqlite://:memory:", "postgress://scimd:hunter2@db/scimd"] {
+        let (code, err) = run(&["tenant", "list"], Some(("SCIMD_DATABASE_URL", url)));
+        assert_eq!(code, Some(2), "{url:?}: {err}");
+        assert!(err.contains("--database-url") && !err.contains("hunter2"), "{url:?}: {err}");
+    }
     // In range, the same flags pass (and the server then fails on the database, status 1).
     let in_range = ["--workers", "1", "--request-log-retention-days", "0", "--max-page-size", "100000"];
     let public = ["--public-url", "https://scim.example.com:8443/provisioning/"];
