@@ -50,7 +50,8 @@ impl From<DieselError> for Error {
             }
             // PostgreSQL's query_canceled (57014) and lock_not_available (55P03): a
             // `statement_timeout` or `lock_timeout` an operator set, or an operator's
-            // pg_cancel_backend. scimd sets neither; the same request may well pass later.
+            // pg_cancel_backend, as PostgreSQL's English messages word them. scimd sets
+            // neither; the same request may well pass later.
             DieselError::DatabaseError(_, info) if info.message().starts_with("canceling statement due to") => {
                 Error::Unavailable(info.message().to_string())
             }
@@ -63,7 +64,7 @@ impl From<DieselError> for Error {
 /// disk, or `max_page_count`), or PostgreSQL's `disk_full` (53100) as its English messages
 /// word it. Diesel passes PostgreSQL's SQLSTATE on for a few classes only, so the text is what
 /// is left; a server with translated messages answers 500 instead, as before.
-pub(super) fn is_storage_full(message: &str) -> bool {
+fn is_storage_full(message: &str) -> bool {
     message == "database or disk is full" || message.contains("No space left on device")
 }
 
