@@ -136,6 +136,22 @@ mod tests {
         assert!(landed.is_some_and(|i| i < size), "no write landed on a fresh session: {landed:?}");
         let names: Vec<String> = pg.read(|tx| tx.list_tenants()).unwrap().into_iter().map(|t| t.name).collect();
         assert!(!names.contains(&"refused".to_string()), "{names:?}");
+
+        // A user's POST is one statement whose error is read after its session is back in
+        // the pool: that session is dropped all the same.
+        let tenant = pg
+            .read(|tx| tx.tenant_by_name("landed-0"))
+            .unwrap()
+            .or(pg.read(|tx| tx.tenant_by_name("landed-1")).unwrap());
+        let tenant = tenant.expect("a tenant landed").id;
+        let mut session = pg.write.get().unwrap();
+        session.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").unwrap();
+        drop(session);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let post = |n| runtime.block_on(pg.insert_user(tenant, crate::store::test_stores::new_user(n), vec![], None));
+        let refused = post(1);
+        assert!(matches!(&refused, Err(Error::Unavailable(_))), "{refused:?}");
+        assert!(post(2).is_ok(), "the read-only session was kept");
     }
 
     /// A lock held past an operator's `lock_timeout` is a 503 the client may retry, not a 500.

@@ -115,6 +115,14 @@ pub fn write_on_live_pg<T>(
         };
         match statement(pg) {
             Err(e @ DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => Err(e),
+            // Its error is read after the connection is back in the pool, too late for
+            // `errors::met_read_only`: the session that refused the write as read-only is
+            // marked here, while it is held, so that the pool drops it.
+            Err(e @ DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _)) => {
+                use diesel::connection::{Connection, TransactionManager};
+                <PgConnection as Connection>::TransactionManager::transaction_manager_status_mut(pg).set_in_error();
+                Ok(Err(e))
+            }
             other => Ok(other),
         }
     })?;
