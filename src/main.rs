@@ -84,6 +84,9 @@ pub struct Options {
     #[arg(long, env = "SCIMD_WEBHOOK_TIMEOUT_SECS", default_value_t = 15, global = true,
           value_parser = clap::value_parser!(u64).range(1..=HOUR))]
     webhook_timeout_secs: u64,
+    /// Log lines as text, or as one JSON object a line for a log collector.
+    #[arg(long, env = "SCIMD_LOG_FORMAT", value_enum, default_value_t = LogFormatArg::Text, global = true)]
+    log_format: LogFormatArg,
     /// Days request log entries are kept (0 turns the request log off).
     #[arg(long, env = "SCIMD_REQUEST_LOG_RETENTION_DAYS", default_value_t = 30, global = true,
           value_parser = clap::value_parser!(u64).range(0..=36_500))]
@@ -102,6 +105,21 @@ fn public_url(text: &str) -> Result<String, String> {
         return Err("Base URLs are built on it: no query, fragment or user".into());
     }
     Ok(text.to_string())
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+impl From<LogFormatArg> for telemetry::LogFormat {
+    fn from(f: LogFormatArg) -> Self {
+        match f {
+            LogFormatArg::Text => telemetry::LogFormat::Text,
+            LogFormatArg::Json => telemetry::LogFormat::Json,
+        }
+    }
 }
 
 const HOUR: u64 = 3600;
@@ -174,8 +192,8 @@ impl Options {
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    telemetry::init();
     let cli = Cli::parse();
+    telemetry::init(cli.options.log_format.into());
     // Checked here rather than by clap, whose message would quote the URL, password and all.
     if let Err(e) = scimd::store::check_database_url(&cli.options.database_url) {
         eprintln!("error: invalid value '{}' for '--database-url': {e}", redact(&cli.options.database_url));

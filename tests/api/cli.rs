@@ -258,3 +258,35 @@ fn settings_out_of_range_are_refused_before_anything_runs() {
     let (code, err) = run(&[&in_range[..], &public, &["serve"]].concat(), None);
     assert_eq!(code, Some(1), "{err}");
 }
+
+/// `--log-format json` (or SCIMD_LOG_FORMAT): every log line one JSON object, for a log
+/// collector; text stays the default.
+#[test]
+fn logs_can_be_written_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // A fresh database each time: migrations are logged only when they are applied.
+    let migrate = |format: Option<&str>| {
+        let url = format!("sqlite://{}/{}.db", dir.path().display(), format.unwrap_or("text"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scimd"));
+        command.args(["migrate", "--database-url", &url]).env("RUST_LOG", "info").env_remove("SCIMD_LOG_FORMAT");
+        if let Some(format) = format {
+            command.env("SCIMD_LOG_FORMAT", format);
+        }
+        let out = command.output().expect("scimd runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let json = migrate(Some("json"));
+    let lines: Vec<Value> =
+        json.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "INFO" && l["fields"]["message"] == "database migrations applied"),
+        "{json}"
+    );
+    let text = migrate(None);
+    assert!(
+        text.contains("database migrations applied")
+            && serde_json::from_str::<Value>(text.lines().next().unwrap()).is_err(),
+        "{text}"
+    );
+}
