@@ -129,6 +129,7 @@ pub fn scim_json_text(mut builder: HttpResponseBuilder, body: String) -> HttpRes
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(readable("/healthz", || async { HttpResponse::Ok().body("ok") }))
+        .service(readable("/readyz", ready))
         .configure(admin::configure)
         .service(
             // Resources are tried in this order, each with a pattern match (a regex for those
@@ -209,6 +210,18 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 
 /// A resource that answers GET and HEAD with `handler` (RFC 9110 §9.1: a server that has GET
 /// has HEAD; actix-web sends a HEAD answer's headers without its body).
+/// How long `/readyz` waits for the database: time to replace a pooled connection that died,
+/// short enough that probes during an outage do not pile up.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz` (no authentication): `ready` when the database answers a statement within
+/// `READY_WAIT`, else the 503 any request would get. `/healthz` says only that the process
+/// serves HTTP; a load balancer in front of several replicas wants this one.
+async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, crate::error::Error> {
+    state.store.ping(READY_WAIT).await?;
+    Ok(HttpResponse::Ok().body("ready"))
+}
+
 pub(crate) fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args> + Clone,

@@ -343,6 +343,22 @@ impl Store {
         self.db_threads.run(f).await
     }
 
+    /// Whether the database answers a statement within `wait` (`GET /readyz`), counted from
+    /// now: waiting for a database thread, a connection (a dead one replaced, as for any
+    /// read) and the answer. Never longer, so that a probe during an outage holds nothing.
+    pub async fn ping(&self, wait: std::time::Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + wait;
+        let pool = self.read.clone();
+        let ping = self.offload(move || {
+            use diesel::connection::SimpleConnection;
+            pool_checkout::on_live_by(&pool, deadline, |conn| conn.batch_execute("SELECT 1")).map(drop)
+        });
+        match tokio::time::timeout(wait, ping).await {
+            Ok(answered) => answered,
+            Err(_) => Err(Error::Unavailable(format!("the database did not answer within {wait:?}"))),
+        }
+    }
+
     /// Numbers `tenant`'s (or every tenant's) committed events still waiting for a number
     /// (`Tx::number_events`): on PostgreSQL, what a reader of the events runs first, so that it
     /// sees every change committed before it asked. Nothing to do on SQLite, where it queues

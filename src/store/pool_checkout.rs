@@ -73,16 +73,24 @@ pub fn begun(pool: &Pool, begin: impl FnMut(&mut AnyConnection) -> QueryResult<(
 /// connections, the last error is returned.
 pub fn on_live<T>(
     pool: &Pool,
+    first: impl FnMut(&mut AnyConnection) -> QueryResult<T>,
+) -> Result<(PooledConnection, T)> {
+    // One database wait for all the attempts. Each used to wait a whole one of its own: a
+    // request that waited for a busy pool, was handed a connection that had died meanwhile,
+    // and then found no new one to be had (PostgreSQL going down) waited twice, and up to
+    // (pool size + 1) times.
+    on_live_by(pool, wait_deadline(pool), first)
+}
+
+/// `on_live`, waiting for connections no later than `deadline`.
+pub fn on_live_by<T>(
+    pool: &Pool,
+    deadline: Instant,
     mut first: impl FnMut(&mut AnyConnection) -> QueryResult<T>,
 ) -> Result<(PooledConnection, T)> {
     use diesel::connection::TransactionManager;
     use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
     let mut attempts_left = pool.max_size() + 1;
-    // One database wait for all the attempts. Each used to wait a whole one of its own: a
-    // request that waited for a busy pool, was handed a connection that had died meanwhile,
-    // and then found no new one to be had (PostgreSQL going down) waited twice, and up to
-    // (pool size + 1) times.
-    let deadline = wait_deadline(pool);
     loop {
         let mut conn = checkout_by(pool, deadline)?;
         let e = match first(&mut conn) {

@@ -239,3 +239,35 @@ async fn sqlite_a_credential_verified_behind_a_held_lock_waits_one_database_wait
     let none = app.get("/Users?filter=userName%20eq%20%22first@example.com%22").await;
     assert_eq!(none.body["totalResults"], 0, "the 503 wrote nothing: {}", none.body);
 }
+
+/// `GET /readyz`: `ready` while the database answers; while it is out of reach, a 503 with
+/// Retry-After within its own two-second wait, whatever the database wait (30 s here), and
+/// `/healthz` still `ok`; `ready` again once it is back.
+#[actix_web::test]
+async fn postgres_readyz_is_a_503_while_the_database_is_out_of_reach() {
+    let Some((proxy, app)) = behind_a_proxy(Duration::from_secs(30)).await else { return };
+    let probe = |path: &'static str| {
+        let url = format!("{}{path}", app.local);
+        let app = &app;
+        async move { app.send_raw(awc::http::Method::GET, &url, None, &[], None).await }
+    };
+    let ready = probe("/readyz").await;
+    assert_eq!((ready.status, ready.raw.as_slice()), (StatusCode::OK, &b"ready"[..]));
+    proxy.cut();
+    let started = Instant::now();
+    let out = probe("/readyz").await;
+    out.assert_error(503, None);
+    assert_eq!(out.header("retry-after"), Some("10"));
+    assert!(started.elapsed() < Duration::from_secs(5), "answered within its own wait: {:?}", started.elapsed());
+    assert_eq!(probe("/healthz").await.status, StatusCode::OK);
+    proxy.restore();
+    let mut back = probe("/readyz").await;
+    for _ in 0..20 {
+        if back.status == StatusCode::OK {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+        back = probe("/readyz").await;
+    }
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+}

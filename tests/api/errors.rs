@@ -131,6 +131,11 @@ scim_test!(head_answers_as_get_without_a_body, |app| {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = app.send_raw(Method::HEAD, &format!("{}/healthz", app.local), None, &[], None).await;
     assert_eq!(r.status, StatusCode::OK);
+    // Readiness reads the database (database_outage.rs has it out of reach).
+    let r = app.send_raw(Method::GET, &format!("{}/readyz", app.local), None, &[], None).await;
+    assert_eq!((r.status, r.raw.as_slice()), (StatusCode::OK, &b"ready"[..]));
+    let r = app.send_raw(Method::HEAD, &format!("{}/readyz", app.local), None, &[], None).await;
+    assert_eq!((r.status, r.raw.len()), (StatusCode::OK, 0));
     let r = app.call(Method::DELETE, "/ServiceProviderConfig", None).await;
     r.assert_error(405, None);
     assert_eq!(r.header("allow"), Some("GET, HEAD"));
