@@ -208,8 +208,6 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move { Err::<HttpResponse, _>(Error::MethodNotAllowed(allow)) })
 }
 
-/// A resource that answers GET and HEAD with `handler` (RFC 9110 §9.1: a server that has GET
-/// has HEAD; actix-web sends a HEAD answer's headers without its body).
 /// How long `/readyz` waits for the database: time to replace a pooled connection that died,
 /// short enough that probes during an outage do not pile up.
 const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -217,11 +215,13 @@ const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// `GET /readyz` (no authentication): `ready` when the database answers a statement within
 /// `READY_WAIT`, else the 503 any request would get. `/healthz` says only that the process
 /// serves HTTP; a load balancer in front of several replicas wants this one.
-async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, crate::error::Error> {
+async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     state.store.ping(READY_WAIT).await?;
     Ok(HttpResponse::Ok().body("ready"))
 }
 
+/// A resource that answers GET and HEAD with `handler` (RFC 9110 §9.1: a server that has GET
+/// has HEAD; actix-web sends a HEAD answer's headers without its body).
 pub(crate) fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args> + Clone,
