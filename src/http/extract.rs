@@ -119,6 +119,15 @@ impl FromRequest for ScimJson {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
+        // Content codings are not decoded (no IdP compresses a request). A body that is JSON
+        // all the same is read; one that is not says why, rather than only "not valid JSON".
+        let coding = req
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+            .map(|c| crate::activity::clipped(c, 40));
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|n| n > limit) {
@@ -136,8 +145,13 @@ impl FromRequest for ScimJson {
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Err(Error::invalid_syntax("the request body is empty; a JSON object is required"));
             }
-            let value: Value = serde_json::from_slice(&body)
-                .map_err(|e| Error::invalid_syntax(format!("the request body is not valid JSON: {e}")))?;
+            let value: Value = serde_json::from_slice(&body).map_err(|e| match &coding {
+                Some(coding) => Error::invalid_syntax(format!(
+                    "the request body is not valid JSON: it was sent with Content-Encoding: {coding}, which \
+                     scimd does not decode; send it uncompressed"
+                )),
+                None => Error::invalid_syntax(format!("the request body is not valid JSON: {e}")),
+            })?;
             if has_nul(&value) {
                 return Err(Error::invalid_value("strings may not contain the character U+0000"));
             }

@@ -40,7 +40,18 @@ scim_test!(malformed_bodies_are_400_and_write_nothing, |app| {
         let r = post_raw(&app, body, "application/scim+json").await;
         r.assert_error(400, Some(scim_type));
     }
+    // A compressed body is not decoded, and the error says so (gzip's magic bytes, then junk).
+    let auth = format!("Bearer {}", app.token);
+    let url = format!("{}/Users", app.base);
+    let gzip = [("Content-Type", "application/scim+json"), ("Content-Encoding", "gzip")];
+    let r = app.send_raw(Method::POST, &url, Some(&auth), &gzip, Some(vec![0x1f, 0x8b, 8, 0, 1, 2, 3])).await;
+    r.assert_error(400, Some("invalidSyntax"));
+    assert!(r.body["detail"].as_str().unwrap().contains("Content-Encoding: gzip"), "{}", r.body);
     assert_eq!(app.get("/Users").await.body["totalResults"], 0);
+    // One that is JSON all the same is read, whatever coding its header names.
+    let plain = br#"{"userName": "coded@example.com"}"#.to_vec();
+    let r = app.send_raw(Method::POST, &url, Some(&auth), &gzip, Some(plain)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 });
 
 // RFC 7644 §3.8: `Accept: application/json` SHOULD be honoured (OneLogin's docs ask for it);
