@@ -177,7 +177,8 @@ impl Tx<'_> {
     }
 
     /// Records delivery up to `delivered_seq` and extends (or, with `until` None, ends) the
-    /// lease. False when the lease was lost (taken over, or reset by the operator).
+    /// lease; a stream let go is due again at once if it has more, after those due before.
+    /// False when the lease was lost (taken over, or reset by the operator).
     pub fn webhook_progress(
         &mut self,
         endpoint: &str,
@@ -193,6 +194,8 @@ impl Tx<'_> {
                 wd::attempts.eq(0),
                 wd::last_error.eq(None::<String>),
                 wd::last_attempt_at.eq(now.naive_utc()),
+                // Due again at once, behind every stream that was due before it.
+                wd::next_attempt_at.eq(now.naive_utc()),
                 wd::lease_owner.eq(until.map(|_| owner)),
                 wd::lease_until.eq(until.map(|u| u.naive_utc())),
             ))

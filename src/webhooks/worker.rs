@@ -14,6 +14,7 @@ use crate::store::{DueDelivery, EndpointRow, EventRow, Store};
 use crate::tenancy::EventJson;
 use awc::http::StatusCode;
 use chrono::{DateTime, Utc};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +43,9 @@ pub struct WebhookSettings {
     pub batch: i64,
     /// Streams delivered at once.
     pub concurrency: usize,
+    /// How long a stream with more to send is held before it lets the others due have its
+    /// slot (it goes behind them): with every slot on a long backlog, the rest still move.
+    pub slice: Duration,
     /// Bytes of a receiver's answer read at most (the rest is dropped).
     pub max_response_bytes: usize,
 }
@@ -59,6 +63,7 @@ impl Default for WebhookSettings {
             lease: Duration::from_secs(60),
             batch: 100,
             concurrency: 8,
+            slice: Duration::from_secs(5),
             max_response_bytes: 64 * 1024,
         }
     }
@@ -130,42 +135,56 @@ impl Worker {
     }
 
     /// Delivers until `shutdown` turns true; a stream in flight is finished and released.
+    ///
+    /// Streams run side by side, and a slot is filled again as soon as its stream ends: one
+    /// tenant's long backlog (an IdP's first import, a replay) to a slow receiver never holds up
+    /// another tenant's deactivation, which the host app acts on at once.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let wake = self.store.events_committed();
         let mut purged_at: Option<Instant> = None;
+        let streams_shutdown = shutdown.clone();
+        let mut running = FuturesUnordered::new();
         while !*shutdown.borrow() {
-            let claimed = match self.claim().await {
-                Ok(c) => c,
-                Err(e) => {
-                    // Through an outage or a full disk every poll fails: a line every 5 s.
-                    static THROTTLE: crate::telemetry::LogThrottle = crate::telemetry::LogThrottle::new(5_000);
-                    if let Some(suppressed) = THROTTLE.admit() {
-                        tracing::warn!(error = %e, suppressed, "webhook worker could not claim deliveries");
-                    }
-                    Vec::new()
+            let free = self.settings.concurrency.saturating_sub(running.len());
+            if free > 0 {
+                for c in self.claim_or_log(free).await {
+                    running.push(self.deliver_stream(c, &streams_shutdown));
                 }
-            };
-            if claimed.is_empty() {
+            }
+            if running.is_empty() {
                 // Tenants are deleted rarely: looking once per poll interval is enough.
                 if purged_at.is_none_or(|at| at.elapsed() >= self.settings.poll_interval) {
                     self.purge_retired_tenants().await;
                     purged_at = Some(Instant::now());
                 }
-                tokio::select! {
-                    _ = wake.notified() => {
-                        tokio::select! {
-                            _ = tokio::time::sleep(self.settings.wake_pause) => {}
-                            _ = shutdown.changed() => {}
-                        }
-                    }
-                    _ = tokio::time::sleep(self.settings.poll_interval) => {}
-                    _ = shutdown.changed() => {}
-                }
-                continue;
             }
-            let streams = claimed.into_iter().map(|c| self.deliver_stream(c, &shutdown));
-            futures_util::future::join_all(streams).await;
+            tokio::select! {
+                Some(()) = running.next(), if !running.is_empty() => {}
+                _ = wake.notified() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.settings.wake_pause) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = shutdown.changed() => {}
+            }
         }
+        // Each stream sees the shutdown too: it records what it delivered and lets go.
+        while running.next().await.is_some() {}
+    }
+
+    /// Claims up to `limit` due streams; a failure (an outage, a full disk) is logged and
+    /// claims nothing.
+    async fn claim_or_log(&self, limit: usize) -> Vec<Claimed> {
+        self.claim(limit).await.unwrap_or_else(|e| {
+            // Through an outage or a full disk every poll fails: a line every 5 s.
+            static THROTTLE: crate::telemetry::LogThrottle = crate::telemetry::LogThrottle::new(5_000);
+            if let Some(suppressed) = THROTTLE.admit() {
+                tracing::warn!(error = %e, suppressed, "webhook worker could not claim deliveries");
+            }
+            Vec::new()
+        })
     }
 
     /// Removes deleted tenants whose streams have delivered everything (`tenant.deleted`
@@ -184,9 +203,9 @@ impl Worker {
         }
     }
 
-    async fn claim(&self) -> Result<Vec<Claimed>> {
+    async fn claim(&self, limit: usize) -> Result<Vec<Claimed>> {
         let (store, clock, owner) = (self.store.clone(), self.clock.clone(), self.owner.clone());
-        let (limit, lease) = (self.settings.concurrency as i64, self.settings.lease);
+        let (limit, lease) = (limit as i64, self.settings.lease);
         let vacuum = self.vacuum.clone();
         blocking(move || {
             // A stream is due when the tenant's latest numbered event is past it.
@@ -219,12 +238,14 @@ impl Worker {
 
     async fn try_deliver_stream(&self, c: &mut Claimed, shutdown: &watch::Receiver<bool>) -> Result<()> {
         let filter = EventFilter::parse(c.endpoint.event_types.as_deref())?;
+        let held_since = Instant::now();
         loop {
             let events = self.read_events(c).await?;
             let mut more = events.len() as i64 == self.settings.batch;
             for event in &events {
-                if *shutdown.borrow() {
-                    // Stopping: record what was delivered and let the stream go.
+                if *shutdown.borrow() || held_since.elapsed() >= self.settings.slice {
+                    // Stopping, or its turn is over: record what was delivered and let the
+                    // stream go (due again at once, behind the streams that waited).
                     more = false;
                     break;
                 }
