@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The outbox and webhook delivery under write load: POST and PATCH /Users without and then with
 # a webhook endpoint configured (delivering while the load runs), then the delivery rate while
-# the tenant's whole history is replayed, next to an actix-web hello world in the same run.
+# the tenant's whole history is replayed, next to an actix-web hello world in the same run; also
+# how many of the events the write load made were delivered while it ran.
 # Usage: bench/webhooks.sh [BACKEND] [USERS] [SECONDS] [CONNECTIONS]   (sqlite 2000 8 32)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,10 +32,21 @@ state() { # prints "delivered latest"
   run patch_user "$BASE" patch_user.lua
   HOOK=$(./target/release/scimd webhook add --tenant bench --url http://127.0.0.1:18090/hook --json |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  { state; date +%s.%N; } > "$WORK/load_start"
   run post_user_with_webhook "$BASE" post_user.lua
   run patch_user_with_webhook "$BASE" patch_user.lua
+  { state; date +%s.%N; } > "$WORK/load_end"
 } > "$WORK/results"
 python3 bench/table.py "$WORK/results" "$BACKEND; $USERS users seeded; wrk -t2 -c$CONNS -d${SECONDS_PER}s"
+# Delivery while writes run: how far the stream kept up with the events the load made.
+python3 - "$WORK/load_start" "$WORK/load_end" <<'PY'
+import sys
+(d0, l0), t0 = open(sys.argv[1]).read().split("\n")[0].split(), float(open(sys.argv[1]).read().split()[2])
+(d1, l1), t1 = open(sys.argv[2]).read().split("\n")[0].split(), float(open(sys.argv[2]).read().split()[2])
+made, sent = int(l1) - int(l0), int(d1) - int(d0)
+print(f"\nDelivery under the write load: {sent} of the {made} events it made were delivered in its "
+      f"{t1 - t0:.1f} s ({sent / (t1 - t0):,.0f} events/s)")
+PY
 
 # Delivery rate: the tenant's whole history replayed to the receiver with nothing else running.
 read -r _ latest < <(state)

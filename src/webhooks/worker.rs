@@ -16,6 +16,7 @@ use awc::http::StatusCode;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -140,38 +141,41 @@ impl Worker {
     /// tenant's long backlog (an IdP's first import, a replay) to a slow receiver never holds up
     /// another tenant's deactivation, which the host app acts on at once.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let wake = self.store.events_committed();
+        let worker = Rc::new(self);
+        let wake = worker.store.events_committed();
         let mut purged_at: Option<Instant> = None;
-        let streams_shutdown = shutdown.clone();
+        // Each stream is a task of its own, so that it goes on sending while this loop claims,
+        // purges or pauses.
         let mut running = FuturesUnordered::new();
         while !*shutdown.borrow() {
-            let free = self.settings.concurrency.saturating_sub(running.len());
+            let free = worker.settings.concurrency.saturating_sub(running.len());
             if free > 0 {
-                for c in self.claim_or_log(free).await {
-                    running.push(self.deliver_stream(c, &streams_shutdown));
+                for c in worker.claim_or_log(free).await {
+                    let (w, stop) = (worker.clone(), shutdown.clone());
+                    running.push(actix_web::rt::spawn(async move { w.deliver_stream(c, &stop).await }));
                 }
             }
-            if running.is_empty() {
-                // Tenants are deleted rarely: looking once per poll interval is enough.
-                if purged_at.is_none_or(|at| at.elapsed() >= self.settings.poll_interval) {
-                    self.purge_retired_tenants().await;
-                    purged_at = Some(Instant::now());
-                }
+            // Tenants are deleted rarely: looking once per poll interval is enough.
+            if purged_at.is_none_or(|at| at.elapsed() >= worker.settings.poll_interval) {
+                worker.purge_retired_tenants().await;
+                purged_at = Some(Instant::now());
             }
             tokio::select! {
-                Some(()) = running.next(), if !running.is_empty() => {}
+                Some(ended) = running.next(), if !running.is_empty() => log_panic(ended),
                 _ = wake.notified() => {
                     tokio::select! {
-                        _ = tokio::time::sleep(self.settings.wake_pause) => {}
+                        _ = tokio::time::sleep(worker.settings.wake_pause) => {}
                         _ = shutdown.changed() => {}
                     }
                 }
-                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = tokio::time::sleep(worker.settings.poll_interval) => {}
                 _ = shutdown.changed() => {}
             }
         }
         // Each stream sees the shutdown too: it records what it delivered and lets go.
-        while running.next().await.is_some() {}
+        while let Some(ended) = running.next().await {
+            log_panic(ended);
+        }
     }
 
     /// Claims up to `limit` due streams; a failure (an outage, a full disk) is logged and
@@ -360,6 +364,14 @@ impl Worker {
             retry_after,
             gone: status == StatusCode::GONE,
         })
+    }
+}
+
+/// A stream's task that panicked has let its stream go unrecorded: its lease runs out and the
+/// stream is claimed again, from what it had recorded.
+fn log_panic(ended: std::result::Result<(), tokio::task::JoinError>) {
+    if let Err(e) = ended {
+        tracing::error!(error = %e, "a webhook stream's delivery panicked");
     }
 }
 

@@ -39,4 +39,5 @@ mod users_concurrency;
 mod users_list;
 mod users_write;
 mod webhook_receiver;
+mod webhook_streams;
 mod webhooks;

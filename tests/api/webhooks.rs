@@ -1,6 +1,6 @@
 //! Webhook delivery against a local receiver: Standard Webhooks signatures, seq order, retries
 //! through failures, a restart mid-delivery, the failing state with retry-now and replay, the
-//! event-type filter, 410 Gone, the outbound client's limits, and streams that run side by side.
+//! event-type filter, 410 Gone, and the outbound client's limits.
 
 use crate::helpers::{patch_op, TestApp};
 use crate::scim_test;
@@ -11,7 +11,7 @@ use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Registers an endpoint for acme through the admin API: (id, secret).
-async fn register(app: &TestApp, admin: &str, url: &str, events: Option<&str>) -> (String, String) {
+pub(crate) async fn register(app: &TestApp, admin: &str, url: &str, events: Option<&str>) -> (String, String) {
     let r = admin_call(
         app,
         admin,
@@ -25,7 +25,7 @@ async fn register(app: &TestApp, admin: &str, url: &str, events: Option<&str>) -
     (r.body["id"].as_str().unwrap().to_string(), r.body["secret"].as_str().unwrap().to_string())
 }
 
-async fn all_events(app: &TestApp, admin: &str) -> Vec<Value> {
+pub(crate) async fn all_events(app: &TestApp, admin: &str) -> Vec<Value> {
     let r = admin_call(app, admin, Method::GET, "/tenants/acme/events?after=0&limit=1000", None).await;
     r.body.as_array().unwrap().clone()
 }
@@ -354,50 +354,3 @@ scim_test!(deleting_a_tenant_is_heard_by_all_tenants_endpoints_then_purged, |app
     }
     app.tenant("doomed");
 });
-
-/// Acme's whole history replayed to a slow receiver (one long stream), then a user created in
-/// another tenant: its event must arrive while acme's backlog is still being sent.
-async fn another_tenants_event_during_a_backlog(app: &TestApp) {
-    let admin = admin_token(app);
-    for i in 0..40 {
-        app.create_user(&format!("b{i}@example.com")).await;
-    }
-    let slow = Receiver::start().await;
-    slow.set(|b| b.delay = Some(Duration::from_millis(100)));
-    let (id, _) = register(app, &admin, &slow.url, None).await;
-    let replay = json!({"tenant": "acme", "fromSeq": 1});
-    let r = admin_call(app, &admin, Method::POST, &format!("/webhooks/{id}/replay"), Some(replay)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let backlog = all_events(app, &admin).await.len();
-    slow.wait_for("the backlog's first event", |r| !r.received().is_empty()).await;
-
-    let other = app.tenant("other");
-    let fast = Receiver::start().await;
-    let body = json!({"tenant": "other", "url": fast.url, "events": "user.*"});
-    assert_eq!(admin_call(app, &admin, Method::POST, "/webhooks", Some(body)).await.status, StatusCode::CREATED);
-    let created = app.post_to_tenant(&other, "/Users", crate::helpers::okta_user("x@example.com")).await;
-    assert_eq!(created.status, StatusCode::CREATED);
-    fast.wait_for("the other tenant's user", |r| r.delivered().len() == 1).await;
-    let behind = slow.delivered().len();
-    assert!(behind < backlog, "the other tenant's event waited for {behind} of acme's {backlog}");
-
-    slow.set(|b| b.delay = None);
-    slow.wait_for("acme's backlog", |r| r.delivered().len() == backlog).await;
-    let seqs: Vec<i64> = slow.delivered().iter().map(|e| e["data"]["seq"].as_i64().unwrap()).collect();
-    assert_eq!(seqs, (1..=backlog as i64).collect::<Vec<_>>(), "in order, across its turns");
-}
-
-scim_test!(a_free_slot_takes_another_tenants_stream_during_a_backlog, |app| {
-    another_tenants_event_during_a_backlog(&app).await;
-});
-
-scim_test!(
-    with_one_slot_a_backlog_takes_turns_with_other_streams,
-    |settings| {
-        settings.webhooks.concurrency = 1;
-        settings.webhooks.slice = Duration::from_millis(300);
-    },
-    |app| {
-        another_tenants_event_during_a_backlog(&app).await;
-    }
-);
