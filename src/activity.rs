@@ -147,6 +147,12 @@ impl RequestLog {
 
     pub fn record(&self, mut entry: LogEntry) {
         let Some(queue) = &self.queue else { return };
+        if !crate::tenancy::is_tenant_name(&entry.tenant_name) {
+            // No tenant has it, so its entry would be dropped when written. Queued, such names
+            // (a path segment can be 60 KB) filled the queue with 600 MB and crowded out the
+            // entries of real tenants.
+            return;
+        }
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         entry.id = format!("{n:016x}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         if queue.try_send(entry).is_err() {

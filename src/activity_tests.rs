@@ -1,5 +1,5 @@
 //! The request log's pieces: clipped text, clients named by User-Agent, PATCH summaries that
-//! name ops and paths, and the admin API's filters.
+//! name ops and paths, the admin API's filters, and the names whose entries are queued.
 
 use super::*;
 
@@ -62,4 +62,16 @@ fn filters() {
     ] {
         assert!(parse_filter(s, c, r, b, None).is_err(), "{s:?} {c:?} {r:?} {b:?}");
     }
+}
+
+#[test]
+fn only_names_a_tenant_could_have_are_queued() {
+    let (log, mut queue) = RequestLog::new();
+    let entry = |name: &str| LogEntry { tenant_name: name.to_string(), ..LogEntry::default() };
+    for name in ["x".repeat(30_000), "ACME".into(), "a_b".into(), String::new()] {
+        log.record(entry(&name));
+    }
+    assert!(queue.try_recv().is_err(), "nothing queued for names no tenant can have");
+    log.record(entry("acme"));
+    assert_eq!(queue.try_recv().map(|e| e.tenant_name).ok().as_deref(), Some("acme"));
 }

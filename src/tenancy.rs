@@ -19,16 +19,20 @@ pub struct CreatedTenant {
 /// Tenant names appear in Base URLs, which Okta rejects when they contain `_`: lower-case
 /// letters, digits and inner hyphens, at most 63 characters.
 pub fn validate_tenant_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
+    if is_tenant_name(name) {
         Ok(())
     } else {
         Err(Error::invalid_value(format!("tenant name {name:?} must be 1-63 characters of a-z, 0-9 and inner '-'")))
     }
+}
+
+/// Whether a tenant could have this name (`validate_tenant_name`).
+pub fn is_tenant_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 /// The SCIM Base URL of a tenant (RFC 7644 §1.3), as customers paste it into their IdP.

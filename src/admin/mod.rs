@@ -74,6 +74,7 @@ impl AdminAuth {
             None => {
                 if let Some(a) = addr {
                     let failures = self.login_throttle.record_failure("admin-login", a);
+                    // One key for every sign-in: always counted, and argon2 bounds the lines.
                     tracing::warn!(client = %a, failures, "failed admin login");
                 }
                 Err(Error::Unauthorized("wrong email or password".into()))

@@ -24,9 +24,9 @@ impl RootSpanBuilder for RequestSpan {
         tracing::info_span!(
             "request",
             method = %request.method(),
-            path = request.path(),
+            path = head(request.path()),
             peer = request.peer_addr().map(tracing::field::display),
-            forwarded_for = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()),
+            forwarded_for = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(head),
             request_id = request_id.map(tracing::field::display),
             status = Empty,
         )
@@ -39,6 +39,17 @@ impl RootSpanBuilder for RequestSpan {
         };
         span.record("status", status.as_u16());
     }
+}
+
+/// At most the first 500 characters (as the request log keeps): every line written while
+/// serving a request repeats its path, which a client may make tens of kilobytes long.
+fn head(s: &str) -> &str {
+    const MAX_CHARS: usize = 500;
+    // A character is at least one byte.
+    if s.len() <= MAX_CHARS {
+        return s;
+    }
+    s.char_indices().nth(MAX_CHARS).map_or(s, |(end, _)| &s[..end])
 }
 
 #[cfg(test)]
@@ -105,5 +116,23 @@ mod tests {
         let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
         let line = text.lines().find(|l| l.contains("inside")).unwrap_or_else(|| panic!("no line in {text:?}"));
         assert!(line.contains("u-2") && !line.contains("forwarded_for"), "{line:?}");
+
+        // A path or forwarded-for of 30,000 characters is shown by its first 500.
+        lines.0.lock().unwrap().clear();
+        let long = "203.0.113.9,".repeat(2_500);
+        let req = test::TestRequest::get()
+            .uri(&format!("/scim/v2/acme/Users/{}", "x".repeat(30_000)))
+            .insert_header(("X-Forwarded-For", long.as_str()))
+            .to_request();
+        test::call_service(&app, req).await;
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let line = text.lines().find(|l| l.contains("inside")).unwrap_or_else(|| panic!("no line in {text:?}"));
+        assert!(line.len() < 2_000, "{} bytes", line.len());
+        assert!(
+            line.contains(&format!("path=\"/scim/v2/acme/Users/{}\"", "x".repeat(500 - "/scim/v2/acme/Users/".len()))),
+            "{line:?}"
+        );
+        assert!(line.contains(&format!("forwarded_for=\"{}\"", &long[..500])), "{line:?}");
+        assert_eq!(super::head(&"é".repeat(600)), "é".repeat(500), "cut between characters");
     }
 }

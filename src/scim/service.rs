@@ -82,10 +82,22 @@ pub(super) fn user_not_found(id: &str) -> Error {
     Error::NotFound(format!("User {id} not found"))
 }
 
+/// A line naming what a request's body carried that no schema defines (IdP templates carry
+/// custom attributes), at most one a second: Okta sends the same ones on every push, and a
+/// body may name thousands, or one of most of a megabyte.
 pub(super) fn note_dropped(c: &Canonical) {
+    static LINES: crate::telemetry::LogThrottle = crate::telemetry::LogThrottle::new(1_000);
     if !c.dropped.is_empty() {
-        tracing::info!(dropped = ?c.dropped, "ignored attributes that no schema defines");
+        if let Some(suppressed) = LINES.admit() {
+            let (dropped, count) = (shown_names(&c.dropped), c.dropped.len());
+            tracing::info!(?dropped, count, suppressed, "ignored attributes that no schema defines");
+        }
     }
+}
+
+/// The first 20 names, each cut to 100 characters.
+fn shown_names(names: &[String]) -> Vec<String> {
+    names.iter().take(20).map(|n| crate::activity::clipped(n, 100)).collect()
 }
 
 /// `row` if the request's If-Match names its version (RFC 7644 §3.14), else 412.
@@ -355,4 +367,16 @@ impl ScimService {
 /// the tenant's nested groups, which the read transaction finds.
 fn without_nested_groups(found: &Option<UserAndGroups>) -> bool {
     !matches!(found, Some(UserAndGroups { groups: None, .. }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_line_names_at_most_20_dropped_attributes_of_100_characters() {
+        let names: Vec<String> = (0..1_000).map(|i| format!("{i}{}", "x".repeat(500))).collect();
+        let shown = super::shown_names(&names);
+        assert_eq!(shown.len(), 20);
+        assert!(shown.iter().all(|n| n.chars().count() == 100), "{shown:?}");
+        assert_eq!(super::shown_names(&["title".into()]), ["title"]);
+    }
 }

@@ -126,3 +126,24 @@ scim_test!(
         assert_eq!(r.status, StatusCode::OK);
     }
 );
+
+scim_test!(
+    names_no_tenant_can_have_share_one_throttle_per_address,
+    |settings| settings.auth_failure_limit = 3,
+    |app| {
+        // A made-up name per request (a 30 KB one, capitals, a '_') is not a new entry each
+        // time: after three failures every such name is 429 for this address.
+        let root = app.base.trim_end_matches("/acme");
+        let names = ["x".repeat(30_000), "ACME".to_string(), "a_b".to_string(), "-a".to_string()];
+        for (i, name) in names.iter().enumerate() {
+            let r = app.send_raw(Method::GET, &format!("{root}/{name}/Users"), None, &[], None).await;
+            r.assert_error(if i < 3 { 401 } else { 429 }, None);
+        }
+        let r = app.send_raw(Method::GET, &format!("{root}/x{}/Users", "y".repeat(40_000)), None, &[], None).await;
+        r.assert_error(429, None);
+        // Names a tenant could have keep their own counts: acme and a free name are still 401/200.
+        let r = app.send_raw(Method::GET, &format!("{root}/nobody/Users"), None, &[], None).await;
+        r.assert_error(401, None);
+        assert_eq!(app.get("/Users").await.status, StatusCode::OK);
+    }
+);
