@@ -81,6 +81,11 @@ pub enum Error {
     /// was written; the write can succeed once an operator frees space. The cause is logged.
     #[error("the database has no room to write: {0}")]
     StorageFull(String),
+    /// As many credential checks (argon2) as may run or wait at once already do: each holds
+    /// 19 MiB and a core for about 25 ms, and a flood of made-up credentials would otherwise
+    /// start one per request. Worth a retry.
+    #[error("too many credentials are being checked at once; retry later")]
+    Busy,
     /// Anything that is not the client's fault. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

@@ -63,14 +63,13 @@ pub(super) fn verify_login(
     decoy_hash: &str,
 ) -> Result<Option<AdminUserRow>> {
     let Ok(email) = normalize_email(email) else {
-        secrets::verify_secret(password, decoy_hash);
+        secrets::verify_secret(password, decoy_hash)?;
         return Ok(None);
     };
     match store.read(|tx| tx.admin_user_by_email(&email))? {
-        Some(user) if secrets::verify_secret(password, &user.password_hash) => Ok(Some(user)),
-        Some(_) => Ok(None),
+        Some(user) => Ok(secrets::verify_secret(password, &user.password_hash)?.then_some(user)),
         None => {
-            secrets::verify_secret(password, decoy_hash);
+            secrets::verify_secret(password, decoy_hash)?;
             Ok(None)
         }
     }

@@ -122,10 +122,10 @@ impl AdminAuth {
         }
         let row = self.store.read(|tx| tx.admin_token(&token.id))?.filter(|r| !r.revoked);
         let Some(row) = row else {
-            secrets::verify_secret(&token.secret, &self.decoy_hash);
+            secrets::verify_secret(&token.secret, &self.decoy_hash)?;
             return Err(rejected());
         };
-        if !secrets::verify_secret(&token.secret, &row.secret_hash) {
+        if !secrets::verify_secret(&token.secret, &row.secret_hash)? {
             return Err(rejected());
         }
         api_tokens::touch(&self.store, self.clock.as_ref(), &row.id);

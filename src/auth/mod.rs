@@ -192,10 +192,10 @@ impl Authenticator {
             Ok(cred.filter(|c| c.kind == kind && c.usable_at(now)).map(|c| (tenant, c)))
         })?;
         let Some((tenant, cred)) = found else {
-            secrets::verify_secret(secret, &self.decoy_hash);
+            secrets::verify_secret(secret, &self.decoy_hash)?;
             return Err(rejected());
         };
-        if !secrets::verify_secret(secret, &cred.secret_hash) {
+        if !secrets::verify_secret(secret, &cred.secret_hash)? {
             return Err(rejected());
         }
         let principal = Principal {

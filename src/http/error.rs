@@ -17,6 +17,10 @@ const UNAVAILABLE_RETRY_AFTER: &str = "10";
 /// Seconds a client is asked to wait after a 503 for a full disk: it takes an operator.
 const STORAGE_FULL_RETRY_AFTER: &str = "60";
 
+/// Seconds a client is asked to wait when too many credential checks are queued: each ends
+/// within tens of milliseconds.
+const BUSY_RETRY_AFTER: &str = "5";
+
 /// The most of a detail a client is sent. Details quote what the client sent (a path, a
 /// filter, a name), which can be most of a 1 MiB body: a PATCH path of 1 MB was answered
 /// with a 1 MB error. The first thousand characters say what was wrong.
@@ -42,6 +46,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         // Not the client's fault either, and the same write succeeds once there is room: a
         // 500 would tell an IdP the request itself failed. (507 is WebDAV's, not in RFC 7644.)
         Error::StorageFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -140,6 +145,9 @@ pub fn add_error_headers(e: &Error, headers: &mut header::HeaderMap, challenge: 
         Error::TooManyRequests(seconds) => {
             headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
         }
+        Error::Busy => {
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static(BUSY_RETRY_AFTER));
+        }
         _ => {}
     }
 }
@@ -171,6 +179,7 @@ mod tests {
             (Error::WriteConflict, 503, None),
             (Error::Unavailable("secret cause".into()), 503, None),
             (Error::StorageFull("secret cause".into()), 503, None),
+            (Error::Busy, 503, None),
             (Error::internal("secret cause"), 500, None),
         ];
         for (e, status, scim_type) in cases {
@@ -194,6 +203,8 @@ mod tests {
         assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), UNAVAILABLE_RETRY_AFTER);
         let r = Error::StorageFull("f".into()).error_response();
         assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), STORAGE_FULL_RETRY_AFTER);
+        let r = Error::Busy.error_response();
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), BUSY_RETRY_AFTER);
     }
 
     #[test]
