@@ -1,7 +1,0 @@
--- Unauthenticated GETs under a made-up tenant name of 30,000 characters, a new one each time.
-local counter = 0
-local pad = string.rep("a", 30000)
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", "/scim/v2/" .. pad .. counter .. "-" .. math.random(1, 1000000000) .. "/Users")
-end
