@@ -44,12 +44,7 @@ impl RootSpanBuilder for RequestSpan {
 /// At most the first 500 characters (as the request log keeps): every line written while
 /// serving a request repeats its path, which a client may make tens of kilobytes long.
 fn head(s: &str) -> &str {
-    const MAX_CHARS: usize = 500;
-    // A character is at least one byte.
-    if s.len() <= MAX_CHARS {
-        return s;
-    }
-    s.char_indices().nth(MAX_CHARS).map_or(s, |(end, _)| &s[..end])
+    crate::activity::clipped_str(s, 500)
 }
 
 #[cfg(test)]
