@@ -33,7 +33,7 @@ pub struct Settings {
     /// it gets 429.
     pub auth_failure_limit: u32,
     pub auth_failure_window: Duration,
-    pub webhooks: crate::webhooks::worker::WebhookSettings,
+    pub webhooks: crate::webhooks::settings::WebhookSettings,
     /// How long request log entries are kept; zero switches the request log off.
     pub request_log_retention: Duration,
 }
@@ -54,7 +54,7 @@ impl Settings {
             member_page_size: 1000,
             auth_failure_limit: 20,
             auth_failure_window: Duration::from_secs(60),
-            webhooks: crate::webhooks::worker::WebhookSettings::default(),
+            webhooks: crate::webhooks::settings::WebhookSettings::default(),
             request_log_retention: Duration::from_secs(30 * 86_400),
         }
     }

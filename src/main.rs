@@ -9,7 +9,7 @@ use scimd::config::Settings;
 use scimd::startup::Application;
 use scimd::store::Store;
 use scimd::telemetry;
-use scimd::webhooks::worker::WebhookSettings;
+use scimd::webhooks::settings::WebhookSettings;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! When a failed webhook delivery is tried again.
 
-use super::worker::WebhookSettings;
+use super::settings::WebhookSettings;
 use rand::Rng;
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! call these), the event-type filter, and the JSON views. Delivery itself is `worker`.
 
 mod backoff;
-mod settings;
+pub mod settings;
 pub mod signing;
 pub mod worker;
 

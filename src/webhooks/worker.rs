@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-pub use super::settings::WebhookSettings;
+use super::settings::WebhookSettings;
 
 /// Why an attempt failed.
 #[derive(Debug)]
