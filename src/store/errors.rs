@@ -3,7 +3,8 @@
 //! 503, the rest are internal.
 
 use crate::error::Error;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::pg::sql_state as pg;
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError, SqlState};
 use std::cell::Cell;
 
 thread_local! {
@@ -22,15 +23,16 @@ pub(super) fn met_read_only() -> bool {
     MET_READ_ONLY.with(|met| met.replace(false))
 }
 
+type Information = Box<dyn DatabaseErrorInformation + Send + Sync>;
+
 impl From<DieselError> for Error {
     fn from(e: DieselError) -> Self {
         match e {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 Error::Conflict(format!("a unique value is already in use ({})", info.message()))
             }
-            // Both are PostgreSQL telling one of two racing transactions to start again.
+            // PostgreSQL telling one of two racing transactions to start again.
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::WriteConflict,
-            DieselError::DatabaseError(_, info) if info.message().contains("deadlock detected") => Error::WriteConflict,
             DieselError::NotFound => Error::NotFound("the resource does not exist".into()),
             // The server went away under the request (a restart, a failover, the network).
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
@@ -41,33 +43,49 @@ impl From<DieselError> for Error {
                 MET_READ_ONLY.with(|met| met.set(true));
                 Error::Unavailable(format!("the database takes no writes: {}", info.message()))
             }
-            // SQLite's SQLITE_BUSY: another process held the file's lock past the busy timeout.
-            DieselError::DatabaseError(_, info) if info.message() == "database is locked" => {
-                Error::Unavailable("another process held the SQLite file's lock past the database wait".into())
-            }
-            DieselError::DatabaseError(_, info) if is_storage_full(info.message()) => {
-                Error::StorageFull(info.message().to_string())
-            }
-            // PostgreSQL's query_canceled (57014) and lock_not_available (55P03): a
-            // `statement_timeout` or `lock_timeout` an operator set, or an operator's
-            // pg_cancel_backend, as PostgreSQL's English messages word them. scimd sets
-            // neither; the same request may well pass later.
-            DieselError::DatabaseError(_, info) if info.message().starts_with("canceling statement due to") => {
-                Error::Unavailable(info.message().to_string())
-            }
+            DieselError::DatabaseError(_, info) => match info.sqlstate() {
+                Some(state) => from_postgres(state, info),
+                None => from_sqlite(info),
+            },
             other => Error::internal(other),
         }
     }
 }
 
-/// Whether a database's message says it had no room to write: SQLite's SQLITE_FULL (a full
-/// disk, or `max_page_count`), or PostgreSQL's `disk_full` (53100) as its English messages
-/// word it. Diesel passes PostgreSQL's SQLSTATE on for a few classes only, so the text is what
-/// is left; a server with translated messages answers 500 instead, as before.
-fn is_storage_full(message: &str) -> bool {
-    message == "database or disk is full" || message.contains("No space left on device")
+/// PostgreSQL's errors by their SQLSTATE (Appendix A of its manual), which every error it
+/// sends carries: its messages are in the server's `lc_messages`, so a server set up in German
+/// words a deadlock "Verklemmung (Deadlock) entdeckt".
+fn from_postgres(state: SqlState, info: Information) -> Error {
+    let message = || info.message().to_string();
+    match (state, state.class().as_str()) {
+        // The other transaction of a deadlock goes on; this one may start again.
+        (pg::T_R_DEADLOCK_DETECTED, _) => Error::WriteConflict,
+        (pg::DISK_FULL, _) => Error::StorageFull(message()),
+        // query_canceled and lock_not_available: a `statement_timeout` or `lock_timeout` an
+        // operator set, or an operator's pg_cancel_backend. scimd sets neither; the same
+        // request may well pass later.
+        (pg::QUERY_CANCELED | pg::LOCK_NOT_AVAILABLE, _) => Error::Unavailable(message()),
+        // Connection exceptions, insufficient resources (memory, connections) and operator
+        // intervention (a shutdown, a database that cannot take connections yet): the server,
+        // not the request, and passing.
+        (_, "08" | "53" | "57") => Error::Unavailable(message()),
+        _ => Error::internal(format!("{} (SQLSTATE {state})", info.message())),
+    }
 }
 
+/// SQLite's errors, which carry no SQLSTATE, by their messages: these are fixed in its
+/// source (`sqlite3ErrStr`), never translated.
+fn from_sqlite(info: Information) -> Error {
+    match info.message() {
+        // SQLITE_BUSY: another process held the file's lock past the busy timeout.
+        "database is locked" => {
+            Error::Unavailable("another process held the SQLite file's lock past the database wait".into())
+        }
+        // SQLITE_FULL: a full disk, or `max_page_count`.
+        "database or disk is full" => Error::StorageFull(info.message().to_string()),
+        other => Error::internal(other),
+    }
+}
 /// Whether `e` is a unique violation on an index or constraint whose name or columns mention
 /// `needle` (PostgreSQL reports the constraint name, SQLite the column list).
 pub(super) fn is_unique_violation_on(e: &DieselError, needle: &str) -> bool {
@@ -84,23 +102,72 @@ mod tests {
     use super::*;
     use crate::store::batch_outcome::ended_result;
 
+    /// A PostgreSQL error as libpq hands it over: its SQLSTATE and a message in the server's
+    /// language.
+    struct Postgres(&'static str, &'static str);
+
+    impl DatabaseErrorInformation for Postgres {
+        fn message(&self) -> &str {
+            self.1
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+        fn sqlstate(&self) -> Option<SqlState> {
+            self.0.parse().ok()
+        }
+    }
+
     #[test]
-    fn a_full_disk_is_storage_full_on_either_backend_and_through_a_commit() {
-        let database = |kind, message: &str| DieselError::DatabaseError(kind, Box::new(message.to_string()));
+    fn database_errors_by_backend_and_through_a_commit() {
+        let sqlite =
+            |message: &str| DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_string()));
+        let postgres =
+            |state, message| DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(Postgres(state, message)));
         let cases = [
-            (database(DatabaseErrorKind::Unknown, "database or disk is full"), "StorageFull"),
+            (sqlite("database or disk is full"), "StorageFull"),
+            (sqlite("database is locked"), "Unavailable"),
+            (sqlite("disk I/O error"), "Internal"),
             (
-                database(
-                    DatabaseErrorKind::Unknown,
-                    "could not extend file \"base/16384/16390\": No space left on device",
-                ),
+                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, Box::new("UNIQUE constraint failed".to_string())),
+                "Conflict",
+            ),
+            // PostgreSQL by its SQLSTATE, in English and as a server set up in German words it
+            // (its translations, `gettext -d postgres-15`).
+            (postgres("53100", "could not extend file \"base/16384/16390\": No space left on device"), "StorageFull"),
+            (
+                postgres("53100", "konnte Datei »base/16384/16390« nicht erweitern: Auf dem Gerät ist kein Speicherplatz mehr verfügbar"),
                 "StorageFull",
             ),
-            (database(DatabaseErrorKind::Unknown, "database is locked"), "Unavailable"),
-            (database(DatabaseErrorKind::Unknown, "canceling statement due to statement timeout"), "Unavailable"),
-            (database(DatabaseErrorKind::Unknown, "canceling statement due to user request"), "Unavailable"),
-            (database(DatabaseErrorKind::Unknown, "disk I/O error"), "Internal"),
-            (database(DatabaseErrorKind::UniqueViolation, "UNIQUE constraint failed"), "Conflict"),
+            (postgres("40P01", "deadlock detected"), "WriteConflict"),
+            (postgres("40P01", "Verklemmung (Deadlock) entdeckt"), "WriteConflict"),
+            (postgres("57014", "canceling statement due to statement timeout"), "Unavailable"),
+            (postgres("57014", "storniere Anfrage wegen Zeitüberschreitung der Anfrage"), "Unavailable"),
+            (postgres("55P03", "storniere Anfrage wegen Zeitüberschreitung einer Sperre"), "Unavailable"),
+            (postgres("57P01", "Verbindung wird abgebrochen aufgrund von Anweisung des Administrators"), "Unavailable"),
+            (postgres("57P03", "das Datenbanksystem startet"), "Unavailable"),
+            (postgres("53300", "tut mir leid, schon zu viele Verbindungen"), "Unavailable"),
+            (postgres("53200", "Speicher aufgebraucht"), "Unavailable"),
+            (postgres("08006", "connection failure"), "Unavailable"),
+            // Words in a message decide nothing: undefined_table, io_error and internal_error.
+            (postgres("42P01", "relation \"deadlock detected\" does not exist"), "Internal"),
+            (postgres("58030", "could not write to file: No space left on device"), "Internal"),
+            (postgres("XX000", "canceling statement due to an internal error"), "Internal"),
         ];
         for (e, want) in cases {
             let message = e.to_string();
@@ -112,6 +179,8 @@ mod tests {
         }
         let internal = ended_result(&Err(Error::internal("disk I/O error"))).unwrap_err();
         assert!(matches!(&internal, Error::Internal(c) if c == "the commit failed: disk I/O error"), "{internal:?}");
+        let unknown = Error::from(postgres("42P01", "Relation »users« existiert nicht"));
+        assert!(matches!(&unknown, Error::Internal(c) if c.ends_with("(SQLSTATE 42P01)")), "{unknown:?}");
     }
 
     /// A PostgreSQL write on a session that takes no writes is a 503, and the pool drops such
