@@ -76,7 +76,9 @@ pub struct FailureLimit {
 
 /// The name failures are counted under: a name no tenant can have is counted under one name,
 /// so that a client making up a name per request does not make a throttle entry per request
-/// (the names' syntax is public: this tells nobody which tenants exist).
+/// (the names' syntax is public: this tells nobody which tenants exist). SCIM paths with such
+/// names are 404s before they get here (`tenancy::not_a_tenant_name`); this keeps the throttle
+/// bounded whoever calls it.
 fn throttled_name(tenant: &str) -> &str {
     if crate::tenancy::is_tenant_name(tenant) {
         tenant

@@ -68,9 +68,12 @@ impl FromRequest for Authenticated {
         let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| Error::internal("application state missing"))?;
-            let Some(tenant) = tenant.filter(|t| !t.contains(NUL)) else {
+            let Some(tenant) = tenant else {
                 return Err(Error::Unauthorized("authentication required".into()));
             };
+            if !crate::tenancy::is_tenant_name(&tenant) {
+                return Err(crate::tenancy::not_a_tenant_name(&tenant));
+            }
             state.auth.check_throttle(&tenant, addr)?;
             let Some(presented) = presented else {
                 state.auth.note_failure(&tenant, addr);

@@ -128,20 +128,40 @@ scim_test!(
 );
 
 scim_test!(
-    names_no_tenant_can_have_share_one_throttle_per_address,
+    a_name_no_tenant_can_have_is_a_404_told_before_authentication,
     |settings| settings.auth_failure_limit = 3,
     |app| {
-        // A made-up name per request (a 30 KB one, capitals, a '_') is not a new entry each
-        // time: after three failures every such name is 429 for this address.
+        // A Base URL typed in capitals says so; other impossible names (30 KB, a '_', a
+        // leading '-', a NUL) say what a name may be. With or without acme's token, and
+        // never counted as failed authentications: nothing about any tenant is told.
         let root = app.base.trim_end_matches("/acme");
-        let names = ["x".repeat(30_000), "ACME".to_string(), "a_b".to_string(), "-a".to_string()];
-        for (i, name) in names.iter().enumerate() {
-            let r = app.send_raw(Method::GET, &format!("{root}/{name}/Users"), None, &[], None).await;
-            r.assert_error(if i < 3 { 401 } else { 429 }, None);
+        let auth = format!("Bearer {}", app.token);
+        let r = app.send_raw(Method::GET, &format!("{root}/ACME/Users"), Some(&auth), &[], None).await;
+        r.assert_error(404, None);
+        assert_eq!(
+            r.body["detail"], "tenant names are lower-case: the Base URL ends in /acme, not /ACME",
+            "{}",
+            r.body
+        );
+        let r = app.send_raw(Method::GET, &format!("{root}/Zeta-9/Groups"), None, &[], None).await;
+        assert_eq!(
+            r.body["detail"], "tenant names are lower-case: the Base URL ends in /zeta-9, not /Zeta-9",
+            "{}",
+            r.body
+        );
+        let names = ["x".repeat(30_000), "a_b".to_string(), "-a".to_string(), "a%00b".to_string(), "x".repeat(64)];
+        for name in &names {
+            for presented in [None, Some(auth.as_str()), Some("Bearer scimd_wrong")] {
+                let r = app.send_raw(Method::GET, &format!("{root}/{name}/Users"), presented, &[], None).await;
+                r.assert_error(404, None);
+                let detail = r.body["detail"].as_str().unwrap();
+                assert!(detail.starts_with("no tenant can have the name in this path"), "{detail}");
+            }
+            let body = Some(b"{not json".to_vec());
+            let r = app.send_raw(Method::POST, &format!("{root}/{name}/Users"), Some(&auth), &[], body).await;
+            r.assert_error(404, None);
         }
-        let r = app.send_raw(Method::GET, &format!("{root}/x{}/Users", "y".repeat(40_000)), None, &[], None).await;
-        r.assert_error(429, None);
-        // Names a tenant could have keep their own counts: acme and a free name are still 401/200.
+        // Fifteen impossible names with a wrong token counted nothing against this address.
         let r = app.send_raw(Method::GET, &format!("{root}/nobody/Users"), None, &[], None).await;
         r.assert_error(401, None);
         assert_eq!(app.get("/Users").await.status, StatusCode::OK);
