@@ -145,10 +145,14 @@ impl FromRequest for ScimJson {
                 }
                 body.extend_from_slice(&chunk);
             }
-            if body.iter().all(u8::is_ascii_whitespace) {
+            // RFC 8259 §8.1: a parser MAY ignore a leading byte order mark. Senders must not add
+            // one, but a JSON file saved by Windows PowerShell 5.1 or an older Notepad carries
+            // it, and `curl -d @file` or `Invoke-RestMethod -InFile` sends it on.
+            let text = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body);
+            if text.iter().all(u8::is_ascii_whitespace) {
                 return Err(Error::invalid_syntax("the request body is empty; a JSON object is required"));
             }
-            let value: Value = serde_json::from_slice(&body).map_err(|e| match &coding {
+            let value: Value = serde_json::from_slice(text).map_err(|e| match &coding {
                 Some(coding) => Error::invalid_syntax(format!(
                     "the request body is not valid JSON: it was sent with Content-Encoding: {coding}, which \
                      scimd does not decode; send it uncompressed"

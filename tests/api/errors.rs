@@ -1,6 +1,6 @@
 //! Every client mistake is a SCIM error with the right status and scimType, and writes nothing.
 
-use crate::helpers::{okta_user, TestApp};
+use crate::helpers::{okta_user, patch_op, TestApp};
 use crate::scim_test;
 use awc::http::{Method, StatusCode};
 use serde_json::json;
@@ -108,6 +108,26 @@ scim_test!(json_and_scim_json_with_any_charset_are_accepted, |app| {
         assert_eq!(r.status, StatusCode::CREATED, "{ct}: {}", r.body);
         assert!(r.header("content-type").unwrap().starts_with("application/scim+json"));
     }
+});
+
+// RFC 8259 §8.1: a parser MAY ignore a byte order mark before the JSON text; one elsewhere,
+// or a BOM with nothing after it, is still not JSON.
+scim_test!(a_body_after_a_utf8_byte_order_mark_is_read, |app| {
+    let with_bom = |text: String| [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+    let r = post_raw(&app, &with_bom(okta_user("bom@x.com").to_string()), "application/scim+json").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let patch = patch_op(json!([{"op": "replace", "path": "active", "value": false}])).to_string();
+    let auth = format!("Bearer {}", app.token);
+    let url = format!("{}/Users/{id}", app.base);
+    let r = app.send_raw(Method::PATCH, &url, Some(&auth), &[], Some(with_bom(patch))).await;
+    assert_eq!((r.status, &r.body["active"]), (StatusCode::OK, &json!(false)), "{}", r.body);
+    post_raw(&app, b"\xEF\xBB\xBF", "application/scim+json").await.assert_error(400, Some("invalidSyntax"));
+    let twice = [b"\xEF\xBB\xBF".as_slice(), &with_bom(okta_user("twice@x.com").to_string())].concat();
+    post_raw(&app, &twice, "application/scim+json").await.assert_error(400, Some("invalidSyntax"));
+    let inside = okta_user("inside@x.com").to_string().replacen(',', ",\u{feff}", 1);
+    post_raw(&app, inside.as_bytes(), "application/scim+json").await.assert_error(400, Some("invalidSyntax"));
+    assert_eq!(app.get("/Users").await.body["totalResults"], 1);
 });
 
 scim_test!(unknown_paths_and_wrong_methods_are_scim_errors, |app| {
