@@ -38,11 +38,14 @@ pub fn is_tenant_name(name: &str) -> bool {
 /// The 404 for a SCIM path whose tenant name no tenant can have: as anyone can tell from the
 /// syntax, so it is told before authentication, and says what is wrong with the Base URL (a
 /// support person who typed `/scim/v2/ACME` into Okta would otherwise see a 401 and reissue
-/// credentials that were never the problem). The name is quoted only when it is short.
+/// credentials that were never the problem). The name is quoted only when lower-casing makes a
+/// name, so at most 63 characters of it.
 pub fn not_a_tenant_name(name: &str) -> Error {
-    let lower = name.to_ascii_lowercase();
-    if lower != name && is_tenant_name(&lower) {
-        return Error::NotFound(format!("tenant names are lower-case: the Base URL ends in /{lower}, not /{name}"));
+    if name.len() <= 63 {
+        let lower = name.to_ascii_lowercase();
+        if is_tenant_name(&lower) {
+            return Error::NotFound(format!("tenant names are lower-case: the Base URL ends in /{lower}, not /{name}"));
+        }
     }
     Error::NotFound(
         "no tenant can have the name in this path: a tenant's name is 1-63 characters of a-z, 0-9 and inner '-'".into(),

@@ -74,7 +74,8 @@ fn from_postgres(state: SqlState, info: Information) -> Error {
 }
 
 /// SQLite's errors, which carry no SQLSTATE, by their messages: these are fixed in its
-/// source (`sqlite3ErrStr`), never translated.
+/// source (`sqlite3ErrStr`), never translated. Diesel's own few (a PostgreSQL "Received an
+/// empty query") come here too, and are internal.
 fn from_sqlite(info: Information) -> Error {
     match info.message() {
         // SQLITE_BUSY: another process held the file's lock past the busy timeout.
@@ -86,6 +87,7 @@ fn from_sqlite(info: Information) -> Error {
         other => Error::internal(other),
     }
 }
+
 /// Whether `e` is a unique violation on an index or constraint whose name or columns mention
 /// `needle` (PostgreSQL reports the constraint name, SQLite the column list).
 pub(super) fn is_unique_violation_on(e: &DieselError, needle: &str) -> bool {
