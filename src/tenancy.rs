@@ -16,13 +16,16 @@ pub struct CreatedTenant {
     pub bearer_token: String,
 }
 
+/// What `is_tenant_name` accepts, as errors tell it.
+const TENANT_NAME_RULE: &str = "1-63 characters of a-z, 0-9 and inner '-'";
+
 /// Tenant names appear in Base URLs, which Okta rejects when they contain `_`: lower-case
 /// letters, digits and inner hyphens, at most 63 characters.
 pub fn validate_tenant_name(name: &str) -> Result<()> {
     if is_tenant_name(name) {
         Ok(())
     } else {
-        Err(Error::invalid_value(format!("tenant name {name:?} must be 1-63 characters of a-z, 0-9 and inner '-'")))
+        Err(Error::invalid_value(format!("tenant name {name:?} must be {TENANT_NAME_RULE}")))
     }
 }
 
@@ -47,9 +50,7 @@ pub fn not_a_tenant_name(name: &str) -> Error {
             return Error::NotFound(format!("tenant names are lower-case: the Base URL ends in /{lower}, not /{name}"));
         }
     }
-    Error::NotFound(
-        "no tenant can have the name in this path: a tenant's name is 1-63 characters of a-z, 0-9 and inner '-'".into(),
-    )
+    Error::NotFound(format!("no tenant can have the name in this path: a tenant's name is {TENANT_NAME_RULE}"))
 }
 
 /// The SCIM Base URL of a tenant (RFC 7644 §1.3), as customers paste it into their IdP.
