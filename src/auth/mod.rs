@@ -58,6 +58,9 @@ impl Principal {
     }
 }
 
+/// Authenticates SCIM requests. The tenant names it is given are names a tenant could have:
+/// the extractor answers any other 404 first (`tenancy::not_a_tenant_name`), so a client
+/// making up names makes no throttle entries, log lines or credential checks.
 pub struct Authenticator {
     store: Store,
     clock: Arc<dyn Clock>,
@@ -74,35 +77,9 @@ pub struct FailureLimit {
     pub window: Duration,
 }
 
-/// The name failures are counted under: a name no tenant can have is counted under one name,
-/// so that a client making up a name per request does not make a throttle entry per request
-/// (the names' syntax is public: this tells nobody which tenants exist). SCIM paths with such
-/// names are 404s before they get here (`tenancy::not_a_tenant_name`); this keeps the throttle
-/// bounded whoever calls it.
-fn throttled_name(tenant: &str) -> &str {
-    if crate::tenancy::is_tenant_name(tenant) {
-        tenant
-    } else {
-        "(not a tenant name)"
-    }
-}
-
 /// A pair's first failure in its window, the one that starts its 429s, and one not counted.
 fn worth_a_line(failures: Option<u32>, limit: u32) -> bool {
     failures.is_none_or(|n| n == 1 || n == limit)
-}
-
-/// A tenant name from a request's path as a log line shows it: as it is if it could be one.
-struct ShownName<'a>(&'a str);
-
-impl std::fmt::Display for ShownName<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if crate::tenancy::is_tenant_name(self.0) {
-            f.write_str(self.0)
-        } else {
-            write!(f, "(not a tenant name: {} bytes)", self.0.len())
-        }
-    }
 }
 
 fn rejected() -> Error {
@@ -118,7 +95,7 @@ impl Authenticator {
 
     /// 429 while `addr` has failed too often against `tenant` (Okta honours Retry-After).
     pub fn check_throttle(&self, tenant: &str, addr: Option<IpAddr>) -> Result<()> {
-        match addr.and_then(|a| self.throttle.retry_after(throttled_name(tenant), a)) {
+        match addr.and_then(|a| self.throttle.retry_after(tenant, a)) {
             Some(seconds) => Err(Error::TooManyRequests(seconds)),
             None => Ok(()),
         }
@@ -127,16 +104,14 @@ impl Authenticator {
     /// Counts and logs a failed authentication (never the presented secret). A line for a
     /// pair's first failure in its window, for the one that starts its 429s and for one that
     /// went uncounted, and at most ten a second in all: a client that fails on every request, or
-    /// makes up a tenant name for each, would otherwise write a line per request (a 30 KB name
-    /// in a path made 400 MB of log a second).
+    /// makes up a new tenant name for each, would otherwise write a line per request.
     pub fn note_failure(&self, tenant: &str, addr: Option<IpAddr>) {
         static LINES: crate::telemetry::LogThrottle = crate::telemetry::LogThrottle::new(100);
         let Some(addr) = addr else { return };
-        let failures = self.throttle.record_failure(throttled_name(tenant), addr);
+        let failures = self.throttle.record_failure(tenant, addr);
         if worth_a_line(failures, self.throttle.limit()) {
             if let Some(suppressed) = LINES.admit() {
-                let tenant = ShownName(tenant);
-                tracing::warn!(%tenant, client = %addr, failures, suppressed, "failed SCIM authentication");
+                tracing::warn!(tenant, client = %addr, failures, suppressed, "failed SCIM authentication");
             }
         }
     }
@@ -157,10 +132,6 @@ impl Authenticator {
         let Some((id, secret)) = presented.id_and_secret() else {
             return Err(rejected());
         };
-        if !crate::tenancy::is_tenant_name(tenant_name) {
-            // No tenant has that name, as anyone can tell from the name: no decoy to verify.
-            return Err(rejected());
-        }
         let key = self.cache.key_of(&[tenant_name, presented.kind(), &id, &secret]);
         // One verification per presentation at a time: a burst of requests with a new (or
         // newly stale) credential runs argon2 (or the recheck) once, not once per request.
@@ -259,9 +230,5 @@ mod tests {
             .filter(|&f| worth_a_line(f, 20))
             .collect();
         assert_eq!(logged, [None, Some(1), Some(20)]);
-        assert_eq!(throttled_name("acme"), "acme");
-        assert_eq!(throttled_name("ACME"), throttled_name(&"x".repeat(64)));
-        assert_eq!(ShownName("acme").to_string(), "acme");
-        assert_eq!(ShownName(&"x".repeat(30_000)).to_string(), "(not a tenant name: 30000 bytes)");
     }
 }
