@@ -8,7 +8,7 @@
 //! a header value but the User-Agent, never a body value.
 
 use crate::clock::{format_datetime, Clock};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::store::{LogEntry, LogFilter, LogRow, Store};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -252,7 +252,7 @@ fn given(v: Option<&str>) -> Option<&str> {
 /// A page of a tenant's log, newest first.
 pub fn list(store: &Store, tenant: &str, filter: &LogFilter) -> Result<Vec<LogRow>> {
     store.read(|tx| {
-        let t = tx.tenant_by_name(tenant)?.ok_or_else(|| Error::NotFound(format!("no tenant named {tenant:?}")))?;
+        let t = crate::tenancy::named(tx, tenant)?;
         tx.request_log(t.id, filter)
     })
 }
@@ -291,7 +291,8 @@ fn parse_filter(
 ) -> Result<LogFilter> {
     let mut f = LogFilter { limit: limit.unwrap_or(100).clamp(1, 500), ..LogFilter::default() };
     if let Some(s) = given(status) {
-        let bad = || Error::invalid_value(format!("status {s:?} is not a status code (404) or class (4xx)"));
+        let bad =
+            || Error::invalid_value(format!("status {s} is not a status code (404) or class (4xx)", s = Quoted(s)));
         match s.to_ascii_lowercase().strip_suffix("xx") {
             Some(class) => f.status_class = Some(class.parse().ok().filter(|c| (1..=5).contains(c)).ok_or_else(bad)?),
             None => f.status = Some(s.parse().ok().filter(|c| (100..=599).contains(c)).ok_or_else(bad)?),

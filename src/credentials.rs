@@ -5,7 +5,7 @@
 use crate::auth::secrets::{self, BearerToken};
 use crate::clock::format_datetime;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::scim::events::admin_event;
 use crate::store::{CredentialRow, NewCredential, Store, TenantId};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -29,7 +29,10 @@ impl Kind {
         match s {
             "basic" => Ok(Kind::Basic),
             "bearer" => Ok(Kind::Bearer),
-            other => Err(Error::invalid_value(format!("credential kind must be basic or bearer, not {other:?}"))),
+            other => Err(Error::invalid_value(format!(
+                "credential kind must be basic or bearer, not {other}",
+                other = Quoted(other)
+            ))),
         }
     }
 }
@@ -84,16 +87,19 @@ const MAX_EXPIRY_DAYS: i64 = 36_500;
 pub fn parse_duration(text: &str) -> Result<TimeDelta> {
     let text = text.trim();
     let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: i64 =
-        digits.parse().map_err(|_| Error::invalid_value(format!("{text:?} is not a duration such as 90d or 12h")))?;
+    let n: i64 = digits.parse().map_err(|_| {
+        Error::invalid_value(format!("{text} is not a duration such as 90d or 12h", text = Quoted(text)))
+    })?;
     let unit_seconds = match unit {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(Error::invalid_value(format!("{text:?}: use s, m, h or d"))),
+        _ => return Err(Error::invalid_value(format!("{text}: use s, m, h or d", text = Quoted(text)))),
     };
-    let too_long = || Error::invalid_value(format!("{text:?}: a credential expires in at most {MAX_EXPIRY_DAYS}d"));
+    let too_long = || {
+        Error::invalid_value(format!("{text}: a credential expires in at most {MAX_EXPIRY_DAYS}d", text = Quoted(text)))
+    };
     let seconds = n.checked_mul(unit_seconds).ok_or_else(too_long)?;
     if seconds <= 0 {
         return Err(Error::invalid_value("a credential must expire in the future"));
@@ -102,13 +108,6 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta> {
         return Err(too_long());
     }
     Ok(TimeDelta::seconds(seconds))
-}
-
-fn tenant_id(store: &Store, name: &str) -> Result<TenantId> {
-    store
-        .read(|tx| tx.tenant_by_name(name))?
-        .map(|t| t.id)
-        .ok_or_else(|| Error::NotFound(format!("no tenant named {name:?}")))
 }
 
 pub fn issue(
@@ -120,7 +119,7 @@ pub fn issue(
     expires_in: Option<TimeDelta>,
 ) -> Result<Issued> {
     let label = crate::admin::clean_label(label)?;
-    let tenant = tenant_id(store, tenant)?;
+    let tenant = crate::tenancy::id_of(store, tenant)?;
     let now = clock.now();
     let expires_at = expires_in.map(|d| now + d);
     let (id, secret, issued) = match kind {
@@ -160,14 +159,14 @@ pub fn issue(
 }
 
 pub fn list(store: &Store, tenant: &str) -> Result<Vec<CredentialRow>> {
-    let tenant = tenant_id(store, tenant)?;
+    let tenant = crate::tenancy::id_of(store, tenant)?;
     store.read(|tx| tx.list_credentials(tenant))
 }
 
 /// Revokes it: the credential stops working on every replica within the recheck interval
 /// (at once on this one, when the caller also tells its `Authenticator`).
 pub fn revoke(store: &Store, clock: &dyn Clock, tenant: &str, id: &str) -> Result<TenantId> {
-    let tenant = tenant_id(store, tenant)?;
+    let tenant = crate::tenancy::id_of(store, tenant)?;
     let now = clock.now();
     let revoked = store.write(|tx| {
         let revoked = tx.revoke_credential(tenant, id, now)?;
@@ -180,7 +179,7 @@ pub fn revoke(store: &Store, clock: &dyn Clock, tenant: &str, id: &str) -> Resul
     if revoked {
         Ok(tenant)
     } else {
-        Err(Error::NotFound(format!("no unrevoked credential {id:?} in this tenant")))
+        Err(Error::NotFound(format!("no unrevoked credential {id} in this tenant", id = Quoted(id))))
     }
 }
 

@@ -117,3 +117,84 @@ impl Error {
         Error::Internal(cause.to_string())
     }
 }
+
+/// A client's text as scimd's messages quote it: in double quotes and as written, in any
+/// script, with only what a reader could not see or that would break the line escaped, as
+/// JSON escapes it (`\"`, `\n`, `\u200b`). Rust's `{:?}` escaped combining marks as well, so
+/// a Hindi userName's 409 read `"ग\u{941}प\u{94d}ता"` and a decomposed é `"e\u{301}"`.
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if unseen(c) => {
+                    for unit in c.encode_utf16(&mut [0; 2]) {
+                        write!(f, "\\u{unit:04x}")?;
+                    }
+                }
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+/// Controls, spaces other than U+0020, and the format characters that show nothing or turn
+/// the text's direction (a bidi override in a message would reorder what an admin reads).
+/// The joiners U+200C and U+200D stay: Indic scripts and emoji need them.
+fn unseen(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Quoted;
+
+    #[test]
+    fn quoted_text_keeps_every_script_and_escapes_what_cannot_be_seen() {
+        let cases = [
+            ("गुप्ता", "\"गुप्ता\""),
+            ("Jose\u{301}", "\"Jose\u{301}\""),
+            ("\u{301}abc", "\"\u{301}abc\""),
+            ("山田 太郎", "\"山田 太郎\""),
+            ("ക്\u{200d}", "\"ക്\u{200d}\""),
+            ("👩\u{200d}💻", "\"👩\u{200d}💻\""),
+            ("say \"hi\" \\ bye", "\"say \\\"hi\\\" \\\\ bye\""),
+            ("two\nlines\r\tend", "\"two\\nlines\\r\\tend\""),
+            ("nul\u{0}bel\u{7}del\u{7f}c1\u{85}", "\"nul\\u0000bel\\u0007del\\u007fc1\\u0085\""),
+            ("no\u{a0}break\u{3000}wide", "\"no\\u00a0break\\u3000wide\""),
+            ("zero\u{200b}width\u{feff}", "\"zero\\u200bwidth\\ufeff\""),
+            ("abc\u{202e}fed", "\"abc\\u202efed\""),
+            ("tag\u{e0041}", "\"tag\\udb40\\udc41\""),
+            ("", "\"\""),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Quoted(text).to_string(), want, "{text:?}");
+        }
+    }
+}

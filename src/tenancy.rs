@@ -3,9 +3,9 @@
 
 use crate::auth::secrets::{self, BearerToken};
 use crate::clock::{format_datetime, Clock};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::scim::events::admin_event;
-use crate::store::{EventRow, NewCredential, Store, TenantRow, TenantStats};
+use crate::store::{EventRow, NewCredential, Store, TenantId, TenantRow, TenantStats, Tx};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -25,7 +25,7 @@ pub fn validate_tenant_name(name: &str) -> Result<()> {
     if is_tenant_name(name) {
         Ok(())
     } else {
-        Err(Error::invalid_value(format!("tenant name {name:?} must be {TENANT_NAME_RULE}")))
+        Err(Error::invalid_value(format!("tenant name {name} must be {TENANT_NAME_RULE}", name = Quoted(name))))
     }
 }
 
@@ -103,8 +103,14 @@ pub fn list_tenants(store: &Store) -> Result<Vec<TenantRow>> {
     store.read(|tx| tx.list_tenants())
 }
 
-fn no_such_tenant(name: &str) -> Error {
-    Error::NotFound(format!("no tenant named {name:?}"))
+/// The tenant named `name`, or the 404 that says there is none.
+pub fn named(tx: &mut Tx<'_>, name: &str) -> Result<TenantRow> {
+    tx.tenant_by_name(name)?.ok_or_else(|| Error::NotFound(format!("no tenant named {}", Quoted(name))))
+}
+
+/// The id of the tenant named `name`, or the 404 that says there is none.
+pub fn id_of(store: &Store, name: &str) -> Result<TenantId> {
+    Ok(store.read(|tx| named(tx, name))?.id)
 }
 
 /// A tenant as the CLI's `--json` and the admin API show it.
@@ -148,7 +154,7 @@ pub fn tenant_overview(store: &Store, name: &str) -> Result<(TenantRow, TenantSt
 
 /// The tenant named `name`, its events numbered up to every change committed before now.
 fn numbered_tenant(store: &Store, name: &str) -> Result<TenantRow> {
-    let tenant = store.read(|tx| tx.tenant_by_name(name))?.ok_or_else(|| no_such_tenant(name))?;
+    let tenant = store.read(|tx| named(tx, name))?;
     store.number_events(Some(tenant.id))?;
     Ok(tenant)
 }
@@ -206,7 +212,7 @@ impl<'a> EventJson<'a> {
 /// stays; enabling it again restores access.
 pub fn set_disabled(store: &Store, clock: &dyn Clock, name: &str, disabled: bool) -> Result<()> {
     store.write(|tx| {
-        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
+        let tenant = named(tx, name)?;
         tx.set_tenant_disabled(tenant.id, disabled.then(|| clock.now()))?;
         let event_type = if disabled { "tenant.disabled" } else { "tenant.enabled" };
         tx.append_events(
@@ -221,7 +227,7 @@ pub fn set_disabled(store: &Store, clock: &dyn Clock, name: &str, disabled: bool
 /// Strict RFC mode refuses the client quirks `scim::compat` otherwise accepts.
 pub fn set_strict_rfc(store: &Store, name: &str, strict: bool) -> Result<()> {
     store.write(|tx| {
-        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
+        let tenant = named(tx, name)?;
         tx.set_strict_rfc(tenant.id, strict)
     })
 }
@@ -231,7 +237,7 @@ pub fn set_strict_rfc(store: &Store, name: &str, strict: bool) -> Result<()> {
 /// they have delivered everything; otherwise it goes at once.
 pub fn delete_tenant(store: &Store, clock: &dyn Clock, name: &str) -> Result<()> {
     store.write(|tx| {
-        let tenant = tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?;
+        let tenant = named(tx, name)?;
         if tx.tenant_has_webhook_streams(tenant.id)? {
             tx.retire_tenant(tenant.id, clock.now())?;
             let deleted = admin_event("tenant.deleted", "Tenant", name, json!({"tenant": name}));

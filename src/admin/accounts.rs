@@ -3,7 +3,7 @@
 
 use crate::auth::secrets;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::store::{AdminUserRow, Store};
 use sha2::{Digest, Sha256};
 
@@ -31,7 +31,7 @@ pub fn normalize_email(email: &str) -> Result<String> {
     if valid {
         Ok(email)
     } else {
-        Err(Error::invalid_value(format!("{email:?} is not an email address")))
+        Err(Error::invalid_value(format!("{email} is not an email address", email = Quoted(&email))))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::auth::secrets::{self, BearerToken};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::store::{AdminTokenRow, Store};
 
 pub const ADMIN_TOKEN_PREFIX: &str = "scimdadm_";
@@ -30,7 +30,7 @@ pub fn revoke(store: &Store, clock: &dyn Clock, id: &str) -> Result<()> {
     if store.write(|tx| tx.revoke_admin_token(id, clock.now()))? {
         Ok(())
     } else {
-        Err(Error::NotFound(format!("no unrevoked admin API token {id:?}")))
+        Err(Error::NotFound(format!("no unrevoked admin API token {id}", id = Quoted(id))))
     }
 }
 

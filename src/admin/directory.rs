@@ -1,7 +1,7 @@
 //! A tenant's users and groups as the admin page and API list them: paged, searchable by
 //! name prefix, with status and membership counts.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::{BrowsePage, Store};
 use serde::Serialize;
 use serde_json::Value;
@@ -54,13 +54,6 @@ pub struct Listing<T> {
     pub items: Vec<T>,
 }
 
-fn tenant_id(store: &Store, name: &str) -> Result<crate::store::TenantId> {
-    store
-        .read(|tx| tx.tenant_by_name(name))?
-        .map(|t| t.id)
-        .ok_or_else(|| Error::NotFound(format!("no tenant named {name:?}")))
-}
-
 fn page<'a>(prefix: &'a Option<String>, paging: Paging) -> BrowsePage<'a> {
     BrowsePage { prefix: prefix.as_deref(), offset: paging.start_index - 1, limit: paging.count }
 }
@@ -71,7 +64,7 @@ fn normalized_query(query: Option<&str>) -> Option<String> {
 
 /// Users whose userName or displayName starts with `query` (case-insensitively).
 pub fn users(store: &Store, tenant: &str, query: Option<&str>, paging: Paging) -> Result<Listing<UserSummary>> {
-    let tenant = tenant_id(store, tenant)?;
+    let tenant = crate::tenancy::id_of(store, tenant)?;
     let prefix = normalized_query(query);
     let (total, rows) = store.read(|tx| tx.browse_users(tenant, page(&prefix, paging)))?;
     let items = rows
@@ -98,7 +91,7 @@ pub fn users(store: &Store, tenant: &str, query: Option<&str>, paging: Paging) -
 
 /// Groups whose displayName starts with `query` (case-insensitively).
 pub fn groups(store: &Store, tenant: &str, query: Option<&str>, paging: Paging) -> Result<Listing<GroupSummary>> {
-    let tenant = tenant_id(store, tenant)?;
+    let tenant = crate::tenancy::id_of(store, tenant)?;
     let prefix = normalized_query(query);
     let (total, rows) = store.read(|tx| tx.browse_groups(tenant, page(&prefix, paging)))?;
     let items =

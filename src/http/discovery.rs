@@ -3,7 +3,7 @@
 
 use super::extract::{Authenticated, Query};
 use super::{scim_json, AppState};
-use crate::error::Error;
+use crate::error::{Error, Quoted};
 use crate::scim::discovery;
 use crate::scim::list::list_response;
 use actix_web::{web, HttpResponse};
@@ -26,7 +26,7 @@ fn one_of(items: Vec<Value>, id: &str, what: &str) -> Result<HttpResponse, Error
     let item = items
         .into_iter()
         .find(|i| i["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
-        .ok_or_else(|| Error::NotFound(format!("no {what} {id:?}")))?;
+        .ok_or_else(|| Error::NotFound(format!("no {what} {id}", id = Quoted(id))))?;
     Ok(scim_json(HttpResponse::Ok(), &item))
 }
 

@@ -7,7 +7,7 @@ use super::normalize;
 use super::schema::{
     AttrType, AttributeDef, Mutability, Registry, Returned, SchemaDef, ENTERPRISE_USER_SCHEMA, USER_SCHEMA,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::store::predicate::{CmpOp, Column, Literal, Operand, Predicate, SortKey, ValueKind};
 use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 
@@ -272,7 +272,12 @@ impl<'r> UserFilters<'r> {
         let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
         let path = match scim_filter_parser::parse_path(text) {
             Ok(scim_filter_parser::PatchPath::Attr(p)) => p,
-            _ => return Err(Error::invalid_value(format!("sortBy {text:?} is not an attribute path"))),
+            _ => {
+                return Err(Error::invalid_value(format!(
+                    "sortBy {text} is not an attribute path",
+                    text = Quoted(text)
+                )))
+            }
         };
         let target = self.resolve(&path).map_err(|e| Error::invalid_value(format!("sortBy: {e}")))?;
         let (operand, kind) = match target {
@@ -284,10 +289,16 @@ impl<'r> UserFilters<'r> {
             Target::Doc { path, def } => (Operand::Doc(path), kind_of(def)?),
             Target::Multi { attr, sub, path } => (value_path::sorted_by(attr, sub, path), kind_of(sub)?),
             Target::ComplexWhole { .. } | Target::MultiWhole { .. } => {
-                return Err(Error::invalid_value(format!("sortBy {text:?} is complex: name one of its sub-attributes")))
+                return Err(Error::invalid_value(format!(
+                    "sortBy {text} is complex: name one of its sub-attributes",
+                    text = Quoted(text)
+                )))
             }
             Target::ResourceType | Target::Schemas => {
-                return Err(Error::invalid_value(format!("sortBy {text:?}: every user has the same value")))
+                return Err(Error::invalid_value(format!(
+                    "sortBy {text}: every user has the same value",
+                    text = Quoted(text)
+                )))
             }
         };
         Ok(Some(SortKey { operand, kind, descending }))
@@ -299,7 +310,10 @@ pub(super) fn descending(sort_order: Option<&str>) -> Result<bool> {
     match sort_order.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") | Some("ascending") => Ok(false),
         Some("descending") => Ok(true),
-        Some(other) => Err(Error::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}"))),
+        Some(other) => Err(Error::invalid_value(format!(
+            "sortOrder must be ascending or descending, not {other}",
+            other = Quoted(other)
+        ))),
     }
 }
 
@@ -364,8 +378,9 @@ pub(super) fn comparison(
             Literal::Number(n.parse().map_err(|_| bad(format!("{n} is not a number")))?)
         }
         (ValueKind::Timestamp, CompValue::String(s)) if !substring => {
-            let t = chrono::DateTime::parse_from_rfc3339(s)
-                .map_err(|_| bad(format!("{path} is a dateTime; {s:?} is not an RFC 3339 date and time")))?;
+            let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|_| {
+                bad(format!("{path} is a dateTime; {s} is not an RFC 3339 date and time", s = Quoted(s)))
+            })?;
             Literal::Timestamp(t.naive_utc())
         }
         (ValueKind::Number | ValueKind::Timestamp, _) if substring => {

@@ -9,7 +9,7 @@ use super::projection::Projection;
 use super::resource::ResourceSchema;
 use super::schema::{Registry, GROUP_SCHEMA};
 use super::{check_indexed, check_resource_size, normalize, user};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::store::predicate::Predicate;
 use crate::store::{GroupRow, GroupWrite, MemberKind, MemberRef};
 use scim_filter_parser::{parse_path, CompValue, CompareOp, Filter, PatchPath};
@@ -57,7 +57,12 @@ pub fn member_specs(value: &Value) -> Result<Vec<MemberSpec>> {
                 None => None,
                 Some(t) if t.eq_ignore_ascii_case("User") => Some(MemberKind::User),
                 Some(t) if t.eq_ignore_ascii_case("Group") => Some(MemberKind::Group),
-                Some(t) => return Err(Error::invalid_value(format!("member type must be User or Group, not {t:?}"))),
+                Some(t) => {
+                    return Err(Error::invalid_value(format!(
+                        "member type must be User or Group, not {t}",
+                        t = Quoted(t)
+                    )))
+                }
             };
             let display = item.get("display").and_then(Value::as_str).map(str::to_string);
             // RFC 7643 §8.7.1: `members.value` is caseExact=false, and scimd's ids are

@@ -6,7 +6,7 @@ use super::compat::Compat;
 use super::filter::{comparison, location_comparison};
 use super::filter_eval;
 use super::schema::GROUP_SCHEMA;
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::store::predicate::{CmpOp, Column, Literal, MemberColumn, Operand, Predicate, SortKey, ValueKind};
 use scim_filter_parser::{AttrPath, CompValue, CompareOp, Filter};
 
@@ -195,7 +195,7 @@ fn sort_key_by(sort_by: Option<&str>, sort_order: Option<&str>, location: Option
     let Some(text) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
     let path = match scim_filter_parser::parse_path(text) {
         Ok(scim_filter_parser::PatchPath::Attr(p)) => p,
-        _ => return Err(Error::invalid_value(format!("sortBy {text:?} is not an attribute path"))),
+        _ => return Err(Error::invalid_value(format!("sortBy {text} is not an attribute path", text = Quoted(text)))),
     };
     // RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its first value (members have no
     // primary), as the group lists its members.
@@ -209,7 +209,7 @@ fn sort_key_by(sort_by: Option<&str>, sort_order: Option<&str>, location: Option
         },
         Ok(Target::Members) => (Operand::FirstMember(MemberColumn::Value), ValueKind::Text),
         Ok(Target::Member(column)) => (Operand::FirstMember(column), ValueKind::Text),
-        _ => return Err(Error::invalid_value(format!("sortBy {text:?} cannot sort groups"))),
+        _ => return Err(Error::invalid_value(format!("sortBy {text} cannot sort groups", text = Quoted(text)))),
     };
     Ok(Some(SortKey { operand, kind, descending }))
 }

@@ -2,7 +2,7 @@
 
 use super::compat::{Compat, Rule};
 use super::schema::{LIST_RESPONSE, SEARCH_REQUEST};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use serde_json::{json, Value};
 
 /// Query parameters with names matched case-insensitively (clients send `startindex`,
@@ -81,7 +81,7 @@ fn integer(params: &QueryParams, name: &str) -> Result<Option<i64>> {
         Some(v) => v
             .parse::<i64>()
             .map(Some)
-            .map_err(|_| Error::invalid_value(format!("{name} must be an integer, not {v:?}"))),
+            .map_err(|_| Error::invalid_value(format!("{name} must be an integer, not {v}", v = Quoted(v)))),
     }
 }
 

@@ -6,7 +6,7 @@
 use super::compat::{Compat, Rule};
 use super::resource::{Located, ResourceSchema};
 use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef};
-use crate::error::{Error, Result, ScimType};
+use crate::error::{Error, Quoted, Result, ScimType};
 use scim_filter_parser::{parse_path, AttrPath, Filter, PatchPath};
 use serde_json::{Map, Value};
 use std::cell::Cell;
@@ -117,7 +117,8 @@ impl<'r> Engine<'_, 'r> {
         if let Some(ext) = self.schema.extensions.iter().find(|e| e.id.eq_ignore_ascii_case(path)) {
             return Ok(Target::Extension(ext));
         }
-        let parsed = parse_path(path).map_err(|e| Error::invalid_path(format!("invalid path {path:?}: {e}")))?;
+        let parsed = parse_path(path)
+            .map_err(|e| Error::invalid_path(format!("invalid path {path}: {e}", path = Quoted(path))))?;
         let (attr_path, filter, filter_sub) = match parsed {
             PatchPath::Attr(p) => (p, None, None),
             PatchPath::ValuePath { attr, filter, sub } => (attr, Some(filter), sub),
@@ -130,9 +131,9 @@ impl<'r> Engine<'_, 'r> {
         let sub = match sub_name {
             None => None,
             Some(s) => {
-                let sub = def
-                    .sub_attribute(s)
-                    .ok_or_else(|| Error::invalid_path(format!("unknown attribute path {path:?}")))?;
+                let sub = def.sub_attribute(s).ok_or_else(|| {
+                    Error::invalid_path(format!("unknown attribute path {path}", path = Quoted(path)))
+                })?;
                 if sub.mutability == Mutability::ReadOnly {
                     return Err(Error::mutability(format!("{}.{} is read-only", def.name, sub.name)));
                 }
@@ -167,7 +168,7 @@ impl<'r> Engine<'_, 'r> {
     }
 
     fn attribute(&self, p: &AttrPath, path: &str) -> Result<(Option<&'r SchemaDef>, &'r AttributeDef)> {
-        let unknown = || Error::invalid_path(format!("unknown attribute path {path:?}"));
+        let unknown = || Error::invalid_path(format!("unknown attribute path {path}", path = Quoted(path)));
         let ext = match p.urn.as_deref() {
             None => None,
             Some(u) if u.eq_ignore_ascii_case(&self.schema.core.id) => None,

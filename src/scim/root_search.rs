@@ -8,7 +8,7 @@ use super::list;
 use super::projection::Projection;
 use super::service::{Request, ScimService};
 use super::user_page::UserPage;
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::store::{GroupRow, RootListQuery, RootListSide, RootRow, UserGroup, UserRow};
 use std::collections::HashSet;
 
@@ -54,7 +54,8 @@ impl ScimService {
             if u.kind != g.kind {
                 let by = sort_by.unwrap_or_default();
                 return Err(Error::invalid_value(format!(
-                    "sortBy {by:?} has values of different types in users and groups"
+                    "sortBy {by} has values of different types in users and groups",
+                    by = Quoted(by)
                 )));
             }
         }

@@ -4,7 +4,7 @@
 use super::errors::is_unique_violation_on;
 use super::schema::{admin_sessions, admin_tokens, admin_users};
 use super::Tx;
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -75,7 +75,7 @@ impl Tx<'_> {
             .execute(self.conn)
             .map_err(|e| {
                 if is_unique_violation_on(&e, "email") {
-                    Error::Conflict(format!("an admin {email:?} already exists"))
+                    Error::Conflict(format!("an admin {email} already exists", email = Quoted(email)))
                 } else {
                     e.into()
                 }

@@ -4,7 +4,7 @@
 //! real connection error, so this small manager picks the variant from the URL itself.
 
 use super::connect_log::ConnectLog;
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
@@ -62,7 +62,10 @@ fn parse_url(url: &str) -> std::result::Result<Target, String> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     if let Some((scheme, _)) = path.split_once("://") {
         // A typo such as postgress:// became a SQLite file of that name, which failed to open.
-        return Err(format!("unknown scheme {scheme:?}: use sqlite://FILE or postgres://USER:PASSWORD@HOST/DB"));
+        return Err(format!(
+            "unknown scheme {scheme}: use sqlite://FILE or postgres://USER:PASSWORD@HOST/DB",
+            scheme = Quoted(scheme)
+        ));
     }
     // SQLite opens an empty name as a temporary database and `:memory:` as one per
     // connection, each gone at exit: an empty SCIMD_DATABASE_URL ran scimd on nothing durable.

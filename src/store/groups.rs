@@ -8,7 +8,7 @@ use super::schema::groups;
 use super::sql::{self, Piece};
 use super::stored_time::StoredTime;
 use super::{connection::AnyConnection, TenantId, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -67,7 +67,10 @@ impl From<PageRow> for GroupRow {
 
 fn map_write_error(e: diesel::result::Error, display_name: &str) -> Error {
     if is_unique_violation_on(&e, "display_name") {
-        Error::Conflict(format!("a group with displayName {display_name:?} already exists"))
+        Error::Conflict(format!(
+            "a group with displayName {display_name} already exists",
+            display_name = Quoted(display_name)
+        ))
     } else {
         e.into()
     }

@@ -4,7 +4,7 @@ use super::predicate::Table;
 use super::schema::{credentials, events, groups, request_log, tenant_counters, tenants, users, webhook_deliveries};
 use super::sql::{self, Piece};
 use super::{errors::is_unique_violation_on, Backend, TenantId, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::max;
 use diesel::prelude::*;
@@ -100,7 +100,7 @@ impl Tx<'_> {
             .get_results(self.conn)
             .map_err(|e| {
                 if is_unique_violation_on(&e, "name") {
-                    Error::Conflict(format!("tenant {name:?} already exists"))
+                    Error::Conflict(format!("tenant {name} already exists", name = Quoted(name)))
                 } else {
                     e.into()
                 }

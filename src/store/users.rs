@@ -6,7 +6,7 @@ use super::predicate::{Predicate, Table};
 use super::schema::{user_values, users};
 use super::stored_time::StoredTime;
 use super::{sql, TenantId, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -114,7 +114,7 @@ pub(super) fn from_columns((pk, id, data, version, created_at, last_modified, in
 
 pub(super) fn map_write_error(e: diesel::result::Error, user_name: &str) -> Error {
     if is_unique_violation_on(&e, "user_name") {
-        Error::Conflict(format!("a user with userName {user_name:?} already exists"))
+        Error::Conflict(format!("a user with userName {user_name} already exists", user_name = Quoted(user_name)))
     } else {
         e.into()
     }

@@ -7,7 +7,7 @@ pub mod signing;
 pub mod worker;
 
 use crate::clock::{format_datetime, Clock};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::scim::events::EVENT_TYPES;
 use crate::store::{DeliveryRow, EndpointRow, NewEndpoint, Store};
 use serde_json::{json, Value};
@@ -44,7 +44,8 @@ impl EventFilter {
             };
             if !known {
                 return Err(Error::invalid_value(format!(
-                    "unknown event type {item:?}; known types: {} (or a family such as user.*)",
+                    "unknown event type {}; known types: {} (or a family such as user.*)",
+                    Quoted(item),
                     EVENT_TYPES.join(", ")
                 )));
             }
@@ -70,7 +71,7 @@ impl EventFilter {
 /// Only absolute http(s) URLs with a host; redirects are never followed, so this is the URL
 /// every request goes to.
 pub fn validate_url(url: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::invalid_value(format!("webhook URL {url:?} {why}")));
+    let bad = |why: &str| Err(Error::invalid_value(format!("webhook URL {url} {why}", url = Quoted(url))));
     if url.len() > 2048 {
         return bad("is longer than 2048 characters");
     }
@@ -100,7 +101,7 @@ pub fn add(
     let stored = filter.stored();
     let endpoint = store.write(|tx| {
         let tenant = match target {
-            Target::Tenant(name) => Some(tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?.id),
+            Target::Tenant(name) => Some(crate::tenancy::named(tx, name)?.id),
             Target::AllTenants => None,
         };
         // A new stream starts after the tenant's latest event: every event committed before
@@ -117,7 +118,7 @@ pub fn add(
 pub fn list(store: &Store, tenant: Option<&str>) -> Result<Vec<EndpointRow>> {
     store.read(|tx| {
         let tenant = match tenant {
-            Some(name) => Some(tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?.id),
+            Some(name) => Some(crate::tenancy::named(tx, name)?.id),
             None => None,
         };
         tx.webhook_endpoints(tenant)
@@ -130,7 +131,7 @@ pub fn show(store: &Store, id: &str, tenant: Option<&str>) -> Result<(EndpointRo
     store.read(|tx| {
         let endpoint = tx.webhook_endpoint(id)?.ok_or_else(|| no_such_endpoint(id))?;
         let tenant = match tenant {
-            Some(name) => Some(tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?.id),
+            Some(name) => Some(crate::tenancy::named(tx, name)?.id),
             None => None,
         };
         let deliveries = tx.webhook_deliveries(id, tenant)?;
@@ -161,7 +162,7 @@ fn reset(store: &Store, clock: &dyn Clock, id: &str, tenant: Option<&str>, from:
     store.write(|tx| {
         tx.webhook_endpoint(id)?.ok_or_else(|| no_such_endpoint(id))?;
         let tenant = match tenant {
-            Some(name) => Some(tx.tenant_by_name(name)?.ok_or_else(|| no_such_tenant(name))?.id),
+            Some(name) => Some(crate::tenancy::named(tx, name)?.id),
             None => None,
         };
         let mut n = 0;
@@ -220,12 +221,8 @@ pub fn delivery_state(d: &DeliveryRow) -> &'static str {
     }
 }
 
-fn no_such_tenant(name: &str) -> Error {
-    Error::NotFound(format!("no tenant named {name:?}"))
-}
-
 fn no_such_endpoint(id: &str) -> Error {
-    Error::NotFound(format!("no webhook endpoint {id:?}"))
+    Error::NotFound(format!("no webhook endpoint {id}", id = Quoted(id)))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use super::pages::html;
 use super::{redirect, views_delivery as views, AdminSession, PageError};
 use crate::activity;
-use crate::error::Error;
+use crate::error::{Error, Quoted};
 use crate::http::{blocking, AppState};
 use crate::tenancy;
 use crate::webhooks::{self, Target};
@@ -104,8 +104,9 @@ async fn replay(
     admin.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     let ReplayForm { tenant, from_seq, .. } = form.into_inner();
-    let seq: i64 =
-        from_seq.trim().parse().map_err(|_| Error::invalid_value(format!("{from_seq:?} is not a sequence number")))?;
+    let seq: i64 = from_seq.trim().parse().map_err(|_| {
+        Error::invalid_value(format!("{from_seq} is not a sequence number", from_seq = Quoted(&from_seq)))
+    })?;
     admin.audit("replay webhook deliveries", &tenant);
     let (s, endpoint) = (state.clone(), id.clone());
     blocking(move || webhooks::replay_from(&s.store, s.clock.as_ref(), &endpoint, &tenant, seq)).await?;

@@ -3,7 +3,7 @@
 //! none does.
 
 use super::{single_primary, Engine, OpKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::scim::compat::Rule;
 use crate::scim::filter_eval::matches_element;
 use crate::scim::schema::AttributeDef;
@@ -124,6 +124,10 @@ pub(super) fn check_element_filter(def: &AttributeDef, f: &Filter, path: &str) -
         {
             Ok(())
         }
-        _ => Err(Error::invalid_path(format!("the filter in {path:?} must compare sub-attributes of {}", def.name))),
+        _ => Err(Error::invalid_path(format!(
+            "the filter in {} must compare sub-attributes of {}",
+            Quoted(path),
+            def.name
+        ))),
     }
 }

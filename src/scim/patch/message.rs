@@ -1,7 +1,7 @@
 //! The PatchOp message (RFC 7644 §3.5.2): its operations as the PATCH engine takes them, read
 //! as RFC 7644 spells them or, where the compatibility layer allows, as IdPs send them.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::scim::compat::{Compat, Rule};
 use crate::scim::schema::PATCH_OP;
 use serde_json::{Map, Value};
@@ -28,7 +28,9 @@ fn field<'a>(obj: &'a Map<String, Value>, name: &str, compat: &Compat) -> Result
     }
     match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
         Some((k, v)) => {
-            compat.allow(Rule::PatchNameCase, || format!("{k:?} must be spelled {name:?}"))?;
+            compat.allow(Rule::PatchNameCase, || {
+                format!("{k} must be spelled {name}", k = Quoted(k), name = Quoted(name))
+            })?;
             Ok(Some(v))
         }
         None => Ok(None),
@@ -67,10 +69,15 @@ fn parse_operation(op: &Value, compat: &Compat) -> Result<PatchOperation> {
         "add" => OpKind::Add,
         "replace" => OpKind::Replace,
         "remove" => OpKind::Remove,
-        _ => return Err(Error::invalid_syntax(format!("op must be add, replace or remove, not {name:?}"))),
+        _ => {
+            return Err(Error::invalid_syntax(format!(
+                "op must be add, replace or remove, not {name}",
+                name = Quoted(name)
+            )))
+        }
     };
     if !matches!(name, "add" | "replace" | "remove") {
-        compat.allow(Rule::PatchNameCase, || format!("op {name:?} must be lower-case"))?;
+        compat.allow(Rule::PatchNameCase, || format!("op {name} must be lower-case", name = Quoted(name)))?;
     }
     let path = match field(obj, "path", compat)? {
         None | Some(Value::Null) => None,
