@@ -4,6 +4,7 @@
 use super::AppState;
 use crate::auth::Presented;
 use crate::error::Error;
+use crate::scim::json_body::{self, Unreadable};
 use crate::scim::list::QueryParams;
 use crate::scim::service::TenantScope;
 use actix_web::dev::Payload;
@@ -34,17 +35,9 @@ pub fn presented_credential(headers: &HeaderMap) -> Option<Presented> {
 }
 
 /// No stored string can hold U+0000 (PostgreSQL's text cannot, and SQLite gives the same
-/// answers): a request naming one is refused here, before it reaches a query.
+/// answers): a path or query string naming one is refused here, before the database sees it;
+/// bodies are checked by `scim::json_body`.
 const NUL: char = '\0';
-
-fn has_nul(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains(NUL),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains(NUL) || has_nul(v)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
-    }
-}
 
 /// A request authenticated for the tenant named in its path.
 pub struct Authenticated {
@@ -152,17 +145,17 @@ impl FromRequest for ScimJson {
             if text.iter().all(u8::is_ascii_whitespace) {
                 return Err(Error::invalid_syntax("the request body is empty; a JSON object is required"));
             }
-            let value: Value = serde_json::from_slice(text).map_err(|e| match &coding {
-                Some(coding) => Error::invalid_syntax(format!(
-                    "the request body is not valid JSON: it was sent with Content-Encoding: {coding}, which \
-                     scimd does not decode; send it uncompressed"
-                )),
-                None => Error::invalid_syntax(format!("the request body is not valid JSON: {e}")),
-            })?;
-            if has_nul(&value) {
-                return Err(Error::invalid_value("strings may not contain the character U+0000"));
+            match json_body::read(text) {
+                Ok(value) => Ok(ScimJson(value)),
+                Err(Unreadable::Refused(e)) => Err(e),
+                Err(Unreadable::NotJson(e)) => Err(match &coding {
+                    Some(coding) => Error::invalid_syntax(format!(
+                        "the request body is not valid JSON: it was sent with Content-Encoding: {coding}, which \
+                         scimd does not decode; send it uncompressed"
+                    )),
+                    None => Error::invalid_syntax(format!("the request body is not valid JSON: {e}")),
+                }),
             }
-            Ok(ScimJson(value))
         })
     }
 }

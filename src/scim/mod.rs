@@ -14,6 +14,7 @@ mod group_member_patch;
 pub mod group_members;
 pub mod group_reads;
 pub mod group_service;
+pub mod json_body;
 pub mod json_text;
 pub mod list;
 mod normalized;

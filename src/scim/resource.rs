@@ -4,7 +4,7 @@
 
 use super::compat::{Compat, Rule};
 use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef, ENTERPRISE_USER_SCHEMA};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -99,6 +99,8 @@ impl<'r> ResourceSchema<'r> {
             return Err(Error::invalid_syntax("the request body must be a JSON object"));
         };
         let mut out = Canonical::default();
+        // Which name gave each extension: a legacy URN and the current one name the same.
+        let mut extensions_given: Vec<(&str, &str)> = Vec::new();
         for (name, value) in input {
             let mut located = self.locate(name);
             if let (Located::Unknown, Some((legacy, modern))) =
@@ -114,6 +116,15 @@ impl<'r> ResourceSchema<'r> {
                 Located::ReadOnly(_) => {}
                 Located::Core(def) | Located::Common(def) => put(&mut out, def, value, Path::Attribute(name), compat)?,
                 Located::Extension(ext) => {
+                    if let Some((first, _)) = extensions_given.iter().find(|(_, id)| *id == ext.id) {
+                        return Err(Error::invalid_syntax(format!(
+                            "the request body gives {} twice, as {} and as {}",
+                            ext.id,
+                            Quoted(first),
+                            Quoted(name)
+                        )));
+                    }
+                    extensions_given.push((name, &ext.id));
                     let mut ext_out = Canonical::default();
                     match value {
                         Value::Null => {}

@@ -16,6 +16,7 @@ mod clients;
 mod crash;
 mod credentials;
 mod database_outage;
+mod error_details;
 mod errors;
 mod events;
 mod filter_agreement;
