@@ -160,7 +160,8 @@ impl<'de> Visitor<'de> for Reader<'_> {
 mod tests {
     use super::{read, Unreadable};
     use crate::error::{Error, ScimType};
-    use serde_json::json;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
 
     fn refusal(text: &str) -> (ScimType, String) {
         match read(text.as_bytes()) {
@@ -218,6 +219,57 @@ mod tests {
     fn u0000_is_refused_in_values_and_names() {
         for text in [r#"{"userName": "a\u0000b"}"#, r#"{"a\u0000": 1}"#, r#"[["\u0000"]]"#] {
             assert_eq!(refusal(text).0, ScimType::InvalidValue, "{text}");
+        }
+    }
+
+    /// A JSON object of up to 40 names drawn from a few letters in either case, holding any
+    /// values, so that both ways of finding a clash (name by name, and the folded set) meet
+    /// clashes and bodies without one.
+    fn any_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            prop_oneof![50 => "[a-cé\"]{0,4}", 1 => "[a-c]\\u{0}"].prop_map(Value::from),
+        ];
+        let nested = leaf.prop_recursive(3, 64, 8, |inner| {
+            prop_oneof![prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array), object_of(inner, 0..8),]
+        });
+        object_of(nested, 0..40)
+    }
+
+    fn object_of(values: impl Strategy<Value = Value>, names: std::ops::Range<usize>) -> impl Strategy<Value = Value> {
+        let name = prop_oneof![50 => "[a-fA-F]{2,4}", 1 => "[a-f]\\u{0}"];
+        prop::collection::vec((name, values), names).prop_map(|members| Value::Object(members.into_iter().collect()))
+    }
+
+    /// What the reader refuses, decided by the rule as written, object by object.
+    fn refused(value: &Value) -> bool {
+        match value {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(refused),
+            Value::Object(map) => {
+                let names: Vec<&String> = map.keys().collect();
+                let clash =
+                    names.iter().enumerate().any(|(i, a)| names[i + 1..].iter().any(|b| a.eq_ignore_ascii_case(b)));
+                clash || names.iter().any(|n| n.contains('\0')) || map.values().any(refused)
+            }
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn reads_what_serde_json_writes_unless_the_rule_refuses_it(value in any_value()) {
+            let text = serde_json::to_string(&value).unwrap();
+            match read(text.as_bytes()) {
+                Ok(read) => {
+                    prop_assert!(!refused(&value), "{text}");
+                    prop_assert_eq!(read, value);
+                }
+                Err(Unreadable::Refused(_)) => prop_assert!(refused(&value), "{text}"),
+                Err(Unreadable::NotJson(e)) => prop_assert!(false, "{text}: {e}"),
+            }
         }
     }
 
