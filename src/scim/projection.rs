@@ -51,6 +51,13 @@ impl Projection {
         self.attributes.is_none() && self.excluded.is_empty()
     }
 
+    /// Whether every attribute is kept whole: nothing asked for or excluded, and no attribute
+    /// returned only on request. Extensions' keys are never such attributes: each is located
+    /// as its extension.
+    pub fn keeps_everything(&self, schema: &ResourceSchema<'_>) -> bool {
+        self.is_identity() && !schema.core.returned_on_request && !schema.common.returned_on_request
+    }
+
     /// Whether the top-level attribute `name` will be in the output at all: lets a caller
     /// skip loading what nobody will see (a group's members).
     pub fn includes(&self, name: &str) -> bool {
@@ -64,6 +71,9 @@ impl Projection {
     /// whole attributes without parsing them.
     pub fn keep(&self, schema: &ResourceSchema<'_>, key: &str) -> Keep {
         if key == "schemas" || key == "id" {
+            return Keep::Whole;
+        }
+        if self.keeps_everything(schema) {
             return Keep::Whole;
         }
         let returned = returned(&schema.locate(key));
@@ -213,6 +223,7 @@ fn remove_sub(value: &mut Value, name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::resource::ResourceSchema;
     use crate::scim::schema::Registry;
     use crate::scim::user::user_schema;
     use serde_json::json;
@@ -278,6 +289,34 @@ mod tests {
         let p = Projection::parse(&schema, None, Some("emails"));
         assert!(!p.includes("emails") && p.includes("userName"));
         assert!(Projection::parse(&schema, None, None).is_identity());
+    }
+
+    /// RFC 7643 §7: an attribute returned on `request` only when a request names it. None of
+    /// RFC 7643's does; a schema with one must still get it right.
+    #[test]
+    fn an_attribute_returned_on_request_comes_only_when_named() {
+        let registry = Registry::load();
+        let mut core = registry.user.clone();
+        let mut attrs = serde_json::to_value(&core).unwrap();
+        let mut secret = attrs["attributes"][0].clone();
+        secret["name"] = json!("recoveryCode");
+        secret["returned"] = json!("request");
+        attrs["attributes"].as_array_mut().unwrap().push(secret);
+        core = serde_json::from_value(attrs).unwrap();
+        assert!(core.returned_on_request && !registry.user.returned_on_request);
+        let schema = ResourceSchema { core: &core, ..user_schema(&registry) };
+        let mut u = user();
+        u["recoveryCode"] = json!("r");
+        let with = |attributes: Option<&str>, excluded: Option<&str>| {
+            let mut u = u.clone();
+            Projection::parse(&schema, attributes, excluded).apply(&schema, &mut u);
+            u
+        };
+        assert!(with(None, None).get("recoveryCode").is_none());
+        assert!(with(None, Some("emails")).get("recoveryCode").is_none());
+        assert_eq!(with(None, None)["userName"], "b", "the rest as before");
+        assert_eq!(with(Some("recoveryCode"), None)["recoveryCode"], "r");
+        assert_eq!(with(Some("recoverycode,userName"), None)["recoveryCode"], "r");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The User resource (RFC 7643 §4.1, §4.3): the columns derived from its canonical form and its
 //! rendering with `id` and `meta`.
 
-use super::json_text::{Meta, ObjectWriter, StoredObject};
+use super::json_text::{verbatim_members, Meta, ObjectWriter, StoredObject};
 use super::projection::Projection;
 use super::resource::{Canonical, ResourceSchema};
 use super::schema::{Registry, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
@@ -119,17 +119,20 @@ pub fn render(
     schema: &ResourceSchema<'_>,
     projection: &Projection,
 ) -> Result<RenderedUser> {
-    let stored = StoredObject::parse(&row.data)?;
     let location = [base_url, "/Users/", &row.id].concat();
     let etag = etag(row.version);
     let mut w = ObjectWriter::with_capacity(row.data.len() + 256);
-    let schemas: &[&str] = match stored.contains(ENTERPRISE_USER_SCHEMA) {
-        true => &[USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
-        false => &[USER_SCHEMA],
-    };
-    w.value("schemas", schemas)?;
-    w.value("id", &row.id)?;
-    w.stored_attributes(&stored, schema, projection, &["schemas", "id", "meta", "groups"])?;
+    let verbatim = projection
+        .keeps_everything(schema)
+        .then(|| verbatim_members(&row.data, &COMPUTED, ENTERPRISE_USER_SCHEMA))
+        .flatten();
+    if let Some((members, enterprise)) = verbatim {
+        w.value("schemas", schemas(enterprise))?;
+        w.value("id", &row.id)?;
+        w.members(members);
+    } else {
+        write_parsed(&mut w, row, schema, projection)?;
+    }
     if !groups.is_empty() {
         let refs: Vec<GroupRef<'_>> = groups
             .iter()
@@ -147,6 +150,29 @@ pub fn render(
     Ok(RenderedUser { body: w.finish(), location, etag })
 }
 
+/// The attributes scimd writes itself and never stores, which a stored copy must not repeat.
+const COMPUTED: [&str; 4] = ["schemas", "id", "meta", "groups"];
+
+fn schemas(enterprise: bool) -> &'static [&'static str] {
+    match enterprise {
+        true => &[USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+        false => &[USER_SCHEMA],
+    }
+}
+
+/// `schemas`, `id` and the stored attributes the projection keeps, decided one by one.
+fn write_parsed(
+    w: &mut ObjectWriter,
+    row: &UserRow,
+    schema: &ResourceSchema<'_>,
+    projection: &Projection,
+) -> Result<()> {
+    let stored = StoredObject::parse(&row.data)?;
+    w.value("schemas", schemas(stored.contains(ENTERPRISE_USER_SCHEMA)))?;
+    w.value("id", &row.id)?;
+    w.stored_attributes(&stored, schema, projection, &COMPUTED)
+}
+
 /// The password to store, if the client set one (writeOnly, RFC 7643 §4.1.1).
 pub fn password_of(c: &Canonical) -> Option<&str> {
     c.write_only.get("password").and_then(Value::as_str)
@@ -155,7 +181,76 @@ pub fn password_of(c: &Canonical) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::compat::Compat;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    fn row(data: String) -> UserRow {
+        let t = chrono::DateTime::from_timestamp(1_796_000_000, 123_000_000).unwrap();
+        UserRow { pk: 1, id: "u1".into(), data, version: 3, created_at: t, last_modified: t, in_groups: false }
+    }
+
+    /// Strings with what could fool a reading of JSON text: quotes, colons, backslashes,
+    /// member names scimd computes, and the enterprise URN.
+    fn tricky() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z\"\\\\:{},é ]{0,12}",
+            Just("id".to_string()),
+            Just("\"id\":".to_string()),
+            Just("meta\\".to_string()),
+            Just(format!("{ENTERPRISE_USER_SCHEMA}\":")),
+        ]
+    }
+
+    proptest! {
+        /// A user whose every attribute is kept is written as its stored members copied
+        /// whole, and that is what deciding member by member writes, byte for byte.
+        #[test]
+        fn a_stored_user_copied_whole_is_written_as_parsed(
+            user_name in tricky(),
+            title in proptest::option::of(tricky()),
+            given in proptest::option::of(tricky()),
+            email in proptest::option::of(tricky()),
+            department in proptest::option::of(tricky()),
+        ) {
+            let registry = Registry::load();
+            let schema = user_schema(&registry);
+            let mut input = json!({"userName": format!("u{user_name}"), "title": title,
+                "name": {"givenName": given}, "emails": [{"value": email, "type": "work"}]});
+            if department.is_some() {
+                input[ENTERPRISE_USER_SCHEMA] = json!({"department": department, "manager": {"value": "m"}});
+            }
+            let canonical = schema.canonicalize(&input, &Compat::new(false)).unwrap();
+            let row = row(derive_write(&schema, &canonical.attrs).unwrap().data);
+            let everything = Projection::parse(&schema, None, None);
+            prop_assert!(everything.keeps_everything(&schema));
+            prop_assert!(verbatim_members(&row.data, &COMPUTED, ENTERPRISE_USER_SCHEMA).is_some(), "{}", row.data);
+            let written = render(&row, &[], "https://h/scim/v2/t", &schema, &everything).unwrap().body;
+            let mut parsed = ObjectWriter::with_capacity(0);
+            write_parsed(&mut parsed, &row, &schema, &everything).unwrap();
+            let meta = Meta::new("User", row.created_at, row.last_modified, "https://h/scim/v2/t/Users/u1", "W/\"3\"");
+            parsed.value("meta", &meta).unwrap();
+            prop_assert_eq!(written, parsed.finish());
+        }
+    }
+
+    #[test]
+    fn a_stored_copy_that_repeats_a_computed_member_is_parsed_and_left_without_it() {
+        let registry = Registry::load();
+        let schema = user_schema(&registry);
+        let everything = Projection::parse(&schema, None, None);
+        for data in [
+            r#"{"userName":"a","id":"forged"}"#,
+            r#"{"userName":"a","meta":{"x":1}}"#,
+            r#"{"groups":[],"userName":"a"}"#,
+        ] {
+            assert!(verbatim_members(data, &COMPUTED, ENTERPRISE_USER_SCHEMA).is_none(), "{data}");
+            let body: Value =
+                serde_json::from_str(&render(&row(data.into()), &[], "b", &schema, &everything).unwrap().body).unwrap();
+            assert_eq!((&body["id"], &body["userName"]), (&json!("u1"), &json!("a")), "{data}");
+            assert!(body.get("groups").is_none() && body["meta"]["resourceType"] == "User", "{data}");
+        }
+    }
 
     #[test]
     fn derived_columns_follow_the_resource() {
