@@ -18,6 +18,10 @@ struct Wanted {
 pub struct Projection {
     attributes: Option<Vec<Wanted>>,
     excluded: Vec<Wanted>,
+    /// Every attribute kept whole, known when parsed: nothing asked for or excluded, and no
+    /// attribute of the schema returned only on request. Then nothing is decided attribute by
+    /// attribute (finding each one's definition was 6% of the instructions of a user page).
+    whole: bool,
 }
 
 impl Projection {
@@ -44,18 +48,21 @@ impl Projection {
             wanted
         };
         let attributes = attributes.filter(|a| !a.trim().is_empty()).map(|a| list(Some(a)));
-        Projection { attributes, excluded: list(excluded) }
+        let excluded = list(excluded);
+        // Extensions' keys are never returned on request: each is located as its extension.
+        let on_request =
+            [schema.core, schema.common].iter().any(|s| s.attributes.iter().any(|a| a.returned == Returned::Request));
+        let whole = attributes.is_none() && excluded.is_empty() && !on_request;
+        Projection { attributes, excluded, whole }
     }
 
     pub fn is_identity(&self) -> bool {
         self.attributes.is_none() && self.excluded.is_empty()
     }
 
-    /// Whether every attribute is kept whole: nothing asked for or excluded, and no attribute
-    /// returned only on request. Extensions' keys are never such attributes: each is located
-    /// as its extension.
-    pub fn keeps_everything(&self, schema: &ResourceSchema<'_>) -> bool {
-        self.is_identity() && !schema.core.returned_on_request && !schema.common.returned_on_request
+    /// Whether every attribute is kept whole, so a writer may copy a stored resource as it is.
+    pub fn keeps_everything(&self) -> bool {
+        self.whole
     }
 
     /// Whether the top-level attribute `name` will be in the output at all: lets a caller
@@ -73,7 +80,7 @@ impl Projection {
         if key == "schemas" || key == "id" {
             return Keep::Whole;
         }
-        if self.keeps_everything(schema) {
+        if self.whole {
             return Keep::Whole;
         }
         let returned = returned(&schema.locate(key));
@@ -297,14 +304,12 @@ mod tests {
     fn an_attribute_returned_on_request_comes_only_when_named() {
         let registry = Registry::load();
         let mut core = registry.user.clone();
-        let mut attrs = serde_json::to_value(&core).unwrap();
-        let mut secret = attrs["attributes"][0].clone();
-        secret["name"] = json!("recoveryCode");
-        secret["returned"] = json!("request");
-        attrs["attributes"].as_array_mut().unwrap().push(secret);
-        core = serde_json::from_value(attrs).unwrap();
-        assert!(core.returned_on_request && !registry.user.returned_on_request);
+        let mut secret = core.attributes[0].clone();
+        (secret.name, secret.returned) = ("recoveryCode".into(), Returned::Request);
+        core.attributes.push(secret);
         let schema = ResourceSchema { core: &core, ..user_schema(&registry) };
+        assert!(!Projection::parse(&schema, None, None).keeps_everything());
+        assert!(Projection::parse(&user_schema(&registry), None, None).keeps_everything());
         let mut u = user();
         u["recoveryCode"] = json!("r");
         let with = |attributes: Option<&str>, excluded: Option<&str>| {

@@ -81,35 +81,13 @@ impl AttributeDef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", from = "SchemaText")]
+#[serde(rename_all = "camelCase")]
 pub struct SchemaDef {
     pub id: String,
     pub name: String,
     #[serde(default)]
     pub description: String,
     pub attributes: Vec<AttributeDef>,
-    /// Whether an attribute is returned only when asked for (RFC 7643 §7 `request`): without
-    /// one, a request that names no attributes keeps every attribute whole, undecided one by
-    /// one (finding each attribute's definition was 6% of the instructions of a user page).
-    #[serde(skip_serializing)]
-    pub returned_on_request: bool,
-}
-
-/// A schema as its JSON gives it, before what scimd derives from it.
-#[derive(Deserialize)]
-struct SchemaText {
-    id: String,
-    name: String,
-    #[serde(default)]
-    description: String,
-    attributes: Vec<AttributeDef>,
-}
-
-impl From<SchemaText> for SchemaDef {
-    fn from(SchemaText { id, name, description, attributes }: SchemaText) -> Self {
-        let returned_on_request = attributes.iter().any(|a| a.returned == Returned::Request);
-        SchemaDef { id, name, description, attributes, returned_on_request }
-    }
 }
 
 impl SchemaDef {

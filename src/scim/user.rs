@@ -122,10 +122,8 @@ pub fn render(
     let location = [base_url, "/Users/", &row.id].concat();
     let etag = etag(row.version);
     let mut w = ObjectWriter::with_capacity(row.data.len() + 256);
-    let verbatim = projection
-        .keeps_everything(schema)
-        .then(|| verbatim_members(&row.data, &COMPUTED, ENTERPRISE_USER_SCHEMA))
-        .flatten();
+    let verbatim =
+        projection.keeps_everything().then(|| verbatim_members(&row.data, &COMPUTED, ENTERPRISE_USER_SCHEMA)).flatten();
     if let Some((members, enterprise)) = verbatim {
         w.value("schemas", schemas(enterprise))?;
         w.value("id", &row.id)?;
@@ -223,7 +221,7 @@ mod tests {
             let canonical = schema.canonicalize(&input, &Compat::new(false)).unwrap();
             let row = row(derive_write(&schema, &canonical.attrs).unwrap().data);
             let everything = Projection::parse(&schema, None, None);
-            prop_assert!(everything.keeps_everything(&schema));
+            prop_assert!(everything.keeps_everything());
             prop_assert!(verbatim_members(&row.data, &COMPUTED, ENTERPRISE_USER_SCHEMA).is_some(), "{}", row.data);
             let written = render(&row, &[], "https://h/scim/v2/t", &schema, &everything).unwrap().body;
             let mut parsed = ObjectWriter::with_capacity(0);
