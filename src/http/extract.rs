@@ -4,7 +4,7 @@
 use super::AppState;
 use crate::auth::Presented;
 use crate::error::Error;
-use crate::scim::json_body::{self, Unreadable};
+use crate::scim::json_body::{self, Unreadable, NUL};
 use crate::scim::list::QueryParams;
 use crate::scim::service::TenantScope;
 use actix_web::dev::Payload;
@@ -33,11 +33,6 @@ pub fn presented_credential(headers: &HeaderMap) -> Option<Presented> {
     }
     value.starts_with(crate::auth::secrets::TOKEN_PREFIX).then(|| Presented::Bearer(value.to_string()))
 }
-
-/// No stored string can hold U+0000 (PostgreSQL's text cannot, and SQLite gives the same
-/// answers): a path or query string naming one is refused here, before the database sees it;
-/// bodies are checked by `scim::json_body`.
-const NUL: char = '\0';
 
 /// A request authenticated for the tenant named in its path.
 pub struct Authenticated {

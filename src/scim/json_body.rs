@@ -24,8 +24,8 @@ pub enum Unreadable {
 }
 
 /// No stored string can hold U+0000 (PostgreSQL's text cannot, and SQLite gives the same
-/// answers): a body naming one is refused before it reaches a query.
-const NUL: char = '\0';
+/// answers): a body, path or query string naming one is refused before the database sees it.
+pub const NUL: char = '\0';
 
 /// Objects up to this many names are searched for a clash name by name; larger ones keep a set
 /// of their names folded to lower case, so a body of 100,000 names costs no 10^10 comparisons.
