@@ -1,7 +1,11 @@
--- Shared by the wrk scenarios: the Authorization header, and a machine-readable result line.
+-- Shared by the wrk scenarios: Okta's request headers, and a machine-readable result line.
 -- AUTH (a whole header value, e.g. "Basic …") overrides the bearer TOKEN.
 wrk.headers["Authorization"] = os.getenv("AUTH") or ("Bearer " .. (os.getenv("TOKEN") or ""))
 wrk.headers["Accept"] = "application/scim+json"
+-- As Okta asks (idp-clients.md §1.1): scimd gzips answers of 1 KiB and more (a page of users).
+-- ACCEPT_ENCODING overrides it; empty, no header is sent.
+local accept_encoding = os.getenv("ACCEPT_ENCODING") or "gzip,deflate"
+if accept_encoding ~= "" then wrk.headers["Accept-Encoding"] = accept_encoding end
 
 -- Each of wrk's threads runs its own Lua with the same default random seed, so without this
 -- every thread asked for the same users in the same order: a user written by one thread was

@@ -1,7 +1,7 @@
 //! The request-log middleware on the SCIM scope: times each request and hands an entry to
 //! the `activity` queue once the response is known. Handlers add what only they know (a
 //! PATCH's summary and member ids) through `note_patch`. It also applies `media`'s choice of
-//! response type.
+//! response type and `gzip`'s of coding.
 
 use super::error::scim_type_of;
 use super::AppState;
@@ -9,10 +9,11 @@ use crate::activity::{self, is_resource_id};
 use crate::error::Error;
 use crate::scim::list::QueryParams;
 use crate::store::LogEntry;
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpMessage, HttpRequest};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -40,11 +41,11 @@ pub fn note_patch(req: &HttpRequest, body: &Value) {
 
 pub async fn log_request(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else { return next.call(req).await };
-    let Some(tenant) = req.match_info().get("tenant").map(str::to_string) else { return next.call(req).await };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else { return untouched(req, next).await };
+    let Some(tenant) = req.match_info().get("tenant").map(str::to_string) else { return untouched(req, next).await };
     let method = req.method().to_string();
     let path = activity::clipped(req.path(), 500);
     let filter = QueryParams::parse(req.query_string()).get("filter").map(|f| activity::clipped(f, 1000));
@@ -55,6 +56,7 @@ pub async fn log_request(
     req.extensions_mut().insert(note.clone());
     // Here rather than in a middleware of its own, which would cost every request a layer.
     let plain_json = super::media::wants_plain_json(req.headers());
+    let gzip = super::gzip::accepted(req.headers());
 
     let mut res = next.call(req).await?;
     if plain_json {
@@ -88,7 +90,14 @@ pub async fn log_request(
         resource_ids,
         request_id,
     });
-    Ok(res)
+    Ok(super::gzip::large_answers(res, gzip))
+}
+
+async fn untouched<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B, Bytes>>, actix_web::Error> {
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// The id in `…/Users/{id}` or `…/Groups/{id}` (a path or a Location URL).

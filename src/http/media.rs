@@ -10,9 +10,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 /// `*/*` keeps the default.
 pub fn wants_plain_json(headers: &HeaderMap) -> bool {
     let (mut json, mut scim) = (None::<f32>, None::<f32>);
-    for item in headers.get_all(header::ACCEPT).filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')) {
-        let mut parts = item.split(';');
-        let media = parts.next().unwrap_or_default().trim();
+    for (media, q) in weighted(headers, header::ACCEPT) {
         let slot = if media.eq_ignore_ascii_case("application/json") {
             &mut json
         } else if media.eq_ignore_ascii_case(SCIM_CONTENT_TYPE) {
@@ -20,11 +18,6 @@ pub fn wants_plain_json(headers: &HeaderMap) -> bool {
         } else {
             continue;
         };
-        // RFC 9110 §12.4.2: `q` is a weight from 0 to 1, 1 when absent; 0 means "not this".
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
         *slot = Some(slot.map_or(q, |s| s.max(q)));
     }
     match (json, scim) {
@@ -32,6 +25,21 @@ pub fn wants_plain_json(headers: &HeaderMap) -> bool {
         (Some(j), Some(s)) => j > s,
         _ => false,
     }
+}
+
+/// The items of a weighted list (`Accept`, `Accept-Encoding`): each one's first part (a media
+/// range, a coding) and its weight. RFC 9110 §12.4.2: `q` is a weight from 0 to 1, 1 when
+/// absent (and here when unreadable); 0 means "not this".
+pub fn weighted(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<Item = (&str, f32)> {
+    headers.get_all(name).filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).filter_map(|item| {
+        let mut parts = item.split(';');
+        let first = parts.next().unwrap_or_default().trim();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        (!first.is_empty()).then_some((first, q))
+    })
 }
 
 /// Relabels a SCIM answer as `application/json`.

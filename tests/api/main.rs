@@ -13,6 +13,7 @@ mod auth;
 mod cli;
 mod cli_webhooks;
 mod clients;
+mod compression;
 mod crash;
 mod credentials;
 mod database_outage;

@@ -1,0 +1,126 @@
+//! Large answers gzipped for clients that accept it (Okta sends `Accept-Encoding: gzip,deflate`),
+//! and everything else as it was.
+
+use crate::helpers::*;
+use crate::scim_test;
+use awc::http::Method;
+use serde_json::{json, Value};
+use std::io::Read;
+
+fn gunzip(coded: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(coded).read_to_end(&mut out).expect("a gzip body");
+    out
+}
+
+impl TestApp {
+    async fn get_with(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> Response {
+        let auth = format!("Bearer {}", self.token);
+        self.send_raw(method, &format!("{}{path}", self.base), Some(&auth), headers, None).await
+    }
+}
+
+async fn seed(app: &TestApp, users: usize) {
+    for i in 0..users {
+        app.create_user(&format!("user{i:03}@example.com")).await;
+    }
+}
+
+const OKTA: &[(&str, &str)] = &[("Accept-Encoding", "gzip,deflate")];
+
+fn varies_by_coding(r: &Response) -> bool {
+    r.headers.get_all("vary").filter_map(|v| v.to_str().ok()).any(|v| v.eq_ignore_ascii_case("accept-encoding"))
+}
+
+scim_test!(a_page_of_users_is_gzipped_for_okta_and_reads_the_same, |app| {
+    seed(&app, 12).await;
+    let plain = app.get_with(Method::GET, "/Users?startIndex=1&count=100", &[]).await;
+    assert_eq!(plain.status, 200);
+    assert!(plain.raw.len() > 4000, "{} bytes", plain.raw.len());
+    assert_eq!(plain.header("content-encoding"), None);
+    assert!(varies_by_coding(&plain), "{:?}", plain.headers);
+
+    let coded = app.get_with(Method::GET, "/Users?startIndex=1&count=100", OKTA).await;
+    assert_eq!(coded.status, 200);
+    assert_eq!(coded.header("content-encoding"), Some("gzip"));
+    assert!(varies_by_coding(&coded), "{:?}", coded.headers);
+    assert_eq!(coded.header("content-type"), Some("application/scim+json"));
+    assert_eq!(coded.header("content-length"), Some(coded.raw.len().to_string().as_str()));
+    assert!(coded.raw.len() * 4 < plain.raw.len(), "{} of {} bytes", coded.raw.len(), plain.raw.len());
+    assert_eq!(gunzip(&coded.raw), plain.raw);
+
+    // HEAD says what the GET would: the coding, and the coded length.
+    let head = app.get_with(Method::HEAD, "/Users?startIndex=1&count=100", OKTA).await;
+    assert_eq!(head.status, 200);
+    assert!(head.raw.is_empty());
+    assert_eq!(head.header("content-encoding"), Some("gzip"));
+    assert_eq!(head.header("content-length"), coded.header("content-length"));
+});
+
+scim_test!(what_accept_encoding_says_decides, |app| {
+    seed(&app, 6).await;
+    for (value, gzipped) in [
+        ("gzip", true),
+        ("x-gzip", true),
+        ("*", true),
+        ("br;q=1, gzip;q=0.5", true),
+        ("gzip;q=0", false),
+        ("deflate, br", false),
+        ("identity", false),
+        ("identity;q=1, gzip;q=0.2", false),
+        (";;;,q=,gzip;q=;", true),
+        (",,,", false),
+    ] {
+        let r = app.get_with(Method::GET, "/Users?count=100", &[("Accept-Encoding", value)]).await;
+        assert_eq!(r.status, 200, "{value}");
+        assert_eq!(r.header("content-encoding").is_some(), gzipped, "{value}: {:?}", r.headers);
+        let body = if gzipped { gunzip(&r.raw) } else { r.raw.clone() };
+        let page: Value = serde_json::from_slice(&body).expect("a ListResponse");
+        assert_eq!(page["totalResults"], 6, "{value}");
+    }
+});
+
+scim_test!(short_answers_and_errors_go_as_they_are, |app| {
+    let user = app.create_user("ada@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    for path in [format!("/Users/{id}"), "/Users?count=1".into(), "/ServiceProviderConfig".into()] {
+        let r = app.get_with(Method::GET, &path, OKTA).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.raw.len() < 1024, "{path}: {} bytes", r.raw.len());
+        assert_eq!(r.header("content-encoding"), None, "{path}");
+        assert!(!varies_by_coding(&r), "{path}: {:?}", r.headers);
+        assert!(serde_json::from_slice::<Value>(&r.raw).is_ok(), "{path}");
+    }
+    let r = app.get_with(Method::GET, "/Users?filter=userName%20zz%20%22x%22", OKTA).await;
+    r.assert_error(400, Some("invalidFilter"));
+    assert_eq!(r.header("content-encoding"), None);
+    let r = app.get_with(Method::GET, "/Users/no-such-user", OKTA).await;
+    r.assert_error(404, None);
+    assert_eq!(r.header("content-encoding"), None);
+});
+
+scim_test!(schemas_and_searches_are_gzipped_too, |app| {
+    seed(&app, 6).await;
+    let schemas = app.get_with(Method::GET, "/Schemas", OKTA).await;
+    assert_eq!(schemas.status, 200);
+    assert_eq!(schemas.header("content-encoding"), Some("gzip"));
+    let schemas: Value = serde_json::from_slice(&gunzip(&schemas.raw)).unwrap();
+    assert!(schemas["totalResults"].as_u64().unwrap() >= 3, "{schemas}");
+
+    let auth = format!("Bearer {}", app.token);
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 100});
+    let headers = [("Content-Type", "application/scim+json"), ("Accept-Encoding", "gzip")];
+    let url = format!("{}/Users/.search", app.base);
+    let r = app.send_raw(Method::POST, &url, Some(&auth), &headers, Some(search.to_string().into_bytes())).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    let page: Value = serde_json::from_slice(&gunzip(&r.raw)).unwrap();
+    assert_eq!(page["Resources"].as_array().unwrap().len(), 6);
+
+    // The JSON that OneLogin asks for is relabelled and gzipped alike.
+    let r = app
+        .get_with(Method::GET, "/Users?count=100", &[("Accept", "application/json"), ("Accept-Encoding", "gzip")])
+        .await;
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+});
