@@ -13,7 +13,6 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::web::Bytes;
 use actix_web::{web, HttpMessage, HttpRequest};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -96,7 +95,7 @@ pub async fn log_request(
 async fn untouched<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B, Bytes>>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     Ok(next.call(req).await?.map_into_left_body())
 }
 

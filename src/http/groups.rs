@@ -17,7 +17,7 @@ use crate::store::MemberKind;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
-use futures_util::stream;
+use futures_util::{stream, StreamExt};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -187,7 +187,11 @@ struct Cursor {
 
 /// The JSON of `groups` (and a root search's users) between `prefix` and `suffix`, members
 /// paged in as it is sent.
-fn streamed(mut builder: HttpResponseBuilder, mut body: Body, runs: Vec<(usize, UserPage)>) -> HttpResponse {
+async fn streamed(
+    mut builder: HttpResponseBuilder,
+    mut body: Body,
+    runs: Vec<(usize, UserPage)>,
+) -> Result<HttpResponse, Error> {
     // The pages read with the groups' heads come first; the rest are read as they are due.
     let read: Ahead = body
         .groups
@@ -214,16 +218,25 @@ fn streamed(mut builder: HttpResponseBuilder, mut body: Body, runs: Vec<(usize, 
             Some((Ok(Bytes::from(out)), (step, cursor)))
         }
     });
-    builder.content_type(super::error::SCIM_CONTENT_TYPE).streaming(chunks)
+    // The first chunk is written before the status line: a failure in it is an error answer,
+    // and a body that ends within it (shorter than a chunk: every small group or page) goes
+    // whole, with its length, and gzipped as any whole answer is (`http::gzip`).
+    let mut chunks = Box::pin(chunks);
+    let first = chunks.next().await.transpose()?.unwrap_or_default();
+    builder.content_type(super::error::SCIM_CONTENT_TYPE);
+    if first.len() < CHUNK_BYTES {
+        return Ok(builder.body(first));
+    }
+    Ok(builder.streaming(stream::once(std::future::ready(Ok(first))).chain(chunks)))
 }
 
-fn one(
+async fn one(
     state: State,
     scope: TenantScope,
     builder: HttpResponseBuilder,
     view: GroupView,
     fired: &[Rule],
-) -> HttpResponse {
+) -> Result<HttpResponse, Error> {
     let mut builder = builder;
     builder.insert_header((header::ETAG, view.head.etag.clone()));
     with_compat(&mut builder, fired);
@@ -240,6 +253,7 @@ fn one(
         },
         Vec::new(),
     )
+    .await
 }
 
 pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
@@ -247,7 +261,7 @@ pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJ
     let view = state.service.create_group(&ctx, &body.0).await?;
     let mut builder = HttpResponse::Created();
     builder.insert_header((header::LOCATION, view.head.location.clone()));
-    Ok(one(state, ctx.scope.clone(), builder, view, &ctx.compat.fired()))
+    one(state, ctx.scope.clone(), builder, view, &ctx.compat.fired()).await
 }
 
 pub async fn get(
@@ -264,7 +278,7 @@ pub async fn get(
     if none_match.is_some() && if_match_allows(none_match, &view.head.etag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, view.head.etag)).finish());
     }
-    Ok(one(state, scope, HttpResponse::Ok(), view, &fired))
+    one(state, scope, HttpResponse::Ok(), view, &fired).await
 }
 
 async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Result<HttpResponse, Error> {
@@ -282,7 +296,7 @@ async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Re
         prefix,
         suffix: "]}".into(),
     };
-    Ok(streamed(builder, body, Vec::new()))
+    streamed(builder, body, Vec::new()).await
 }
 
 /// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
@@ -311,7 +325,7 @@ async fn list_root_with(state: State, auth: Authenticated, params: QueryParams) 
         prefix,
         suffix: "]}".into(),
     };
-    Ok(streamed(builder, body, found.user_runs))
+    streamed(builder, body, found.user_runs).await
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
@@ -333,7 +347,7 @@ pub async fn replace(
     let (_, id) = path.into_inner();
     let ctx = owned_context(auth, query.0, if_match(&http));
     let view = state.service.replace_group(&ctx, id, &body.0).await?;
-    Ok(one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &ctx.compat.fired()))
+    one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &ctx.compat.fired()).await
 }
 
 /// 204 unless `attributes`/`excludedAttributes` ask for the group back (RFC 7644 §3.5.2).
@@ -351,7 +365,7 @@ pub async fn patch(
     let view = state.service.patch_group(&ctx, id, &body.0).await?;
     let fired = ctx.compat.fired();
     match view {
-        Some(view) => Ok(one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &fired)),
+        Some(view) => one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &fired).await,
         None => {
             let mut builder = HttpResponse::NoContent();
             with_compat(&mut builder, &fired);

@@ -3,12 +3,14 @@
 //! in pages of 100 users: about 84 KB of JSON each, 7 KB gzipped.
 
 use super::media::weighted;
-use actix_web::body::{BodySize, EitherBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::web::Bytes;
-use flate2::{Compress, Compression, FlushCompress, Status};
+use flate2::{Compress, CompressError, Compression, FlushCompress, Status};
 use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 /// Answers shorter than this go as they are: a user, a group without many members, an error.
 /// Their gzip would save less than a packet and cost a compressor's set-up.
@@ -36,41 +38,50 @@ pub fn accepted(headers: &HeaderMap) -> bool {
     gzip > 0.0 && gzip >= identity.unwrap_or(0.0)
 }
 
-/// Compresses `res`'s body when the client takes gzip and the body is whole, at least
-/// `FROM_BYTES` long and not already coded. Every answer that long says `Vary:
-/// Accept-Encoding` (RFC 9110 §12.5.5), compressed or not, so a cache keeps the two apart.
-/// The weak ETags scimd sends hold for both codings (RFC 9110 §8.8.1).
+/// Compresses `res`'s body when the client takes gzip and the body is not already coded and
+/// is either whole and at least `FROM_BYTES` long, or streamed (scimd streams only answers
+/// too large to build whole). Every such answer says `Vary: Accept-Encoding` (RFC 9110
+/// §12.5.5), compressed or not, so a cache keeps the two apart. The weak ETags scimd sends hold
+/// for both codings (RFC 9110 §8.8.1).
 pub fn large_answers<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
     accepted: bool,
-) -> ServiceResponse<EitherBody<B, Bytes>> {
+) -> ServiceResponse<EitherBody<B>> {
     res.map_body(|head, body| {
-        let long = matches!(body.size(), BodySize::Sized(n) if n >= FROM_BYTES as u64);
-        if !long || head.headers.contains_key(header::CONTENT_ENCODING) {
+        let large = match body.size() {
+            BodySize::Sized(n) => n >= FROM_BYTES as u64,
+            BodySize::Stream => true,
+            BodySize::None => false,
+        };
+        if !large || head.headers.contains_key(header::CONTENT_ENCODING) {
             return EitherBody::left(body);
         }
         head.headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
         if !accepted {
             return EitherBody::left(body);
         }
-        let bytes = match body.try_into_bytes() {
-            Ok(bytes) => bytes,
-            Err(streamed) => return EitherBody::left(streamed),
+        let coded = match body.try_into_bytes() {
+            Ok(whole) => match gzip(&whole) {
+                Some(coded) => BoxBody::new(Bytes::from(coded)),
+                None => return EitherBody::right(BoxBody::new(whole)),
+            },
+            Err(streamed) => BoxBody::new(GzipStream { inner: streamed.boxed(), compressor: None, finished: false }),
         };
-        match gzip(&bytes) {
-            Some(coded) => {
-                head.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                EitherBody::right(Bytes::from(coded))
-            }
-            None => EitherBody::right(bytes),
-        }
+        head.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        EitherBody::right(coded)
     })
 }
 
 thread_local! {
-    /// One compressor per thread, reset between answers: its state is a few hundred KB,
-    /// which each answer would otherwise allocate and set up again.
-    static COMPRESSOR: RefCell<Compress> = RefCell::new(Compress::new_gzip(Compression::fast(), 15));
+    /// One compressor per thread for whole answers, reset between them: its state is a few
+    /// hundred KB, which each answer would otherwise allocate and set up again.
+    static COMPRESSOR: RefCell<Compress> = RefCell::new(new_compressor());
+}
+
+/// Level 1 makes a page of users about a ninth of its size, at a fraction of its rendering's
+/// cost (BENCHMARKS.md, the fifty-fourth round).
+fn new_compressor() -> Compress {
+    Compress::new_gzip(Compression::fast(), 15)
 }
 
 /// `input` as one gzip member (RFC 1952); None if the compressor fails, which it does not
@@ -78,17 +89,74 @@ thread_local! {
 pub fn gzip(input: &[u8]) -> Option<Vec<u8>> {
     COMPRESSOR.with_borrow_mut(|compressor| {
         compressor.reset();
-        // Level 1 makes a page of users about a twelfth of its size; the output grows if not.
         let mut out = Vec::with_capacity(input.len() / 8 + 64);
-        loop {
-            let read = compressor.total_in() as usize;
-            match compressor.compress_vec(&input[read..], &mut out, FlushCompress::Finish) {
-                Ok(Status::StreamEnd) => return Some(out),
-                Ok(_) => out.reserve(out.capacity().max(4096)),
-                Err(_) => return None,
+        deflate(compressor, input, FlushCompress::Finish, &mut out).ok().map(|()| out)
+    })
+}
+
+/// Feeds all of `input` to `compressor`, appending what it gives to `out` (grown as needed);
+/// with `Finish`, until the member's trailer is written.
+fn deflate(
+    compressor: &mut Compress,
+    input: &[u8],
+    flush: FlushCompress,
+    out: &mut Vec<u8>,
+) -> Result<(), CompressError> {
+    let start = compressor.total_in();
+    loop {
+        let read = (compressor.total_in() - start) as usize;
+        let status = compressor.compress_vec(&input[read..], out, flush)?;
+        let done = match flush {
+            FlushCompress::Finish => status == Status::StreamEnd,
+            _ => (compressor.total_in() - start) as usize == input.len() && out.len() < out.capacity(),
+        };
+        if done {
+            return Ok(());
+        }
+        out.reserve(out.capacity().max(4096));
+    }
+}
+
+/// A streamed answer gzipped as its chunks come, by a compressor of its own (set up at its
+/// first chunk): a 100,000-member group is never whole in memory, coded or not.
+struct GzipStream {
+    inner: BoxBody,
+    compressor: Option<Box<Compress>>,
+    finished: bool,
+}
+
+impl MessageBody for GzipStream {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = &mut *self;
+        while !this.finished {
+            let (input, flush) = match ready!(Pin::new(&mut this.inner).poll_next(cx)) {
+                Some(Ok(chunk)) => (chunk, FlushCompress::None),
+                Some(Err(e)) => {
+                    // A trailer after it would make a cut body look whole.
+                    this.finished = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                None => (Bytes::new(), FlushCompress::Finish),
+            };
+            this.finished = matches!(flush, FlushCompress::Finish);
+            let compressor = this.compressor.get_or_insert_with(|| Box::new(new_compressor()));
+            let mut out = Vec::with_capacity(input.len() / 8 + 64);
+            if let Err(e) = deflate(compressor, &input, flush, &mut out) {
+                this.finished = true;
+                return Poll::Ready(Some(Err(Box::new(e))));
+            }
+            if !out.is_empty() {
+                return Poll::Ready(Some(Ok(Bytes::from(out))));
             }
         }
-    })
+        Poll::Ready(None)
+    }
 }
 
 #[cfg(test)]
@@ -156,5 +224,36 @@ mod tests {
             assert_eq!(gunzip(&coded), input);
         }
         assert!(gzip(&page).unwrap().len() < page.len() / 20);
+    }
+
+    fn streamed(chunks: Vec<Result<Bytes, std::io::Error>>) -> GzipStream {
+        let inner = actix_web::body::BodyStream::new(futures_util::stream::iter(chunks));
+        GzipStream { inner: BoxBody::new(inner), compressor: None, finished: false }
+    }
+
+    #[actix_web::test]
+    async fn a_stream_is_one_gzip_member_of_all_its_chunks() {
+        let page = br#"{"value":"2819c223-7f76-453a-919d-413861904646","display":"Babs"},"#.repeat(3000);
+        let chunks: Vec<Result<Bytes, std::io::Error>> = [&page[..70_000], b"", &page[70_000..70_001], &page[70_001..]]
+            .iter()
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let coded = actix_web::body::to_bytes(streamed(chunks)).await.expect("no error");
+        assert_eq!(gunzip(&coded), page);
+        assert!(coded.len() < page.len() / 20);
+        let empty = actix_web::body::to_bytes(streamed(Vec::new())).await.expect("no error");
+        assert_eq!(gunzip(&empty), b"");
+    }
+
+    #[actix_web::test]
+    async fn a_stream_that_fails_ends_with_the_failure() {
+        let failed = std::io::Error::other("the database went away");
+        let mut body = streamed(vec![Ok(Bytes::from_static(b"{}")), Err(failed)]);
+        let mut seen = Vec::new();
+        while let Some(item) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await {
+            seen.push(item.map_err(|e| e.to_string()));
+        }
+        assert_eq!(seen.last().and_then(|r| r.as_ref().err()).map(String::as_str), Some("the database went away"));
+        assert!(seen[..seen.len() - 1].iter().all(Result::is_ok), "{seen:?}");
     }
 }
