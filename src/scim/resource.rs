@@ -153,12 +153,14 @@ impl<'r> ResourceSchema<'r> {
 
     fn check_required(&self, attrs: &Map<String, Value>) -> Result<()> {
         for def in self.core.attributes.iter().filter(|d| d.required) {
+            // A name of spaces alone (`" "`, U+3000) identifies no one, as an empty one does
+            // not: both are an IdP's mapping gone wrong, better refused than stored.
             match attrs.get(&def.name) {
-                Some(Value::String(s)) if s.is_empty() => {}
+                Some(Value::String(s)) if s.trim().is_empty() => {}
                 Some(_) => continue,
                 None => {}
             }
-            return Err(Error::invalid_value(format!("{} is required and must not be empty", def.name)));
+            return Err(Error::invalid_value(format!("{} is required and must not be empty or blank", def.name)));
         }
         Ok(())
     }

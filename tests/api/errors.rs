@@ -26,6 +26,9 @@ scim_test!(malformed_bodies_are_400_and_write_nothing, |app| {
         (b"\"userName\"", "invalidSyntax"),
         (b"{}", "invalidValue"),
         (b"{\"userName\": \"\"}", "invalidValue"),
+        (b"{\"userName\": \"   \"}", "invalidValue"),
+        (b"{\"userName\": \"\\t\\n\"}", "invalidValue"),
+        ("{\"userName\": \"\u{3000}\u{a0}\"}".as_bytes(), "invalidValue"),
         (b"{\"userName\": null}", "invalidValue"),
         (b"{\"userName\": 42}", "invalidValue"),
         (b"{\"userName\": \"a\", \"active\": \"sometimes\"}", "invalidValue"),
@@ -280,4 +283,30 @@ scim_test!(an_error_quotes_a_long_input_only_in_part, |app| {
     r.assert_error(400, Some("invalidPath"));
     assert!(r.raw.len() < 4_000, "{} bytes", r.raw.len());
     assert!(r.body["detail"].as_str().unwrap().starts_with("invalid path \"emails[value eq"));
+});
+
+// A required name of white space alone is as empty as "" (a mapping gone wrong): 400 on every
+// write that would store it, users and groups, and nothing changes.
+scim_test!(blank_names_are_refused_on_every_write, |app| {
+    let user = app.create_user("kept@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    let mut put = okta_user(" \u{3000} ");
+    put["id"] = json!(id);
+    app.put(&format!("/Users/{id}"), put).await.assert_error(400, Some("invalidValue"));
+    let blank = patch_op(json!([{"op": "replace", "path": "userName", "value": "\t"}]));
+    app.patch(&format!("/Users/{id}"), blank).await.assert_error(400, Some("invalidValue"));
+    let blank = patch_op(json!([{"op": "replace", "value": {"userName": "  "}}]));
+    app.patch(&format!("/Users/{id}"), blank).await.assert_error(400, Some("invalidValue"));
+    assert_eq!(app.get(&format!("/Users/{id}")).await.body["userName"], "kept@example.com");
+
+    app.post("/Groups", json!({"displayName": "  "})).await.assert_error(400, Some("invalidValue"));
+    let group = app.post("/Groups", json!({"displayName": "Kept"})).await.body;
+    let gid = group["id"].as_str().unwrap();
+    app.put(&format!("/Groups/{gid}"), json!({"displayName": "\u{a0}"})).await.assert_error(400, Some("invalidValue"));
+    let blank = patch_op(json!([{"op": "replace", "path": "displayName", "value": " "}]));
+    app.patch(&format!("/Groups/{gid}"), blank).await.assert_error(400, Some("invalidValue"));
+    assert_eq!(app.get(&format!("/Groups/{gid}")).await.body["displayName"], "Kept");
+    assert_eq!(app.get("/Groups").await.body["totalResults"], 1);
+    // Spaces around a name are kept as sent: only a name of nothing else is refused.
+    assert_eq!(app.create_user(" padded@example.com ").await["userName"], " padded@example.com ");
 });
