@@ -2,7 +2,7 @@
 -- AUTH (a whole header value, e.g. "Basic …") overrides the bearer TOKEN.
 wrk.headers["Authorization"] = os.getenv("AUTH") or ("Bearer " .. (os.getenv("TOKEN") or ""))
 wrk.headers["Accept"] = "application/scim+json"
--- As Okta asks (idp-clients.md §1.1): scimd gzips answers of 1 KiB and more (a page of users).
+-- As Okta asks (idp-clients.md §1.1): scimd gzips answers of 14 KiB and more (a page of users).
 -- ACCEPT_ENCODING overrides it; empty, no header is sent.
 local accept_encoding = os.getenv("ACCEPT_ENCODING") or "gzip,deflate"
 if accept_encoding ~= "" then wrk.headers["Accept-Encoding"] = accept_encoding end

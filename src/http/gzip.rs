@@ -12,9 +12,13 @@ use std::cell::RefCell;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-/// Answers shorter than this go as they are: a user, a group without many members, an error.
-/// Their gzip would save less than a packet and cost a compressor's set-up.
-pub const FROM_BYTES: usize = 1024;
+/// Answers shorter than this go as they are: a user, a short page, a group without many
+/// members, an error. TCP sends that much in its first flight (RFC 6928: ten segments), so
+/// gzip would save the client no round trip, and it costs a compressor's set-up, which is
+/// most of its cost on a short answer (7.5 µs for 1 KB and for 4 KB alike, 83 µs for a page of
+/// 100 users: BENCHMARKS.md, the fifty-fourth round). At 1 KiB, a user with a few groups was
+/// gzipped on every GET, and a GET by id cost a third more CPU.
+pub const FROM_BYTES: usize = 14 * 1024;
 
 /// Whether the client's `Accept-Encoding` takes gzip (or `x-gzip`, RFC 9110 §8.4.1.3), named
 /// or through `*`, with a weight above zero and not below one it gives `identity`. A coding
