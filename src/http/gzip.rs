@@ -1,6 +1,6 @@
 //! Gzip for large SCIM answers, to clients that accept it (RFC 9110 §8.4.1.3, §12.5.3). Okta
 //! asks with `Accept-Encoding: gzip,deflate`, and its "Import Now" reads the whole directory
-//! in pages of 100 users: about 84 KB of JSON each, 7 KB gzipped.
+//! in pages of 100 users: about 84 KB of JSON each, 9 KB gzipped.
 
 use super::media::weighted;
 use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
@@ -15,9 +15,9 @@ use std::task::{ready, Context, Poll};
 /// Answers shorter than this go as they are: a user, a short page, a group without many
 /// members, an error. TCP sends that much in its first flight (RFC 6928: ten segments), so
 /// gzip would save the client no round trip, and it costs a compressor's set-up, which is
-/// most of its cost on a short answer (7.5 µs for 1 KB and for 4 KB alike, 83 µs for a page of
-/// 100 users: BENCHMARKS.md, the fifty-fourth round). At 1 KiB, a user with a few groups was
-/// gzipped on every GET, and a GET by id cost a third more CPU.
+/// most of its cost on a short answer (5–7 µs for 1 to 4 KB, 52–59 µs for a page of 100 users:
+/// `examples/gzip_cost.rs`, BENCHMARKS.md, the fifty-fourth round). At 1 KiB, a user with a
+/// few groups was gzipped on every GET, and a GET by id cost a third more CPU.
 pub const FROM_BYTES: usize = 14 * 1024;
 
 /// Whether the client's `Accept-Encoding` takes gzip (or `x-gzip`, RFC 9110 §8.4.1.3), named
@@ -125,7 +125,7 @@ fn deflate(
 /// first chunk): a 100,000-member group is never whole in memory, coded or not.
 struct GzipStream {
     inner: BoxBody,
-    compressor: Option<Box<Compress>>,
+    compressor: Option<Compress>,
     finished: bool,
 }
 
@@ -149,7 +149,7 @@ impl MessageBody for GzipStream {
                 None => (Bytes::new(), FlushCompress::Finish),
             };
             this.finished = matches!(flush, FlushCompress::Finish);
-            let compressor = this.compressor.get_or_insert_with(|| Box::new(new_compressor()));
+            let compressor = this.compressor.get_or_insert_with(new_compressor);
             let mut out = Vec::with_capacity(input.len() / 8 + 64);
             if let Err(e) = deflate(compressor, &input, flush, &mut out) {
                 this.finished = true;

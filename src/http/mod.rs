@@ -8,7 +8,7 @@ mod discovery;
 pub mod error;
 mod extract;
 mod groups;
-mod gzip;
+pub mod gzip;
 mod media;
 pub mod span;
 mod users;
