@@ -18,6 +18,14 @@ impl TestApp {
         let auth = format!("Bearer {}", self.token);
         self.send_raw(method, &format!("{}{path}", self.base), Some(&auth), headers, None).await
     }
+
+    /// A write whose answer the client takes gzipped.
+    async fn send_taking_gzip(&self, method: Method, path: &str, body: Value) -> Response {
+        let auth = format!("Bearer {}", self.token);
+        let headers = [("Content-Type", "application/scim+json"), ("Accept-Encoding", "gzip")];
+        let url = format!("{}{path}", self.base);
+        self.send_raw(method, &url, Some(&auth), &headers, Some(body.to_string().into_bytes())).await
+    }
 }
 
 async fn seed(app: &TestApp, users: usize) {
@@ -113,11 +121,8 @@ scim_test!(schemas_and_searches_are_gzipped_too, |app| {
     let schemas: Value = serde_json::from_slice(&gunzip(&schemas.raw)).unwrap();
     assert!(schemas["totalResults"].as_u64().unwrap() >= 3, "{schemas}");
 
-    let auth = format!("Bearer {}", app.token);
     let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 100});
-    let headers = [("Content-Type", "application/scim+json"), ("Accept-Encoding", "gzip")];
-    let url = format!("{}/Users/.search", app.base);
-    let r = app.send_raw(Method::POST, &url, Some(&auth), &headers, Some(search.to_string().into_bytes())).await;
+    let r = app.send_taking_gzip(Method::POST, "/Users/.search", search).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-encoding"), Some("gzip"));
     let page: Value = serde_json::from_slice(&gunzip(&r.raw)).unwrap();
@@ -171,10 +176,7 @@ scim_test!(streamed_groups_and_pages_are_gzipped_as_they_are_sent, |app| {
     assert_eq!(r.header("content-encoding"), None, "{} bytes", r.raw.len());
     // The group's PUT answers with it: streamed and gzipped alike.
     let group = app.get(&format!("/Groups/{id}")).await.body;
-    let auth = format!("Bearer {}", app.token);
-    let headers = [("Content-Type", "application/scim+json"), ("Accept-Encoding", "gzip")];
-    let url = format!("{}/Groups/{id}", app.base);
-    let r = app.send_raw(Method::PUT, &url, Some(&auth), &headers, Some(group.to_string().into_bytes())).await;
+    let r = app.send_taking_gzip(Method::PUT, &format!("/Groups/{id}"), group).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-encoding"), Some("gzip"));
     let put: Value = serde_json::from_slice(&gunzip(&r.raw)).unwrap();
