@@ -153,8 +153,8 @@ impl<'r> ResourceSchema<'r> {
 
     fn check_required(&self, attrs: &Map<String, Value>) -> Result<()> {
         for def in self.core.attributes.iter().filter(|d| d.required) {
-            // A name of spaces alone (`" "`, U+3000) identifies no one, as an empty one does
-            // not: both are an IdP's mapping gone wrong, better refused than stored.
+            // A name of white space alone (`" "`, U+3000) identifies no one any more than an
+            // empty one does: either is an IdP's mapping gone wrong, better refused than stored.
             match attrs.get(&def.name) {
                 Some(Value::String(s)) if s.trim().is_empty() => {}
                 Some(_) => continue,
