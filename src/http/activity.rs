@@ -55,7 +55,6 @@ pub async fn log_request(
     req.extensions_mut().insert(note.clone());
     // Here rather than in a middleware of its own, which would cost every request a layer.
     let plain_json = super::media::wants_plain_json(req.headers());
-    let gzip = super::gzip::accepted(req.headers());
 
     let mut res = next.call(req).await?;
     if plain_json {
@@ -89,7 +88,7 @@ pub async fn log_request(
         resource_ids,
         request_id,
     });
-    Ok(super::gzip::large_answers(res, gzip))
+    Ok(super::gzip::large_answers(res))
 }
 
 async fn untouched<B: MessageBody + 'static>(

@@ -42,24 +42,23 @@ pub fn accepted(headers: &HeaderMap) -> bool {
     gzip > 0.0 && gzip >= identity.unwrap_or(0.0)
 }
 
-/// Compresses `res`'s body when the client takes gzip and the body is not already coded and
-/// is either whole and at least `FROM_BYTES` long, or streamed (scimd streams only answers
-/// too large to build whole). Every such answer says `Vary: Accept-Encoding` (RFC 9110
-/// §12.5.5), compressed or not, so a cache keeps the two apart. The weak ETags scimd sends hold
-/// for both codings (RFC 9110 §8.8.1).
-pub fn large_answers<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-    accepted: bool,
-) -> ServiceResponse<EitherBody<B>> {
+/// Compresses `res`'s body when it is not already coded, is either whole and at least
+/// `FROM_BYTES` long or streamed (scimd streams only answers too large to build whole), and
+/// the request's `Accept-Encoding` takes gzip (read only then: a short answer never asks).
+/// Every such answer says `Vary: Accept-Encoding` (RFC 9110 §12.5.5), compressed or not, so a
+/// cache keeps the two apart. The weak ETags scimd sends hold for both codings (RFC 9110
+/// §8.8.1).
+pub fn large_answers<B: MessageBody + 'static>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
+    let large = match res.response().body().size() {
+        BodySize::Sized(n) => n >= FROM_BYTES as u64,
+        BodySize::Stream => true,
+        BodySize::None => false,
+    };
+    if !large || res.headers().contains_key(header::CONTENT_ENCODING) {
+        return res.map_into_left_body();
+    }
+    let accepted = accepted(res.request().headers());
     res.map_body(|head, body| {
-        let large = match body.size() {
-            BodySize::Sized(n) => n >= FROM_BYTES as u64,
-            BodySize::Stream => true,
-            BodySize::None => false,
-        };
-        if !large || head.headers.contains_key(header::CONTENT_ENCODING) {
-            return EitherBody::left(body);
-        }
         head.headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
         if !accepted {
             return EitherBody::left(body);
