@@ -35,8 +35,16 @@ impl Proxy {
                     continue;
                 }
                 let Ok(server) = TcpStream::connect(&target) else { continue };
+                // Checked again under the lock `cut` takes: a connection opened while `cut`
+                // ran (a background task's, in the tests' first second) must not outlive it.
+                let mut open = streams.lock().unwrap();
+                if is_down.load(Ordering::SeqCst) {
+                    let _ = (client.shutdown(Shutdown::Both), server.shutdown(Shutdown::Both));
+                    continue;
+                }
                 let pumps = [(client.try_clone(), server.try_clone()), (server.try_clone(), client.try_clone())];
-                streams.lock().unwrap().extend([client, server]);
+                open.extend([client, server]);
+                drop(open);
                 for (from, to) in pumps {
                     let (Ok(mut from), Ok(mut to)) = (from, to) else { continue };
                     std::thread::spawn(move || {
@@ -57,8 +65,9 @@ impl Proxy {
     }
 
     fn cut(&self) {
+        let mut open = self.open.lock().unwrap();
         self.down.store(true, Ordering::SeqCst);
-        for stream in self.open.lock().unwrap().drain(..) {
+        for stream in open.drain(..) {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
