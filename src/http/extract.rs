@@ -105,11 +105,7 @@ impl FromRequest for ScimJson {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<web::Data<AppState>>().map_or(1024 * 1024, |s| s.max_body_bytes);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared = declared_length(req);
         // Content codings are not decoded (no IdP compresses a request). A body that is JSON
         // all the same is read; one that is not says why, rather than only "not valid JSON".
         let coding = req
@@ -121,22 +117,8 @@ impl FromRequest for ScimJson {
             .map(|c| crate::activity::clipped(c, 40));
         let mut payload = payload.take();
         Box::pin(async move {
-            if declared.is_some_and(|n| n > limit) {
-                return Err(Error::PayloadTooLarge(limit));
-            }
-            let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| Error::invalid_syntax(format!("could not read the request body: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(Error::PayloadTooLarge(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            // RFC 8259 §8.1: a parser MAY ignore a leading byte order mark. Senders must not add
-            // one, but a JSON file saved by Windows PowerShell 5.1 or an older Notepad carries
-            // it, and `curl -d @file` or `Invoke-RestMethod -InFile` sends it on.
-            let text = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body);
+            let body = read_body(&mut payload, declared, limit).await?;
+            let text = without_bom(&body);
             if text.iter().all(u8::is_ascii_whitespace) {
                 return Err(Error::invalid_syntax("the request body is empty; a JSON object is required"));
             }
@@ -153,6 +135,35 @@ impl FromRequest for ScimJson {
             }
         })
     }
+}
+
+/// The request's `Content-Length`, when it declares one.
+pub(super) fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
+}
+
+/// The whole request body, refused with a 413 as soon as it is known to pass `limit` bytes:
+/// from its declared length before a byte is read, else from what has arrived.
+pub(super) async fn read_body(payload: &mut Payload, declared: Option<usize>, limit: usize) -> Result<BytesMut, Error> {
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::PayloadTooLarge(limit));
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::invalid_syntax(format!("could not read the request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Error::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// RFC 8259 §8.1: a parser MAY ignore a leading byte order mark. Senders must not add one, but
+/// a JSON file saved by Windows PowerShell 5.1 or an older Notepad carries it, and `curl -d
+/// @file` or `Invoke-RestMethod -InFile` sends it on.
+pub(super) fn without_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }
 
 /// The query string, decoded with case-insensitive names.

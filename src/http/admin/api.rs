@@ -6,6 +6,7 @@
 //! GET /tenants/{name}/users|groups?q=&startIndex=&count= · GET /tenants/{name}/events?after=&limit=
 //! · webhooks and the request log: `api_webhooks`
 
+use super::body::Json;
 use super::{AdminApiCaller, ApiError};
 use crate::admin::directory::{self, Paging};
 use crate::credentials::{self, Kind};
@@ -20,14 +21,9 @@ use serde_json::Value;
 type Reply = Result<HttpResponse, ApiError>;
 
 pub fn scope() -> actix_web::Scope {
-    let json = web::JsonConfig::default()
-        .limit(16 * 1024)
-        .content_type_required(false)
-        .error_handler(|e, _| ApiError(Error::invalid_syntax(format!("malformed JSON body: {e}"))).into());
     let queries = web::QueryConfig::default()
         .error_handler(|e, _| ApiError(Error::invalid_syntax(format!("malformed query: {e}"))).into());
     web::scope("/admin/api")
-        .app_data(json)
         .app_data(queries)
         .service(
             crate::http::readable("/tenants", list_tenants)
@@ -85,8 +81,8 @@ struct NewTenant {
     strict_rfc: bool,
 }
 
-async fn create_tenant(state: web::Data<AppState>, caller: AdminApiCaller, body: web::Json<NewTenant>) -> Reply {
-    let NewTenant { name, strict_rfc } = body.into_inner();
+async fn create_tenant(state: web::Data<AppState>, caller: AdminApiCaller, body: Json<NewTenant>) -> Reply {
+    let Json(NewTenant { name, strict_rfc }) = body;
     caller.audit("create tenant", &name);
     let s = state.clone();
     let tenant = blocking(move || tenancy::create_bare_tenant(&s.store, s.clock.as_ref(), &name, strict_rfc)).await?;
@@ -151,11 +147,11 @@ async fn issue_credential(
     state: web::Data<AppState>,
     caller: AdminApiCaller,
     path: web::Path<String>,
-    body: web::Json<NewCredential>,
+    body: Json<NewCredential>,
 ) -> Reply {
     let name = path.into_inner();
     caller.audit("issue credential", &name);
-    let NewCredential { kind, label, expires_in } = body.into_inner();
+    let Json(NewCredential { kind, label, expires_in }) = body;
     let kind = Kind::parse(&kind)?;
     let expires = expires_in.as_deref().map(credentials::parse_duration).transpose()?;
     let (s, tenant) = (state.clone(), name.clone());

@@ -3,6 +3,7 @@
 //! GET/POST /webhooks · GET/DELETE /webhooks/{id} · POST /webhooks/{id}/retry ·
 //! POST /webhooks/{id}/replay · GET /tenants/{name}/requests?status=&client=&resource=&before=&limit=
 
+use super::body::{Json, OptionalJson};
 use super::{AdminApiCaller, ApiError};
 use crate::activity;
 use crate::error::Error;
@@ -71,8 +72,8 @@ struct NewEndpoint {
     label: Option<String>,
 }
 
-async fn add(state: web::Data<AppState>, caller: AdminApiCaller, body: web::Json<NewEndpoint>) -> Reply {
-    let NewEndpoint { tenant, all_tenants, url, events, label } = body.into_inner();
+async fn add(state: web::Data<AppState>, caller: AdminApiCaller, body: Json<NewEndpoint>) -> Reply {
+    let Json(NewEndpoint { tenant, all_tenants, url, events, label }) = body;
     let target = match (tenant, all_tenants) {
         (Some(t), false) => Target::Tenant(t),
         (None, true) => Target::AllTenants,
@@ -115,10 +116,10 @@ async fn retry(
     state: web::Data<AppState>,
     caller: AdminApiCaller,
     path: web::Path<String>,
-    body: Option<web::Json<RetryBody>>,
+    body: OptionalJson<RetryBody>,
 ) -> Reply {
     let id = path.into_inner();
-    let tenant = body.map(|b| b.into_inner()).unwrap_or_default().tenant;
+    let tenant = body.0.unwrap_or_default().tenant;
     caller.audit("retry webhook deliveries", tenant.as_deref().unwrap_or("*"));
     let s = state.clone();
     let n = blocking(move || webhooks::retry_now(&s.store, s.clock.as_ref(), &id, tenant.as_deref())).await?;
@@ -136,10 +137,10 @@ async fn replay(
     state: web::Data<AppState>,
     caller: AdminApiCaller,
     path: web::Path<String>,
-    body: web::Json<ReplayBody>,
+    body: Json<ReplayBody>,
 ) -> Reply {
     let id = path.into_inner();
-    let ReplayBody { tenant, from_seq } = body.into_inner();
+    let Json(ReplayBody { tenant, from_seq }) = body;
     caller.audit("replay webhook deliveries", &tenant);
     let s = state.clone();
     let n = blocking(move || webhooks::replay_from(&s.store, s.clock.as_ref(), &id, &tenant, from_seq)).await?;

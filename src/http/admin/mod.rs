@@ -4,6 +4,7 @@
 
 mod api;
 mod api_webhooks;
+mod body;
 mod pages;
 mod pages_delivery;
 mod views;
