@@ -35,8 +35,8 @@ impl Proxy {
                     continue;
                 }
                 let Ok(server) = TcpStream::connect(&target) else { continue };
-                // Checked again under the lock `cut` takes: a connection opened while `cut`
-                // ran (a background task's, in the tests' first second) must not outlive it.
+                // Checked again under the lock `cut` takes: a connection scimd opened while
+                // `cut` ran must not outlive it (one that did kept `/readyz` ready, in CI).
                 let mut open = streams.lock().unwrap();
                 if is_down.load(Ordering::SeqCst) {
                     let _ = (client.shutdown(Shutdown::Both), server.shutdown(Shutdown::Both));
