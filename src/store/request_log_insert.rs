@@ -1,14 +1,15 @@
 //! The INSERT of a batch of request log entries on each backend, as statements a connection
-//! prepares once: on SQLite one multi-row INSERT per chunk size, on PostgreSQL one INSERT of
-//! arrays for the whole batch.
+//! prepares once: on SQLite one multi-row INSERT per chunk size, on PostgreSQL one binary COPY
+//! of the whole batch.
 
 use super::request_log::LogEntry;
 use super::stored_time::StoredTime;
+use chrono::NaiveDateTime;
 use diesel::pg::PgConnection;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteConnection};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::{ExecuteCopyFromDsl, Insertable, QueryResult, RunQueryDsl};
 
 /// Rows per INSERT on SQLite: 15 bound values each, well under its limit on parameters per
 /// statement.
@@ -119,31 +120,52 @@ impl<const N: usize> QueryFragment<Sqlite> for InsertRows<'_, N> {
 
 impl<Conn, const N: usize> RunQueryDsl<Conn> for InsertRows<'_, N> {}
 
-/// The whole batch in one statement, one array per column. In chunks of 100 rows a batch of
-/// 2,000-5,000 entries was 20-50 round trips, each waiting twice for a core under 7,000
-/// point reads/s: the median batch took 121-163 ms, as one statement 73-81 ms.
+/// A batch's row as PostgreSQL's binary COPY takes it, borrowing the entry's text.
+#[derive(Insertable)]
+#[diesel(table_name = super::schema::request_log)]
+#[diesel(treat_none_as_default_value = false)]
+struct PgRow<'a> {
+    tenant_id: i64,
+    at: NaiveDateTime,
+    id: &'a str,
+    method: &'a str,
+    path: &'a str,
+    filter: Option<&'a str>,
+    patch_summary: Option<&'a str>,
+    client: &'a str,
+    user_agent: Option<&'a str>,
+    compat: Option<&'a str>,
+    status: i32,
+    scim_type: Option<&'a str>,
+    latency_us: i64,
+    resource_ids: Option<String>,
+    request_id: Option<&'a str>,
+}
+
+/// The whole batch by one binary `COPY … FROM STDIN`. An INSERT of one array per column
+/// (`SELECT * FROM unnest(…)`) ran every row through the executor and took 13 µs of
+/// PostgreSQL's time an entry; under 50,000 requests/s the log fell behind its queue and
+/// dropped a fifth of the entries (BENCHMARKS.md, the fifty-sixth round).
 pub(super) fn insert_pg(pg: &mut PgConnection, rows: &[(i64, &LogEntry)]) -> QueryResult<()> {
-    use diesel::sql_types::Array;
-    let text = |f: &dyn Fn(&LogEntry) -> String| rows.iter().map(|(_, e)| f(e)).collect::<Vec<String>>();
-    let optional = |f: &dyn Fn(&LogEntry) -> Option<String>| rows.iter().map(|(_, e)| f(e)).collect::<Vec<_>>();
-    diesel::sql_query(format!(
-        "{COLUMNS} SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    ))
-    .bind::<Array<BigInt>, _>(rows.iter().map(|(tenant, _)| *tenant).collect::<Vec<i64>>())
-    .bind::<Array<Timestamp>, _>(rows.iter().map(|(_, e)| e.at.naive_utc()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(text(&|e| e.id.clone()))
-    .bind::<Array<Text>, _>(text(&|e| e.method.clone()))
-    .bind::<Array<Text>, _>(text(&|e| e.path.clone()))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.filter.clone()))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.patch_summary.clone()))
-    .bind::<Array<Text>, _>(text(&|e| e.client.to_string()))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.user_agent.clone()))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.compat.clone()))
-    .bind::<Array<Integer>, _>(rows.iter().map(|(_, e)| i32::from(e.status)).collect::<Vec<i32>>())
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.scim_type.clone()))
-    .bind::<Array<BigInt>, _>(rows.iter().map(|(_, e)| e.latency_us).collect::<Vec<i64>>())
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| resource_ids_text(e)))
-    .bind::<Array<Nullable<Text>>, _>(optional(&|e| e.request_id.clone()))
-    .execute(pg)
-    .map(drop)
+    let rows: Vec<PgRow<'_>> = rows
+        .iter()
+        .map(|&(tenant_id, e)| PgRow {
+            tenant_id,
+            at: e.at.naive_utc(),
+            id: &e.id,
+            method: &e.method,
+            path: &e.path,
+            filter: e.filter.as_deref(),
+            patch_summary: e.patch_summary.as_deref(),
+            client: e.client,
+            user_agent: e.user_agent.as_deref(),
+            compat: e.compat.as_deref(),
+            status: i32::from(e.status),
+            scim_type: e.scim_type.as_deref(),
+            latency_us: e.latency_us,
+            resource_ids: resource_ids_text(e),
+            request_id: e.request_id.as_deref(),
+        })
+        .collect();
+    diesel::copy_from(super::schema::request_log::table).from_insertable(rows).execute(pg).map(drop)
 }
