@@ -1,7 +1,6 @@
 //! The request log ("activity"): what each IdP client did to a tenant. Entries are handed to
-//! a bounded queue on the request path and written in batches by one task, so logging costs a
-//! request no database round trip; a full queue drops entries (counted in the server log)
-//! rather than slow SCIM down. Pruned after the retention period.
+//! a queue bounded by their memory (`queue`) and written in batches, so logging costs a
+//! request no database round trip. Pruned after the retention period.
 //!
 //! Free of secrets by construction: an entry is built from the method, path, the `filter`
 //! parameter, the User-Agent, the response status, and the op/path names of a PATCH — never
@@ -9,21 +8,17 @@
 
 use crate::clock::{format_datetime, Clock};
 use crate::error::{Error, Quoted, Result};
-use crate::store::{LogEntry, LogFilter, LogRow, Store};
+use crate::store::{LogFilter, LogRow, Store};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-/// Entries waiting to be written before new ones are dropped.
-const QUEUE: usize = 20_000;
-/// Entries per write transaction.
-const BATCH: usize = 5_000;
-/// How long entries gather before they are written: one commit (one fsync on SQLite) per
-/// interval instead of one per request, so the log barely competes with SCIM writes for the
-/// writer. Entries appear on the admin page this much later.
-const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
+mod queue;
+#[cfg(test)]
+use queue::footprint;
+pub use queue::{write_entries, LogQueue, RequestLog};
+
 /// Rows deleted per pruning transaction.
 const PRUNE_BATCH: i64 = 5_000;
 
@@ -51,28 +46,48 @@ pub fn client_from_user_agent(user_agent: Option<&str>) -> &'static str {
     }
 }
 
+/// The longest PATCH summary kept, in bytes, before its operations are counted instead of
+/// named. A PATCH body may hold tens of thousands of operations (20,000 fit in 1 MB): unbounded,
+/// one request's summary was 300 KB, stored, shown on the admin page, and held in the queue.
+const SUMMARY_BYTES: usize = 1_000;
+
 /// A PATCH body reduced to its operations' op and path (`replace active; add members (2)`),
-/// or the attribute names of a path-less value. Values are never included.
+/// or the attribute names of a path-less value. Values are never included. Past
+/// `SUMMARY_BYTES` the rest are not named, and the summary ends `; … (20000 operations in all)`.
 pub fn patch_summary(body: &Value) -> Option<String> {
     let ops = body.get("Operations").or_else(|| body.get("operations"))?.as_array()?;
-    let parts: Vec<String> = ops
-        .iter()
-        .map(|op| {
-            let name = op.get("op").and_then(Value::as_str).unwrap_or("?").to_ascii_lowercase();
-            let target = match op.get("path").and_then(Value::as_str) {
-                Some(path) => clipped(path, 200),
-                None => match op.get("value") {
-                    Some(Value::Object(m)) => format!("({})", m.keys().cloned().collect::<Vec<_>>().join(", ")),
-                    _ => "(no path)".to_string(),
-                },
-            };
-            match op.get("value") {
-                Some(Value::Array(items)) => format!("{name} {target} ({})", items.len()),
-                _ => format!("{name} {target}"),
+    let mut summary = String::new();
+    for op in ops {
+        let part = operation_summary(op);
+        let separator = if summary.is_empty() { "" } else { "; " };
+        if summary.len() + separator.len() + part.len() > SUMMARY_BYTES {
+            summary.push_str(separator);
+            summary.push_str(&format!("… ({} operations in all)", ops.len()));
+            break;
+        }
+        summary.push_str(separator);
+        summary.push_str(&part);
+    }
+    Some(summary)
+}
+
+/// One operation's part of a PATCH summary: at most ~250 characters, whatever the client sent.
+fn operation_summary(op: &Value) -> String {
+    let name = clipped(op.get("op").and_then(Value::as_str).unwrap_or("?"), 20).to_ascii_lowercase();
+    let target = match op.get("path").and_then(Value::as_str) {
+        Some(path) => clipped(path, 200),
+        None => match op.get("value") {
+            Some(Value::Object(m)) => {
+                let names = m.keys().take(50).map(String::as_str).collect::<Vec<_>>().join(", ");
+                format!("({})", clipped_str(&names, 200))
             }
-        })
-        .collect();
-    Some(parts.join("; "))
+            _ => "(no path)".to_string(),
+        },
+    };
+    match op.get("value") {
+        Some(Value::Array(items)) => format!("{name} {target} ({})", items.len()),
+        _ => format!("{name} {target}"),
+    }
 }
 
 /// Member ids a PATCH names in `value` (`[{"value": id}]`), for the affected resources.
@@ -115,104 +130,6 @@ pub fn clipped_str(s: &str, max_chars: usize) -> &str {
 /// What a resource id filter may contain (scimd ids are UUIDs).
 pub fn is_resource_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-/// The request path's handle on the log: cheap to clone, never blocks.
-#[derive(Clone)]
-pub struct RequestLog {
-    queue: Option<mpsc::Sender<LogEntry>>,
-    dropped: Arc<AtomicU64>,
-    /// Entry ids: times are stored to the millisecond (the injected clock's precision), so
-    /// entries of one millisecond are ordered by an id that grows in record order. It starts
-    /// at the start-up time in microseconds so a restarted scimd continues above it; a random
-    /// suffix keeps replicas' ids apart.
-    next_id: Arc<AtomicU64>,
-}
-
-impl RequestLog {
-    /// A log that records nothing (request logging switched off).
-    pub fn disabled() -> RequestLog {
-        RequestLog { queue: None, dropped: Arc::new(AtomicU64::new(0)), next_id: Arc::new(AtomicU64::new(0)) }
-    }
-
-    /// The log and the receiving end its writer task drains.
-    pub fn new() -> (RequestLog, mpsc::Receiver<LogEntry>) {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let start = chrono::Utc::now().timestamp_micros().max(0) as u64;
-        let log = RequestLog {
-            queue: Some(tx),
-            dropped: Arc::new(AtomicU64::new(0)),
-            next_id: Arc::new(AtomicU64::new(start)),
-        };
-        (log, rx)
-    }
-
-    pub fn record(&self, mut entry: LogEntry) {
-        let Some(queue) = &self.queue else { return };
-        if !crate::tenancy::is_tenant_name(&entry.tenant_name) {
-            // No tenant has it, so its entry would be dropped when written. Queued, such names
-            // (a path segment can be 60 KB) filled the queue with 600 MB and crowded out the
-            // entries of real tenants.
-            return;
-        }
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        entry.id = format!("{n:016x}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        if queue.try_send(entry).is_err() {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_power_of_two() {
-                tracing::warn!(dropped = n, "request log queue full; entries dropped");
-            }
-        }
-    }
-}
-
-/// Writes queued entries in batches until `shutdown`, then writes what is still queued.
-pub async fn write_entries(
-    store: Store,
-    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<LogEntry>>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut rx = queue.lock_owned().await;
-    let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        let stopping = *shutdown.borrow();
-        let received = if stopping {
-            while batch.len() < BATCH {
-                let Ok(entry) = rx.try_recv() else { break };
-                batch.push(entry);
-            }
-            batch.len()
-        } else {
-            tokio::select! {
-                n = rx.recv_many(&mut batch, BATCH) => n,
-                _ = shutdown.changed() => continue,
-            }
-        };
-        if received == 0 {
-            return;
-        }
-        if !stopping && batch.len() < BATCH {
-            // Gather what arrives meanwhile. Not when a whole batch waits already: the pause
-            // capped the log at 5,000 entries per 250 ms plus a write, and under 15,000 reads/s
-            // the queue filled and entries were dropped.
-            tokio::select! {
-                _ = tokio::time::sleep(FLUSH_INTERVAL) => {}
-                _ = shutdown.changed() => {}
-            }
-            while batch.len() < BATCH {
-                let Ok(entry) = rx.try_recv() else { break };
-                batch.push(entry);
-            }
-        }
-        let entries = std::mem::take(&mut batch);
-        if let Err(e) = store.write_request_log_async(move |tx| tx.append_request_log(&entries)).await {
-            // A full disk or an outage fails every batch, four a second: say so a few times a minute.
-            static THROTTLE: crate::telemetry::LogThrottle = crate::telemetry::LogThrottle::new(5_000);
-            if let Some(suppressed) = THROTTLE.admit() {
-                tracing::warn!(error = %e, suppressed, "request log entries could not be written");
-            }
-        }
-    }
 }
 
 /// Deletes entries older than `retention` now and then every `every`, until `shutdown`.

@@ -1,7 +1,7 @@
 //! Building the running server from `Settings`: used by `main` and by the integration tests,
 //! which start it on port 0 with a fresh database.
 
-use crate::activity::{self, RequestLog};
+use crate::activity::{self, LogQueue, RequestLog};
 use crate::admin::AdminAuth;
 use crate::auth::{Authenticator, FailureLimit};
 use crate::clock::Clock;
@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::http::{self, AppState};
 use crate::scim::list::PageLimits;
 use crate::scim::service::ScimService;
-use crate::store::{LogEntry, Store};
+use crate::store::Store;
 use crate::webhooks::settings::WebhookSettings;
 use crate::webhooks::worker::Worker;
 use actix_web::dev::Server;
@@ -19,7 +19,7 @@ use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 /// How often expired request log entries are deleted.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
@@ -38,7 +38,7 @@ struct Background {
     store: Store,
     clock: Arc<dyn Clock>,
     webhooks: WebhookSettings,
-    log_queue: Option<mpsc::Receiver<LogEntry>>,
+    log_queue: Option<LogQueue>,
     log_retention: Duration,
     shutdown: watch::Sender<bool>,
 }

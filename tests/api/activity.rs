@@ -150,6 +150,22 @@ fn entry(at: chrono::DateTime<chrono::Utc>, path: &str) -> LogEntry {
     }
 }
 
+scim_test!(a_patch_of_twenty_thousand_operations_is_logged_with_a_bounded_summary, |app| {
+    let admin = admin_token(&app);
+    let created = app.post("/Users", okta_user("many@example.com")).await;
+    let id = created.body["id"].as_str().unwrap().to_string();
+    // 880 KB, under the 1 MB body limit. Its summary was 300 KB, held in the queue and stored.
+    let ops: Vec<Value> =
+        (0..20_000).map(|i| json!({"op": "replace", "path": "title", "value": format!("t{i}")})).collect();
+    assert_eq!(send(&app, Method::PATCH, &format!("/Users/{id}"), OKTA, None, Some(patch_op(json!(ops)))).await, 200);
+    let (rows, _) = log(&app, &admin, "", 2).await;
+    let summary = rows[0]["patch"].as_str().unwrap();
+    assert!(summary.len() <= 1_100, "{} bytes", summary.len());
+    assert!(summary.starts_with("replace title; replace title; "), "{summary}");
+    assert!(summary.ends_with("; … (20000 operations in all)"), "{summary}");
+    assert_eq!(app.get(&format!("/Users/{id}")).await.body["title"], "t19999", "the PATCH applied whole");
+});
+
 scim_test!(entries_past_the_retention_period_are_pruned, |app| {
     let mut app = app;
     let admin = admin_token(&app);
