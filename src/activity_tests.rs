@@ -1,5 +1,6 @@
 //! The request log's pieces: clipped text, clients named by User-Agent, PATCH summaries that
-//! name ops and paths, the admin API's filters, and the names whose entries are queued.
+//! name ops and paths within a bound, the admin API's filters, the names whose entries are
+//! queued, and the queue's bound on its entries' memory.
 
 use super::*;
 use crate::store::LogEntry;

@@ -1,6 +1,5 @@
-//! The INSERT of a batch of request log entries on each backend, as statements a connection
-//! prepares once: on SQLite one multi-row INSERT per chunk size, on PostgreSQL one binary COPY
-//! of the whole batch.
+//! A batch of request log entries written on each backend: on SQLite in multi-row INSERTs, one
+//! statement a connection prepares once per chunk size; on PostgreSQL by one binary COPY.
 
 use super::request_log::LogEntry;
 use super::stored_time::StoredTime;
@@ -142,10 +141,9 @@ struct PgRow<'a> {
     request_id: Option<&'a str>,
 }
 
-/// The whole batch by one binary `COPY … FROM STDIN`. An INSERT of one array per column
-/// (`SELECT * FROM unnest(…)`) ran every row through the executor and took 13 µs of
-/// PostgreSQL's time an entry; under 50,000 requests/s the log fell behind its queue and
-/// dropped a fifth of the entries (BENCHMARKS.md, the fifty-sixth round).
+/// The whole batch by one binary `COPY … FROM STDIN`: 2.8 µs of PostgreSQL's CPU an entry,
+/// where an INSERT of one array per column (`SELECT * FROM unnest(…)`), each row through the
+/// executor, took 5.0 (BENCHMARKS.md, the fifty-sixth round).
 pub(super) fn insert_pg(pg: &mut PgConnection, rows: &[(i64, &LogEntry)]) -> QueryResult<()> {
     let rows: Vec<PgRow<'_>> = rows
         .iter()
