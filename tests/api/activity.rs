@@ -166,6 +166,22 @@ scim_test!(a_patch_of_twenty_thousand_operations_is_logged_with_a_bounded_summar
     assert_eq!(app.get(&format!("/Users/{id}")).await.body["title"], "t19999", "the PATCH applied whole");
 });
 
+// PostgreSQL's text cannot hold U+0000: one entry with it failed its whole batch, so that a
+// client, with or without a credential, could keep every tenant's log empty.
+scim_test!(a_filter_holding_u0000_is_logged_and_so_is_the_rest_of_its_batch, |app| {
+    let admin = admin_token(&app);
+    assert_eq!(send(&app, Method::GET, "/Users", OKTA, None, None).await, 200);
+    assert_eq!(send(&app, Method::GET, "/Users?filter=title%20co%20%22%00%22", OKTA, None, None).await, 400);
+    // Refused before its credential is looked at, and logged all the same.
+    let wrong = Some("Bearer scimd_wrongwrongwrong0123456789");
+    assert_eq!(send(&app, Method::GET, "/Users?filter=%00", OKTA, wrong, None).await, 400);
+    assert_eq!(send(&app, Method::GET, "/Users?count=2", OKTA, None, None).await, 200);
+    let (rows, _) = log(&app, &admin, "", 4).await;
+    let filters: Vec<&Value> = rows.iter().map(|r| &r["filter"]).collect();
+    assert_eq!(filters, [&Value::Null, &json!("\u{FFFD}"), &json!("title co \"\u{FFFD}\""), &Value::Null], "{rows:#?}");
+    assert_eq!(rows.iter().map(|r| r["status"].as_i64().unwrap()).collect::<Vec<_>>(), [200, 400, 400, 200]);
+});
+
 scim_test!(entries_past_the_retention_period_are_pruned, |app| {
     let mut app = app;
     let admin = admin_token(&app);
