@@ -114,6 +114,14 @@ impl LogQueue {
         self.rx.try_recv().ok()
     }
 
+    /// Adds to `batch` the entries waiting now, until it holds a batch's worth.
+    fn take_waiting(&mut self, batch: &mut Vec<LogEntry>) {
+        while batch.len() < BATCH {
+            let Some(entry) = self.try_take() else { break };
+            batch.push(entry);
+        }
+    }
+
     /// Frees what `entries` took of the queue's budget, once they are written or given up on.
     pub fn release(&self, entries: &[LogEntry]) {
         self.queued.fetch_sub(entries.iter().map(footprint).sum(), Ordering::Relaxed);
@@ -163,10 +171,7 @@ pub async fn write_entries(
     loop {
         let stopping = *shutdown.borrow();
         let received = if stopping {
-            while batch.len() < BATCH {
-                let Some(entry) = queue.try_take() else { break };
-                batch.push(entry);
-            }
+            queue.take_waiting(&mut batch);
             batch.len()
         } else {
             tokio::select! {
@@ -185,10 +190,7 @@ pub async fn write_entries(
                 _ = tokio::time::sleep(FLUSH_INTERVAL) => {}
                 _ = shutdown.changed() => {}
             }
-            while batch.len() < BATCH {
-                let Some(entry) = queue.try_take() else { break };
-                batch.push(entry);
-            }
+            queue.take_waiting(&mut batch);
         }
         let entries = Arc::new(std::mem::take(&mut batch));
         let written = {
