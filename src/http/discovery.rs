@@ -11,8 +11,8 @@ use serde_json::Value;
 
 type State = web::Data<AppState>;
 
-fn refuse_filter(query: &Query) -> Result<(), Error> {
-    match query.0.get("filter") {
+fn refuse_filter(query: Query) -> Result<(), Error> {
+    match query.params()?.get("filter") {
         Some(_) => Err(Error::Forbidden("discovery endpoints do not support filtering (RFC 7644 §4)".into())),
         None => Ok(()),
     }
@@ -31,13 +31,13 @@ fn one_of(items: Vec<Value>, id: &str, what: &str) -> Result<HttpResponse, Error
 }
 
 pub async fn service_provider_config(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    refuse_filter(&query)?;
+    refuse_filter(query)?;
     let body = discovery::service_provider_config(&auth.scope.base_url, state.service.limits());
     Ok(scim_json(HttpResponse::Ok(), &body))
 }
 
 pub async fn resource_types(auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    refuse_filter(&query)?;
+    refuse_filter(query)?;
     Ok(listed(discovery::resource_types(&auth.scope.base_url)))
 }
 
@@ -46,7 +46,7 @@ pub async fn resource_type(auth: Authenticated, path: web::Path<(String, String)
 }
 
 pub async fn schemas(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    refuse_filter(&query)?;
+    refuse_filter(query)?;
     Ok(listed(discovery::schemas(state.service.registry(), &auth.scope.base_url)))
 }
 

@@ -97,7 +97,19 @@ impl FromRequest for Authenticated {
 /// A JSON request body. Any or no Content-Type is read as JSON (IdPs send
 /// `application/scim+json`, `application/json`, with or without charset); bodies over the
 /// configured limit are refused with 413 before they are buffered whole.
-pub struct ScimJson(pub Value);
+///
+/// A body that cannot be read is refused by `value`, once the caller is authenticated, not by
+/// the extractor: actix-web polls a handler's extractors together and answers the first
+/// refusal to arrive, so an unknown credential with a malformed body or filter was a 401 or a
+/// 400 as the credential check's thread and the body raced. A caller that is not
+/// authenticated is told so whatever else is wrong with its request.
+pub struct ScimJson(Result<Value, Error>);
+
+impl ScimJson {
+    pub fn value(self) -> Result<Value, Error> {
+        self.0
+    }
+}
 
 impl FromRequest for ScimJson {
     type Error = Error;
@@ -116,25 +128,31 @@ impl FromRequest for ScimJson {
             .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
             .map(|c| crate::activity::clipped(c, 40));
         let mut payload = payload.take();
-        Box::pin(async move {
-            let body = read_body(&mut payload, declared, limit).await?;
-            let text = without_bom(&body);
-            if text.iter().all(u8::is_ascii_whitespace) {
-                return Err(Error::invalid_syntax("the request body is empty; a JSON object is required"));
-            }
-            match json_body::read(text) {
-                Ok(value) => Ok(ScimJson(value)),
-                Err(Unreadable::Refused(e)) => Err(e),
-                Err(Unreadable::NotJson(e)) => Err(match &coding {
-                    Some(coding) => Error::invalid_syntax(format!(
-                        "the request body is not valid JSON: it was sent with Content-Encoding: {coding}, which \
-                         scimd does not decode; send it uncompressed"
-                    )),
-                    None => Error::invalid_syntax(format!("the request body is not valid JSON: {e}")),
-                }),
-            }
-        })
+        Box::pin(async move { Ok(ScimJson(read_json(&mut payload, declared, limit, coding).await)) })
     }
+}
+
+async fn read_json(
+    payload: &mut Payload,
+    declared: Option<usize>,
+    limit: usize,
+    coding: Option<String>,
+) -> Result<Value, Error> {
+    let body = read_body(payload, declared, limit).await?;
+    let text = without_bom(&body);
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid_syntax("the request body is empty; a JSON object is required"));
+    }
+    json_body::read(text).map_err(|e| match e {
+        Unreadable::Refused(e) => e,
+        Unreadable::NotJson(e) => match &coding {
+            Some(coding) => Error::invalid_syntax(format!(
+                "the request body is not valid JSON: it was sent with Content-Encoding: {coding}, which scimd \
+                 does not decode; send it uncompressed"
+            )),
+            None => Error::invalid_syntax(format!("the request body is not valid JSON: {e}")),
+        },
+    })
 }
 
 /// The request's `Content-Length`, when it declares one.
@@ -166,8 +184,15 @@ pub(super) fn without_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }
 
-/// The query string, decoded with case-insensitive names.
-pub struct Query(pub QueryParams);
+/// The query string, decoded with case-insensitive names; `params` refuses it, once the caller
+/// is authenticated (see `ScimJson`), when a value holds U+0000.
+pub struct Query(Result<QueryParams, Error>);
+
+impl Query {
+    pub fn params(self) -> Result<QueryParams, Error> {
+        self.0
+    }
+}
 
 impl FromRequest for Query {
     type Error = Error;
@@ -176,13 +201,13 @@ impl FromRequest for Query {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let params = QueryParams::parse(req.query_string());
         let with_nul = params.iter().find(|(_, value)| value.contains(NUL)).map(|(name, _)| name.to_string());
-        ready(match with_nul {
+        ready(Ok(Query(match with_nul {
             Some(name) if name.trim_start_matches('?').eq_ignore_ascii_case("filter") => {
                 Err(Error::invalid_filter("a filter may not contain the character U+0000"))
             }
             Some(name) => Err(Error::invalid_value(format!("{name} may not contain the character U+0000"))),
-            None => Ok(Query(params)),
-        })
+            None => Ok(params),
+        })))
     }
 }
 

@@ -257,8 +257,9 @@ async fn one(
 }
 
 pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
-    let ctx = owned_context(auth, query.0, None);
-    let view = state.service.create_group(&ctx, &body.0).await?;
+    let (query, body) = (query.params()?, body.value()?);
+    let ctx = owned_context(auth, query, None);
+    let view = state.service.create_group(&ctx, &body).await?;
     let mut builder = HttpResponse::Created();
     builder.insert_header((header::LOCATION, view.head.location.clone()));
     one(state, ctx.scope.clone(), builder, view, &ctx.compat.fired()).await
@@ -273,7 +274,8 @@ pub async fn get(
 ) -> Result<HttpResponse, Error> {
     let (_, id) = path.into_inner();
     let scope = auth.scope.clone();
-    let (view, fired) = run(state.clone(), auth, query.0, None, move |s, r| s.service.get_group(r, &id)).await?;
+    let (view, fired) =
+        run(state.clone(), auth, query.params()?, None, move |s, r| s.service.get_group(r, &id)).await?;
     let none_match = http.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     if none_match.is_some() && if_match_allows(none_match, &view.head.etag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, view.head.etag)).finish());
@@ -301,13 +303,13 @@ async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Re
 
 /// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
 pub async fn search_root(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    list_root_with(state, auth, QueryParams::from_search_request(&body.0)?).await
+    list_root_with(state, auth, QueryParams::from_search_request(&body.value()?)?).await
 }
 
 /// GET at the Base URL root: the same list from query parameters (RFC 7644 §3.4.2, "Queries
 /// MAY be performed against … a SCIM server root").
 pub async fn list_root(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    list_root_with(state, auth, query.0).await
+    list_root_with(state, auth, query.params()?).await
 }
 
 async fn list_root_with(state: State, auth: Authenticated, params: QueryParams) -> Result<HttpResponse, Error> {
@@ -329,11 +331,11 @@ async fn list_root_with(state: State, auth: Authenticated, params: QueryParams) 
 }
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    list_with(state, auth, query.0).await
+    list_with(state, auth, query.params()?).await
 }
 
 pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    list_with(state, auth, QueryParams::from_search_request(&body.0)?).await
+    list_with(state, auth, QueryParams::from_search_request(&body.value()?)?).await
 }
 
 pub async fn replace(
@@ -345,8 +347,9 @@ pub async fn replace(
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = path.into_inner();
-    let ctx = owned_context(auth, query.0, if_match(&http));
-    let view = state.service.replace_group(&ctx, id, &body.0).await?;
+    let (query, body) = (query.params()?, body.value()?);
+    let ctx = owned_context(auth, query, if_match(&http));
+    let view = state.service.replace_group(&ctx, id, &body).await?;
     one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &ctx.compat.fired()).await
 }
 
@@ -359,10 +362,11 @@ pub async fn patch(
     body: ScimJson,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    crate::http::note_patch(&http, &body.0);
+    let (query, body) = (query.params()?, body.value()?);
+    crate::http::note_patch(&http, &body);
     let (_, id) = path.into_inner();
-    let ctx = owned_context(auth, query.0, if_match(&http));
-    let view = state.service.patch_group(&ctx, id, &body.0).await?;
+    let ctx = owned_context(auth, query, if_match(&http));
+    let view = state.service.patch_group(&ctx, id, &body).await?;
     let fired = ctx.compat.fired();
     match view {
         Some(view) => one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &fired).await,

@@ -22,8 +22,9 @@ fn resource(mut builder: HttpResponseBuilder, user: RenderedUser, fired: &[Rule]
 }
 
 pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
-    let ctx = owned_context(auth, query.0, None);
-    let user = state.service.create_user(&ctx, &body.0).await?;
+    let (query, body) = (query.params()?, body.value()?);
+    let ctx = owned_context(auth, query, None);
+    let user = state.service.create_user(&ctx, &body).await?;
     let mut builder = HttpResponse::Created();
     builder.insert_header((header::LOCATION, user.location.clone()));
     Ok(resource(builder, user, &ctx.compat.fired()))
@@ -37,11 +38,12 @@ pub async fn get(
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
+    let query = query.params()?;
     // A point read on SQLite runs here when a connection is free: the hand-off to the
     // blocking pool and back was a fifth of its CPU.
-    let (user, fired) = match in_context(&state, &auth, &query.0, None, |s, r| s.service.get_user_now(r, &id)) {
+    let (user, fired) = match in_context(&state, &auth, &query, None, |s, r| s.service.get_user_now(r, &id)) {
         (Some(user), fired) => (user?, fired),
-        (None, _) => run(state, auth, query.0, None, move |s, r| s.service.get_user(r, &id)).await?,
+        (None, _) => run(state, auth, query, None, move |s, r| s.service.get_user(r, &id)).await?,
     };
     // RFC 7644 §3.14: If-None-Match naming the current version → 304 without a body.
     let none_match = http.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
@@ -53,16 +55,17 @@ pub async fn get(
 
 pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
     // Okta's `userName eq` pre-check runs here, as GET by id does, when it can (see `get`).
-    let (page, fired) = match in_context(&state, &auth, &query.0, None, |s, r| s.service.list_users_now(r)) {
+    let query = query.params()?;
+    let (page, fired) = match in_context(&state, &auth, &query, None, |s, r| s.service.list_users_now(r)) {
         (Some(page), fired) => (page?, fired),
-        (None, _) => run(state.clone(), auth, query.0, None, |s, r| s.service.list_users(r)).await?,
+        (None, _) => run(state.clone(), auth, query, None, |s, r| s.service.list_users(r)).await?,
     };
     Ok(listed(state, page, &fired))
 }
 
 /// RFC 7644 §3.4.3 on /Users.
 pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    let params = QueryParams::from_search_request(&body.0)?;
+    let params = QueryParams::from_search_request(&body.value()?)?;
     let (page, fired) = run(state.clone(), auth, params, None, |s, r| s.service.list_users(r)).await?;
     Ok(listed(state, page, &fired))
 }
@@ -101,8 +104,9 @@ pub async fn replace(
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    let ctx = owned_context(auth, query.0, if_match(&http));
-    let user = state.service.replace_user(&ctx, id, &body.0).await?;
+    let (query, body) = (query.params()?, body.value()?);
+    let ctx = owned_context(auth, query, if_match(&http));
+    let user = state.service.replace_user(&ctx, id, &body).await?;
     Ok(resource(HttpResponse::Ok(), user, &ctx.compat.fired()))
 }
 
@@ -114,10 +118,11 @@ pub async fn patch(
     body: ScimJson,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    crate::http::note_patch(&http, &body.0);
+    let (query, body) = (query.params()?, body.value()?);
+    crate::http::note_patch(&http, &body);
     let (_, id) = id.into_inner();
-    let ctx = owned_context(auth, query.0, if_match(&http));
-    let user = state.service.patch_user(&ctx, id, &body.0).await?;
+    let ctx = owned_context(auth, query, if_match(&http));
+    let user = state.service.patch_user(&ctx, id, &body).await?;
     Ok(resource(HttpResponse::Ok(), user, &ctx.compat.fired()))
 }
 

@@ -172,14 +172,14 @@ scim_test!(a_filter_holding_u0000_is_logged_and_so_is_the_rest_of_its_batch, |ap
     let admin = admin_token(&app);
     assert_eq!(send(&app, Method::GET, "/Users", OKTA, None, None).await, 200);
     assert_eq!(send(&app, Method::GET, "/Users?filter=title%20co%20%22%00%22", OKTA, None, None).await, 400);
-    // Refused before its credential is looked at, and logged all the same.
+    // With a credential that fails: logged, filter and all, as the 401 it is.
     let wrong = Some("Bearer scimd_wrongwrongwrong0123456789");
-    assert_eq!(send(&app, Method::GET, "/Users?filter=%00", OKTA, wrong, None).await, 400);
+    assert_eq!(send(&app, Method::GET, "/Users?filter=%00", OKTA, wrong, None).await, 401);
     assert_eq!(send(&app, Method::GET, "/Users?count=2", OKTA, None, None).await, 200);
     let (rows, _) = log(&app, &admin, "", 4).await;
     let filters: Vec<&Value> = rows.iter().map(|r| &r["filter"]).collect();
     assert_eq!(filters, [&Value::Null, &json!("\u{FFFD}"), &json!("title co \"\u{FFFD}\""), &Value::Null], "{rows:#?}");
-    assert_eq!(rows.iter().map(|r| r["status"].as_i64().unwrap()).collect::<Vec<_>>(), [200, 400, 400, 200]);
+    assert_eq!(rows.iter().map(|r| r["status"].as_i64().unwrap()).collect::<Vec<_>>(), [200, 401, 400, 200]);
 });
 
 scim_test!(entries_past_the_retention_period_are_pruned, |app| {

@@ -198,6 +198,12 @@ scim_test!(admin_api_refuses_bad_tokens_and_bad_input, |app| {
         )
         .await;
     assert_api_error(&bad_json, 400);
+    // A wrong token is told so, whatever else is wrong with the request.
+    let json = [("Content-Type", "application/json")];
+    let r = app.send_raw(Method::POST, &url, Some("Bearer nope"), &json, Some(b"{\"name\":".to_vec())).await;
+    assert_api_error(&r, 401);
+    let r = app.send_raw(Method::GET, &format!("{url}/acme/users?startIndex=x"), Some("Bearer nope"), &[], None).await;
+    assert_api_error(&r, 401);
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": "Bad_Name"}))).await, 400);
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": "x", "extra": 1}))).await, 400);
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": 7}))).await, 400);

@@ -167,3 +167,44 @@ scim_test!(
         assert_eq!(app.get("/Users").await.status, StatusCode::OK);
     }
 );
+
+scim_test!(
+    a_caller_that_is_not_authenticated_is_told_so_whatever_else_is_wrong_with_its_request,
+    |settings| {
+        settings.auth_failure_limit = 1000;
+        settings.max_body_bytes = 1024;
+    },
+    |app| {
+        // actix-web answered the first of a handler's extractors to refuse: a 401 or a 400 as
+        // the credential check's thread and the query or body raced.
+        let id = app.create_user("erin@example.com").await["id"].as_str().unwrap().to_string();
+        let user = format!("/Users/{id}");
+        let over_limit = format!("{{\"userName\": \"{}\"}}", "x".repeat(2000));
+        let bad: [(Method, String, Option<&str>, u16); 10] = [
+            (Method::GET, "/Users?filter=%00".into(), None, 400),
+            (Method::GET, "/Users?filter=userName%20eq".into(), None, 400),
+            (Method::GET, format!("{user}?attributes=a%00"), None, 400),
+            (Method::GET, "/Schemas?filter=%00".into(), None, 400),
+            (Method::POST, "/Users".into(), Some("{not json"), 400),
+            (Method::POST, "/Groups".into(), Some(""), 400),
+            (Method::PATCH, user.clone(), Some("[1,"), 400),
+            (Method::PUT, user.clone(), Some(r#"{"userName": "a", "userName": "b"}"#), 400),
+            (Method::POST, "/.search".into(), Some("{"), 400),
+            (Method::POST, "/Users".into(), Some(&over_limit), 413),
+        ];
+        let right = format!("Bearer {}", app.token);
+        let unknown = ["Bearer scimd_wrongwrongwrong0123456789", "Basic Zm9vOmJhcg==", "Bearer scimd_nope"];
+        for (method, path, body, status) in &bad {
+            let url = format!("{}{path}", app.base);
+            let body = || body.map(|b| b.as_bytes().to_vec());
+            let headers = [("Content-Type", "application/scim+json")];
+            for presented in unknown.iter().map(|p| Some(*p)).chain([None]) {
+                let r = app.send_raw(method.clone(), &url, presented, &headers, body()).await;
+                r.assert_error(401, None);
+                assert!(r.header("www-authenticate").is_some(), "{method} {path} {presented:?}");
+            }
+            app.send_raw(method.clone(), &url, Some(&right), &headers, body()).await.assert_error(*status, None);
+        }
+        assert_eq!(app.get(&user).await.body["userName"], "erin@example.com");
+    }
+);

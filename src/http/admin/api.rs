@@ -6,7 +6,7 @@
 //! GET /tenants/{name}/users|groups?q=&startIndex=&count= · GET /tenants/{name}/events?after=&limit=
 //! · webhooks and the request log: `api_webhooks`
 
-use super::body::Json;
+use super::body::{Json, Query};
 use super::{AdminApiCaller, ApiError};
 use crate::admin::directory::{self, Paging};
 use crate::credentials::{self, Kind};
@@ -21,10 +21,7 @@ use serde_json::Value;
 type Reply = Result<HttpResponse, ApiError>;
 
 pub fn scope() -> actix_web::Scope {
-    let queries = web::QueryConfig::default()
-        .error_handler(|e, _| ApiError(Error::invalid_syntax(format!("malformed query: {e}"))).into());
     web::scope("/admin/api")
-        .app_data(queries)
         .service(
             crate::http::readable("/tenants", list_tenants)
                 .route(web::post().to(create_tenant))
@@ -82,7 +79,7 @@ struct NewTenant {
 }
 
 async fn create_tenant(state: web::Data<AppState>, caller: AdminApiCaller, body: Json<NewTenant>) -> Reply {
-    let Json(NewTenant { name, strict_rfc }) = body;
+    let NewTenant { name, strict_rfc } = body.value()?;
     caller.audit("create tenant", &name);
     let s = state.clone();
     let tenant = blocking(move || tenancy::create_bare_tenant(&s.store, s.clock.as_ref(), &name, strict_rfc)).await?;
@@ -151,7 +148,7 @@ async fn issue_credential(
 ) -> Reply {
     let name = path.into_inner();
     caller.audit("issue credential", &name);
-    let Json(NewCredential { kind, label, expires_in }) = body;
+    let NewCredential { kind, label, expires_in } = body.value()?;
     let kind = Kind::parse(&kind)?;
     let expires = expires_in.as_deref().map(credentials::parse_duration).transpose()?;
     let (s, tenant) = (state.clone(), name.clone());
@@ -186,10 +183,10 @@ async fn events(
     state: web::Data<AppState>,
     _caller: AdminApiCaller,
     path: web::Path<String>,
-    query: web::Query<EventsQuery>,
+    query: Query<EventsQuery>,
 ) -> Reply {
     let name = path.into_inner();
-    let EventsQuery { after, limit } = query.into_inner();
+    let EventsQuery { after, limit } = query.value()?;
     let s = state.clone();
     let events =
         blocking(move || tenancy::events_after(&s.store, &name, after.unwrap_or(0), limit.unwrap_or(100))).await?;
@@ -220,16 +217,16 @@ async fn users(
     state: web::Data<AppState>,
     _caller: AdminApiCaller,
     path: web::Path<String>,
-    query: web::Query<BrowseQuery>,
+    query: Query<BrowseQuery>,
 ) -> Reply {
-    browse(state, path.into_inner(), query.into_inner(), directory::users).await
+    browse(state, path.into_inner(), query.value()?, directory::users).await
 }
 
 async fn groups(
     state: web::Data<AppState>,
     _caller: AdminApiCaller,
     path: web::Path<String>,
-    query: web::Query<BrowseQuery>,
+    query: Query<BrowseQuery>,
 ) -> Reply {
-    browse(state, path.into_inner(), query.into_inner(), directory::groups).await
+    browse(state, path.into_inner(), query.value()?, directory::groups).await
 }
