@@ -162,6 +162,40 @@ impl FromRequest for AdminSession {
     }
 }
 
+/// A page's form or query string (`web::Form`, `web::Query`), refused by `value` once the
+/// session is checked: as with the SCIM API's input (`http::extract::ScimJson`), a session
+/// that had ended with a malformed form or query was sent to sign in or shown a 400 as the
+/// session lookup and the input raced.
+pub struct PageInput<T>(Result<T, PageError>);
+
+impl<T> PageInput<T> {
+    pub fn value(self) -> Result<T, PageError> {
+        self.0
+    }
+}
+
+impl<T: FromRequest + 'static> FromRequest for PageInput<T>
+where
+    T::Error: Into<actix_web::Error>,
+{
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let input = T::from_request(req, payload);
+        Box::pin(async move {
+            // The scope's form and query configurations make every refusal a `PageError`.
+            Ok(PageInput(input.await.map_err(|e| {
+                let e: actix_web::Error = e.into();
+                match e.as_error::<PageError>() {
+                    Some(page) => PageError(page.0.clone()),
+                    None => PageError(Error::invalid_syntax(e.to_string())),
+                }
+            })))
+        })
+    }
+}
+
 /// The admin API token's id, from `Authorization: Bearer scimdadm_…`.
 pub struct AdminApiCaller {
     pub token_id: String,

@@ -2,7 +2,7 @@
 //! remove), a tenant's events and its request log ("activity").
 
 use super::pages::html;
-use super::{redirect, views_delivery as views, AdminSession, PageError};
+use super::{redirect, views_delivery as views, AdminSession, PageError, PageInput};
 use crate::activity;
 use crate::error::{Error, Quoted};
 use crate::http::{blocking, AppState};
@@ -48,7 +48,8 @@ struct AddForm {
     label: Option<String>,
 }
 
-async fn add(state: web::Data<AppState>, admin: AdminSession, form: web::Form<AddForm>) -> Page {
+async fn add(state: web::Data<AppState>, admin: AdminSession, form: PageInput<web::Form<AddForm>>) -> Page {
+    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let AddForm { url, tenant, events, label, .. } = form.into_inner();
     admin.audit("add webhook endpoint", &tenant);
@@ -77,8 +78,9 @@ async fn retry(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: web::Form<RetryForm>,
+    form: PageInput<web::Form<RetryForm>>,
 ) -> Page {
+    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     let tenant = form.into_inner().tenant.filter(|t| !t.is_empty());
@@ -99,8 +101,9 @@ async fn replay(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: web::Form<ReplayForm>,
+    form: PageInput<web::Form<ReplayForm>>,
 ) -> Page {
+    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     let ReplayForm { tenant, from_seq, .. } = form.into_inner();
@@ -122,8 +125,9 @@ async fn remove(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    form: PageInput<web::Form<CsrfOnly>>,
 ) -> Page {
+    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     admin.audit("remove webhook endpoint", &id);
@@ -141,8 +145,9 @@ async fn events(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    query: web::Query<EventsQuery>,
+    query: PageInput<web::Query<EventsQuery>>,
 ) -> Page {
+    let query = query.value()?;
     let name = path.into_inner();
     let asked = query.into_inner().after;
     let (s, tenant) = (state.clone(), name.clone());
@@ -161,8 +166,9 @@ async fn activity(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    query: web::Query<activity::LogQuery>,
+    query: PageInput<web::Query<activity::LogQuery>>,
 ) -> Page {
+    let query = query.value()?;
     let name = path.into_inner();
     // The page's own size; a `limit` in the URL is ignored.
     let q = activity::LogQuery { limit: None, ..query.into_inner() };
