@@ -23,6 +23,7 @@ use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpResponse, HttpResponseBuilder};
 use error::SCIM_CONTENT_TYPE;
+use extract::Authenticated;
 use serde_json::Value;
 
 /// What every handler shares.
@@ -184,13 +185,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .default_service(method_not_allowed("GET, HEAD")),
                 )
                 // RFC 7644 §3.11: a provider without /Me SHOULD answer 501; scimd's credentials
-                // belong to identity providers, so no user is "me".
+                // belong to identity providers, so no user is "me". Told, as every endpoint's
+                // answer is, only to a caller with the tenant's credential.
                 .service(
                     web::resource(["/Me", "/Me/{tail:.*}"])
-                        .to(|| async { Err::<HttpResponse, _>(Error::NotSupported(NO_ME)) }),
+                        .to(|_: Authenticated| async { Err::<HttpResponse, _>(Error::NotSupported(NO_ME)) }),
                 )
                 // RFC 7644 §3.7: bulk is optional, and ServiceProviderConfig says it is off.
-                .service(web::resource("/Bulk").to(|| async { Err::<HttpResponse, _>(Error::NotSupported(NO_BULK)) }))
+                .service(
+                    web::resource("/Bulk")
+                        .to(|_: Authenticated| async { Err::<HttpResponse, _>(Error::NotSupported(NO_BULK)) }),
+                )
                 .service(get_only("/ServiceProviderConfig", discovery::service_provider_config))
                 .service(get_only("/ResourceTypes", discovery::resource_types))
                 .service(get_only("/ResourceTypes/{id}", discovery::resource_type))

@@ -205,6 +205,12 @@ scim_test!(
             }
             app.send_raw(method.clone(), &url, Some(&right), &headers, body()).await.assert_error(*status, None);
         }
+        // Endpoints scimd does not serve are told to the tenant's clients alone, too.
+        for (method, path) in [(Method::GET, "/Me"), (Method::PATCH, "/Me/password"), (Method::POST, "/Bulk")] {
+            let url = format!("{}{path}", app.base);
+            app.send_raw(method.clone(), &url, Some(unknown[0]), &[], None).await.assert_error(401, None);
+            app.send_raw(method, &url, Some(&right), &[], None).await.assert_error(501, None);
+        }
         assert_eq!(app.get(&user).await.body["userName"], "erin@example.com");
     }
 );
