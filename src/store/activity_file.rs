@@ -117,26 +117,35 @@ mod tests {
         assert_eq!(store.write_request_log(|tx| tx.append_request_log(&[entry(name)])).unwrap(), 1);
         assert_eq!(logged(&store, tenant), 1);
         let schema = activity_schema(&store);
+        assert!(open_here(&path) && open_here(&activity_file(&path)), "the store's connections hold its files");
         drop(store);
         wait_closed(&path);
         wait_closed(&activity_file(&path));
         (dir, path, tenant, schema)
     }
 
-    /// Waits until the last connection to `file` has closed, which removes its WAL. A dropped
-    /// store's threads let go of their connections a moment after its last answer, and a last
-    /// connection removes the WAL by its name: when the test had already removed the files, it
-    /// could remove the new directory's WAL under the next store (once in CI, 2026-12-05: a
-    /// read connection failed with "disk I/O error").
+    /// Waits until no connection to `file` is open: no descriptor of this process refers to it.
+    /// A dropped store's threads let go of their connections a moment after its last answer,
+    /// and a last connection removes the WAL by its name: when the test had already removed the
+    /// files, it could remove the new directory's WAL under the next store (once in CI,
+    /// 2026-12-05: a read connection failed with "disk I/O error"). The WAL's removal is no sign
+    /// that they have all closed: two connections closing at once may each find the other still
+    /// there and leave it (once in a whole test run, 2026-12-07, after 10 s of waiting for it).
     fn wait_closed(file: &str) {
-        let wal = format!("{file}-wal");
         for _ in 0..1_000 {
-            if !std::path::Path::new(&wal).exists() {
+            if !open_here(file) {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        panic!("{wal} is still there: a connection to {file} stayed open");
+        panic!("{file} is still open: a connection to it stayed open");
+    }
+
+    /// Whether a descriptor of this process refers to `file`.
+    fn open_here(file: &str) -> bool {
+        let file = std::fs::canonicalize(file).unwrap();
+        let fds = std::fs::read_dir("/proc/self/fd").unwrap();
+        fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok()).any(|target| target == file)
     }
 
     fn remove_with_its_wal(file: &str) {
