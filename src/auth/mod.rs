@@ -59,8 +59,8 @@ impl Principal {
 }
 
 /// Authenticates SCIM requests. The tenant names it is given are names a tenant could have:
-/// the extractor answers any other 404 first (`tenancy::not_a_tenant_name`), so a client
-/// making up names makes no throttle entries, log lines or credential checks.
+/// the SCIM scope's middleware answers any other 404 first (`tenancy::not_a_tenant_name`), so
+/// a client making up names makes no throttle entries, log lines or credential checks.
 pub struct Authenticator {
     store: Store,
     clock: Arc<dyn Clock>,

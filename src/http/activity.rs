@@ -1,15 +1,17 @@
-//! The request-log middleware on the SCIM scope: times each request and hands an entry to
-//! the `activity` queue once the response is known. Handlers add what only they know (a
-//! PATCH's summary and member ids) through `note_patch`. It also applies `media`'s choice of
-//! response type and `gzip`'s of coding.
+//! The SCIM scope's middleware: authenticates each request before routing goes further
+//! (`extract::authenticate`), times it and hands an entry to the `activity` queue once the
+//! response is known. Handlers add what only they know (a PATCH's summary and member ids)
+//! through `note_patch`. It also applies `media`'s choice of response type and `gzip`'s of
+//! coding.
 
 use super::error::scim_type_of;
+use super::gzip::large_answers;
 use super::AppState;
 use crate::activity::{self, is_resource_id};
 use crate::error::Error;
 use crate::scim::list::QueryParams;
 use crate::store::LogEntry;
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
@@ -38,13 +40,14 @@ pub fn note_patch(req: &HttpRequest, body: &Value) {
     }
 }
 
-pub async fn log_request(
+pub async fn authenticate_and_log(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else { return untouched(req, next).await };
-    let Some(tenant) = req.match_info().get("tenant").map(str::to_string) else { return untouched(req, next).await };
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    // The scope's path names the tenant, so a request in it always has one.
+    let tenant = req.match_info().get("tenant").unwrap_or_default().to_string();
     let method = req.method().to_string();
     let path = activity::clipped(req.path(), 500);
     let filter = QueryParams::parse(req.query_string()).get("filter").map(|f| activity::clipped(f, 1000));
@@ -56,7 +59,18 @@ pub async fn log_request(
     // Here rather than in a middleware of its own, which would cost every request a layer.
     let plain_json = super::media::wants_plain_json(req.headers());
 
-    let mut res = next.call(req).await?;
+    let Some(state) = state else {
+        return Ok(large_answers(req.error_response(Error::internal("application state missing"))));
+    };
+    // Before routing goes further: no handler or extractor runs for a caller without the
+    // tenant's credential, whatever its path, method, query or body.
+    let mut res = match super::extract::authenticate(req.request(), &state, &tenant).await {
+        Ok(auth) => {
+            req.extensions_mut().insert(auth);
+            next.call(req).await?.map_into_boxed_body()
+        }
+        Err(e) => req.error_response(e),
+    };
     if plain_json {
         super::media::relabel_as_plain_json(res.headers_mut());
     }
@@ -88,14 +102,7 @@ pub async fn log_request(
         resource_ids,
         request_id,
     });
-    Ok(super::gzip::large_answers(res))
-}
-
-async fn untouched<B: MessageBody + 'static>(
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    Ok(next.call(req).await?.map_into_left_body())
+    Ok(large_answers(res))
 }
 
 /// The id in `…/Users/{id}` or `…/Groups/{id}` (a path or a Location URL).

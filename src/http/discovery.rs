@@ -5,14 +5,14 @@ use super::extract::{Authenticated, Query};
 use super::{scim_json, AppState};
 use crate::error::{Error, Quoted};
 use crate::scim::discovery;
-use crate::scim::list::list_response;
+use crate::scim::list::{list_response, QueryParams};
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 type State = web::Data<AppState>;
 
-fn refuse_filter(query: Query) -> Result<(), Error> {
-    match query.params()?.get("filter") {
+fn refuse_filter(query: &QueryParams) -> Result<(), Error> {
+    match query.get("filter") {
         Some(_) => Err(Error::Forbidden("discovery endpoints do not support filtering (RFC 7644 §4)".into())),
         None => Ok(()),
     }
@@ -30,14 +30,18 @@ fn one_of(items: Vec<Value>, id: &str, what: &str) -> Result<HttpResponse, Error
     Ok(scim_json(HttpResponse::Ok(), &item))
 }
 
-pub async fn service_provider_config(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    refuse_filter(query)?;
+pub async fn service_provider_config(
+    state: State,
+    auth: Authenticated,
+    Query(query): Query,
+) -> Result<HttpResponse, Error> {
+    refuse_filter(&query)?;
     let body = discovery::service_provider_config(&auth.scope.base_url, state.service.limits());
     Ok(scim_json(HttpResponse::Ok(), &body))
 }
 
-pub async fn resource_types(auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    refuse_filter(query)?;
+pub async fn resource_types(auth: Authenticated, Query(query): Query) -> Result<HttpResponse, Error> {
+    refuse_filter(&query)?;
     Ok(listed(discovery::resource_types(&auth.scope.base_url)))
 }
 
@@ -45,8 +49,8 @@ pub async fn resource_type(auth: Authenticated, path: web::Path<(String, String)
     one_of(discovery::resource_types(&auth.scope.base_url), &path.1, "resource type")
 }
 
-pub async fn schemas(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    refuse_filter(query)?;
+pub async fn schemas(state: State, auth: Authenticated, Query(query): Query) -> Result<HttpResponse, Error> {
+    refuse_filter(&query)?;
     Ok(listed(discovery::schemas(state.service.registry(), &auth.scope.base_url)))
 }
 

@@ -1,5 +1,6 @@
-//! Extractors: the authenticated tenant, the JSON body (size-limited, any JSON media type),
-//! and the query string.
+//! A SCIM request's input: its credential checked for the tenant its path names (by the
+//! scope's middleware, `authenticate`) and the handler's extractors: the authenticated tenant,
+//! the JSON body (size-limited, any JSON media type) and the query string.
 
 use super::AppState;
 use crate::auth::Presented;
@@ -41,75 +42,69 @@ pub struct Authenticated {
     pub request_id: Option<String>,
 }
 
+/// Authenticates a request for the tenant its path names. The SCIM scope's middleware
+/// (`activity::authenticate_and_log`) runs it before routing goes further, so a caller without
+/// the tenant's credential is told so whatever else is wrong with its request (its path, its
+/// method, its query or body), and no handler or extractor runs, nor reads a body, for it.
+pub async fn authenticate(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    tenant: &str,
+) -> Result<Authenticated, Error> {
+    if !crate::tenancy::is_tenant_name(tenant) {
+        return Err(crate::tenancy::not_a_tenant_name(tenant));
+    }
+    // The peer itself, not a forwarded-for header a client could forge.
+    let addr = req.peer_addr().map(|a| a.ip());
+    state.auth.check_throttle(tenant, addr)?;
+    let Some(presented) = presented_credential(req.headers()) else {
+        state.auth.note_failure(tenant, addr);
+        return Err(Error::Unauthorized("authentication required: send Authorization: Bearer <token>".into()));
+    };
+    let principal = match state.auth.cached(tenant, &presented) {
+        Some(p) => p,
+        None => {
+            let auth_state = state.clone();
+            let name = tenant.to_string();
+            let result =
+                web::block(move || auth_state.auth.authenticate(&name, &presented)).await.map_err(Error::internal)?;
+            if let Err(Error::Unauthorized(_)) = &result {
+                state.auth.note_failure(tenant, addr);
+            }
+            result?
+        }
+    };
+    let scope = TenantScope {
+        tenant: principal.tenant,
+        base_url: state.base_url(&principal.tenant_name),
+        strict: principal.strict,
+    };
+    let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
+    Ok(Authenticated { scope, request_id })
+}
+
+/// The middleware's `Authenticated`, taken by the handler; a resource id no resource can have
+/// is a 404 here, once the caller is known to be the tenant's.
 impl FromRequest for Authenticated {
     type Error = Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+    type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let tenant = req.match_info().get("tenant").map(str::to_string);
-        // A resource id no resource can have: 404 once the caller is authenticated.
-        let impossible_id = req.match_info().iter().any(|(name, value)| name != "tenant" && value.contains(NUL));
-        let presented = presented_credential(req.headers());
-        // The peer itself, not a forwarded-for header a client could forge.
-        let addr = req.peer_addr().map(|a| a.ip());
-        let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
-        Box::pin(async move {
-            let state = state.ok_or_else(|| Error::internal("application state missing"))?;
-            let Some(tenant) = tenant else {
-                return Err(Error::Unauthorized("authentication required".into()));
-            };
-            if !crate::tenancy::is_tenant_name(&tenant) {
-                return Err(crate::tenancy::not_a_tenant_name(&tenant));
-            }
-            state.auth.check_throttle(&tenant, addr)?;
-            let Some(presented) = presented else {
-                state.auth.note_failure(&tenant, addr);
-                return Err(Error::Unauthorized("authentication required: send Authorization: Bearer <token>".into()));
-            };
-            let principal = match state.auth.cached(&tenant, &presented) {
-                Some(p) => p,
-                None => {
-                    let auth_state = state.clone();
-                    let name = tenant.clone();
-                    let result = web::block(move || auth_state.auth.authenticate(&name, &presented))
-                        .await
-                        .map_err(Error::internal)?;
-                    if let Err(Error::Unauthorized(_)) = &result {
-                        state.auth.note_failure(&tenant, addr);
-                    }
-                    result?
-                }
-            };
-            if impossible_id {
-                return Err(Error::NotFound("no resource has an id containing U+0000".into()));
-            }
-            let scope = TenantScope {
-                tenant: principal.tenant,
-                base_url: state.base_url(&principal.tenant_name),
-                strict: principal.strict,
-            };
-            Ok(Authenticated { scope, request_id })
-        })
+        let Some(auth) = req.extensions_mut().remove::<Authenticated>() else {
+            return ready(Err(Error::internal("a SCIM handler ran outside the scope that authenticates")));
+        };
+        if req.match_info().iter().any(|(name, value)| name != "tenant" && value.contains(NUL)) {
+            return ready(Err(Error::NotFound("no resource has an id containing U+0000".into())));
+        }
+        ready(Ok(auth))
     }
 }
 
 /// A JSON request body. Any or no Content-Type is read as JSON (IdPs send
 /// `application/scim+json`, `application/json`, with or without charset); bodies over the
-/// configured limit are refused with 413 before they are buffered whole.
-///
-/// A body that cannot be read is refused by `value`, once the caller is authenticated, not by
-/// the extractor: actix-web polls a handler's extractors together and answers the first
-/// refusal to arrive, so an unknown credential with a malformed body or filter was a 401 or a
-/// 400 as the credential check's thread and the body raced. A caller that is not
-/// authenticated is told so whatever else is wrong with its request.
-pub struct ScimJson(Result<Value, Error>);
-
-impl ScimJson {
-    pub fn value(self) -> Result<Value, Error> {
-        self.0
-    }
-}
+/// configured limit are refused with 413 before they are buffered whole. Only an authenticated
+/// caller's body is read (`authenticate`).
+pub struct ScimJson(pub Value);
 
 impl FromRequest for ScimJson {
     type Error = Error;
@@ -128,7 +123,7 @@ impl FromRequest for ScimJson {
             .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
             .map(|c| crate::activity::clipped(c, 40));
         let mut payload = payload.take();
-        Box::pin(async move { Ok(ScimJson(read_json(&mut payload, declared, limit, coding).await)) })
+        Box::pin(async move { read_json(&mut payload, declared, limit, coding).await.map(ScimJson) })
     }
 }
 
@@ -184,15 +179,8 @@ pub(super) fn without_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }
 
-/// The query string, decoded with case-insensitive names; `params` refuses it, once the caller
-/// is authenticated (see `ScimJson`), when a value holds U+0000.
-pub struct Query(Result<QueryParams, Error>);
-
-impl Query {
-    pub fn params(self) -> Result<QueryParams, Error> {
-        self.0
-    }
-}
+/// The query string, decoded with case-insensitive names; refused when a value holds U+0000.
+pub struct Query(pub QueryParams);
 
 impl FromRequest for Query {
     type Error = Error;
@@ -201,13 +189,13 @@ impl FromRequest for Query {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let params = QueryParams::parse(req.query_string());
         let with_nul = params.iter().find(|(_, value)| value.contains(NUL)).map(|(name, _)| name.to_string());
-        ready(Ok(Query(match with_nul {
+        ready(match with_nul {
             Some(name) if name.trim_start_matches('?').eq_ignore_ascii_case("filter") => {
                 Err(Error::invalid_filter("a filter may not contain the character U+0000"))
             }
             Some(name) => Err(Error::invalid_value(format!("{name} may not contain the character U+0000"))),
-            None => Ok(params),
-        })))
+            None => Ok(Query(params)),
+        })
     }
 }
 

@@ -256,8 +256,12 @@ async fn one(
     .await
 }
 
-pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
-    let (query, body) = (query.params()?, body.value()?);
+pub async fn create(
+    state: State,
+    auth: Authenticated,
+    Query(query): Query,
+    ScimJson(body): ScimJson,
+) -> Result<HttpResponse, Error> {
     let ctx = owned_context(auth, query, None);
     let view = state.service.create_group(&ctx, &body).await?;
     let mut builder = HttpResponse::Created();
@@ -268,14 +272,13 @@ pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJ
 pub async fn get(
     state: State,
     auth: Authenticated,
-    query: Query,
+    Query(query): Query,
     path: web::Path<(String, String)>,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = path.into_inner();
     let scope = auth.scope.clone();
-    let (view, fired) =
-        run(state.clone(), auth, query.params()?, None, move |s, r| s.service.get_group(r, &id)).await?;
+    let (view, fired) = run(state.clone(), auth, query, None, move |s, r| s.service.get_group(r, &id)).await?;
     let none_match = http.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     if none_match.is_some() && if_match_allows(none_match, &view.head.etag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, view.head.etag)).finish());
@@ -302,14 +305,14 @@ async fn list_with(state: State, auth: Authenticated, params: QueryParams) -> Re
 }
 
 /// POST /.search at the Base URL root: users and groups in one list (RFC 7644 §3.4.3).
-pub async fn search_root(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    list_root_with(state, auth, QueryParams::from_search_request(&body.value()?)?).await
+pub async fn search_root(state: State, auth: Authenticated, ScimJson(body): ScimJson) -> Result<HttpResponse, Error> {
+    list_root_with(state, auth, QueryParams::from_search_request(&body)?).await
 }
 
 /// GET at the Base URL root: the same list from query parameters (RFC 7644 §3.4.2, "Queries
 /// MAY be performed against … a SCIM server root").
-pub async fn list_root(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    list_root_with(state, auth, query.params()?).await
+pub async fn list_root(state: State, auth: Authenticated, Query(query): Query) -> Result<HttpResponse, Error> {
+    list_root_with(state, auth, query).await
 }
 
 async fn list_root_with(state: State, auth: Authenticated, params: QueryParams) -> Result<HttpResponse, Error> {
@@ -330,24 +333,23 @@ async fn list_root_with(state: State, auth: Authenticated, params: QueryParams) 
     streamed(builder, body, found.user_runs).await
 }
 
-pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
-    list_with(state, auth, query.params()?).await
+pub async fn list(state: State, auth: Authenticated, Query(query): Query) -> Result<HttpResponse, Error> {
+    list_with(state, auth, query).await
 }
 
-pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    list_with(state, auth, QueryParams::from_search_request(&body.value()?)?).await
+pub async fn search(state: State, auth: Authenticated, ScimJson(body): ScimJson) -> Result<HttpResponse, Error> {
+    list_with(state, auth, QueryParams::from_search_request(&body)?).await
 }
 
 pub async fn replace(
     state: State,
     auth: Authenticated,
-    query: Query,
+    Query(query): Query,
     path: web::Path<(String, String)>,
-    body: ScimJson,
+    ScimJson(body): ScimJson,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = path.into_inner();
-    let (query, body) = (query.params()?, body.value()?);
     let ctx = owned_context(auth, query, if_match(&http));
     let view = state.service.replace_group(&ctx, id, &body).await?;
     one(state, ctx.scope.clone(), HttpResponse::Ok(), view, &ctx.compat.fired()).await
@@ -357,12 +359,11 @@ pub async fn replace(
 pub async fn patch(
     state: State,
     auth: Authenticated,
-    query: Query,
+    Query(query): Query,
     path: web::Path<(String, String)>,
-    body: ScimJson,
+    ScimJson(body): ScimJson,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let (query, body) = (query.params()?, body.value()?);
     crate::http::note_patch(&http, &body);
     let (_, id) = path.into_inner();
     let ctx = owned_context(auth, query, if_match(&http));

@@ -138,7 +138,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             // with `{id}`): the busiest first (a GET by id tried twelve, 10,500 instructions
             // under callgrind, 5.5% of it), and each `.search` before the `{id}` it would match.
             web::scope("/scim/v2/{tenant}")
-                .wrap(actix_web::middleware::from_fn(activity::log_request))
+                .wrap(actix_web::middleware::from_fn(activity::authenticate_and_log))
                 .service(
                     readable("/Users", users::list)
                         .route(web::post().to(users::create))

@@ -21,8 +21,12 @@ fn resource(mut builder: HttpResponseBuilder, user: RenderedUser, fired: &[Rule]
     scim_json_text(builder, user.body)
 }
 
-pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJson) -> Result<HttpResponse, Error> {
-    let (query, body) = (query.params()?, body.value()?);
+pub async fn create(
+    state: State,
+    auth: Authenticated,
+    Query(query): Query,
+    ScimJson(body): ScimJson,
+) -> Result<HttpResponse, Error> {
     let ctx = owned_context(auth, query, None);
     let user = state.service.create_user(&ctx, &body).await?;
     let mut builder = HttpResponse::Created();
@@ -33,12 +37,11 @@ pub async fn create(state: State, auth: Authenticated, query: Query, body: ScimJ
 pub async fn get(
     state: State,
     auth: Authenticated,
-    query: Query,
+    Query(query): Query,
     id: web::Path<(String, String)>,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    let query = query.params()?;
     // A point read on SQLite runs here when a connection is free: the hand-off to the
     // blocking pool and back was a fifth of its CPU.
     let (user, fired) = match in_context(&state, &auth, &query, None, |s, r| s.service.get_user_now(r, &id)) {
@@ -53,9 +56,8 @@ pub async fn get(
     Ok(resource(HttpResponse::Ok(), user, &fired))
 }
 
-pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<HttpResponse, Error> {
+pub async fn list(state: State, auth: Authenticated, Query(query): Query) -> Result<HttpResponse, Error> {
     // Okta's `userName eq` pre-check runs here, as GET by id does, when it can (see `get`).
-    let query = query.params()?;
     let (page, fired) = match in_context(&state, &auth, &query, None, |s, r| s.service.list_users_now(r)) {
         (Some(page), fired) => (page?, fired),
         (None, _) => run(state.clone(), auth, query, None, |s, r| s.service.list_users(r)).await?,
@@ -64,8 +66,8 @@ pub async fn list(state: State, auth: Authenticated, query: Query) -> Result<Htt
 }
 
 /// RFC 7644 §3.4.3 on /Users.
-pub async fn search(state: State, auth: Authenticated, body: ScimJson) -> Result<HttpResponse, Error> {
-    let params = QueryParams::from_search_request(&body.value()?)?;
+pub async fn search(state: State, auth: Authenticated, ScimJson(body): ScimJson) -> Result<HttpResponse, Error> {
+    let params = QueryParams::from_search_request(&body)?;
     let (page, fired) = run(state.clone(), auth, params, None, |s, r| s.service.list_users(r)).await?;
     Ok(listed(state, page, &fired))
 }
@@ -98,13 +100,12 @@ fn listed(state: State, mut page: UserPage, fired: &[Rule]) -> HttpResponse {
 pub async fn replace(
     state: State,
     auth: Authenticated,
-    query: Query,
+    Query(query): Query,
     id: web::Path<(String, String)>,
-    body: ScimJson,
+    ScimJson(body): ScimJson,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (_, id) = id.into_inner();
-    let (query, body) = (query.params()?, body.value()?);
     let ctx = owned_context(auth, query, if_match(&http));
     let user = state.service.replace_user(&ctx, id, &body).await?;
     Ok(resource(HttpResponse::Ok(), user, &ctx.compat.fired()))
@@ -113,12 +114,11 @@ pub async fn replace(
 pub async fn patch(
     state: State,
     auth: Authenticated,
-    query: Query,
+    Query(query): Query,
     id: web::Path<(String, String)>,
-    body: ScimJson,
+    ScimJson(body): ScimJson,
     http: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let (query, body) = (query.params()?, body.value()?);
     crate::http::note_patch(&http, &body);
     let (_, id) = id.into_inner();
     let ctx = owned_context(auth, query, if_match(&http));

@@ -204,6 +204,12 @@ scim_test!(admin_api_refuses_bad_tokens_and_bad_input, |app| {
     assert_api_error(&r, 401);
     let r = app.send_raw(Method::GET, &format!("{url}/acme/users?startIndex=x"), Some("Bearer nope"), &[], None).await;
     assert_api_error(&r, 401);
+    // So is a path or method no endpoint has: the scope checks the token before it routes.
+    for (method, path) in [(Method::GET, "/nothing"), (Method::PUT, "/tenants")] {
+        let r = app.send_raw(method, &format!("{}/admin/api{path}", app.root), None, &[], None).await;
+        assert_api_error(&r, 401);
+        assert!(r.header("allow").is_none(), "{path}");
+    }
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": "Bad_Name"}))).await, 400);
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": "x", "extra": 1}))).await, 400);
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": 7}))).await, 400);

@@ -176,7 +176,9 @@ scim_test!(
     },
     |app| {
         // actix-web answered the first of a handler's extractors to refuse: a 401 or a 400 as
-        // the credential check's thread and the query or body raced.
+        // the credential check's thread and the query or body raced. The scope's middleware
+        // now authenticates before routing goes further, so a path or method no endpoint has
+        // is told to the tenant's clients alone, too.
         let id = app.create_user("erin@example.com").await["id"].as_str().unwrap().to_string();
         let user = format!("/Users/{id}");
         let over_limit = format!("{{\"userName\": \"{}\"}}", "x".repeat(2000));
@@ -205,11 +207,25 @@ scim_test!(
             }
             app.send_raw(method.clone(), &url, Some(&right), &headers, body()).await.assert_error(*status, None);
         }
-        // Endpoints scimd does not serve are told to the tenant's clients alone, too.
-        for (method, path) in [(Method::GET, "/Me"), (Method::PATCH, "/Me/password"), (Method::POST, "/Bulk")] {
+        let elsewhere = [
+            (Method::GET, "/Me".to_string(), 501),
+            (Method::PATCH, "/Me/password".into(), 501),
+            (Method::POST, "/Bulk".into(), 501),
+            (Method::GET, "/Nope".into(), 404),
+            (Method::GET, "/Users/a/b".into(), 404),
+            (Method::GET, "/Users/a%00b".into(), 404),
+            (Method::PUT, "/Users".into(), 405),
+            (Method::DELETE, "/ServiceProviderConfig".into(), 405),
+            (Method::POST, user.clone(), 405),
+        ];
+        for (method, path, status) in elsewhere {
             let url = format!("{}{path}", app.base);
-            app.send_raw(method.clone(), &url, Some(unknown[0]), &[], None).await.assert_error(401, None);
-            app.send_raw(method, &url, Some(&right), &[], None).await.assert_error(501, None);
+            for presented in [Some(unknown[0]), None] {
+                let r = app.send_raw(method.clone(), &url, presented, &[], None).await;
+                r.assert_error(401, None);
+                assert!(r.header("allow").is_none(), "{method} {path}");
+            }
+            app.send_raw(method, &url, Some(&right), &[], None).await.assert_error(status, None);
         }
         assert_eq!(app.get(&user).await.body["userName"], "erin@example.com");
     }

@@ -79,7 +79,7 @@ struct NewTenant {
 }
 
 async fn create_tenant(state: web::Data<AppState>, caller: AdminApiCaller, body: Json<NewTenant>) -> Reply {
-    let NewTenant { name, strict_rfc } = body.value()?;
+    let NewTenant { name, strict_rfc } = body.0;
     caller.audit("create tenant", &name);
     let s = state.clone();
     let tenant = blocking(move || tenancy::create_bare_tenant(&s.store, s.clock.as_ref(), &name, strict_rfc)).await?;
@@ -148,7 +148,7 @@ async fn issue_credential(
 ) -> Reply {
     let name = path.into_inner();
     caller.audit("issue credential", &name);
-    let NewCredential { kind, label, expires_in } = body.value()?;
+    let NewCredential { kind, label, expires_in } = body.0;
     let kind = Kind::parse(&kind)?;
     let expires = expires_in.as_deref().map(credentials::parse_duration).transpose()?;
     let (s, tenant) = (state.clone(), name.clone());
@@ -186,7 +186,7 @@ async fn events(
     query: Query<EventsQuery>,
 ) -> Reply {
     let name = path.into_inner();
-    let EventsQuery { after, limit } = query.value()?;
+    let EventsQuery { after, limit } = query.0;
     let s = state.clone();
     let events =
         blocking(move || tenancy::events_after(&s.store, &name, after.unwrap_or(0), limit.unwrap_or(100))).await?;
@@ -219,7 +219,7 @@ async fn users(
     path: web::Path<String>,
     query: Query<BrowseQuery>,
 ) -> Reply {
-    browse(state, path.into_inner(), query.value()?, directory::users).await
+    browse(state, path.into_inner(), query.0, directory::users).await
 }
 
 async fn groups(
@@ -228,5 +228,5 @@ async fn groups(
     path: web::Path<String>,
     query: Query<BrowseQuery>,
 ) -> Reply {
-    browse(state, path.into_inner(), query.value()?, directory::groups).await
+    browse(state, path.into_inner(), query.0, directory::groups).await
 }

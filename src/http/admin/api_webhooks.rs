@@ -48,7 +48,7 @@ struct ListQuery {
 }
 
 async fn list(state: web::Data<AppState>, _caller: AdminApiCaller, query: Query<ListQuery>) -> Reply {
-    let tenant = query.value()?.tenant;
+    let tenant = query.0.tenant;
     let rows = blocking(move || webhooks::list(&state.store, tenant.as_deref())).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(|e| webhooks::endpoint_json(e, None)).collect::<Vec<_>>()))
 }
@@ -73,7 +73,7 @@ struct NewEndpoint {
 }
 
 async fn add(state: web::Data<AppState>, caller: AdminApiCaller, body: Json<NewEndpoint>) -> Reply {
-    let NewEndpoint { tenant, all_tenants, url, events, label } = body.value()?;
+    let NewEndpoint { tenant, all_tenants, url, events, label } = body.0;
     let target = match (tenant, all_tenants) {
         (Some(t), false) => Target::Tenant(t),
         (None, true) => Target::AllTenants,
@@ -119,7 +119,7 @@ async fn retry(
     body: OptionalJson<RetryBody>,
 ) -> Reply {
     let id = path.into_inner();
-    let tenant = body.value()?.unwrap_or_default().tenant;
+    let tenant = body.0.unwrap_or_default().tenant;
     caller.audit("retry webhook deliveries", tenant.as_deref().unwrap_or("*"));
     let s = state.clone();
     let n = blocking(move || webhooks::retry_now(&s.store, s.clock.as_ref(), &id, tenant.as_deref())).await?;
@@ -140,7 +140,7 @@ async fn replay(
     body: Json<ReplayBody>,
 ) -> Reply {
     let id = path.into_inner();
-    let ReplayBody { tenant, from_seq } = body.value()?;
+    let ReplayBody { tenant, from_seq } = body.0;
     caller.audit("replay webhook deliveries", &tenant);
     let s = state.clone();
     let n = blocking(move || webhooks::replay_from(&s.store, s.clock.as_ref(), &id, &tenant, from_seq)).await?;
@@ -154,7 +154,7 @@ async fn requests(
     query: Query<activity::LogQuery>,
 ) -> Reply {
     let name = path.into_inner();
-    let filter = query.value()?.filter()?;
+    let filter = query.0.filter()?;
     let rows = blocking(move || activity::list(&state.store, &name, &filter)).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(activity::row_json).collect::<Vec<_>>()))
 }

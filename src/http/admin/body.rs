@@ -2,9 +2,8 @@
 //! leading byte order mark ignored as the SCIM bodies' is, anything that is not the JSON an
 //! operation takes refused with a 400 (never taken for an absent body), and query strings.
 //!
-//! Each is refused by `value`, once the caller's token is checked, not by its extractor: as with
-//! the SCIM API's (`http::extract::ScimJson`), a wrong token with bad input was a 401 or a 400
-//! as the token check and the input raced.
+//! Only a caller whose token the scope's middleware accepted has its input read
+//! (`admin::authenticate_admin_api`).
 
 use super::ApiError;
 use crate::error::Error;
@@ -18,33 +17,15 @@ use serde::de::DeserializeOwned;
 const LIMIT: usize = 16 * 1024;
 
 /// A body the operation requires.
-pub struct Json<T>(Result<T, ApiError>);
-
-impl<T> Json<T> {
-    pub fn value(self) -> Result<T, ApiError> {
-        self.0
-    }
-}
+pub struct Json<T>(pub T);
 
 /// A body the operation may do without (a retry's `tenant`): empty or white space is `None`.
 /// actix-web's `Option<Json<T>>` took a malformed body for an absent one, and a retry meant for
 /// one tenant (`{"tenant": 7}`, or a misspelt key) then reset every tenant's stream.
-pub struct OptionalJson<T>(Result<Option<T>, ApiError>);
-
-impl<T> OptionalJson<T> {
-    pub fn value(self) -> Result<Option<T>, ApiError> {
-        self.0
-    }
-}
+pub struct OptionalJson<T>(pub Option<T>);
 
 /// The query string as `T`.
-pub struct Query<T>(Result<T, ApiError>);
-
-impl<T> Query<T> {
-    pub fn value(self) -> Result<T, ApiError> {
-        self.0
-    }
-}
+pub struct Query<T>(pub T);
 
 async fn read<T: DeserializeOwned>(mut payload: Payload, declared: Option<usize>) -> Result<Option<T>, ApiError> {
     let body = read_body(&mut payload, declared, LIMIT).await?;
@@ -63,9 +44,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let (payload, declared) = (payload.take(), declared_length(req));
         Box::pin(async move {
-            Ok(Json(read(payload, declared).await.and_then(|body| {
-                body.ok_or_else(|| Error::invalid_syntax("the request body is empty; a JSON object is required").into())
-            })))
+            let body = read(payload, declared).await?;
+            body.map(Json)
+                .ok_or_else(|| Error::invalid_syntax("the request body is empty; a JSON object is required").into())
         })
     }
 }
@@ -76,7 +57,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let (payload, declared) = (payload.take(), declared_length(req));
-        Box::pin(async move { Ok(OptionalJson(read(payload, declared).await)) })
+        Box::pin(async move { read(payload, declared).await.map(OptionalJson) })
     }
 }
 
@@ -85,9 +66,10 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let query = web::Query::<T>::from_query(req.query_string())
-            .map(web::Query::into_inner)
-            .map_err(|e| ApiError(Error::invalid_syntax(format!("malformed query: {e}"))));
-        ready(Ok(Query(query)))
+        ready(
+            web::Query::<T>::from_query(req.query_string())
+                .map(|q| Query(q.into_inner()))
+                .map_err(|e| ApiError(Error::invalid_syntax(format!("malformed query: {e}")))),
+        )
     }
 }

@@ -14,12 +14,13 @@ use super::error::{add_error_headers, public_detail, status_of};
 use super::AppState;
 use crate::admin::accounts::Session;
 use crate::error::Error;
-use actix_web::body::BoxBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
-use actix_web::dev::Payload;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
-use futures_util::future::LocalBoxFuture;
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
+use futures_util::future::{ready, LocalBoxFuture, Ready};
 
 pub const SESSION_COOKIE: &str = "scimd_admin";
 pub const LOGIN_COOKIE: &str = "scimd_login";
@@ -163,9 +164,11 @@ impl FromRequest for AdminSession {
 }
 
 /// A page's form or query string (`web::Form`, `web::Query`), refused by `value` once the
-/// session is checked: as with the SCIM API's input (`http::extract::ScimJson`), a session
-/// that had ended with a malformed form or query was sent to sign in or shown a 400 as the
-/// session lookup and the input raced.
+/// session is checked: actix-web polls a handler's extractors together and answers the first
+/// refusal to arrive, so a session that had ended with a malformed form or query was sent to
+/// sign in or shown a 400 as the session lookup (on a blocking thread) and the input raced.
+/// The pages check their session in an extractor rather than a middleware as the SCIM and
+/// admin API scopes do, since the sign-in page is among them.
 pub struct PageInput<T>(Result<T, PageError>);
 
 impl<T> PageInput<T> {
@@ -215,32 +218,53 @@ impl AdminSession {
     }
 }
 
+/// Checks the admin API token before routing goes further (the `/admin/api` scope's
+/// middleware): a caller without one is told so whatever else is wrong with its request (its
+/// path, method, query or body), and no handler or extractor runs, nor reads a body, for it.
+async fn authenticate_admin_api(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match admin_api_caller(req.request()).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
+    }
+}
+
+async fn admin_api_caller(req: &HttpRequest) -> Result<AdminApiCaller, ApiError> {
+    let state = req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| Error::internal("no app state"))?;
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string())
+        .ok_or_else(|| Error::Unauthorized("a valid admin API token is required".into()))?;
+    let token_id = super::blocking(move || state.admin.authenticate_token(&presented)).await?;
+    Ok(AdminApiCaller { token_id })
+}
+
+/// The middleware's `AdminApiCaller`, taken by the handler.
 impl FromRequest for AdminApiCaller {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim().to_string());
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError(Error::internal("no app state")))?;
-            let presented =
-                presented.ok_or_else(|| ApiError(Error::Unauthorized("a valid admin API token is required".into())))?;
-            let token_id = super::blocking(move || state.admin.authenticate_token(&presented)).await?;
-            Ok(AdminApiCaller { token_id })
-        })
+        ready(
+            req.extensions_mut().remove::<AdminApiCaller>().ok_or_else(|| {
+                ApiError(Error::internal("an admin API handler ran outside the scope that authenticates"))
+            }),
+        )
     }
 }
 
 /// The admin routes; `/admin/api` first so the page routes never see API paths.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(api::scope()).service(pages::scope());
+    cfg.service(api::scope().wrap(actix_web::middleware::from_fn(authenticate_admin_api))).service(pages::scope());
 }
 
 #[cfg(test)]
