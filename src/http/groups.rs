@@ -3,7 +3,7 @@
 //! 100,000-member group is never built in memory.
 
 use super::extract::{Authenticated, Query, ScimJson};
-use super::{if_match, owned_context, run, with_compat, AppState};
+use super::{created, if_match, owned_context, run, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
 use crate::scim::group_members::MemberFields;
@@ -264,9 +264,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Error> {
     let ctx = owned_context(auth, query, None);
     let view = state.service.create_group(&ctx, &body).await?;
-    let mut builder = HttpResponse::Created();
-    builder.insert_header((header::LOCATION, view.head.location.clone()));
-    one(state, ctx.scope.clone(), builder, view, &ctx.compat.fired()).await
+    one(state, ctx.scope.clone(), created(&view.head.location), view, &ctx.compat.fired()).await
 }
 
 pub async fn get(

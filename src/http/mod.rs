@@ -120,6 +120,13 @@ fn in_context<R>(
     (out, compat.fired())
 }
 
+/// 201 with the new resource's URL in `Location` (RFC 7644 §3.3).
+fn created(location: &str) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::Created();
+    builder.insert_header((header::LOCATION, location));
+    builder
+}
+
 pub fn scim_json(builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
     scim_json_text(builder, body.to_string())
 }

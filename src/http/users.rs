@@ -1,7 +1,7 @@
 //! /Users handlers (RFC 7644 §3.3–3.6), and `/.search` (§3.4.3).
 
 use super::extract::{Authenticated, Query, ScimJson};
-use super::{if_match, in_context, owned_context, run, scim_json_text, with_compat, AppState};
+use super::{created, if_match, in_context, owned_context, run, scim_json_text, with_compat, AppState};
 use crate::error::Error;
 use crate::scim::compat::Rule;
 use crate::scim::list::QueryParams;
@@ -29,9 +29,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Error> {
     let ctx = owned_context(auth, query, None);
     let user = state.service.create_user(&ctx, &body).await?;
-    let mut builder = HttpResponse::Created();
-    builder.insert_header((header::LOCATION, user.location.clone()));
-    Ok(resource(builder, user, &ctx.compat.fired()))
+    Ok(resource(created(&user.location), user, &ctx.compat.fired()))
 }
 
 pub async fn get(
