@@ -173,6 +173,7 @@ scim_test!(admin_page_signs_in_issues_credentials_and_signs_out, |app| {
     let users = html(&b.get("/admin/tenants/acme/users?q=ali").await);
     assert!(users.contains("alice@example.com") && users.contains("active"), "{users}");
     assert_eq!(b.get("/admin/tenants/acme/users?start=x").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(b.get("/admin/nothing").await.status, StatusCode::NOT_FOUND);
 
     let session = b.cookies["scimd_admin"].clone();
     let out = b.post("/admin/logout", &[("csrf", &csrf)]).await;
@@ -188,6 +189,9 @@ scim_test!(admin_page_signs_in_issues_credentials_and_signs_out, |app| {
         let r = b.post("/admin/tenants", &[("csrf", &csrf)]).await;
         assert_eq!((r.status, r.header("location")), (StatusCode::SEE_OTHER, Some("/admin/login")));
     }
+    // So is a page no route has: the scope looks the session up before it routes.
+    let r = b.get("/admin/nothing").await;
+    assert_eq!((r.status, r.header("location")), (StatusCode::SEE_OTHER, Some("/admin/login")));
 });
 
 scim_test!(admin_login_is_throttled_per_address, |settings| settings.auth_failure_limit = 3, |app| {

@@ -20,7 +20,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
-use futures_util::future::{ready, LocalBoxFuture, Ready};
+use futures_util::future::{ready, Ready};
 
 pub const SESSION_COOKIE: &str = "scimd_admin";
 pub const LOGIN_COOKIE: &str = "scimd_login";
@@ -145,57 +145,45 @@ impl AdminSession {
     }
 }
 
+/// Looks up the session before routing goes further (the `/admin` pages scope's middleware):
+/// a browser without one is sent to sign in whatever its path, method, query or form, and no
+/// handler or extractor runs, nor reads a form, for it. The sign-in page alone needs none.
+async fn sign_in_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.path() == "/admin/login" {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    match admin_session(req.request()).await {
+        Ok(session) => {
+            req.extensions_mut().insert(session);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
+    }
+}
+
+async fn admin_session(req: &HttpRequest) -> Result<AdminSession, PageError> {
+    let state = req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| Error::internal("no app state"))?;
+    let login = || PageError(Error::Unauthorized("sign in first".into()));
+    let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()).ok_or_else(login)?;
+    let lookup = cookie.clone();
+    let session = super::blocking(move || state.admin.session(&lookup)).await?.ok_or_else(login)?;
+    Ok(AdminSession { session, cookie })
+}
+
+/// The middleware's `AdminSession`, taken by the handler.
 impl FromRequest for AdminSession {
     type Error = PageError;
-    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+    type Future = Ready<Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
-        Box::pin(async move {
-            let state = state.ok_or_else(|| PageError(Error::internal("no app state")))?;
-            let login = || PageError(Error::Unauthorized("sign in first".into()));
-            let cookie = cookie.ok_or_else(login)?;
-            let lookup = cookie.clone();
-            let session = super::blocking(move || state.admin.session(&lookup)).await?.ok_or_else(login)?;
-            Ok(AdminSession { session, cookie })
-        })
-    }
-}
-
-/// A page's form or query string (`web::Form`, `web::Query`), refused by `value` once the
-/// session is checked: actix-web polls a handler's extractors together and answers the first
-/// refusal to arrive, so a session that had ended with a malformed form or query was sent to
-/// sign in or shown a 400 as the session lookup (on a blocking thread) and the input raced.
-/// The pages check their session in an extractor rather than a middleware as the SCIM and
-/// admin API scopes do, since the sign-in page is among them.
-pub struct PageInput<T>(Result<T, PageError>);
-
-impl<T> PageInput<T> {
-    pub fn value(self) -> Result<T, PageError> {
-        self.0
-    }
-}
-
-impl<T: FromRequest + 'static> FromRequest for PageInput<T>
-where
-    T::Error: Into<actix_web::Error>,
-{
-    type Error = PageError;
-    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let input = T::from_request(req, payload);
-        Box::pin(async move {
-            // The scope's form and query configurations make every refusal a `PageError`.
-            Ok(PageInput(input.await.map_err(|e| {
-                let e: actix_web::Error = e.into();
-                match e.as_error::<PageError>() {
-                    Some(page) => PageError(page.0.clone()),
-                    None => PageError(Error::invalid_syntax(e.to_string())),
-                }
-            })))
-        })
+        ready(
+            req.extensions_mut()
+                .remove::<AdminSession>()
+                .ok_or_else(|| PageError(Error::internal("an admin page ran outside the scope that signs in"))),
+        )
     }
 }
 
@@ -264,7 +252,8 @@ impl FromRequest for AdminApiCaller {
 
 /// The admin routes; `/admin/api` first so the page routes never see API paths.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(api::scope().wrap(actix_web::middleware::from_fn(authenticate_admin_api))).service(pages::scope());
+    cfg.service(api::scope().wrap(actix_web::middleware::from_fn(authenticate_admin_api)))
+        .service(pages::scope().wrap(actix_web::middleware::from_fn(sign_in_first)));
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! Every POST checks the session's CSRF token and answers with a 303 to the next page (except
 //! credential issuance, whose secret is shown once in the response itself).
 
-use super::{admin_cookie, redirect, views, AdminSession, PageError, PageInput, LOGIN_COOKIE, SESSION_COOKIE};
+use super::{admin_cookie, redirect, views, AdminSession, PageError, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::admin::directory::{self, Listing, Paging};
 use crate::credentials::{self, Kind};
 use crate::error::Error;
@@ -119,8 +119,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
     }
 }
 
-async fn logout(state: web::Data<AppState>, admin: AdminSession, form: PageInput<web::Form<CsrfOnly>>) -> Page {
-    let form = form.value()?;
+async fn logout(state: web::Data<AppState>, admin: AdminSession, form: web::Form<CsrfOnly>) -> Page {
     admin.check_csrf(&form.csrf)?;
     let auth = state.clone();
     blocking(move || auth.admin.logout(&admin.cookie)).await?;
@@ -144,12 +143,7 @@ struct CreateTenantForm {
     strict_rfc: Option<String>,
 }
 
-async fn create_tenant(
-    state: web::Data<AppState>,
-    admin: AdminSession,
-    form: PageInput<web::Form<CreateTenantForm>>,
-) -> Page {
-    let form = form.value()?;
+async fn create_tenant(state: web::Data<AppState>, admin: AdminSession, form: web::Form<CreateTenantForm>) -> Page {
     admin.check_csrf(&form.csrf)?;
     let CreateTenantForm { name, strict_rfc, .. } = form.into_inner();
     admin.audit("create tenant", &name);
@@ -199,9 +193,8 @@ async fn issue_credential(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: PageInput<web::Form<IssueForm>>,
+    form: web::Form<IssueForm>,
 ) -> Page {
-    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let name = path.into_inner();
     let IssueForm { kind, label, expires_in, .. } = form.into_inner();
@@ -220,9 +213,8 @@ async fn revoke_credential(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<(String, String)>,
-    form: PageInput<web::Form<CsrfOnly>>,
+    form: web::Form<CsrfOnly>,
 ) -> Page {
-    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let (name, id) = path.into_inner();
     admin.audit("revoke credential", &name);
@@ -251,9 +243,8 @@ async fn disable(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: PageInput<web::Form<CsrfOnly>>,
+    form: web::Form<CsrfOnly>,
 ) -> Page {
-    let form = form.value()?;
     set_disabled(state, admin, path.into_inner(), &form.csrf, true).await
 }
 
@@ -261,9 +252,8 @@ async fn enable(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: PageInput<web::Form<CsrfOnly>>,
+    form: web::Form<CsrfOnly>,
 ) -> Page {
-    let form = form.value()?;
     set_disabled(state, admin, path.into_inner(), &form.csrf, false).await
 }
 
@@ -284,9 +274,8 @@ async fn delete(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: PageInput<web::Form<DeleteForm>>,
+    form: web::Form<DeleteForm>,
 ) -> Page {
-    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let name = path.into_inner();
     if form.confirm.trim() != name {
@@ -324,9 +313,8 @@ async fn users(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    query: PageInput<web::Query<BrowseQuery>>,
+    query: web::Query<BrowseQuery>,
 ) -> Page {
-    let query = query.value()?;
     let name = path.into_inner();
     let (q, paging, listing) = browse(&state, &name, query.into_inner(), directory::users).await?;
     Ok(html(views::users(&admin.session, &name, &q, paging.count, &listing)))
@@ -336,9 +324,8 @@ async fn groups(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    query: PageInput<web::Query<BrowseQuery>>,
+    query: web::Query<BrowseQuery>,
 ) -> Page {
-    let query = query.value()?;
     let name = path.into_inner();
     let (q, paging, listing) = browse(&state, &name, query.into_inner(), directory::groups).await?;
     Ok(html(views::groups(&admin.session, &name, &q, paging.count, &listing)))

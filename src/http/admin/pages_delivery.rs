@@ -2,7 +2,7 @@
 //! remove), a tenant's events and its request log ("activity").
 
 use super::pages::html;
-use super::{redirect, views_delivery as views, AdminSession, PageError, PageInput};
+use super::{redirect, views_delivery as views, AdminSession, PageError};
 use crate::activity;
 use crate::error::{Error, Quoted};
 use crate::http::{blocking, AppState};
@@ -48,8 +48,7 @@ struct AddForm {
     label: Option<String>,
 }
 
-async fn add(state: web::Data<AppState>, admin: AdminSession, form: PageInput<web::Form<AddForm>>) -> Page {
-    let form = form.value()?;
+async fn add(state: web::Data<AppState>, admin: AdminSession, form: web::Form<AddForm>) -> Page {
     admin.check_csrf(&form.csrf)?;
     let AddForm { url, tenant, events, label, .. } = form.into_inner();
     admin.audit("add webhook endpoint", &tenant);
@@ -78,9 +77,8 @@ async fn retry(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: PageInput<web::Form<RetryForm>>,
+    form: web::Form<RetryForm>,
 ) -> Page {
-    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     let tenant = form.into_inner().tenant.filter(|t| !t.is_empty());
@@ -101,9 +99,8 @@ async fn replay(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: PageInput<web::Form<ReplayForm>>,
+    form: web::Form<ReplayForm>,
 ) -> Page {
-    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     let ReplayForm { tenant, from_seq, .. } = form.into_inner();
@@ -125,9 +122,8 @@ async fn remove(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    form: PageInput<web::Form<CsrfOnly>>,
+    form: web::Form<CsrfOnly>,
 ) -> Page {
-    let form = form.value()?;
     admin.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     admin.audit("remove webhook endpoint", &id);
@@ -145,9 +141,8 @@ async fn events(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    query: PageInput<web::Query<EventsQuery>>,
+    query: web::Query<EventsQuery>,
 ) -> Page {
-    let query = query.value()?;
     let name = path.into_inner();
     let asked = query.into_inner().after;
     let (s, tenant) = (state.clone(), name.clone());
@@ -166,9 +161,8 @@ async fn activity(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<String>,
-    query: PageInput<web::Query<activity::LogQuery>>,
+    query: web::Query<activity::LogQuery>,
 ) -> Page {
-    let query = query.value()?;
     let name = path.into_inner();
     // The page's own size; a `limit` in the URL is ignored.
     let q = activity::LogQuery { limit: None, ..query.into_inner() };
