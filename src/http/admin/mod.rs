@@ -14,7 +14,7 @@ use super::error::{add_error_headers, public_detail, status_of};
 use super::AppState;
 use crate::admin::accounts::Session;
 use crate::error::Error;
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
@@ -155,13 +155,31 @@ async fn sign_in_first(
     if req.path() == "/admin/login" {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    match admin_session(req.request()).await {
-        Ok(session) => {
-            req.extensions_mut().insert(session);
+    let found = admin_session(req.request()).await;
+    admitted(req, next, found).await
+}
+
+/// The rest of the scope's service, with what its middleware `found` for the request put in
+/// the request's extensions for the handler to take (`left_by_middleware`); or, before routing
+/// goes further, the middleware's refusal.
+async fn admitted<T: 'static, E: Into<actix_web::Error>, B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+    found: Result<T, E>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    match found {
+        Ok(found) => {
+            req.extensions_mut().insert(found);
             Ok(next.call(req).await?.map_into_left_body())
         }
         Err(e) => Ok(req.error_response(e).map_into_right_body()),
     }
+}
+
+/// What the scope's middleware put in the request's extensions (`admitted`), taken by its
+/// handler; `missing` for a handler outside such a scope.
+fn left_by_middleware<T: 'static, E>(req: &HttpRequest, missing: impl FnOnce() -> E) -> Ready<Result<T, E>> {
+    ready(req.extensions_mut().remove::<T>().ok_or_else(missing))
 }
 
 async fn admin_session(req: &HttpRequest) -> Result<AdminSession, PageError> {
@@ -179,11 +197,7 @@ impl FromRequest for AdminSession {
     type Future = Ready<Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            req.extensions_mut()
-                .remove::<AdminSession>()
-                .ok_or_else(|| PageError(Error::internal("an admin page ran outside the scope that signs in"))),
-        )
+        left_by_middleware(req, || PageError(Error::internal("an admin page ran outside the scope that signs in")))
     }
 }
 
@@ -213,13 +227,8 @@ async fn authenticate_admin_api(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    match admin_api_caller(req.request()).await {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller);
-            Ok(next.call(req).await?.map_into_left_body())
-        }
-        Err(e) => Ok(req.error_response(e).map_into_right_body()),
-    }
+    let found = admin_api_caller(req.request()).await;
+    admitted(req, next, found).await
 }
 
 async fn admin_api_caller(req: &HttpRequest) -> Result<AdminApiCaller, ApiError> {
@@ -242,11 +251,9 @@ impl FromRequest for AdminApiCaller {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            req.extensions_mut().remove::<AdminApiCaller>().ok_or_else(|| {
-                ApiError(Error::internal("an admin API handler ran outside the scope that authenticates"))
-            }),
-        )
+        left_by_middleware(req, || {
+            ApiError(Error::internal("an admin API handler ran outside the scope that authenticates"))
+        })
     }
 }
 
