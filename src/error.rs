@@ -89,6 +89,11 @@ pub enum Error {
     /// Anything that is not the client's fault. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// What an operator must put right before scimd can start or a command can run: a
+    /// database it cannot open, an address it cannot listen on. Said as it is on the command
+    /// line, where "internal error" read as a bug in scimd; to a client, it is an `Internal`.
+    #[error("{0}")]
+    Setup(String),
 }
 
 impl Error {

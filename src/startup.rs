@@ -87,7 +87,7 @@ impl Application {
     pub fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Application> {
         let store = Store::open_waiting(&settings.database_url, settings.pool_size, settings.database_wait)?;
         let listener =
-            listen(&settings.bind).map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.bind)))?;
+            listen(&settings.bind).map_err(|e| Error::Setup(format!("cannot listen on {}: {e}", settings.bind)))?;
         let addr = listener.local_addr().map_err(Error::internal)?;
         let public_url =
             settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();

@@ -47,7 +47,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         // 500 would tell an IdP the request itself failed. (507 is WebDAV's, not in RFC 7644.)
         Error::StorageFull(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
-        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Internal(_) | Error::Setup(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -93,7 +93,7 @@ impl ResponseError for Error {
 /// What a client may read about an error: `Internal` causes go to the log, not the response.
 pub fn public_detail(e: &Error) -> String {
     match e {
-        Error::Internal(cause) => {
+        Error::Internal(cause) | Error::Setup(cause) => {
             tracing::error!(%cause, "internal error");
             "internal server error; the cause is in the server log".to_string()
         }
@@ -181,6 +181,7 @@ mod tests {
             (Error::StorageFull("secret cause".into()), 503, None),
             (Error::Busy, 503, None),
             (Error::internal("secret cause"), 500, None),
+            (Error::Setup("secret cause".into()), 500, None),
         ];
         for (e, status, scim_type) in cases {
             let r = e.error_response();

@@ -186,6 +186,20 @@ fn attach_activity(conn: &mut SqliteConnection, path: &str) -> QueryResult<()> {
     conn.batch_execute(&format!("ATTACH DATABASE '{file}' AS activity"))
 }
 
+/// Puts the SQLite database at `path` and its request log in WAL mode, creating them if need
+/// be. WAL lets readers run beside the one writer; it is a property of the file, so it is set
+/// once before the pools open. The busy timeout comes first: another process's last
+/// connection to the file (a CLI command beside the server, or a store closed in the same
+/// process) takes an exclusive lock while it closes, and without a timeout this open failed
+/// with "database is locked" at that moment.
+fn use_wal(path: &str) -> std::result::Result<(), String> {
+    let mut conn = SqliteConnection::establish(path).map_err(|e| e.to_string())?;
+    conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;").map_err(|e| e.to_string())?;
+    attach_activity(&mut conn, path)
+        .and_then(|()| conn.batch_execute("PRAGMA activity.journal_mode = WAL;"))
+        .map_err(|e| format!("its request log {}: {e}", activity_file(path)))
+}
+
 pub struct Pools {
     pub read: Pool,
     pub write: Pool,
@@ -200,7 +214,7 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 /// Builds the pools for `url`; a checkout waits up to `wait` for a connection.
 pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
     // Not the URL itself: it may hold a password.
-    let target = parse_url(url).map_err(|e| Error::internal(format!("cannot open the database: {e}")))?;
+    let target = parse_url(url).map_err(|e| Error::Setup(format!("cannot open the database: {e}")))?;
     let log = ConnectLog::default();
     let build = |target: Target, size: u32| {
         r2d2::Pool::builder()
@@ -215,7 +229,7 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
             .test_on_check_out(false)
             .error_handler(Box::new(log.clone()))
             .build(Manager { target, wait, log: log.clone() })
-            .map_err(|e| Error::internal(format!("cannot open the database: {e}")))
+            .map_err(|e| Error::Setup(format!("cannot open the database: {e}")))
     };
     match target {
         Target::Postgres { .. } => {
@@ -223,16 +237,9 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
             Ok(Pools { read: pool.clone(), write: pool, log: None, backend: Backend::Postgres })
         }
         Target::Sqlite { path, .. } => {
-            // WAL lets readers run beside the one writer; it is a property of the file, so
-            // set it once before the pools open. The busy timeout comes first: another
-            // process's last connection to the file (a CLI command beside the server, or a
-            // store closed in the same process) takes an exclusive lock while it closes, and
-            // without a timeout this open failed with "database is locked" at that moment.
-            let mut conn = SqliteConnection::establish(&path)
-                .map_err(|e| Error::internal(format!("cannot open the database {path}: {e}")))?;
-            conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
-            attach_activity(&mut conn, &path)?;
-            conn.batch_execute("PRAGMA activity.journal_mode = WAL;")?;
+            // A file that is not a database was "internal error: file is not a database",
+            // naming neither the file nor the operator as the one to act.
+            use_wal(&path).map_err(|e| Error::Setup(format!("cannot open the database {path}: {e}")))?;
             let write = build(Target::Sqlite { path: path.clone(), read_only: false }, 1)?;
             let log = build(Target::Sqlite { path: path.clone(), read_only: false }, 1)?;
             let read = build(Target::Sqlite { path, read_only: true }, pool_size.max(1))?;

@@ -290,3 +290,51 @@ fn logs_can_be_written_as_json_lines() {
         "{text}"
     );
 }
+
+/// What keeps scimd from starting is said as the operator must fix it, naming the file or
+/// the address, with exit status 1: it used to be an "internal error", as if scimd had a bug,
+/// and a file that was not a database went unnamed.
+#[test]
+fn what_keeps_scimd_from_starting_is_said_as_an_operator_must_fix_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |url: &str, bind: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .args(["serve", "--database-url", url, "--bind", bind])
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("scimd runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let not_a_database = dir.path().join("notes.db");
+    std::fs::write(&not_a_database, "not a database, but a page of notes that is long enough").unwrap();
+    let junk_log = dir.path().join("junk.db");
+    std::fs::write(dir.path().join("junk.db-activity"), "not a request log either, and long enough").unwrap();
+    let missing_dir = dir.path().join("missing").join("scimd.db");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let fresh = format!("sqlite://{}/fresh.db", dir.path().display());
+    let cases = [
+        (
+            format!("sqlite://{}", not_a_database.display()),
+            "127.0.0.1:0",
+            format!("scimd: cannot open the database {}: file is not a database", not_a_database.display()),
+        ),
+        (
+            format!("sqlite://{}", junk_log.display()),
+            "127.0.0.1:0",
+            format!("its request log {}-activity: file is not a database", junk_log.display()),
+        ),
+        (
+            format!("sqlite://{}", missing_dir.display()),
+            "127.0.0.1:0",
+            format!("scimd: cannot open the database {}: unable to open database file", missing_dir.display()),
+        ),
+        (fresh.clone(), taken.as_str(), format!("scimd: cannot listen on {taken}: ")),
+        (fresh, "nonsense", "scimd: cannot listen on nonsense: ".to_string()),
+    ];
+    for (url, bind, said) in cases {
+        let (code, err) = serve(&url, bind);
+        assert_eq!(code, Some(1), "{url} {bind}: {err}");
+        assert!(err.contains(&said) && !err.contains("internal error"), "{url} {bind}: {err}");
+    }
+}
