@@ -11,6 +11,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certi
 COPY --from=build /src/target/release/scimd /usr/local/bin/scimd
 USER scimd
 WORKDIR /var/lib/scimd
+# Listening on every interface, scimd cannot tell the origin clients reach it at: give it as
+# SCIMD_PUBLIC_URL (docker run -e SCIMD_PUBLIC_URL=https://scim.example.com …), or Base URLs
+# name 0.0.0.0 and scimd warns that no client can reach them.
 ENV SCIMD_BIND=0.0.0.0:8080 \
     SCIMD_DATABASE_URL=sqlite:///var/lib/scimd/scimd.db
 EXPOSE 8080

@@ -104,6 +104,9 @@ fn public_url(text: &str) -> Result<String, String> {
     if uri.query().is_some() || text.contains('#') || uri.authority().is_some_and(|a| a.as_str().contains('@')) {
         return Err("Base URLs are built on it: no query, fragment or user".into());
     }
+    if scimd::tenancy::unreachable_public_url(text).is_some() {
+        return Err("no client can reach that address; give the host IdPs reach scimd at".into());
+    }
     Ok(text.to_string())
 }
 
@@ -199,6 +202,12 @@ fn main() -> ExitCode {
         eprintln!("error: invalid value '{}' for '--database-url': {e}", redact(&cli.options.database_url));
         return ExitCode::from(2);
     }
+    if matches!(cli.command, Some(Command::Tenant(_) | Command::Credential(_) | Command::Admin(_))) {
+        // These print Base URLs and the admin page's address, built on the public URL.
+        if let Some(problem) = scimd::tenancy::unreachable_public_url(&cli.options.public_url()) {
+            eprintln!("scimd: warning: {problem}");
+        }
+    }
     let result = match &cli.command {
         None | Some(Command::Serve) => serve(&cli.options),
         Some(Command::Migrate) => cli.options.open_store().map(|_| println!("migrations applied")),
@@ -226,6 +235,9 @@ fn serve(options: &Options) -> scimd::error::Result<()> {
             database = %redact(&settings.database_url),
             "scimd is listening; create a tenant with: scimd tenant create <name>"
         );
+        if let Some(problem) = scimd::tenancy::unreachable_public_url(app.public_url()) {
+            tracing::warn!("{problem}");
+        }
         app.run().await.map_err(scimd::error::Error::internal)
     })
 }

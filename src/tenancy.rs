@@ -60,6 +60,27 @@ pub fn base_url(public_url: &str, tenant: &str) -> String {
     [public_url.trim_end_matches('/'), "/scim/v2/", tenant].concat()
 }
 
+/// Why Base URLs built on `public_url` would reach no scimd, if they would not: its host is an
+/// unspecified address (`0.0.0.0`, `[::]`). scimd's public URL is `http://<bind address>` by
+/// default, and a server bound to every interface (`0.0.0.0:8080`, as in a container) handed
+/// out Base URLs naming 0.0.0.0, which support staff pasted into IdPs.
+pub fn unreachable_public_url(public_url: &str) -> Option<String> {
+    let authority = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _port)| host),
+    };
+    let ip: std::net::IpAddr = host.parse().ok()?;
+    ip.is_unspecified().then(|| {
+        format!(
+            "Base URLs name {}, an address no client can reach: set --public-url (SCIMD_PUBLIC_URL) \
+             to the origin IdPs reach scimd at, e.g. https://scim.example.com",
+            public_url.trim_end_matches('/')
+        )
+    })
+}
+
 pub fn create_tenant(store: &Store, clock: &dyn Clock, name: &str, label: Option<&str>) -> Result<CreatedTenant> {
     validate_tenant_name(name)?;
     let token = BearerToken::generate();
@@ -287,6 +308,26 @@ mod tests {
             row.data = unreadable.into();
             let event: Value = serde_json::to_value(EventJson::new("acme", &row)).unwrap();
             assert_eq!(event["data"], Value::Null, "{unreadable:?}");
+        }
+    }
+
+    #[test]
+    fn a_public_url_naming_every_interface_is_one_no_client_can_reach() {
+        for unreachable in
+            ["http://0.0.0.0:8080", "http://0.0.0.0", "http://[::]:8080", "https://[::]/scim/", "http://0.0.0.0:8080/"]
+        {
+            let said = unreachable_public_url(unreachable).unwrap_or_else(|| panic!("{unreachable}"));
+            assert!(said.contains(unreachable.trim_end_matches('/')) && said.contains("--public-url"), "{said}");
+        }
+        for reachable in [
+            "http://127.0.0.1:8080",
+            "https://scim.example.com",
+            "https://scim.example.com:8443/provisioning",
+            "http://[::1]:8080",
+            "http://10.0.0.7",
+            "http://0.0.0.0.example.com",
+        ] {
+            assert_eq!(unreachable_public_url(reachable), None, "{reachable}");
         }
     }
 

@@ -42,6 +42,11 @@ impl AppState {
     pub fn base_url(&self, tenant: &str) -> String {
         tenancy::base_url(&self.public_url, tenant)
     }
+
+    /// What the admin pages say above the Base URLs they show, if those reach no scimd.
+    pub fn public_url_problem(&self) -> Option<String> {
+        tenancy::unreachable_public_url(&self.public_url)
+    }
 }
 
 /// Runs blocking use-case code (database, argon2) on actix's blocking pool.

@@ -219,3 +219,40 @@ scim_test!(
         assert!(set_cookie(&signed_in, "scimd_admin").contains("Secure"));
     }
 );
+
+// Base URLs built on a public URL naming every interface reach no scimd: each page that shows
+// one (the tenants, a tenant, a credential just issued) says so above it, where the support
+// staff who copy it into an IdP will read it; with a reachable public URL, nothing is said.
+scim_test!(
+    admin_pages_say_when_their_base_urls_reach_no_scimd,
+    |settings| settings.public_url = Some("http://0.0.0.0:8080".into()),
+    |app| {
+        scimd::admin::accounts::create_admin_user(&app.store, &SystemClock, EMAIL, PASSWORD, false).unwrap();
+        let mut b = Browser::new(&app);
+        assert_eq!(b.sign_in(PASSWORD).await.status, StatusCode::SEE_OTHER);
+        let warned = |r: &Response| {
+            let page = html(r);
+            page.contains("http://0.0.0.0:8080/scim/v2/acme")
+                && page.contains("an address no client can reach")
+                && page.contains("--public-url")
+        };
+        let tenants = b.get("/admin").await;
+        assert!(warned(&tenants), "{}", html(&tenants));
+        let tenant = b.get("/admin/tenants/acme").await;
+        assert!(warned(&tenant), "{}", html(&tenant));
+        let csrf = hidden(&tenant, "csrf");
+        let issued = b.post("/admin/tenants/acme/credentials", &[("csrf", &csrf), ("kind", "bearer")]).await;
+        assert_eq!(issued.status, StatusCode::OK);
+        assert!(warned(&issued), "{}", html(&issued));
+    }
+);
+
+scim_test!(admin_pages_say_nothing_of_base_urls_that_reach_scimd, |app| {
+    scimd::admin::accounts::create_admin_user(&app.store, &SystemClock, EMAIL, PASSWORD, false).unwrap();
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(PASSWORD).await.status, StatusCode::SEE_OTHER);
+    for path in ["/admin", "/admin/tenants/acme"] {
+        let page = html(&b.get(path).await);
+        assert!(page.contains(&app.base) && !page.contains("no client can reach"), "{page}");
+    }
+});

@@ -238,6 +238,9 @@ fn settings_out_of_range_are_refused_before_anything_runs() {
         ("--public-url", "ftp://scim.example.com"),
         ("--public-url", "https://scim.example.com/?tenant=x"),
         ("--public-url", "https://admin:secret@scim.example.com"),
+        // Every interface's address, which no client can reach.
+        ("--public-url", "http://0.0.0.0:8080"),
+        ("--public-url", "https://[::]/"),
     ];
     for (flag, value) in refused {
         let (code, err) = run(&[&format!("{flag}={value}"), "serve"], None);
@@ -337,4 +340,30 @@ fn what_keeps_scimd_from_starting_is_said_as_an_operator_must_fix_it() {
         assert_eq!(code, Some(1), "{url} {bind}: {err}");
         assert!(err.contains(&said) && !err.contains("internal error"), "{url} {bind}: {err}");
     }
+}
+
+/// Listening on every interface (`0.0.0.0`, as in a container) with no public URL, Base URLs
+/// would name 0.0.0.0: the commands that print them say so beside them, and say nothing once
+/// the public URL is set.
+#[test]
+fn base_urls_naming_every_interface_come_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .args(args)
+            .env("SCIMD_DATABASE_URL", format!("sqlite://{}/scimd.db", dir.path().display()))
+            .env("SCIMD_BIND", "0.0.0.0:8080")
+            .env_remove("SCIMD_PUBLIC_URL")
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("scimd runs");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (out, err) = run(&["tenant", "create", "acme", "--json"]);
+    let created: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["base_url"], "http://0.0.0.0:8080/scim/v2/acme");
+    assert!(err.contains("warning") && err.contains("http://0.0.0.0:8080") && err.contains("--public-url"), "{err}");
+    let (out, err) = run(&["tenant", "show", "acme", "--public-url", "https://scim.example.com"]);
+    assert!(out.contains("https://scim.example.com/scim/v2/acme") && err.is_empty(), "{out}{err}");
 }

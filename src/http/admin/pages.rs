@@ -133,7 +133,8 @@ async fn logout(state: web::Data<AppState>, admin: AdminSession, form: web::Form
 async fn tenants(state: web::Data<AppState>, admin: AdminSession) -> Page {
     let s = state.clone();
     let rows = blocking(move || tenancy::tenant_overviews(&s.store)).await?;
-    Ok(html(views::tenants(&admin.session, &rows, |name| state.base_url(name))))
+    let problem = state.public_url_problem();
+    Ok(html(views::tenants(&admin.session, &rows, |name| state.base_url(name), problem.as_deref())))
 }
 
 #[derive(Deserialize)]
@@ -169,11 +170,13 @@ async fn tenant(state: web::Data<AppState>, admin: AdminSession, path: web::Path
     })
     .await?;
     let base_url = state.base_url(&tenant.name);
+    let problem = state.public_url_problem();
     let page = views::TenantPage {
         session: &admin.session,
         tenant: &tenant,
         stats: &stats,
         base_url: &base_url,
+        public_url_problem: problem.as_deref(),
         credentials: &creds,
         webhooks: &hooks,
         now: state.clock.now(),
@@ -206,7 +209,8 @@ async fn issue_credential(
     let issued =
         blocking(move || credentials::issue(&s.store, s.clock.as_ref(), &tenant, kind, label.as_deref(), expires))
             .await?;
-    Ok(html(views::issued(&admin.session, &name, &state.base_url(&name), &issued)))
+    let problem = state.public_url_problem();
+    Ok(html(views::issued(&admin.session, &name, &state.base_url(&name), problem.as_deref(), &issued)))
 }
 
 async fn revoke_credential(

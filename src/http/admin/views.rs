@@ -93,11 +93,23 @@ fn status_badge(disabled: bool) -> Markup {
     }
 }
 
-pub fn tenants(session: &Session, rows: &[(TenantRow, TenantStats)], base_url: impl Fn(&str) -> String) -> Markup {
+/// Said above Base URLs that reach no scimd (`tenancy::unreachable_public_url`): the support
+/// staff who copy them into an IdP are the ones to notice.
+fn public_url_notice(problem: Option<&str>) -> Markup {
+    html! { @if let Some(p) = problem { p.notice role="alert" { (p) } } }
+}
+
+pub fn tenants(
+    session: &Session,
+    rows: &[(TenantRow, TenantStats)],
+    base_url: impl Fn(&str) -> String,
+    public_url_problem: Option<&str>,
+) -> Markup {
     layout(
         "Tenants",
         Some(session),
         html! {
+            (public_url_notice(public_url_problem))
             table {
                 thead { tr { th { "Tenant" } th { "SCIM Base URL" } th { "Users" } th { "Groups" } th { "Last SCIM activity" } th { "Status" } } }
                 tbody {
@@ -132,6 +144,7 @@ pub struct TenantPage<'a> {
     pub tenant: &'a TenantRow,
     pub stats: &'a TenantStats,
     pub base_url: &'a str,
+    pub public_url_problem: Option<&'a str>,
     pub credentials: &'a [CredentialRow],
     /// The endpoints receiving this tenant's events, with this tenant's stream.
     pub webhooks: &'a [(EndpointRow, Option<DeliveryRow>)],
@@ -153,6 +166,7 @@ pub fn tenant(p: &TenantPage<'_>) -> Markup {
         &format!("Tenant {}", t.name),
         Some(p.session),
         html! {
+            (public_url_notice(p.public_url_problem))
             p { "SCIM Base URL: " code { (p.base_url) } " · " (status_badge(t.disabled))
                 " · " @if t.strict_rfc { "strict RFC mode" } @else { "compatible mode" } }
             p {
@@ -240,7 +254,13 @@ pub fn tenant(p: &TenantPage<'_>) -> Markup {
 }
 
 /// The one time a secret is shown, in the order Okta's "Configure API Integration" asks.
-pub fn issued(session: &Session, tenant: &str, base_url: &str, issued: &Issued) -> Markup {
+pub fn issued(
+    session: &Session,
+    tenant: &str,
+    base_url: &str,
+    public_url_problem: Option<&str>,
+    issued: &Issued,
+) -> Markup {
     let field = |id: &str, label: &str, value: &str| {
         html! {
             dt { label for=(id) { (label) } }
@@ -251,6 +271,7 @@ pub fn issued(session: &Session, tenant: &str, base_url: &str, issued: &Issued) 
         &format!("Credential issued for {tenant}"),
         Some(session),
         html! {
+            (public_url_notice(public_url_problem))
             p.notice role="status" { strong { "Copy these values now." } " The secret is shown only this once; scimd keeps only its hash." }
             dl.values {
                 (field("base_url", "Base URL", base_url))
