@@ -61,18 +61,20 @@ pub fn base_url(public_url: &str, tenant: &str) -> String {
 }
 
 /// Why Base URLs built on `public_url` would reach no scimd, if they would not: its host is an
-/// unspecified address (`0.0.0.0`, `[::]`). scimd's public URL is `http://<bind address>` by
-/// default, and a server bound to every interface (`0.0.0.0:8080`, as in a container) handed
-/// out Base URLs naming 0.0.0.0, which support staff pasted into IdPs.
+/// unspecified address (`0.0.0.0`, `[::]`) or its port is 0. scimd's public URL is
+/// `http://<bind address>` by default, and a server bound to every interface (`0.0.0.0:8080`,
+/// as in a container) handed out Base URLs naming 0.0.0.0, which support staff pasted into
+/// IdPs; a command run with the bind address `…:0` printed port 0.
 pub fn unreachable_public_url(public_url: &str) -> Option<String> {
     let authority = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
     let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(host, _port)| host),
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split_once(']').map_or((bracketed, ""), |(host, rest)| (host, rest)),
+        None => authority.rsplit_once(':').map_or((authority, ""), |(host, port)| (host, port)),
     };
-    let ip: std::net::IpAddr = host.parse().ok()?;
-    ip.is_unspecified().then(|| {
+    let unspecified = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified());
+    let port_zero = port.trim_start_matches(':') == "0";
+    (unspecified || port_zero).then(|| {
         format!(
             "Base URLs name {}, an address no client can reach: set --public-url (SCIMD_PUBLIC_URL) \
              to the origin IdPs reach scimd at, e.g. https://scim.example.com",
@@ -313,9 +315,15 @@ mod tests {
 
     #[test]
     fn a_public_url_naming_every_interface_is_one_no_client_can_reach() {
-        for unreachable in
-            ["http://0.0.0.0:8080", "http://0.0.0.0", "http://[::]:8080", "https://[::]/scim/", "http://0.0.0.0:8080/"]
-        {
+        for unreachable in [
+            "http://0.0.0.0:8080",
+            "http://0.0.0.0",
+            "http://[::]:8080",
+            "https://[::]/scim/",
+            "http://0.0.0.0:8080/",
+            "http://127.0.0.1:0",
+            "http://[::1]:0/x",
+        ] {
             let said = unreachable_public_url(unreachable).unwrap_or_else(|| panic!("{unreachable}"));
             assert!(said.contains(unreachable.trim_end_matches('/')) && said.contains("--public-url"), "{said}");
         }
@@ -326,6 +334,8 @@ mod tests {
             "http://[::1]:8080",
             "http://10.0.0.7",
             "http://0.0.0.0.example.com",
+            "http://127.0.0.1:8000",
+            "http://[::1]",
         ] {
             assert_eq!(unreachable_public_url(reachable), None, "{reachable}");
         }
