@@ -220,6 +220,14 @@ scim_test!(
     }
 );
 
+/// A browser signed in with the admin account it creates.
+async fn signed_in(app: &TestApp) -> Browser<'_> {
+    scimd::admin::accounts::create_admin_user(&app.store, &SystemClock, EMAIL, PASSWORD, false).unwrap();
+    let mut b = Browser::new(app);
+    assert_eq!(b.sign_in(PASSWORD).await.status, StatusCode::SEE_OTHER);
+    b
+}
+
 // Base URLs built on a public URL naming every interface reach no scimd: each page that shows
 // one (the tenants, a tenant, a credential just issued) says so above it, where the support
 // staff who copy it into an IdP will read it; with a reachable public URL, nothing is said.
@@ -227,9 +235,7 @@ scim_test!(
     admin_pages_say_when_their_base_urls_reach_no_scimd,
     |settings| settings.public_url = Some("http://0.0.0.0:8080".into()),
     |app| {
-        scimd::admin::accounts::create_admin_user(&app.store, &SystemClock, EMAIL, PASSWORD, false).unwrap();
-        let mut b = Browser::new(&app);
-        assert_eq!(b.sign_in(PASSWORD).await.status, StatusCode::SEE_OTHER);
+        let mut b = signed_in(&app).await;
         let warned = |r: &Response| {
             let page = html(r);
             page.contains("http://0.0.0.0:8080/scim/v2/acme")
@@ -248,9 +254,7 @@ scim_test!(
 );
 
 scim_test!(admin_pages_say_nothing_of_base_urls_that_reach_scimd, |app| {
-    scimd::admin::accounts::create_admin_user(&app.store, &SystemClock, EMAIL, PASSWORD, false).unwrap();
-    let mut b = Browser::new(&app);
-    assert_eq!(b.sign_in(PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let mut b = signed_in(&app).await;
     for path in ["/admin", "/admin/tenants/acme"] {
         let page = html(&b.get(path).await);
         assert!(page.contains(&app.base) && !page.contains("no client can reach"), "{page}");
