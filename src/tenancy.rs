@@ -69,8 +69,8 @@ pub fn unreachable_public_url(public_url: &str) -> Option<String> {
     let authority = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
     let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
     let (host, port) = match authority.strip_prefix('[') {
-        Some(bracketed) => bracketed.split_once(']').map_or((bracketed, ""), |(host, rest)| (host, rest)),
-        None => authority.rsplit_once(':').map_or((authority, ""), |(host, port)| (host, port)),
+        Some(bracketed) => bracketed.split_once(']').unwrap_or((bracketed, "")),
+        None => authority.rsplit_once(':').unwrap_or((authority, "")),
     };
     let unspecified = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified());
     let port_zero = port.trim_start_matches(':') == "0";
