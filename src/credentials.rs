@@ -62,6 +62,7 @@ impl Issued {
             out["token"] = t.as_str().into();
         }
         out["expires_at"] = self.expires_at.map(format_datetime).into();
+        crate::tenancy::warn_of_unreachable_base_url(&mut out, base_url);
         out
     }
 }

@@ -150,7 +150,16 @@ pub fn tenant_json(public_url: &str, t: &TenantRow, stats: Option<&TenantStats>)
         out["groups"] = s.groups.into();
         out["last_activity"] = s.last_activity.map(format_datetime).into();
     }
+    warn_of_unreachable_base_url(&mut out, public_url);
     out
+}
+
+/// Adds `base_url_warning` to JSON that carries a Base URL no client can reach, so the host
+/// app's automation, which reads no server log, can tell its operators before they paste it.
+pub fn warn_of_unreachable_base_url(out: &mut Value, url: &str) {
+    if let Some(problem) = unreachable_public_url(url) {
+        out["base_url_warning"] = problem.into();
+    }
 }
 
 /// Every tenant with its counts and last SCIM activity, by name.

@@ -81,11 +81,12 @@ pub fn tenant(options: &Options, cmd: &TenantCommand) -> scimd::error::Result<()
             }
             let base_url = tenancy::base_url(&options.public_url(), &created.tenant.name);
             if *json {
-                let out = serde_json::json!({
+                let mut out = serde_json::json!({
                     "tenant": created.tenant.name,
                     "base_url": base_url,
                     "bearer_token": created.bearer_token,
                 });
+                tenancy::warn_of_unreachable_base_url(&mut out, &base_url);
                 println!("{out}");
             } else {
                 println!("Tenant:       {}", created.tenant.name);

@@ -20,14 +20,14 @@ impl Admin<'_> {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
-        let url = format!("{}/admin/api{path}", self.app.root);
+        let url = format!("{}/admin/api{path}", self.app.local);
         let headers: &[(&str, &str)] = if body.is_some() { &[("Content-Type", "application/json")] } else { &[] };
         self.app.send_raw(method, &url, Some(&self.auth), headers, body.map(|b| b.to_string().into_bytes())).await
     }
 
     /// A POST of `body` as it is, labelled JSON.
     async fn post_bytes(&self, path: &str, body: &[u8]) -> Response {
-        let url = format!("{}/admin/api{path}", self.app.root);
+        let url = format!("{}/admin/api{path}", self.app.local);
         let json = [("Content-Type", "application/json")];
         self.app.send_raw(Method::POST, &url, Some(&self.auth), &json, Some(body.to_vec())).await
     }
@@ -55,6 +55,7 @@ scim_test!(admin_api_runs_the_tenant_and_credential_lifecycle, |app| {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.body["tenant"], "initech");
     assert_eq!(created.body["base_url"], format!("{}/scim/v2/initech", app.root));
+    assert!(created.body.get("base_url_warning").is_none(), "{}", created.body);
     assert_eq!((created.body["users"].clone(), created.body["mode"].clone()), (json!(0), json!("compatible")));
     assert_api_error(&admin.call(Method::POST, "/tenants", Some(json!({"name": "initech"}))).await, 409);
 
@@ -62,6 +63,7 @@ scim_test!(admin_api_runs_the_tenant_and_credential_lifecycle, |app| {
         admin.call(Method::POST, "/tenants/initech/credentials", Some(json!({"kind": "basic", "label": "okta"}))).await;
     assert_eq!(basic_cred.status, StatusCode::CREATED, "{}", basic_cred.body);
     assert_eq!(basic_cred.header("cache-control"), Some("no-store"));
+    assert!(basic_cred.body.get("base_url_warning").is_none(), "{}", basic_cred.body);
     let base = basic_cred.body["base_url"].as_str().unwrap().to_string();
     let user = basic_cred.body["username"].as_str().unwrap().to_string();
     let basic_auth = basic(&user, basic_cred.body["password"].as_str().unwrap());
@@ -125,6 +127,32 @@ scim_test!(admin_api_runs_the_tenant_and_credential_lifecycle, |app| {
     assert_eq!(scim_status(&app, &base, &bearer_auth).await, StatusCode::UNAUTHORIZED);
     assert_api_error(&admin.call(Method::GET, "/tenants/initech", None).await, 404);
 });
+
+// The host app's automation reads no server log: JSON that carries a Base URL no client can
+// reach (a public URL naming every interface) says so beside it.
+scim_test!(
+    admin_api_says_when_its_base_urls_reach_no_scimd,
+    |settings| settings.public_url = Some("http://0.0.0.0:8080".into()),
+    |app| {
+        let admin = Admin::new(&app);
+        let warned = |r: &Value| {
+            let warning = r["base_url_warning"].as_str().unwrap_or_default();
+            r["base_url"].as_str().is_some_and(|u| u.starts_with("http://0.0.0.0:8080/scim/v2/"))
+                && warning.contains("http://0.0.0.0:8080")
+                && warning.contains("--public-url")
+        };
+        let created = admin.call(Method::POST, "/tenants", Some(json!({"name": "initech"}))).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let issued = admin.call(Method::POST, "/tenants/initech/credentials", Some(json!({"kind": "basic"}))).await;
+        let shown = admin.call(Method::GET, "/tenants/initech", None).await;
+        let disabled = admin.call(Method::POST, "/tenants/initech/disable", None).await;
+        let listed = admin.call(Method::GET, "/tenants", None).await;
+        for body in [&created.body, &issued.body, &shown.body, &disabled.body] {
+            assert!(warned(body), "{body}");
+        }
+        assert!(listed.body.as_array().unwrap().iter().all(warned), "{}", listed.body);
+    }
+);
 
 scim_test!(admin_api_browses_users_and_groups_by_name_prefix, |app| {
     let admin = Admin::new(&app);

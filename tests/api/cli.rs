@@ -364,6 +364,16 @@ fn base_urls_naming_every_interface_come_with_a_warning() {
     let created: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(created["base_url"], "http://0.0.0.0:8080/scim/v2/acme");
     assert!(err.contains("warning") && err.contains("http://0.0.0.0:8080") && err.contains("--public-url"), "{err}");
+    // A script that reads only stdout's JSON is told too.
+    let warning = created["base_url_warning"].as_str().unwrap_or_default();
+    assert!(warning.contains("http://0.0.0.0:8080") && warning.contains("--public-url"), "{created}");
+    for args in [&["tenant", "show", "acme", "--json"][..], &["credential", "issue", "acme", "--json"]] {
+        let (out, _) = run(args);
+        let shown: Value = serde_json::from_str(&out).unwrap();
+        assert!(shown["base_url_warning"].as_str().is_some_and(|w| w.contains("0.0.0.0")), "{args:?}: {out}");
+    }
     let (out, err) = run(&["tenant", "show", "acme", "--public-url", "https://scim.example.com"]);
     assert!(out.contains("https://scim.example.com/scim/v2/acme") && err.is_empty(), "{out}{err}");
+    let (out, _) = run(&["tenant", "show", "acme", "--json", "--public-url", "https://scim.example.com"]);
+    assert!(!out.contains("base_url_warning"), "{out}");
 }
