@@ -42,6 +42,9 @@ mod page_plan_tests;
 mod pool_checkout;
 mod positions;
 pub mod predicate;
+#[cfg(test)]
+mod read_batch_tests;
+mod read_batches;
 mod request_log;
 mod request_log_insert;
 mod root_list;
@@ -139,6 +142,8 @@ pub struct Store {
     events_committed: Arc<Notify>,
     /// Where deep pages of unfiltered lists start, for read transactions.
     positions: Arc<positions::Positions>,
+    /// PostgreSQL's point reads that arrive together, read by one statement.
+    read_batches: Arc<read_batches::ReadBatches>,
 }
 
 impl Store {
@@ -165,6 +170,7 @@ impl Store {
             backend,
             events_committed: Arc::new(Notify::new()),
             positions: Arc::default(),
+            read_batches: Arc::default(),
         };
         let mut conn = pool_checkout::checkout(&store.write)?;
         migrations::run_migrations(&mut conn)?;
@@ -205,12 +211,16 @@ impl Store {
 
     /// The user with the unique `key` and, `with_groups`, its groups, by one statement outside any transaction: a statement reads one snapshot by
     /// itself, and BEGIN and COMMIT were two of the four round trips of a PostgreSQL point read.
+    /// On PostgreSQL the reads that arrive together share that statement (`read_batches`).
     pub fn user_and_groups(
         &self,
         tenant: TenantId,
         key: predicate::UserKey<'_>,
         with_groups: bool,
     ) -> Result<Option<UserAndGroups>> {
+        if self.backend == Backend::Postgres {
+            return self.read_batches.read(&self.read, tenant, key, with_groups);
+        }
         Ok(pool_checkout::on_live(&self.read, |conn| user_read::user_and_groups(conn, tenant, key, with_groups))?.1)
     }
 

@@ -8,9 +8,9 @@ use super::stored_time::StoredTime;
 use super::users::{self, UserRow};
 use super::TenantId;
 use diesel::backend::Backend as DieselBackend;
-use diesel::pg::Pg;
+use diesel::pg::{Pg, PgConnection};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
 use std::marker::PhantomData;
@@ -57,7 +57,10 @@ pub(super) fn user_and_groups(
             load(conn, ByKey::<ByUserName> { tenant, with_groups, value, key: PhantomData })
         }
     }?;
-    let Some(found) = rows.into_iter().next() else { return Ok(None) };
+    rows.into_iter().next().map(found_user).transpose()
+}
+
+fn found_user(found: Found) -> QueryResult<UserAndGroups> {
     let groups = match (&found.groups, found.nested) {
         (_, true) => None,
         (None, false) => Some(Vec::new()),
@@ -72,8 +75,94 @@ pub(super) fn user_and_groups(
         found.last_modified,
         found.in_groups,
     ));
-    Ok(Some(UserAndGroups { row, groups }))
+    Ok(UserAndGroups { row, groups })
 }
+
+/// One point read of a batch (`read_batches`): its tenant, its key's value, and whether its
+/// answer shows `groups`.
+pub(super) struct BatchKey<'a> {
+    pub tenant: TenantId,
+    pub value: &'a str,
+    pub with_groups: bool,
+}
+
+/// `user_and_groups` for several keys of one column at once, on PostgreSQL: one statement, so
+/// one round trip, for the point reads that arrived together. Each key carries its own tenant.
+/// The answers are in the keys' order.
+pub(super) fn users_and_groups_pg(
+    conn: &mut PgConnection,
+    by_user_name: bool,
+    keys: &[BatchKey<'_>],
+) -> QueryResult<Vec<Option<UserAndGroups>>> {
+    let tenants = keys.iter().map(|k| k.tenant.get()).collect();
+    let values = keys.iter().map(|k| k.value).collect();
+    let with_groups = keys.iter().map(|k| k.with_groups).collect();
+    let rows: Vec<(i64, Found)> = if by_user_name {
+        Batch::<ByUserName> { tenants, values, with_groups, key: PhantomData }.load(conn)?
+    } else {
+        Batch::<ById> { tenants, values, with_groups, key: PhantomData }.load(conn)?
+    };
+    let mut answers: Vec<Option<UserAndGroups>> = keys.iter().map(|_| None).collect();
+    for (n, found) in rows {
+        let slot = usize::try_from(n - 1).ok().and_then(|i| answers.get_mut(i)).ok_or_else(|| {
+            diesel::result::Error::DeserializationError(format!("a batch's key number {n} out of range").into())
+        })?;
+        *slot = Some(found_user(found)?);
+    }
+    Ok(answers)
+}
+
+/// The batch's statement, one type per key column, so that Diesel prepares it once per
+/// connection (`diesel::sql_query` is planned afresh on every run). The arrays are InitPlans
+/// (`(SELECT $1)`): seen, PostgreSQL costed every run for its arrays' lengths and planned it
+/// afresh (0 generic plans in 10; `pg_prepared_statements`). The `LATERAL` subquery behind
+/// `OFFSET 0` is a lookup by the key's unique index per key: flattened into a join, a generic
+/// plan may hash the tenant's users instead.
+struct Batch<'a, K> {
+    tenants: Vec<i64>,
+    values: Vec<&'a str>,
+    with_groups: Vec<bool>,
+    key: PhantomData<K>,
+}
+
+impl<K: KeyColumn> QueryFragment<Pg> for Batch<'_, K> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT k.n, u.pk, u.id, u.data, u.version, u.created_at, u.last_modified, u.in_groups, \
+             CASE WHEN k.with_groups AND u.in_groups THEN (SELECT \
+             json_agg(json_build_array(g.pk, g.id, g.display_name))::text \
+             FROM group_members m JOIN groups g ON g.pk = m.group_pk WHERE m.tenant_id = k.tenant_id \
+             AND m.member_type = 'User' AND m.member_pk = u.pk) END AS groups, \
+             (k.with_groups AND u.in_groups AND EXISTS (SELECT 1 FROM group_members n \
+             WHERE n.tenant_id = k.tenant_id AND n.member_type = 'Group')) AS nested FROM unnest((SELECT ",
+        );
+        out.push_bind_param::<Array<BigInt>, Vec<i64>>(&self.tenants)?;
+        out.push_sql("), (SELECT ");
+        out.push_bind_param::<Array<Text>, Vec<&str>>(&self.values)?;
+        out.push_sql("), (SELECT ");
+        out.push_bind_param::<Array<Bool>, Vec<bool>>(&self.with_groups)?;
+        out.push_sql(
+            ")) WITH ORDINALITY AS k(tenant_id, key, with_groups, n) CROSS JOIN LATERAL (SELECT * FROM users \
+             WHERE users.tenant_id = k.tenant_id",
+        );
+        out.push_sql(K::WHERE);
+        out.push_sql("k.key OFFSET 0) u");
+        Ok(())
+    }
+}
+
+struct BatchId<K>(PhantomData<K>);
+
+impl<K: KeyColumn> QueryId for Batch<'_, K> {
+    type QueryId = BatchId<K>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<K> diesel::query_builder::Query for Batch<'_, K> {
+    type SqlType = (BigInt, FoundColumns);
+}
+
+impl<Conn, K> RunQueryDsl<Conn> for Batch<'_, K> {}
 
 /// The user's direct groups from the statement's `[[group pk, id, displayName], …]`, in the
 /// order of the groups' keys (the order the recursive read lists them in).
