@@ -142,8 +142,9 @@ impl<K: KeyColumn> QueryFragment<Pg> for Batch<'_, K> {
         out.push_sql("), (SELECT ");
         out.push_bind_param::<Array<Bool>, Vec<bool>>(&self.with_groups)?;
         out.push_sql(
-            ")) WITH ORDINALITY AS k(tenant_id, key, with_groups, n) CROSS JOIN LATERAL (SELECT * FROM users \
-             WHERE users.tenant_id = k.tenant_id",
+            ")) WITH ORDINALITY AS k(tenant_id, key, with_groups, n) CROSS JOIN LATERAL (SELECT users.pk, \
+             users.id, users.data, users.version, users.created_at, users.last_modified, users.in_groups \
+             FROM users WHERE users.tenant_id = k.tenant_id",
         );
         out.push_sql(K::WHERE);
         out.push_sql("k.key OFFSET 0) u");
