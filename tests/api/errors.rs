@@ -234,6 +234,16 @@ scim_test!(the_nul_character_is_refused_wherever_it_is_sent, |app| {
     app.get("/Users?filter=title%20co%20%22%00%22").await.assert_error(400, Some("invalidFilter"));
     app.get("/Groups?filter=displayName%20eq%20%22a%00b%22").await.assert_error(400, Some("invalidFilter"));
     app.get("/Groups?filter=id%20eq%20%22a%00b%22").await.assert_error(400, Some("invalidFilter"));
+    // Written as a filter's escape (`\u0000`), it reached PostgreSQL and was a 500 there.
+    app.get("/Users?filter=userName%20eq%20%22a%5Cu0000b%22").await.assert_error(400, Some("invalidFilter"));
+    app.get("/Users?filter=id%20eq%20%22%5Cu0000%22").await.assert_error(400, Some("invalidFilter"));
+    app.get("/Groups?filter=displayName%20eq%20%22a%5Cu0000b%22").await.assert_error(400, Some("invalidFilter"));
+    let escaped = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "userName eq \"a\\u0000b\""});
+    app.post("/Users/.search", escaped).await.assert_error(400, Some("invalidFilter"));
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": "emails[value eq \"\\u0000\"]"}]});
+    app.patch(&format!("/Users/{uid}"), patch).await.assert_error(400, Some("invalidPath"));
     app.get("/Users?attributes=userName%00").await.assert_error(400, Some("invalidValue"));
     app.get("/Users/a%00b").await.assert_error(404, None);
     app.get("/Groups/a%00b").await.assert_error(404, None);

@@ -137,6 +137,8 @@ fn bad_input_is_an_error_with_an_offset() {
         (r#"emails[type[value eq "x"]]"#, 11),
         (r#"userName eq "x" and"#, 16),
         (r#"userName eq "\q""#, 14),
+        (r#"userName eq "a\u0000b""#, 15),
+        ("userName eq \"a\0b\"", 14),
         ("a eq 01", 5),
         ("1abc pr", 0),
     ];

@@ -32,7 +32,11 @@ fn hex4(s: &str) -> Option<u32> {
         .flatten()
 }
 
-/// A JSON string literal with its escapes (RFC 8259 §7), surrogate pairs included.
+const NOT_NUL: &str = "a character other than U+0000";
+
+/// A JSON string literal with its escapes (RFC 8259 §7), surrogate pairs included, except
+/// U+0000, raw or escaped: no SCIM value can hold it (PostgreSQL's text cannot), so a filter
+/// comparing with it is refused here rather than failing in the database.
 fn json_string(i: &str) -> Res<'_, String> {
     let Some(body) = i.strip_prefix('"') else {
         return error(i, "a string");
@@ -43,8 +47,10 @@ fn json_string(i: &str) -> Res<'_, String> {
         let Some(c) = rest.chars().next() else {
             return failure(rest, "a closing '\"'");
         };
+        let at_c = rest;
         rest = &rest[c.len_utf8()..];
         match c {
+            '\0' => return failure(at_c, NOT_NUL),
             '"' => return Ok((rest, out)),
             '\\' => {
                 let Some(e) = rest.chars().next() else {
@@ -71,6 +77,7 @@ fn json_string(i: &str) -> Res<'_, String> {
                             hi
                         };
                         match char::from_u32(code) {
+                            Some('\0') => return failure(at, NOT_NUL),
                             Some(ch) => out.push(ch),
                             None => return failure(at, "a valid unicode escape"),
                         }
