@@ -233,6 +233,8 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
     };
     match target {
         Target::Postgres { .. } => {
+            let first = Manager { target: target.clone(), wait, log: log.clone() };
+            super::first_connection::wait_for_first(wait, &log, || first.open())?;
             let pool = build(target, pool_size.max(2))?;
             Ok(Pools { read: pool.clone(), write: pool, log: None, backend: Backend::Postgres })
         }

@@ -24,6 +24,7 @@ mod event_append_sqlite;
 #[cfg(test)]
 mod event_numbering_tests;
 mod events;
+mod first_connection;
 mod group_lanes;
 mod group_read;
 mod groups;

@@ -377,3 +377,59 @@ fn base_urls_naming_every_interface_come_with_a_warning() {
     let (out, _) = run(&["tenant", "show", "acme", "--json", "--public-url", "https://scim.example.com"]);
     assert!(!out.contains("base_url_warning"), "{out}");
 }
+
+/// A PostgreSQL URL the server refuses (a wrong password, a database that does not exist)
+/// fails a command and the server's start-up at once, saying what PostgreSQL said and not the
+/// password; they used to wait the whole database wait and then call the database unavailable.
+/// A server that cannot be reached is still waited for.
+#[test]
+fn a_postgresql_url_the_server_refuses_fails_at_once() {
+    let Some(db) = TestDb::create(Backend::Postgres) else { return };
+    let url = db.url();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (credentials, place) = rest.split_once('@').unwrap();
+    let user = credentials.split(':').next().unwrap();
+    let (host, database_and_options) = place.split_once('/').unwrap();
+    let (_, options) = database_and_options.split_once('?').unwrap_or((database_and_options, ""));
+    let wrong_password = format!("{scheme}://{user}:hunter2@{place}");
+    let no_database = format!("{scheme}://{credentials}@{host}/scimd_no_such_database?{options}");
+    let run = |url: &str, args: &[&str]| {
+        let started = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .args(args)
+            .args(["--database-wait-secs", "600", "--bind", "127.0.0.1:0"])
+            .env("SCIMD_DATABASE_URL", url)
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("scimd runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), started.elapsed())
+    };
+    let cases = [
+        (&wrong_password, "password authentication failed for user"),
+        (&no_database, "database \"scimd_no_such_database\" does not exist"),
+    ];
+    for (url, said) in cases {
+        for args in [&["tenant", "list"][..], &["serve"], &["migrate"]] {
+            let (code, err, took) = run(url, args);
+            assert_eq!(code, Some(1), "{args:?} {url}: {err}");
+            assert!(err.contains("scimd: cannot open the database: ") && err.contains(said), "{args:?}: {err}");
+            assert!(!err.contains("hunter2") && !err.contains("unavailable"), "{args:?}: {err}");
+            // A minute: far under the 600 s wait, far over any start-up.
+            assert!(took < std::time::Duration::from_secs(60), "{args:?} took {took:?}");
+        }
+    }
+    // Nothing listens on a port just freed: waited for, the wait given, then unavailable.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = format!("{scheme}://{credentials}@127.0.0.1:{free}/{database_and_options}");
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["tenant", "list", "--database-wait-secs", "2"])
+        .env("SCIMD_DATABASE_URL", &unreachable)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("scimd runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("database is unavailable") && err.contains("Connection refused"), "{err}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+}

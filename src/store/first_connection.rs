@@ -1,0 +1,174 @@
+//! The first PostgreSQL connection a store makes: waited for while the server cannot be
+//! reached, given up on at once when the server answers with a refusal no wait can mend.
+//!
+//! Through r2d2 alone, a wrong password in the URL made every command line command and the
+//! server's start-up wait the whole database wait (30 s by default) and then say "database
+//! unavailable", as if PostgreSQL were down: r2d2 retries every failure the same way.
+
+use super::connect_log::{one_line, ConnectLog};
+use crate::error::{Error, Result};
+use diesel::ConnectionError;
+use std::time::{Duration, Instant};
+
+/// The pause before a failed attempt is tried again doubles from this, up to `MOST_PAUSE`.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+const MOST_PAUSE: Duration = Duration::from_secs(2);
+
+/// Connects with `connect` until it succeeds, it fails for good (`refused_for_good`), or
+/// `wait` has passed. The connection made is dropped: it only shows the pool's will work.
+pub fn wait_for_first<C>(
+    wait: Duration,
+    log: &ConnectLog,
+    mut connect: impl FnMut() -> std::result::Result<C, ConnectionError>,
+) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    let mut pause = FIRST_PAUSE;
+    loop {
+        let error = match connect() {
+            Ok(_) => {
+                log.connected();
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        let message = one_line(&error);
+        if refused_for_good(&message) {
+            return Err(Error::Setup(format!("cannot open the database: {message}")));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Unavailable(message));
+        }
+        r2d2::HandleError::handle_error(log, error);
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(MOST_PAUSE);
+    }
+}
+
+/// Whether libpq's `message` says the connection was refused for a reason only the operator
+/// can mend: credentials, a role or database that does not exist, the server's `pg_hba.conf`,
+/// a URL libpq cannot read. Anything else (refused or timed-out connections, a server starting
+/// up or shutting down or full, a host name not yet in DNS) may pass and is waited for. The
+/// server's half of these messages is in its `lc_messages` language: in another than English
+/// none matches, and a refusal is waited for as before.
+pub fn refused_for_good(message: &str) -> bool {
+    const FOR_GOOD: [&str; 11] = [
+        // 28P01 and the other methods' 28000: "password authentication failed for user …",
+        // also for a role that does not exist (the server does not say which).
+        "authentication failed for user",
+        // libpq: the server asked for a password and the URL has none.
+        "no password supplied",
+        // 28000, with `trust` or another method that names the role.
+        "role \"",
+        // 3D000 "database … does not exist"; 55000 "… is not currently accepting connections".
+        "database \"",
+        "no pg_hba.conf entry",
+        "pg_hba.conf rejects connection",
+        // 42501: the role lacks CONNECT on the database.
+        "permission denied for database",
+        // libpq's own reading of the URL.
+        "invalid connection option",
+        "invalid URI",
+        "invalid sslmode value",
+        "invalid port number",
+    ];
+    FOR_GOOD.iter().any(|said| message.contains(said))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// What libpq said (PostgreSQL 15, `lc_messages` C) for each mistake, and for each
+    /// failure that passes.
+    #[test]
+    fn refusals_are_told_from_failures_that_pass() {
+        let server = "connection to server at \"127.0.0.1\", port 5432 failed: ";
+        let for_good = [
+            format!("{server}FATAL:  password authentication failed for user \"scimd\""),
+            format!("{server}FATAL:  database \"nodb\" does not exist"),
+            format!("{server}FATAL:  role \"nobody\" does not exist"),
+            format!("{server}FATAL:  no pg_hba.conf entry for host \"10.0.0.5\", user \"scimd\", database \"scimd\", no encryption"),
+            format!("{server}FATAL:  permission denied for database \"scimd\" DETAIL: User does not have CONNECT privilege."),
+            format!("{server}FATAL:  database \"template0\" is not currently accepting connections"),
+            format!("{server}fe_sendauth: no password supplied"),
+            "invalid sslmode value: \"bogus\"".to_string(),
+            "invalid URI query parameter: \"bogus\"".to_string(),
+            "invalid port number: \"54x\"".to_string(),
+        ];
+        for message in &for_good {
+            assert!(refused_for_good(message), "{message}");
+        }
+        let passing = [
+            format!("{server}Connection refused Is the server running on that host and accepting TCP/IP connections?"),
+            format!("{server}FATAL:  the database system is starting up"),
+            format!("{server}FATAL:  the database system is shutting down"),
+            format!("{server}FATAL:  sorry, too many clients already"),
+            format!(
+                "{server}FATAL:  remaining connection slots are reserved for non-replication superuser connections"
+            ),
+            format!("{server}server closed the connection unexpectedly"),
+            "could not translate host name \"db\" to address: Temporary failure in name resolution".to_string(),
+            format!("{server}timeout expired"),
+        ];
+        for message in &passing {
+            assert!(!refused_for_good(message), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_ends_the_wait_at_once() {
+        let tries = Cell::new(0);
+        let started = Instant::now();
+        let outcome = wait_for_first(Duration::from_secs(600), &ConnectLog::default(), || {
+            tries.set(tries.get() + 1);
+            Err::<(), _>(ConnectionError::BadConnection(
+                "connection to server at \"db\", port 5432 failed: FATAL:  password authentication failed for user \"scimd\"\n"
+                    .into(),
+            ))
+        });
+        assert_eq!(tries.get(), 1);
+        assert!(started.elapsed() < Duration::from_secs(60));
+        match outcome {
+            Err(Error::Setup(said)) => assert_eq!(
+                said,
+                "cannot open the database: connection to server at \"db\", port 5432 failed: FATAL: \
+                 password authentication failed for user \"scimd\""
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failure_that_may_pass_is_tried_again_until_it_does_or_the_wait_ends() {
+        let tries = Cell::new(0);
+        let refused = || {
+            ConnectionError::BadConnection(
+                "connection to server at \"db\", port 5432 failed: Connection refused".into(),
+            )
+        };
+        let outcome = wait_for_first(Duration::from_secs(600), &ConnectLog::default(), || {
+            tries.set(tries.get() + 1);
+            if tries.get() < 3 {
+                Err(refused())
+            } else {
+                Ok(())
+            }
+        });
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert_eq!(tries.get(), 3);
+
+        tries.set(0);
+        let outcome = wait_for_first(Duration::from_millis(350), &ConnectLog::default(), || {
+            tries.set(tries.get() + 1);
+            Err::<(), _>(refused())
+        });
+        assert!(
+            matches!(&outcome, Err(Error::Unavailable(said)) if said.contains("Connection refused")),
+            "{outcome:?}"
+        );
+        // 100, 200, then the 50 ms left: tried at 0, 100, 300 and 350 ms.
+        assert!((3..=5).contains(&tries.get()), "{}", tries.get());
+    }
+}
