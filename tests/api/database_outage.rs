@@ -280,3 +280,32 @@ async fn postgres_readyz_is_a_503_while_the_database_is_out_of_reach() {
     }
     assert_eq!(back.status, StatusCode::OK, "{}", back.body);
 }
+
+/// scimd started while PostgreSQL is out of reach (a container started before its database)
+/// waits for it, then migrates and serves: only a refusal PostgreSQL gives (a wrong password)
+/// ends the wait early (`cli::a_postgresql_url_the_server_refuses_fails_at_once`).
+#[actix_web::test]
+async fn postgres_out_of_reach_at_start_up_is_waited_for() {
+    let Some(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else { return };
+    let at = admin_url.find('@').unwrap() + 1;
+    let proxy = Proxy::start(admin_url[at..].split(['/', '?']).next().unwrap().to_string());
+    proxy.cut();
+    let down = proxy.down.clone();
+    let back_after = Duration::from_millis(1500);
+    let restorer = std::thread::spawn(move || {
+        std::thread::sleep(back_after);
+        down.store(false, Ordering::SeqCst);
+    });
+    let started = Instant::now();
+    let app = TestApp::spawn_with(Backend::Postgres, |settings| {
+        settings.database_url = proxy.url_for(&settings.database_url);
+        settings.database_wait = Duration::from_secs(60);
+    })
+    .await
+    .expect("scimd starts once PostgreSQL is back");
+    assert!(started.elapsed() >= back_after, "it waited: {:?}", started.elapsed());
+    restorer.join().unwrap();
+    let user = app.create_user("late@example.com").await;
+    let read = app.get(&format!("/Users/{}", user["id"].as_str().unwrap())).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+}
