@@ -58,10 +58,10 @@ pub fn refused_for_good(message: &str) -> bool {
         "authentication failed for user",
         // libpq: the server asked for a password and the URL has none.
         "no password supplied",
-        // 28000, with `trust` or another method that names the role.
-        "role \"",
-        // 3D000 "database … does not exist"; 55000 "… is not currently accepting connections".
-        "database \"",
+        // 28000: a role without LOGIN.
+        "is not permitted to log in",
+        // 55000: a database that takes no connections (`datallowconn`).
+        "is not currently accepting connections",
         "no pg_hba.conf entry",
         "pg_hba.conf rejects connection",
         // 42501: the role lacks CONNECT on the database.
@@ -72,7 +72,11 @@ pub fn refused_for_good(message: &str) -> bool {
         "invalid sslmode value",
         "invalid port number",
     ];
-    FOR_GOOD.iter().any(|said| message.contains(said))
+    // 3D000 and 28000 (with `trust` or another method that names the role). Not every message
+    // naming a role or a database: "too many connections for role …" passes.
+    let missing =
+        (message.contains("database \"") || message.contains("role \"")) && message.contains("does not exist");
+    missing || FOR_GOOD.iter().any(|said| message.contains(said))
 }
 
 #[cfg(test)]
@@ -89,6 +93,7 @@ mod tests {
             format!("{server}FATAL:  password authentication failed for user \"scimd\""),
             format!("{server}FATAL:  database \"nodb\" does not exist"),
             format!("{server}FATAL:  role \"nobody\" does not exist"),
+            format!("{server}FATAL:  role \"scimd\" is not permitted to log in"),
             format!("{server}FATAL:  no pg_hba.conf entry for host \"10.0.0.5\", user \"scimd\", database \"scimd\", no encryption"),
             format!("{server}FATAL:  permission denied for database \"scimd\" DETAIL: User does not have CONNECT privilege."),
             format!("{server}FATAL:  database \"template0\" is not currently accepting connections"),
@@ -105,6 +110,8 @@ mod tests {
             format!("{server}FATAL:  the database system is starting up"),
             format!("{server}FATAL:  the database system is shutting down"),
             format!("{server}FATAL:  sorry, too many clients already"),
+            format!("{server}FATAL:  too many connections for role \"scimd\""),
+            format!("{server}FATAL:  too many connections for database \"scimd\""),
             format!(
                 "{server}FATAL:  remaining connection slots are reserved for non-replication superuser connections"
             ),
