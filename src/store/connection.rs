@@ -92,9 +92,17 @@ pub struct Manager {
 impl Manager {
     /// A new connection to the target, set up for scimd.
     fn open(&self) -> Result<AnyConnection, ConnectionError> {
+        self.open_within(self.wait)
+    }
+
+    /// `open`, a PostgreSQL connection given up on after `timeout`: libpq by itself waits for
+    /// ever on a server that accepts the connection and never answers (one stalled behind a
+    /// proxy, say), which held a command past its database wait and would hold r2d2's
+    /// connecting threads for good.
+    fn open_within(&self, timeout: Duration) -> Result<AnyConnection, ConnectionError> {
         match &self.target {
             Target::Postgres { url } => {
-                let mut conn = PgConnection::establish(url)?;
+                let mut conn = PgConnection::establish(&super::first_connection::with_connect_timeout(url, timeout))?;
                 // No JIT compiling: PostgreSQL compiles a plan whose estimated cost passes
                 // `jit_above_cost`, and its estimates of a walk through nested groups (a filter
                 // on a user's groups) are orders of magnitude high: 80 ms of compiling for a
@@ -234,7 +242,7 @@ pub fn pools(url: &str, pool_size: u32, wait: Duration) -> Result<Pools> {
     match target {
         Target::Postgres { .. } => {
             let first = Manager { target: target.clone(), wait, log: log.clone() };
-            super::first_connection::wait_for_first(wait, &log, || first.open())?;
+            super::first_connection::wait_for_first(wait, &log, |left| first.open_within(left))?;
             let pool = build(target, pool_size.max(2))?;
             Ok(Pools { read: pool.clone(), write: pool, log: None, backend: Backend::Postgres })
         }

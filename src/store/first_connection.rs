@@ -1,4 +1,5 @@
-//! The first PostgreSQL connection a store makes: waited for while the server cannot be
+//! How long a PostgreSQL connection is waited for: an attempt no longer than the database
+//! wait, and the first connection a store makes waited for while the server cannot be
 //! reached, given up on at once when the server answers with a refusal no wait can mend.
 //!
 //! Through r2d2 alone, a wrong password in the URL made every command line command and the
@@ -15,16 +16,17 @@ const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const MOST_PAUSE: Duration = Duration::from_secs(2);
 
 /// Connects with `connect` until it succeeds, it fails for good (`refused_for_good`), or
-/// `wait` has passed. The connection made is dropped: it only shows the pool's will work.
+/// `wait` has passed; `connect` is given what is left of the wait, to give up on an attempt
+/// then. The connection made is dropped: it only shows the pool's will work.
 pub fn wait_for_first<C>(
     wait: Duration,
     log: &ConnectLog,
-    mut connect: impl FnMut() -> std::result::Result<C, ConnectionError>,
+    mut connect: impl FnMut(Duration) -> std::result::Result<C, ConnectionError>,
 ) -> Result<()> {
     let deadline = Instant::now() + wait;
     let mut pause = FIRST_PAUSE;
     loop {
-        let error = match connect() {
+        let error = match connect(deadline.saturating_duration_since(Instant::now())) {
             Ok(_) => {
                 log.connected();
                 return Ok(());
@@ -43,6 +45,18 @@ pub fn wait_for_first<C>(
         std::thread::sleep(pause.min(left));
         pause = (pause * 2).min(MOST_PAUSE);
     }
+}
+
+/// `url` with libpq's `connect_timeout` at `timeout` in whole seconds (libpq takes 2 at
+/// least), unless the URL sets its own.
+pub(super) fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    if query.split('&').any(|pair| pair.starts_with("connect_timeout=")) {
+        return url.to_string();
+    }
+    let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={}", seconds.max(2))
 }
 
 /// Whether libpq's `message` says the connection was refused for a reason only the operator
@@ -125,10 +139,29 @@ mod tests {
     }
 
     #[test]
+    fn postgresql_connections_give_up_after_the_wait_unless_the_url_says_otherwise() {
+        let second = Duration::from_secs(1);
+        let cases = [
+            ("postgres://u@h/db", 30 * second, "postgres://u@h/db?connect_timeout=30"),
+            ("postgres://u@h/db?sslmode=disable", 30 * second, "postgres://u@h/db?sslmode=disable&connect_timeout=30"),
+            ("postgres://u@h/db", Duration::from_millis(2_300), "postgres://u@h/db?connect_timeout=3"),
+            ("postgres://u@h/db", Duration::from_millis(300), "postgres://u@h/db?connect_timeout=2"),
+            ("postgres://u@h/db", Duration::ZERO, "postgres://u@h/db?connect_timeout=2"),
+            ("postgres://u@h/db?connect_timeout=7", 30 * second, "postgres://u@h/db?connect_timeout=7"),
+            ("postgres://u@h/db?a=b&connect_timeout=0", 30 * second, "postgres://u@h/db?a=b&connect_timeout=0"),
+            // Not the parameter: a database named so keeps its own.
+            ("postgres://u@h/connect_timeout=5", 30 * second, "postgres://u@h/connect_timeout=5?connect_timeout=30"),
+        ];
+        for (url, timeout, want) in cases {
+            assert_eq!(with_connect_timeout(url, timeout), want, "{url} {timeout:?}");
+        }
+    }
+
+    #[test]
     fn a_refusal_ends_the_wait_at_once() {
         let tries = Cell::new(0);
         let started = Instant::now();
-        let outcome = wait_for_first(Duration::from_secs(600), &ConnectLog::default(), || {
+        let outcome = wait_for_first(Duration::from_secs(600), &ConnectLog::default(), |_| {
             tries.set(tries.get() + 1);
             Err::<(), _>(ConnectionError::BadConnection(
                 "connection to server at \"db\", port 5432 failed: FATAL:  password authentication failed for user \"scimd\"\n"
@@ -155,7 +188,7 @@ mod tests {
                 "connection to server at \"db\", port 5432 failed: Connection refused".into(),
             )
         };
-        let outcome = wait_for_first(Duration::from_secs(600), &ConnectLog::default(), || {
+        let outcome = wait_for_first(Duration::from_secs(600), &ConnectLog::default(), |_| {
             tries.set(tries.get() + 1);
             if tries.get() < 3 {
                 Err(refused())
@@ -166,9 +199,10 @@ mod tests {
         assert!(outcome.is_ok(), "{outcome:?}");
         assert_eq!(tries.get(), 3);
 
-        tries.set(0);
-        let outcome = wait_for_first(Duration::from_millis(350), &ConnectLog::default(), || {
-            tries.set(tries.get() + 1);
+        // Each attempt is given what is left of the wait.
+        let left = std::cell::RefCell::new(Vec::new());
+        let outcome = wait_for_first(Duration::from_millis(350), &ConnectLog::default(), |until_deadline| {
+            left.borrow_mut().push(until_deadline);
             Err::<(), _>(refused())
         });
         assert!(
@@ -176,6 +210,9 @@ mod tests {
             "{outcome:?}"
         );
         // 100, 200, then the 50 ms left: tried at 0, 100, 300 and 350 ms.
-        assert!((3..=5).contains(&tries.get()), "{}", tries.get());
+        let left = left.into_inner();
+        assert!((3..=5).contains(&left.len()), "{left:?}");
+        assert!(left[0] <= Duration::from_millis(350) && left[0] > Duration::from_millis(300), "{left:?}");
+        assert!(left.windows(2).all(|w| w[1] < w[0]) && left[left.len() - 1] < Duration::from_millis(100), "{left:?}");
     }
 }

@@ -433,3 +433,36 @@ fn a_postgresql_url_the_server_refuses_fails_at_once() {
     assert!(err.contains("database is unavailable") && err.contains("Connection refused"), "{err}");
     assert!(started.elapsed() >= std::time::Duration::from_secs(2), "{:?}", started.elapsed());
 }
+
+/// A PostgreSQL server that takes the connection and never answers (stalled behind a proxy,
+/// say) holds a command no longer than its database wait: libpq alone waits for ever.
+#[test]
+fn a_postgresql_server_that_never_answers_is_waited_for_no_longer_than_the_wait() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts and holds every connection, saying nothing, until the test ends.
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["tenant", "list", "--database-wait-secs", "3"])
+        .env("SCIMD_DATABASE_URL", format!("postgres://scimd:secret@127.0.0.1:{port}/scimd?sslmode=disable"))
+        .env("RUST_LOG", "off")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("scimd runs");
+    // Killed rather than waited for, should it hang as it did.
+    while child.try_wait().unwrap().is_none() && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(took < std::time::Duration::from_secs(30), "still waiting after {took:?}");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("database is unavailable") && err.contains("timeout expired"), "{err}");
+    assert!(took >= std::time::Duration::from_secs(3), "{took:?}");
+}
