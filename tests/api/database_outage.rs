@@ -16,11 +16,16 @@ use std::time::{Duration, Instant};
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// A TCP proxy in front of PostgreSQL that can cut every connection through it and refuse new
-/// ones, as a database restart or a network failure does.
+/// ones, as a database restart or a network failure does, or take new ones and never answer,
+/// as a stalled server does.
 struct Proxy {
     port: u16,
     down: Arc<AtomicBool>,
+    stalled: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
+    /// Connections taken while stalled: never answered, and never closed while the test runs,
+    /// as a hung server holds them.
+    held: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl Proxy {
@@ -28,9 +33,14 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let (down, open) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Vec::new())));
-        let (is_down, streams) = (down.clone(), open.clone());
+        let (stalled, held) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Vec::new())));
+        let (is_down, is_stalled, streams, unanswered) = (down.clone(), stalled.clone(), open.clone(), held.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
+                if is_stalled.load(Ordering::SeqCst) {
+                    unanswered.lock().unwrap().push(client);
+                    continue;
+                }
                 if is_down.load(Ordering::SeqCst) {
                     continue;
                 }
@@ -54,7 +64,7 @@ impl Proxy {
                 }
             }
         });
-        Proxy { port, down, open }
+        Proxy { port, down, stalled, open, held }
     }
 
     /// `url` with its host and port replaced by the proxy's.
@@ -72,7 +82,20 @@ impl Proxy {
         }
     }
 
+    /// `cut`, and new connections are then taken and never answered.
+    fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+        self.cut();
+    }
+
+    /// How many connections were taken while stalled.
+    fn stalled_connections(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+
+    /// New connections reach PostgreSQL again (those taken while stalled stay unanswered).
     fn restore(&self) {
+        self.stalled.store(false, Ordering::SeqCst);
         self.down.store(false, Ordering::SeqCst);
     }
 }
@@ -308,4 +331,32 @@ async fn postgres_out_of_reach_at_start_up_is_waited_for() {
     let user = app.create_user("late@example.com").await;
     let read = app.get(&format!("/Users/{}", user["id"].as_str().unwrap())).await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+}
+
+/// A PostgreSQL that takes connections and never answers (stalled behind a proxy) is a 503
+/// after the database wait, and scimd serves again once it answers. libpq alone waited for
+/// ever on such a connection, so r2d2's connecting threads hung on the first ones for good and
+/// scimd never connected again.
+#[actix_web::test]
+async fn postgres_stalled_is_a_503_and_scimd_recovers() {
+    let Some((proxy, app)) = behind_a_proxy(Duration::from_secs(2)).await else { return };
+    let user = app.create_user("stalled@example.com").await;
+    let path = format!("/Users/{}", user["id"].as_str().unwrap());
+    proxy.stall();
+    // More requests than r2d2 has threads to connect with: each connects anew.
+    let stalled = futures_util::future::join_all((0..8).map(|_| app.get(&path))).await;
+    for r in &stalled {
+        r.assert_error(503, None);
+    }
+    assert!(proxy.stalled_connections() > 0, "scimd tried to connect while stalled");
+    proxy.restore();
+    let mut back = app.get(&path).await;
+    for _ in 0..40 {
+        if back.status == StatusCode::OK {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+        back = app.get(&path).await;
+    }
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
 }
