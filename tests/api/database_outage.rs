@@ -100,15 +100,21 @@ impl Proxy {
     }
 }
 
-/// scimd on PostgreSQL through a `Proxy`, with a database wait of `wait`; `None` (the test
-/// skipped) without `SCIMD_TEST_POSTGRES_URL`.
-async fn behind_a_proxy(wait: Duration) -> Option<(Proxy, TestApp)> {
+/// A `Proxy` in front of `SCIMD_TEST_POSTGRES_URL`'s server; `None` (the test skipped)
+/// without it.
+fn proxy_to_postgres() -> Option<Proxy> {
     let Some(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
         eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
         return None;
     };
     let at = admin_url.find('@').unwrap() + 1;
-    let proxy = Proxy::start(admin_url[at..].split(['/', '?']).next().unwrap().to_string());
+    Some(Proxy::start(admin_url[at..].split(['/', '?']).next().unwrap().to_string()))
+}
+
+/// scimd on PostgreSQL through a `Proxy`, with a database wait of `wait`; `None` (the test
+/// skipped) without `SCIMD_TEST_POSTGRES_URL`.
+async fn behind_a_proxy(wait: Duration) -> Option<(Proxy, TestApp)> {
+    let proxy = proxy_to_postgres()?;
     let app = TestApp::spawn_with(Backend::Postgres, |settings| {
         settings.database_url = proxy.url_for(&settings.database_url);
         settings.database_wait = wait;
@@ -309,9 +315,7 @@ async fn postgres_readyz_is_a_503_while_the_database_is_out_of_reach() {
 /// ends the wait early (`cli::a_postgresql_url_the_server_refuses_fails_at_once`).
 #[actix_web::test]
 async fn postgres_out_of_reach_at_start_up_is_waited_for() {
-    let Some(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else { return };
-    let at = admin_url.find('@').unwrap() + 1;
-    let proxy = Proxy::start(admin_url[at..].split(['/', '?']).next().unwrap().to_string());
+    let Some(proxy) = proxy_to_postgres() else { return };
     proxy.cut();
     let down = proxy.down.clone();
     let back_after = Duration::from_millis(1500);
