@@ -148,6 +148,13 @@ scim_test!(entra_default_patch_shapes, |app| {
     assert!(compat_rules(&r).contains(&"string-scalars".to_string()));
     let found = app.get("/Users?filter=userName%20eq%20%22test_user_00aa00aa%40testuser.com%22").await;
     assert_eq!(found.body["Resources"][0]["active"], false);
+    // The validator's own query, with `+` for spaces and its quotes unencoded: actix-http's
+    // http 0.2 refused the raw `"` with an empty 400 (vendor/http-0.2.12/PATCHED.md).
+    let wire = app.get_on_the_wire("/Users?filter=userName+eq+\"test_user_00aa00aa%40testuser.com\"").await;
+    let (head, body) = wire.split_once("\r\n\r\n").unwrap_or((&wire, ""));
+    assert!(head.starts_with("HTTP/1.1 200"), "{wire}");
+    let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {wire}"));
+    assert_eq!((&body["totalResults"], &body["Resources"][0]["id"]), (&json!(1), &json!(id)));
     // Clear the manager with "", rename, and the validator's empty Operations.
     let r = app.patch(&path, patch_op(json!([{"op": "Replace", "path": format!("{ENT}:manager"), "value": ""}]))).await;
     assert!(r.body[ENT].get("manager").is_none(), "{}", r.body);
