@@ -102,7 +102,9 @@ impl Manager {
     fn open_within(&self, timeout: Duration) -> Result<AnyConnection, ConnectionError> {
         match &self.target {
             Target::Postgres { url } => {
-                let mut conn = PgConnection::establish(&super::first_connection::with_connect_timeout(url, timeout))?;
+                let url = super::first_connection::with_connect_timeout(url, timeout);
+                let url = super::first_connection::with_silence_bound(url, self.wait);
+                let mut conn = PgConnection::establish(&url)?;
                 // No JIT compiling: PostgreSQL compiles a plan whose estimated cost passes
                 // `jit_above_cost`, and its estimates of a walk through nested groups (a filter
                 // on a user's groups) are orders of magnitude high: 80 ms of compiling for a

@@ -31,6 +31,7 @@ mod group_versions;
 mod groups;
 mod member_display;
 mod model;
+mod pg_proxy;
 mod projection;
 mod root_sort;
 mod sort_agreement;
