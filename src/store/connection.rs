@@ -110,7 +110,17 @@ impl Manager {
                 // on a user's groups) are orders of magnitude high: 80 ms of compiling for a
                 // statement that ran in 10 (EXPLAIN ANALYZE, 1,001 groups). scimd's statements
                 // are short; none runs long enough to gain from it.
-                conn.batch_execute("SET jit = off").map_err(ConnectionError::CouldntSetupConfiguration)?;
+                //
+                // A session idle inside its transaction for longer than the silence bound is
+                // ended by PostgreSQL, and its locks with it: scimd's own transactions never
+                // wait between statements, so one that does belongs to a scimd that was paused
+                // or cut off, whose locks would otherwise hold up every other writer of the
+                // rows (another replica's, or this one's once it reconnects) for good.
+                let settings = format!(
+                    "SET jit = off; SET idle_in_transaction_session_timeout = {}",
+                    super::first_connection::silence_bound(self.wait).as_millis()
+                );
+                conn.batch_execute(&settings).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Postgresql(conn))
             }
             Target::Sqlite { path, read_only } => {

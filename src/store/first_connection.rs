@@ -67,12 +67,17 @@ const SILENCE_MOST: Duration = Duration::from_secs(30);
 /// slot, and once every slot was held, scimd answered nothing but 503s. A live server's kernel
 /// acknowledges data and probes at once, however long its statements run: no effect on it.
 pub(super) fn with_silence_bound(url: String, wait: Duration) -> String {
-    let bound = wait.min(SILENCE_MOST);
+    let bound = silence_bound(wait);
     let probe_every = (bound.as_secs() / 3).max(1);
     let url = with_parameter(url, "keepalives_idle", probe_every);
     let url = with_parameter(url, "keepalives_interval", probe_every);
     let url = with_parameter(url, "keepalives_count", 3);
     with_parameter(url, "tcp_user_timeout", bound.as_millis())
+}
+
+/// How long a connection's other end may stay silent, given the database wait.
+pub(super) fn silence_bound(wait: Duration) -> Duration {
+    wait.min(SILENCE_MOST)
 }
 
 /// `url` with the query parameter `name=value` appended, unless the URL has `name` already.
