@@ -116,9 +116,16 @@ impl Manager {
                 // wait between statements, so one that does belongs to a scimd that was paused
                 // or cut off, whose locks would otherwise hold up every other writer of the
                 // rows (another replica's, or this one's once it reconnects) for good.
+                //
+                // A lock is waited for as long as the database wait, as SQLite's busy timeout
+                // waits for the file's lock: a row another session holds (an operator's open
+                // transaction) is then a 503 for the requests that need it, instead of holding
+                // their database threads until it is let go, and with every thread held, the
+                // requests of every tenant.
                 let settings = format!(
-                    "SET jit = off; SET idle_in_transaction_session_timeout = {}",
-                    super::first_connection::silence_bound(self.wait).as_millis()
+                    "SET jit = off; SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {}",
+                    super::first_connection::silence_bound(self.wait).as_millis(),
+                    self.wait.as_millis()
                 );
                 conn.batch_execute(&settings).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Postgresql(conn))

@@ -61,9 +61,9 @@ fn from_postgres(state: SqlState, info: Information) -> Error {
         // The other transaction of a deadlock goes on; this one may start again.
         (pg::T_R_DEADLOCK_DETECTED, _) => Error::WriteConflict,
         (pg::DISK_FULL, _) => Error::StorageFull(message()),
-        // query_canceled and lock_not_available: a `statement_timeout` or `lock_timeout` an
-        // operator set, or an operator's pg_cancel_backend. scimd sets neither; the same
-        // request may well pass later.
+        // query_canceled and lock_not_available: a lock held past scimd's `lock_timeout`
+        // (the database wait), a `statement_timeout` an operator set, or an operator's
+        // pg_cancel_backend. The same request may well pass later.
         (pg::QUERY_CANCELED | pg::LOCK_NOT_AVAILABLE, _) => Error::Unavailable(message()),
         // Connection exceptions, insufficient resources (memory, connections) and operator
         // intervention (a shutdown, a database that cannot take connections yet): the server,
@@ -221,25 +221,32 @@ mod tests {
         assert!(post(2).is_ok(), "the read-only session was kept");
     }
 
-    /// A lock held past an operator's `lock_timeout` is a 503 the client may retry, not a 500.
+    /// A lock held past the database wait (scimd's `lock_timeout`) is a 503 the client may
+    /// retry, not a 500, and not a wait for as long as the lock is held.
     #[test]
-    fn a_statement_the_database_cancels_is_unavailable() {
+    fn a_lock_held_past_the_wait_is_unavailable() {
         use diesel::connection::SimpleConnection;
         use diesel::Connection;
+        use std::time::{Duration, Instant};
         let dir = tempfile::tempdir().unwrap();
         let (urls, _schema) = crate::store::test_stores::urls(&dir);
         let Some(url) = urls.get(1) else { return };
-        let pg = crate::store::Store::open(url, 2).unwrap();
+        let pg = crate::store::Store::open_waiting(url, 2, Duration::from_millis(500)).unwrap();
         let tenant = pg.write(|tx| tx.create_tenant("acme", chrono::Utc::now())).unwrap().id;
-        let mut sessions: Vec<_> = (0..pg.write.max_size()).map(|_| pg.write.get().unwrap()).collect();
-        for session in &mut sessions {
-            session.batch_execute("SET lock_timeout = '50ms'").unwrap();
-        }
-        drop(sessions);
         let mut holder = diesel::PgConnection::establish(url).unwrap();
         holder.batch_execute("BEGIN; LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE").unwrap();
+        // Let go once the write has ended, or in 8 s, so that a write that waits for the lock
+        // ends too (and fails this test).
+        let (ended, hold_until) = std::sync::mpsc::channel::<()>();
+        let holding = std::thread::spawn(move || {
+            let _ = hold_until.recv_timeout(Duration::from_secs(8));
+            holder.batch_execute("ROLLBACK").unwrap();
+        });
+        let started = Instant::now();
         let waited = pg.write(|tx| tx.set_tenant_disabled(tenant, Some(chrono::Utc::now())));
+        let _ = ended.send(());
         assert!(matches!(&waited, Err(Error::Unavailable(c)) if c.contains("lock timeout")), "{waited:?}");
-        holder.batch_execute("ROLLBACK").unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+        holding.join().unwrap();
     }
 }

@@ -124,6 +124,35 @@ async fn a_sqlite_file_locked_past_the_wait_is_a_503_for_writes_and_reads_go_on(
     assert_eq!(read.body["active"], json!(true), "the 503 PATCH wrote nothing: {}", read.body);
 }
 
+/// On PostgreSQL a user's row that another session holds locked (an operator's transaction
+/// left open) past the database wait is a 503 for the write that needs it, as the SQLite
+/// file's lock is, and the other users' writes go on meanwhile. Without scimd's `lock_timeout`
+/// the write waited for as long as the lock was held, holding a database thread.
+#[actix_web::test]
+async fn postgres_a_row_locked_past_the_wait_is_a_503_and_other_rows_go_on() {
+    let wait = Duration::from_secs(1);
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |settings| settings.database_wait = wait).await else {
+        return;
+    };
+    let locked = app.create_user("locked@example.com").await;
+    let other = app.create_user("other@example.com").await;
+    let (locked, other) = (locked["id"].as_str().unwrap(), other["id"].as_str().unwrap());
+    let deactivate = || patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    let held = app.db.hold(&format!("SELECT 1 FROM users WHERE id = '{locked}' FOR UPDATE"));
+    let started = Instant::now();
+    let r = app.patch(&format!("/Users/{locked}"), deactivate()).await;
+    r.assert_error(503, None);
+    assert_eq!(r.header("retry-after"), Some("10"));
+    assert!(started.elapsed() < Duration::from_secs(20), "answered within the waits: {:?}", started.elapsed());
+    let r = app.patch(&format!("/Users/{other}"), deactivate()).await;
+    assert_eq!((r.status, r.body["active"].clone()), (StatusCode::OK, json!(false)), "{}", r.body);
+    held.commit();
+    let read = app.get(&format!("/Users/{locked}")).await;
+    assert_eq!(read.body["active"], json!(true), "the 503 PATCH wrote nothing: {}", read.body);
+    let r = app.patch(&format!("/Users/{locked}"), deactivate()).await;
+    assert_eq!((r.status, r.body["active"].clone()), (StatusCode::OK, json!(false)), "{}", r.body);
+}
+
 /// Writes queued behind one that waits out another process's lock on the SQLite file count
 /// their wait from when they queued: eight at once are all answered after about one wait
 /// (1 s here), not one wait after another (the eighth after 8 s).
