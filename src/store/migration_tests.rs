@@ -1,4 +1,5 @@
-//! Tests that SQLite databases made before a migration that moves data keep it through the move.
+//! Tests that SQLite databases made before a migration that moves data keep it through the move,
+//! and that PostgreSQL replicas take turns at the migrations.
 
 use super::migrations::SQLITE_MIGRATIONS;
 use diesel::connection::SimpleConnection;
@@ -123,4 +124,39 @@ fn memberships_made_before_display_norm_get_it_from_the_start_up_after_the_migra
     let super::connection::AnyConnection::Sqlite(c) = &mut conn else { unreachable!() };
     let norms = "SELECT member_pk, display_norm AS display FROM group_members ORDER BY member_pk";
     assert_eq!(members(c, norms), [(3, Some("ann ärger".into())), (5, None), (6, None)]);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// Replicas starting together on one PostgreSQL take turns at the migrations however long a
+/// turn takes: one that waits for another's past the database wait starts once it ends,
+/// instead of failing on its `lock_timeout`, and its connection has that timeout back after.
+#[test]
+fn a_replica_waits_its_turn_at_the_migrations_past_the_database_wait() {
+    use diesel::RunQueryDsl;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let (urls, _schema) = super::test_stores::urls(&dir);
+    let Some(url) = urls.get(1) else { return };
+    let lock = super::migrations::MIGRATION_LOCK_KEY;
+    // Another replica's turn, three database waits long.
+    let mut other = diesel::PgConnection::establish(url).unwrap();
+    other.batch_execute(&format!("SELECT pg_advisory_lock({lock})")).unwrap();
+    let turn = Duration::from_millis(1500);
+    let started = Instant::now();
+    let other = std::thread::spawn(move || {
+        std::thread::sleep(turn);
+        other.batch_execute(&format!("SELECT pg_advisory_unlock({lock})")).unwrap();
+    });
+    let store = super::Store::open_waiting(url, 1, Duration::from_millis(500)).expect("it waits its turn");
+    assert!(started.elapsed() >= turn, "it migrated during the other's turn");
+    other.join().unwrap();
+    let mut conn = store.write.get().unwrap();
+    let super::AnyConnection::Postgresql(pg) = &mut *conn else { panic!("not PostgreSQL") };
+    let setting: Setting = diesel::sql_query("SELECT current_setting('lock_timeout') AS value").get_result(pg).unwrap();
+    assert_eq!(setting.value, "500ms");
 }

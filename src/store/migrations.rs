@@ -12,7 +12,11 @@ pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migr
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Held while migrating so replicas starting together on one PostgreSQL take turns.
-const MIGRATION_LOCK_KEY: i64 = 0x5c1d_0001;
+pub(super) const MIGRATION_LOCK_KEY: i64 = 0x5c1d_0001;
+
+/// The session's own setting (a name with a dot is free for any use) that keeps its
+/// `lock_timeout` while migrations run without one.
+const SAVED_LOCK_TIMEOUT: &str = "scimd.saved_lock_timeout";
 
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<()> {
     let applied = match conn {
@@ -25,12 +29,22 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<()> {
             migrated(result).and_then(|applied| backfills::run_pending(conn).map(|()| applied))
         }
         AnyConnection::Postgresql(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            // Migrating, and waiting for another replica's migration to end, take as long as
+            // they take: the session's `lock_timeout` (the database wait) is set aside until
+            // then, so that a replica does not fail to start because another's migration ran
+            // longer than the wait.
+            c.batch_execute(&format!(
+                "SELECT set_config('{SAVED_LOCK_TIMEOUT}', current_setting('lock_timeout'), false); \
+                 SET lock_timeout = 0; SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"
+            ))?;
             let result = migrated(c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()));
             // Under the lock: replicas starting together do each backfill once, one after another.
             let result = result.and_then(|applied| backfills::run_pending(conn).map(|()| applied));
             let AnyConnection::Postgresql(c) = conn else { unreachable!("matched as PostgreSQL") };
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            c.batch_execute(&format!(
+                "SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY}); \
+                 SELECT set_config('lock_timeout', current_setting('{SAVED_LOCK_TIMEOUT}'), false)"
+            ))?;
             result
         }
     }?;
