@@ -103,6 +103,15 @@ scim_test!(okta_profile_push_deactivation_and_reactivation, |app| {
     assert!(compat_rules(&on).is_empty(), "Okta's (de)activation is plain RFC 7644");
 });
 
+/// The JSON body of a GET of `path` sent as written (awc would encode it), which must be
+/// answered `status`.
+async fn answer_on_the_wire(app: &TestApp, path: &str, status: u16) -> Value {
+    let wire = app.get_on_the_wire(path).await;
+    let (head, body) = wire.split_once("\r\n\r\n").unwrap_or((&wire, ""));
+    assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{wire}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {wire}"))
+}
+
 async fn entra_user(app: &TestApp) -> String {
     // Entra's create, with its nulls and empty roles.
     let r = app
@@ -150,11 +159,11 @@ scim_test!(entra_default_patch_shapes, |app| {
     assert_eq!(found.body["Resources"][0]["active"], false);
     // The validator's own query, with `+` for spaces and its quotes unencoded: actix-http's
     // http 0.2 refused the raw `"` with an empty 400 (vendor/http-0.2.12/PATCHED.md).
-    let wire = app.get_on_the_wire("/Users?filter=userName+eq+\"test_user_00aa00aa%40testuser.com\"").await;
-    let (head, body) = wire.split_once("\r\n\r\n").unwrap_or((&wire, ""));
-    assert!(head.starts_with("HTTP/1.1 200"), "{wire}");
-    let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {wire}"));
+    let body = answer_on_the_wire(&app, "/Users?filter=userName+eq+\"test_user_00aa00aa%40testuser.com\"", 200).await;
     assert_eq!((&body["totalResults"], &body["Resources"][0]["id"]), (&json!(1), &json!(id)));
+    // Its quote left open is the filter's error, said as SCIM says errors.
+    let body = answer_on_the_wire(&app, "/Users?filter=userName+eq+\"test_user_00aa00aa%40testuser.com", 400).await;
+    assert_eq!((&body["status"], &body["scimType"]), (&json!("400"), &json!("invalidFilter")), "{body}");
     // Clear the manager with "", rename, and the validator's empty Operations.
     let r = app.patch(&path, patch_op(json!([{"op": "Replace", "path": format!("{ENT}:manager"), "value": ""}]))).await;
     assert!(r.body[ENT].get("manager").is_none(), "{}", r.body);
