@@ -83,8 +83,10 @@ pub fn check_database_url(url: &str) -> std::result::Result<(), String> {
 
 pub struct Manager {
     target: Target,
-    /// On SQLite, how long a statement waits for another process's lock on the file (a CLI
-    /// command's write, an operator's `sqlite3`): the request's database wait.
+    /// The request's database wait: how long a statement waits for a lock another holds (on
+    /// SQLite the file's, by a CLI command's write or an operator's `sqlite3`; on PostgreSQL a
+    /// row's or a table's) and, on PostgreSQL, how long a connection attempt and a silent
+    /// server are given.
     wait: Duration,
     log: ConnectLog,
 }
@@ -110,23 +112,7 @@ impl Manager {
                 // on a user's groups) are orders of magnitude high: 80 ms of compiling for a
                 // statement that ran in 10 (EXPLAIN ANALYZE, 1,001 groups). scimd's statements
                 // are short; none runs long enough to gain from it.
-                //
-                // A session idle inside its transaction for longer than the silence bound is
-                // ended by PostgreSQL, and its locks with it: scimd's own transactions never
-                // wait between statements, so one that does belongs to a scimd that was paused
-                // or cut off, whose locks would otherwise hold up every other writer of the
-                // rows (another replica's, or this one's once it reconnects) for good.
-                //
-                // A lock is waited for as long as the database wait, as SQLite's busy timeout
-                // waits for the file's lock: a row another session holds (an operator's open
-                // transaction) is then a 503 for the requests that need it, instead of holding
-                // their database threads until it is let go, and with every thread held, the
-                // requests of every tenant.
-                let settings = format!(
-                    "SET jit = off; SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {}",
-                    super::first_connection::silence_bound(self.wait).as_millis(),
-                    self.wait.as_millis()
-                );
+                let settings = format!("SET jit = off; {}", super::first_connection::session_bounds(self.wait));
                 conn.batch_execute(&settings).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Postgresql(conn))
             }

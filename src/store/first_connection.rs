@@ -76,8 +76,29 @@ pub(super) fn with_silence_bound(url: String, wait: Duration) -> String {
 }
 
 /// How long a connection's other end may stay silent, given the database wait.
-pub(super) fn silence_bound(wait: Duration) -> Duration {
+fn silence_bound(wait: Duration) -> Duration {
     wait.min(SILENCE_MOST)
+}
+
+/// The statements that bound how long a new PostgreSQL session waits, given the database wait.
+///
+/// A session idle inside its transaction for longer than the silence bound is ended by
+/// PostgreSQL, and its locks with it: scimd's own transactions never wait between statements,
+/// so one that does belongs to a scimd that was paused or cut off, whose locks would otherwise
+/// hold up every other writer of the rows (another replica's, or this one's once it
+/// reconnects) for good.
+///
+/// A lock is waited for as long as the database wait, as SQLite's busy timeout waits for the
+/// file's lock: a row another session holds (an operator's open transaction) is then a 503 for
+/// the requests that need it, instead of holding their database threads until it is let go,
+/// and with every thread held, the requests of every tenant. Migrations set it aside
+/// (`migrations::run_migrations`).
+pub(super) fn session_bounds(wait: Duration) -> String {
+    format!(
+        "SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {}",
+        silence_bound(wait).as_millis(),
+        wait.as_millis()
+    )
 }
 
 /// `url` with the query parameter `name=value` appended, unless the URL has `name` already.
