@@ -122,7 +122,8 @@ impl Proxy {
     /// Drops, in the kernel's firewall, every packet of the connections open through the proxy
     /// now, both ways, until the returned rules are dropped: their server has gone silent
     /// without a RST, as after a failover that moved its address. New connections pass.
-    pub fn silence_open_connections(&self, firewall: &Firewall) -> Silenced {
+    /// `Firewall` is the proof, from `firewall()`, that `iptables` can be used here.
+    pub fn silence_open_connections(&self, _: &Firewall) -> Silenced {
         let clients: Vec<u16> = self
             .open
             .lock()
@@ -135,20 +136,9 @@ impl Proxy {
         let mut silenced = Silenced { rules: Vec::new() };
         for client in clients {
             for (from, to) in [(client, self.port), (self.port, client)] {
-                let rule = vec![
-                    "INPUT".to_string(),
-                    "-i".into(),
-                    "lo".into(),
-                    "-p".into(),
-                    "tcp".into(),
-                    "--sport".into(),
-                    from.to_string(),
-                    "--dport".into(),
-                    to.to_string(),
-                    "-j".into(),
-                    "DROP".into(),
-                ];
-                firewall.run("-I", &rule);
+                let rule = format!("INPUT -i lo -p tcp --sport {from} --dport {to} -j DROP");
+                let out = iptables(&format!("-I {rule}")).expect("iptables runs");
+                assert!(out.status.success(), "iptables -I {rule}: {}", String::from_utf8_lossy(&out.stderr));
                 silenced.rules.push(rule);
             }
         }
@@ -159,17 +149,15 @@ impl Proxy {
 /// The kernel's firewall, through `iptables` (root only).
 pub struct Firewall;
 
-impl Firewall {
-    fn run(&self, action: &str, rule: &[String]) {
-        let out = Command::new("iptables").arg(action).args(rule).output().expect("iptables runs");
-        assert!(out.status.success(), "iptables {action} {rule:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
+/// `iptables` with `args`, words apart.
+fn iptables(args: &str) -> std::io::Result<std::process::Output> {
+    Command::new("iptables").args(args.split_whitespace()).output()
 }
 
 /// The firewall, or `None` (the test skipped) where `iptables` cannot change it, unless
 /// `SCIMD_REQUIRE_FIREWALL` is set (CI sets it): then its absence fails the test.
 pub fn firewall() -> Option<Firewall> {
-    let usable = Command::new("iptables").args(["-S", "INPUT"]).output().is_ok_and(|out| out.status.success());
+    let usable = iptables("-S INPUT").is_ok_and(|out| out.status.success());
     if usable {
         return Some(Firewall);
     }
@@ -183,13 +171,13 @@ pub fn firewall() -> Option<Firewall> {
 
 /// Firewall rules that are deleted when this is dropped.
 pub struct Silenced {
-    rules: Vec<Vec<String>>,
+    rules: Vec<String>,
 }
 
 impl Drop for Silenced {
     fn drop(&mut self) {
         for rule in &self.rules {
-            let _ = Command::new("iptables").arg("-D").args(rule).output();
+            let _ = iptables(&format!("-D {rule}"));
         }
     }
 }
