@@ -1,9 +1,13 @@
 # Shared by the bench scripts: a release scimd on a fresh database, with a tenant "bench".
 # start_scimd BACKEND PORT sets BASE, TOKEN, PID and WORK (removed on exit). BACKEND is sqlite,
 # or postgres with BENCH_POSTGRES_URL naming a database whose schema scimd_bench is reset.
+# SCIMD_BIN, when set, is the scimd to run (bench/pgo-build's); else target/release's is built.
 start_scimd() {
   local backend=$1 port=$2
-  cargo build --release --quiet --bin scimd
+  if [ -z "${SCIMD_BIN:-}" ]; then
+    cargo build --release --quiet --bin scimd
+    SCIMD_BIN=./target/release/scimd
+  fi
   WORK=$(mktemp -d)
   trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
   if [ "$backend" = postgres ]; then
@@ -17,9 +21,9 @@ start_scimd() {
     export SCIMD_DATABASE_URL="sqlite://$WORK/bench.db"
   fi
   export SCIMD_BIND=127.0.0.1:$port RUST_LOG=warn
-  TOKEN=$(./target/release/scimd tenant create bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bearer_token"])')
+  TOKEN=$("$SCIMD_BIN" tenant create bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bearer_token"])')
   export TOKEN SEED_DIR=$WORK
-  ./target/release/scimd serve &
+  "$SCIMD_BIN" serve &
   PID=$!
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
   BASE=http://127.0.0.1:$port/scim/v2/bench
