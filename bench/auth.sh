@@ -12,7 +12,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 cargo build --release --quiet --example hello_world
 start_scimd sqlite 18080
 ./target/release/examples/hello_world 127.0.0.1:18081 &
-for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:18081/ && break; sleep 0.2; done
+wait_until_up http://127.0.0.1:18081/
 export IDS_FILE=$WORK/ids NAMES_FILE=$WORK/names
 python3 bench/seed.py "$BASE" "$TOKEN" "$USERS" "$WORK"
 ID=$(head -1 "$IDS_FILE")

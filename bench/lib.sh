@@ -1,4 +1,10 @@
 # Shared by the bench scripts: a release scimd on a fresh database, with a tenant "bench".
+
+# wait_until_up URL: returns once URL answers 2xx, or after 10 s (the next request then fails).
+wait_until_up() {
+  for _ in $(seq 50); do curl -sf -o /dev/null "$1" && return; sleep 0.2; done
+}
+
 # start_scimd BACKEND PORT sets BASE, TOKEN, PID and WORK (removed on exit). BACKEND is sqlite,
 # or postgres with BENCH_POSTGRES_URL naming a database whose schema scimd_bench is reset.
 # SCIMD_BIN, when set, is the scimd to run (bench/pgo-build's); else target/release's is built.
@@ -25,7 +31,7 @@ start_scimd() {
   export TOKEN SEED_DIR=$WORK
   "$SCIMD_BIN" serve &
   PID=$!
-  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
+  wait_until_up "http://127.0.0.1:$port/healthz"
   BASE=http://127.0.0.1:$port/scim/v2/bench
 }
 

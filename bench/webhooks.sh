@@ -14,7 +14,7 @@ cargo build --release --quiet --bin scimd --example hello_world
 start_scimd "$BACKEND" 18080
 ./target/release/examples/hello_world 127.0.0.1:18081 &
 python3 bench/receiver.py 18090 "$WORK/received" &
-for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:18081/ && break; sleep 0.2; done
+wait_until_up http://127.0.0.1:18081/
 export IDS_FILE=$WORK/ids NAMES_FILE=$WORK/names
 python3 bench/seed.py "$BASE" "$TOKEN" "$USERS" "$WORK"
 analyze_if_postgres "$BACKEND"
