@@ -230,7 +230,7 @@ async fn postgres_readyz_is_a_503_while_the_database_is_out_of_reach() {
 
 /// scimd started while PostgreSQL is out of reach (a container started before its database)
 /// waits for it, then migrates and serves: only a refusal PostgreSQL gives (a wrong password)
-/// ends the wait early (`cli::a_postgresql_url_the_server_refuses_fails_at_once`).
+/// ends the wait early (`cli_startup::a_postgresql_url_the_server_refuses_fails_at_once`).
 #[actix_web::test]
 async fn postgres_out_of_reach_at_start_up_is_waited_for() {
     let Some(proxy) = proxy_to_postgres() else { return };

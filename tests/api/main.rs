@@ -11,6 +11,7 @@ mod admin_delivery_page;
 mod admin_page;
 mod auth;
 mod cli;
+mod cli_startup;
 mod cli_webhooks;
 mod clients;
 mod compression;
